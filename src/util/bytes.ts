@@ -31,7 +31,8 @@ export class DecodeError extends EmuError {
   }
 }
 
-function check(buf: Uint8Array, off: number, need: number): void {
+/** Throw DecodeError unless `need` bytes are available at integer offset `off` of `buf`. */
+export function checkRange(buf: Uint8Array, off: number, need: number): void {
   if (Number.isInteger(off) && off >= 0 && off + need <= buf.length) return;
   const have = Number.isInteger(off) && off >= 0 ? Math.max(0, buf.length - off) : 0;
   throw new DecodeError(off, need, have);
@@ -58,42 +59,42 @@ function checkU64(value: bigint): void {
   }
 }
 
-// After check() every index below is in range, so the non-null assertions are sound.
+// After checkRange() every index below is in range, so the non-null assertions are sound.
 
 export function readU8(buf: Uint8Array, off: number): number {
-  check(buf, off, 1);
+  checkRange(buf, off, 1);
   return buf[off]!;
 }
 
 export function readU16le(buf: Uint8Array, off: number): number {
-  check(buf, off, 2);
+  checkRange(buf, off, 2);
   return buf[off]! | (buf[off + 1]! << 8);
 }
 
 export function readU16be(buf: Uint8Array, off: number): number {
-  check(buf, off, 2);
+  checkRange(buf, off, 2);
   return (buf[off]! << 8) | buf[off + 1]!;
 }
 
 export function readU32le(buf: Uint8Array, off: number): number {
-  check(buf, off, 4);
+  checkRange(buf, off, 4);
   return (buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16) | (buf[off + 3]! << 24)) >>> 0;
 }
 
 export function readU32be(buf: Uint8Array, off: number): number {
-  check(buf, off, 4);
+  checkRange(buf, off, 4);
   return ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
 }
 
 export function readU64le(buf: Uint8Array, off: number): bigint {
-  check(buf, off, 8);
+  checkRange(buf, off, 8);
   const lo = readU32le(buf, off);
   const hi = readU32le(buf, off + 4);
   return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
 export function readU64be(buf: Uint8Array, off: number): bigint {
-  check(buf, off, 8);
+  checkRange(buf, off, 8);
   const hi = readU32be(buf, off);
   const lo = readU32be(buf, off + 4);
   return (BigInt(hi) << 32n) | BigInt(lo);
@@ -101,27 +102,27 @@ export function readU64be(buf: Uint8Array, off: number): bigint {
 
 export function writeU8(buf: Uint8Array, off: number, value: number): void {
   checkUint(value, 8);
-  check(buf, off, 1);
+  checkRange(buf, off, 1);
   buf[off] = value;
 }
 
 export function writeU16le(buf: Uint8Array, off: number, value: number): void {
   checkUint(value, 16);
-  check(buf, off, 2);
+  checkRange(buf, off, 2);
   buf[off] = value & 0xff;
   buf[off + 1] = value >>> 8;
 }
 
 export function writeU16be(buf: Uint8Array, off: number, value: number): void {
   checkUint(value, 16);
-  check(buf, off, 2);
+  checkRange(buf, off, 2);
   buf[off] = value >>> 8;
   buf[off + 1] = value & 0xff;
 }
 
 export function writeU32le(buf: Uint8Array, off: number, value: number): void {
   checkUint(value, 32);
-  check(buf, off, 4);
+  checkRange(buf, off, 4);
   buf[off] = value & 0xff;
   buf[off + 1] = (value >>> 8) & 0xff;
   buf[off + 2] = (value >>> 16) & 0xff;
@@ -130,7 +131,7 @@ export function writeU32le(buf: Uint8Array, off: number, value: number): void {
 
 export function writeU32be(buf: Uint8Array, off: number, value: number): void {
   checkUint(value, 32);
-  check(buf, off, 4);
+  checkRange(buf, off, 4);
   buf[off] = value >>> 24;
   buf[off + 1] = (value >>> 16) & 0xff;
   buf[off + 2] = (value >>> 8) & 0xff;
@@ -139,14 +140,14 @@ export function writeU32be(buf: Uint8Array, off: number, value: number): void {
 
 export function writeU64le(buf: Uint8Array, off: number, value: bigint): void {
   checkU64(value);
-  check(buf, off, 8);
+  checkRange(buf, off, 8);
   writeU32le(buf, off, Number(value & 0xffff_ffffn));
   writeU32le(buf, off + 4, Number(value >> 32n));
 }
 
 export function writeU64be(buf: Uint8Array, off: number, value: bigint): void {
   checkU64(value);
-  check(buf, off, 8);
+  checkRange(buf, off, 8);
   writeU32be(buf, off, Number(value >> 32n));
   writeU32be(buf, off + 4, Number(value & 0xffff_ffffn));
 }
@@ -158,7 +159,7 @@ export function writeU64be(buf: Uint8Array, off: number, value: bigint): void {
  */
 export function asciiField(buf: Uint8Array, off: number, len: number): string {
   checkCount(len, 'asciiField');
-  check(buf, off, len);
+  checkRange(buf, off, len);
   let end = off + len;
   while (end > off && (buf[end - 1] === 0x20 || buf[end - 1] === 0x00)) end--;
   let s = '';
@@ -182,7 +183,7 @@ export function writeAscii(buf: Uint8Array, off: number, s: string, len: number,
       throw new RangeError(`non-ASCII character at index ${i} in ${JSON.stringify(s)}`);
     }
   }
-  check(buf, off, len);
+  checkRange(buf, off, len);
   for (let i = 0; i < s.length; i++) buf[off + i] = s.charCodeAt(i);
   buf.fill(pad, off + s.length, off + len);
 }
@@ -246,7 +247,7 @@ export class ByteReader {
   /** The next `n` bytes as a subarray (shares memory with `buf`; copy it if you keep it). */
   bytes(n: number): Uint8Array {
     checkCount(n, 'ByteReader.bytes');
-    check(this.buf, this.offset, n);
+    checkRange(this.buf, this.offset, n);
     const out = this.buf.subarray(this.offset, this.offset + n);
     this.offset += n;
     return out;
@@ -261,7 +262,7 @@ export class ByteReader {
 
   skip(n: number): void {
     checkCount(n, 'ByteReader.skip');
-    check(this.buf, this.offset, n);
+    checkRange(this.buf, this.offset, n);
     this.offset += n;
   }
 }
@@ -322,14 +323,14 @@ export class ByteWriter {
   }
 
   bytes(src: Uint8Array): void {
-    check(this.#buf, this.offset, src.length);
+    checkRange(this.#buf, this.offset, src.length);
     this.#buf.set(src, this.offset);
     this.offset += src.length;
   }
 
   zeros(n: number): void {
     checkCount(n, 'ByteWriter.zeros');
-    check(this.#buf, this.offset, n);
+    checkRange(this.#buf, this.offset, n);
     this.#buf.fill(0, this.offset, this.offset + n);
     this.offset += n;
   }
