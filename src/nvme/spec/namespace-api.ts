@@ -1,0 +1,80 @@
+// The contract between the controller (nvme/ctrl, nvme/subsys) and namespaces (nvme/ns).
+//
+// WHO IMPLEMENTS WHAT
+// - nvme/ns implements NamespaceApi: Identify NS structures, the I/O command sets (NVM, zoned),
+//   Format NVM of one namespace, the namespace's own state (formats, zones, write cache,
+//   Error Recovery / DULBE, SMART counters).
+// - nvme/ctrl calls it: admin commands (Identify, Get/Set Features, Get Log Page, Format,
+//   Namespace Attachment) and the first I/O dispatch steps (reference §4.1 steps 1-2):
+//     1. Flush (0x00) with NSID FFFFFFFF -> ctrl calls flush() on every attached namespace.
+//     2. NSID 0 / > 256 -> 0x00b+DNR; FFFFFFFF -> 0x002+DNR [7.2]; not attached -> 0x002+DNR.
+//   Everything after (format in progress 0x084, FUSE 0x002, opcode support 0x001+DNR, MDTS,
+//   LBA range, ...) is execute()'s job, in the order of §4.1 steps 3-6.
+// - nvme/subsys owns NSID allocation and attachment; a namespace never attaches itself.
+//
+// Keep this file stable: both sides code against it. Add members, do not rename them.
+
+import type { Completion, CommandContext } from './transfer.js';
+
+/** Block-layer accounting of one namespace (reference §3.4 LID 02h). Monotonic, never reset. */
+export interface NsSmartCounters {
+  /** Bytes read by accounted read commands (Read, Compare, Verify, Copy source). */
+  readonly bytesRead: bigint;
+  /** Bytes written by accounted write commands (Write, Copy destination). */
+  readonly bytesWritten: bigint;
+  /** Accounted read commands (Read, Compare, Verify, Copy). Rejected commands do not count. */
+  readonly readCommands: bigint;
+  /** Accounted write commands (Write, Copy). Write Zeroes, DSM and Flush do not count. */
+  readonly writeCommands: bigint;
+}
+
+export interface NamespaceApi {
+  /** 1..256, fixed at creation (the subsystem resolves nsid=0 before constructing it). */
+  readonly nsid: number;
+  /** Command Set Identifier: 0 NVM, 2 Zoned. */
+  readonly csi: 0 | 2;
+  /** `shared` property: attach to every controller of the subsystem (NMIC bit0 in a subsystem). */
+  readonly shared: boolean;
+  /** `detached` property: not attached to any controller at boot. */
+  readonly detached: boolean;
+  /** NSZE in logical blocks (changes on Format). */
+  readonly sizeBlocks: bigint;
+  /** Logical block size in bytes of the active format (DMRSL of Identify CNS 06h derives from it). */
+  readonly lbaSize: number;
+  /** NSFEAT bit2 (DULBE) is advertised; Set Features Error Recovery keeps bit16 only then. */
+  readonly dulbeCapable: boolean;
+  /** Error Recovery feature value (FID 05h): TLER 15:0, DULBE bit16. Owned by the namespace. */
+  errorRecovery: number;
+  /** Volatile write cache of the backend (FID 06h); shared by all controllers of the NS. */
+  readonly writeCache: boolean;
+  /** Enables/disables the write cache; disabling flushes first (reference §3.3 FID 06h). */
+  setWriteCache(enabled: boolean): Promise<void>;
+
+  /** Identify Namespace (CNS 00h/11h), 4096 bytes. `inSubsystem` drives NMIC bit0 [7.2]. */
+  identify(inSubsystem: boolean): Uint8Array;
+  /**
+   * I/O command set specific Identify Namespace (CNS 05h/1Bh) for `csi`, 4096 bytes, or a
+   * status (e.g. 0x002+DNR for CSI 2 on an NVM namespace).
+   */
+  identifyIoCs(csi: number): Uint8Array | number;
+  /** Namespace Identification Descriptor list (CNS 03h), 4096 bytes. */
+  descriptors(): Uint8Array;
+
+  /** Runs an I/O command whose NSID is this namespace (reference §4.1 steps 3-6 onwards). */
+  execute(ctx: CommandContext): Promise<Completion>;
+  /**
+   * Format NVM of this namespace (reference §3.8): `lbaf` already includes LBAFU<<4 when the
+   * host enabled LBAFEE. Returns 0x10a+DNR / 0x002+DNR per §3.8; zeroes the namespace.
+   */
+  format(lbaf: number, ses: number, pi: number, pil: number, mset: number): Promise<Completion>;
+
+  /** SMART/Health accounting (reference §3.4 LID 02h). */
+  smart(): NsSmartCounters;
+
+  /** Makes written data durable (Flush, write cache disable, shutdown). Rejects on I/O error. */
+  flush(): Promise<void>;
+  /** Controller shutdown (CC.SHN): zoned namespaces close open zones (reference §2.4). */
+  shutdown(): Promise<void>;
+  /** Releases host resources; idempotent. */
+  close(): Promise<void>;
+}

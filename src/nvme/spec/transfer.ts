@@ -1,0 +1,95 @@
+// The transport-independent view of a command's data and of the controller, as seen by the
+// code that executes a command (admin handlers here, I/O handlers in nvme/ns).
+//
+// A front end (in-process API, NVMe/TCP target, later a PCI model walking PRPs/SGLs) turns the
+// command's data pointer into a HostData; the executor never sees PRPs, SGLs or PDUs. Mapping
+// errors surface as statuses from fromHost/toHost (e.g. 0x013+DNR PRP offset, 0x004 transfer
+// error) and the executor returns them unchanged (reference §2.5).
+
+import type { NvmeCmd } from './command.js';
+import type { NamespaceApi } from './namespace-api.js';
+
+export interface HostData {
+  /** Bytes the command's data pointer covers (0 for commands without data). */
+  readonly length: number;
+  /** Host → controller: `len` bytes from `offset` of the host buffer, or an NVMe status. */
+  fromHost(offset: number, len: number): Promise<Uint8Array | number>;
+  /** Controller → host: copy `data` to `offset` of the host buffer; 0 or an NVMe status. */
+  toHost(offset: number, data: Uint8Array): Promise<number>;
+}
+
+/** A command that names an error for the controller's error accounting (house rule 2). */
+export interface CommandError {
+  readonly sqid: number;
+  readonly cid: number;
+  readonly nsid: number;
+  readonly status: number;
+  readonly lba?: bigint;
+}
+
+/** What a command executor may know about, and ask of, the controller running it. */
+export interface ControllerView {
+  /** Controller ID (CNTLID). */
+  readonly cntlid: number;
+  /** Maximum data transfer in bytes (4 KiB << MDTS); 0 = no limit (mdts=0). */
+  readonly mdtsBytes: number;
+  /** Verify size limit in bytes (4 KiB << vsl). */
+  readonly vslBytes: number;
+  /** Zone Append size limit in bytes (4 KiB << zoned.zasl), or mdtsBytes when zasl is 0. */
+  readonly zaslBytes: number;
+  /** `zoned.auto_transition`: implicitly open zones may be closed to free open resources. */
+  readonly zonedAutoTransition: boolean;
+  /** CC.CSS latched at enable: 0 NVM only, 6 all I/O command sets, 7 admin only. */
+  readonly css: number;
+  /** Host Behavior Support LBAFEE (LBA Format Extension Enable). */
+  readonly lbafee: boolean;
+  /** An attached namespace of this controller (for cross-namespace operations). */
+  namespace(nsid: number): NamespaceApi | undefined;
+  /** Reports a failed command (counted, traced; QEMU keeps no Error Information entries). */
+  notifyError(e: CommandError): void;
+}
+
+/** Everything an executor needs for one command. */
+export interface CommandContext {
+  readonly cmd: NvmeCmd;
+  /** The data buffer (DPTR). */
+  readonly data: HostData;
+  /** The separate metadata buffer (MPTR), when the front end provides one. */
+  readonly meta?: HostData;
+  readonly sqid: number;
+  readonly ctrl: ControllerView;
+}
+
+/** The result of a command: status (with DNR as needed) and the CQE's DW0/DW1. */
+export interface Completion {
+  readonly status: number;
+  readonly dw0?: number;
+  readonly dw1?: number;
+}
+
+/** A HostData of length 0 for commands without a data buffer. */
+export const NO_DATA: HostData = {
+  length: 0,
+  fromHost: (_offset: number, len: number) =>
+    Promise.resolve(len === 0 ? new Uint8Array(0) : 0x004),
+  toHost: (_offset: number, data: Uint8Array) => Promise.resolve(data.length === 0 ? 0 : 0x004),
+};
+
+/**
+ * A HostData over an in-memory buffer (the in-process API and tests). Accesses outside the
+ * buffer are Data Transfer Error (0x004), as QEMU reports a DMA failure.
+ */
+export function bufferData(buf: Uint8Array): HostData {
+  return {
+    length: buf.length,
+    fromHost(offset: number, len: number): Promise<Uint8Array | number> {
+      if (offset < 0 || len < 0 || offset + len > buf.length) return Promise.resolve(0x004);
+      return Promise.resolve(buf.slice(offset, offset + len));
+    },
+    toHost(offset: number, data: Uint8Array): Promise<number> {
+      if (offset < 0 || offset + data.length > buf.length) return Promise.resolve(0x004);
+      buf.set(data, offset);
+      return Promise.resolve(0);
+    },
+  };
+}
