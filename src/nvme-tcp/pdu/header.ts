@@ -104,7 +104,6 @@ export function checkCommonHeader(ch: CommonHeader, ctx: ReceiveContext): FrameL
     return invalid(ChOff.hlen, `${info.name} HLEN ${ch.hlen} (must be ${info.hlen})`);
   }
 
-  const hasData = info.data !== 'none' && ch.plen > info.hlen;
   let allowed = info.extraFlags;
   if (info.digests) allowed |= PduFlag.HDGSTF | (info.data === 'none' ? 0 : PduFlag.DDGSTF);
   if ((ch.flags & ~allowed) !== 0) {
@@ -139,8 +138,10 @@ export function checkCommonHeader(ch: CommonHeader, ctx: ReceiveContext): FrameL
       if (ch.plen < info.hlen || ch.plen > max) {
         return invalid(ChOff.plen, `${info.name} PLEN ${ch.plen} (must be ${info.hlen}..${max})`);
       }
+      const hasData = ch.plen > info.hlen;
       if (ch.pdo !== 0 && !(hasData && ch.pdo === info.hlen)) {
-        return invalid(ChOff.pdo, `${info.name} PDO ${ch.pdo} (must be 0 or ${info.hlen})`);
+        const allowed = hasData ? `0 or ${info.hlen}` : '0';
+        return invalid(ChOff.pdo, `${info.name} PDO ${ch.pdo} (must be ${allowed})`);
       }
       return { ...base, dataOffset: info.hlen, dataLen: ch.plen - info.hlen, hasDdgst: false };
     }
