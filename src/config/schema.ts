@@ -7,8 +7,9 @@
 // we reproduce the command-line wording, which is what users see most, and QMP's where the
 // monitor needs it (`front`).
 
-import { parseSize, SizeError } from './size.js';
-import { parseUint, parseInt32, parseBool } from './numbers.js';
+import { parseSize } from './size.js';
+import { parseUint, parseSint, parseBool } from './numbers.js';
+import { isEmuError } from '../util/errors.js';
 import { ConfigError } from './errors.js';
 
 export type PropType =
@@ -33,16 +34,28 @@ export interface PropDef {
   /** Shown by `-device TYPE,help`; absent means "no default" (QEMU prints none). */
   readonly default?: PropValue;
   readonly description: string;
+  /** The type as `-device X,help` shows it when it differs from the kind (`OnOffAuto`). */
+  readonly label?: string;
   /** Accepted (for compatibility) but has no effect in an emulator without a guest. */
   readonly inert?: boolean;
 }
 
-/** Which front end produced the raw value; QEMU's messages differ between them. */
-export type Front = 'cli' | 'qmp';
+/**
+ * Which front end produced the raw value. QEMU 7.2 words type errors three ways, measured on
+ * the real binary:
+ * - `device`: `-device` and HMP `device_add` (QemuOpts → keyval visitor → qdev setters):
+ *   "expects integer", "expects size", range errors "expects uint16_t", negative numbers wrap
+ *   to 2^64 − n first (so `nsid=-1` is a range error);
+ * - `object`: `-object` and HMP `object_add` (string input visitor): "expects a uint64 value",
+ *   "expects a size value";
+ * - `qmp`: JSON arguments (QObject input visitor): "Invalid parameter type for 'x', expected: integer".
+ * Booleans given as text are "expects 'on' or 'off'" in both text front ends.
+ */
+export type Front = 'device' | 'object' | 'qmp';
 
 export type RawValue = string | number | boolean;
 
-/** QEMU's name for a property type in `-device X,help` output. */
+/** QEMU's name for a property type in `-device TYPE,help` output. */
 export function typeLabel(t: PropType): string {
   switch (t.kind) {
     case 'str':
@@ -60,72 +73,100 @@ export function typeLabel(t: PropType): string {
     case 'enum':
       return t.values.join('/');
     case 'link':
-      return t.target === 'nvme-subsys' ? 'link<nvme-subsys>' : 'str';
+      return t.target === 'nvme-subsys'
+        ? 'link<nvme-subsys>'
+        : t.target === 'memdev'
+          ? 'link<memory-backend>'
+          : 'str';
     case 'uuid':
       return 'str';
   }
 }
 
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const TWO_64 = 1n << 64n;
 
-/**
- * Converts one raw value. `typeName` and `name` are used in messages the way QEMU uses
- * them: the QObject keyval visitor says "Parameter 'NAME' expects TYPE"; range errors from
- * visit_type_uintN say "Parameter 'NAME' expects uintN_t".
- */
-export function coerce(def: PropDef, raw: RawValue, front: Front): PropValue {
+/** Converts one raw value, failing with the message QEMU 7.2 prints for that front end. */
+export function coerce(def: PropDef, raw: RawValue, front: Front, owner = ''): PropValue {
   const { name, type } = def;
-  const expects = (what: string): ConfigError =>
-    new ConfigError(`Parameter '${name}' expects ${what}`, name);
+  const fail = (what: string, qmpType: string): ConfigError =>
+    new ConfigError(
+      front === 'qmp'
+        ? `Invalid parameter type for '${name}', expected: ${qmpType}`
+        : `Parameter '${name}' expects ${what}`,
+      name,
+    );
+  const wrongKind = (qmpType: string) => fail(qmpType, qmpType);
   switch (type.kind) {
     case 'str':
     case 'link':
-      if (typeof raw !== 'string') throw expects('string');
+      if (typeof raw !== 'string') throw wrongKind('string');
       return raw;
     case 'uuid':
-      if (typeof raw !== 'string') throw expects('string');
+      if (typeof raw !== 'string') throw wrongKind('string');
       if (raw !== 'auto' && !UUID_RE.test(raw)) {
-        throw new ConfigError(`Property '${def.name}' has invalid value`, name);
+        throw new ConfigError(`Property '${owner}.${name}' doesn't take value '${raw}'`, name);
       }
       return raw.toLowerCase();
     case 'enum':
-      if (typeof raw !== 'string' || !type.values.includes(raw)) {
-        throw new ConfigError(`Parameter '${name}' does not accept value '${String(raw)}'`, name);
+      if (typeof raw !== 'string') throw wrongKind('string');
+      if (!type.values.includes(raw)) {
+        throw new ConfigError(`Parameter '${name}' does not accept value '${raw}'`, name);
       }
       return raw;
     case 'bool': {
       if (typeof raw === 'boolean') return raw;
-      if (front === 'qmp' || typeof raw !== 'string') throw expects('boolean');
+      if (typeof raw !== 'string' || front === 'qmp') throw wrongKind('boolean');
       const b = parseBool(raw);
-      if (b === undefined) throw expects("'on' or 'off'");
+      if (b === undefined) throw fail("'on' or 'off'", 'boolean');
       return b;
     }
-    case 'size': {
-      const v = toBig(raw, front, () => expects('size'), (s) => parseSize(s));
-      return v;
-    }
+    case 'size':
+      return unsigned(
+        raw,
+        front,
+        () => fail(front === 'object' ? 'a size value' : 'size', 'integer'),
+        (s) => parseSize(s),
+      );
     case 'uint64':
-      return toBig(raw, front, () => expects('integer'), (s) => parseUint(s, 64));
     case 'uint': {
-      const v = toBig(raw, front, () => expects('integer'), (s) => parseUint(s, 64));
-      if (v >= 1n << BigInt(type.bits)) throw expects(`uint${type.bits}_t`);
-      return Number(v);
+      const bits = type.kind === 'uint64' ? 64 : type.bits;
+      const syntax = () => fail(front === 'object' ? 'a uint64 value' : 'integer', 'integer');
+      const v = unsigned(raw, front, syntax, (s) => parseWrapping(s, front, syntax));
+      if (v >= 1n << BigInt(bits))
+        throw fail(front === 'object' ? 'a uint64 value' : `uint${bits}_t`, `uint${bits}`);
+      return bits === 64 ? v : Number(v);
     }
     case 'int32': {
       if (typeof raw === 'number') {
-        if (!Number.isInteger(raw)) throw expects('integer');
-        if (raw < -(2 ** 31) || raw >= 2 ** 31) throw expects('int32_t');
+        if (!Number.isInteger(raw)) throw wrongKind('integer');
+        if (raw < -(2 ** 31) || raw >= 2 ** 31) throw fail('int32_t', 'int32');
         return raw;
       }
-      if (typeof raw !== 'string') throw expects('integer');
-      const v = parseInt32(raw);
-      if (v === undefined) throw expects('integer');
-      return v;
+      if (typeof raw !== 'string' || front === 'qmp') throw wrongKind('integer');
+      let v: bigint;
+      try {
+        v = parseSint(raw, 64);
+      } catch {
+        throw fail('integer', 'integer');
+      }
+      if (v < -(1n << 31n) || v >= 1n << 31n) throw fail('int32_t', 'int32');
+      return Number(v);
     }
   }
 }
 
-function toBig(
+/** QEMU parses unsigned integer text with strtoull semantics: `-n` means 2^64 − n. */
+function parseWrapping(s: string, front: Front, syntax: () => ConfigError): bigint {
+  if (front === 'device' && s.startsWith('-')) {
+    const n = parseUint(s.slice(1), 64);
+    return n === 0n ? 0n : TWO_64 - n;
+  }
+  if (s.startsWith('-')) throw syntax();
+  return parseUint(s, 64);
+}
+
+function unsigned(
   raw: RawValue,
   front: Front,
   fail: () => ConfigError,
@@ -139,8 +180,8 @@ function toBig(
   try {
     return parse(raw);
   } catch (e) {
-    if (e instanceof SizeError || e instanceof RangeError || e instanceof SyntaxError) throw fail();
-    if (e instanceof Error && (e as { code?: string }).code === 'EMU_ERR_CONFIG') throw fail();
+    if (e instanceof ConfigError && e.property !== undefined) throw e;
+    if (isEmuError(e, 'EMU_ERR_CONFIG') || e instanceof RangeError) throw fail();
     throw e;
   }
 }
@@ -182,24 +223,18 @@ export class Props {
 export interface TypeSchema {
   /** QOM type name: `nvme`, `memory-backend-file`, ... */
   readonly typeName: string;
+  /** Objects (`-object`) and devices (`-device`) word unknown-property errors differently. */
+  readonly kind: 'object' | 'device';
   readonly props: readonly PropDef[];
   /** Properties handled outside the schema (e.g. `id`, `driver`, `qom-type`). */
   readonly reserved?: readonly string[];
 }
-
-/**
- * How an unknown property is reported. QEMU's `-object` goes through the QAPI
- * ObjectOptions visitor ("Parameter 'x' is unexpected"); `-device` goes through
- * object_property_set ("Property 'nvme.x' not found").
- */
-export type UnknownStyle = 'object' | 'device';
 
 /** Resolves raw key/value pairs (dotted keys already flattened) against a schema. */
 export function resolveProps(
   schema: TypeSchema,
   raw: ReadonlyMap<string, RawValue>,
   front: Front,
-  unknown: UnknownStyle,
 ): Props {
   const byName = new Map(schema.props.map((p) => [p.name, p]));
   const values = new Map<string, PropValue>();
@@ -208,14 +243,18 @@ export function resolveProps(
     if (schema.reserved?.includes(key)) continue;
     const def = byName.get(key);
     if (def === undefined) {
+      // QEMU 7.2: `-object` → "Invalid parameter 'x'", QMP object-add → "Parameter 'x' is
+      // unexpected", devices (any front end) → "Property 'nvme.x' not found".
       throw new ConfigError(
-        unknown === 'object'
-          ? `Parameter '${key}' is unexpected`
-          : `Property '${schema.typeName}.${key}' not found`,
+        schema.kind === 'device'
+          ? `Property '${schema.typeName}.${key}' not found`
+          : front === 'qmp'
+            ? `Parameter '${key}' is unexpected`
+            : `Invalid parameter '${key}'`,
         key,
       );
     }
-    values.set(key, coerce(def, value, front));
+    values.set(key, coerce(def, value, front, schema.typeName));
     given.add(key);
   }
   for (const def of schema.props) {
@@ -224,16 +263,21 @@ export function resolveProps(
   return new Props(values, given);
 }
 
-/** `-device TYPE,help` / `-object TYPE,help` listing, in QEMU's layout. */
-export function formatHelp(schema: TypeSchema, kind: 'device' | 'object'): string {
-  const lines = [`${schema.typeName} ${kind === 'device' ? 'options' : 'options'}:`];
-  const sorted = [...schema.props].sort((a, b) => a.name.localeCompare(b.name));
-  for (const def of sorted) {
+/**
+ * `-device TYPE,help` / `-object TYPE,help` listing in QEMU's layout: lines sorted bytewise,
+ * `  name=<type>` padded to 24 columns, then ` - description (default: value)` when either
+ * is present.
+ */
+export function formatHelp(schema: TypeSchema): string {
+  const rows = schema.props.map((def) => {
+    const head = `  ${def.name}=<${def.label ?? typeLabel(def.type)}>`;
     const dflt = def.default === undefined ? '' : ` (default: ${formatDefault(def)})`;
-    const head = `  ${def.name}=<${typeLabel(def.type)}>`;
-    lines.push(`${head.padEnd(24)} - ${def.description}${dflt}`);
-  }
-  return lines.join('\n') + '\n';
+    return def.description === '' && dflt === ''
+      ? head
+      : `${head.padEnd(24)} - ${def.description}${dflt}`;
+  });
+  rows.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return `${schema.typeName} options:\n${rows.map((r) => r + '\n').join('')}`;
 }
 
 function formatDefault(def: PropDef): string {

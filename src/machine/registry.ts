@@ -18,12 +18,16 @@ export interface Component {
   readonly id: string | undefined;
   /** Clean shutdown: flush what must be durable, release host resources. Idempotent. */
   close(): Promise<void>;
+  /** One line for `nvmemu run`'s start-up summary (what it is, how to reach it). */
+  describe?(): string;
 }
 
 /** Read-only facts about the host, so that checks need no file descriptors. */
 export interface HostProbe {
   /** Size of a regular file, 'dir' for a directory, or undefined when it does not exist. */
-  stat(path: string): { kind: 'file'; size: bigint } | { kind: 'dir' } | { kind: 'other' } | undefined;
+  stat(
+    path: string,
+  ): { kind: 'file'; size: bigint } | { kind: 'dir' } | { kind: 'other' } | undefined;
   /** The host page size (4096 on x86-64 Linux). */
   readonly pageSize: number;
 }
@@ -58,8 +62,12 @@ export interface PlanContext {
   lookup(id: string, kind: ComponentKind): Planned | undefined;
   /** All earlier plans, in order. */
   planned(): readonly Planned[];
-  /** Claims a unique resource (e.g. `memdev:mem1`); false when someone already holds it. */
-  claim(resource: string, owner: Planned): boolean;
+  /**
+   * Claims a unique resource (e.g. `memdev:mem1`) for the option being checked; false when an
+   * earlier option holds it. Claims of an option whose check fails are released. (`_owner` is
+   * accepted for convenience and ignored: the claim always belongs to the current option.)
+   */
+  claim(resource: string, _owner?: unknown): boolean;
   /** Prints a QEMU-style warning for the current option (`warning: ...`). */
   warn(message: string): void;
 }

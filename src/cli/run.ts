@@ -1,0 +1,164 @@
+// `nvmemu run [QEMU-style options]`: build the machine, print how to reach it, serve until
+// SIGINT/SIGTERM (or a monitor `quit`), then shut down cleanly.
+
+import { mkdirSync, rmSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigError } from '../config/errors.js';
+import { parseArgs, type ParsedArgs } from '../config/options.js';
+import { formatHelp } from '../config/schema.js';
+import { Machine } from '../machine/machine.js';
+import { machineSettings, listMachines } from '../machine/settings.js';
+import { findType, listTypes } from '../machine/registry.js';
+import { registerAllTypes } from '../machine/types.js';
+import { isEmuError } from '../util/errors.js';
+import type { CliIo } from './io.js';
+import { defaultMachineArgs } from './default-machine.js';
+import { version } from './version.js';
+
+/** Formats an error the way QEMU prints it: `nvmemu: [-device ...: ]message`. */
+export function formatError(e: unknown): string {
+  if (e instanceof ConfigError) {
+    return `nvmemu: ${e.location ? `${e.location}: ` : ''}${e.message}\n`;
+  }
+  if (isEmuError(e) || e instanceof Error) return `nvmemu: ${e.message}\n`;
+  return `nvmemu: ${String(e)}\n`;
+}
+
+export async function runCommand(argv: string[], io: CliIo): Promise<number> {
+  const started = await startMachine(argv, io);
+  if (typeof started === 'number') return started;
+  const { machine, dataDir } = started;
+  io.out(summary(machine, dataDir));
+  const signal = await waitForStop();
+  io.out(`nvmemu: ${signal}: shutting down\n`);
+  try {
+    await machine.shutdown();
+  } catch (e) {
+    io.err(formatError(e));
+    return 1;
+  }
+  return 0;
+}
+
+/**
+ * Everything `run` does before serving: parse, print help listings, build the machine.
+ * Returns an exit status when there is nothing to run (help, or an error already printed).
+ */
+export async function startMachine(
+  argv: readonly string[],
+  io: CliIo,
+): Promise<{ machine: Machine; dataDir: string } | number> {
+  registerAllTypes();
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    io.err(formatError(e));
+    return 1;
+  }
+  if (args.listHelp !== undefined) {
+    io.out(listHelpText(args.listHelp));
+    return 0;
+  }
+  const helpItem = args.items.find((i) => i.help);
+  if (helpItem !== undefined && helpItem.kind !== 'drive') {
+    const typeName = String(
+      helpItem.values.get(helpItem.kind === 'object' ? 'qom-type' : 'driver'),
+    );
+    const type = findType(helpItem.kind, typeName);
+    if (type === undefined) {
+      const what = helpItem.kind === 'device' ? 'device model' : 'object type';
+      io.err(
+        formatError(
+          new ConfigError(
+            `'${typeName}' is not a valid ${what} name`,
+            undefined,
+            helpItem.location,
+          ),
+        ),
+      );
+      return 1;
+    }
+    io.out(formatHelp(type.schema));
+    return 0;
+  }
+  for (const w of args.warnings) io.err(`nvmemu: ${w}\n`);
+  for (const opt of args.ignored) {
+    io.err(`nvmemu: ${opt}: warning: ignored (nvmemu emulates devices, not a guest)\n`);
+  }
+
+  const dataDir = resolve(args.dataDir ?? process.env.NVMEMU_DATA ?? 'data');
+  const useDefault =
+    args.items.length === 0 && args.memory === undefined && args.machine.values.size === 0;
+  const createdDataDir = !existsSync(dataDir);
+  const created: string[] = [];
+  try {
+    if (createdDataDir) mkdirSync(dataDir, { recursive: true });
+    if (useDefault) args = await defaultMachineArgs(dataDir, created);
+    const settings = machineSettings(args);
+    const machine = await Machine.create(args.items, {
+      settings,
+      dataDir,
+      warn: (line) => io.err(`nvmemu: ${line}\n`),
+    });
+    return { machine, dataDir };
+  } catch (e) {
+    // A failed start leaves the data folder as it was.
+    for (const f of created.reverse()) rmSync(f, { force: true });
+    if (createdDataDir) rmSync(dataDir, { recursive: true, force: true });
+    io.err(formatError(e));
+    return 1;
+  }
+}
+
+function summary(machine: Machine, dataDir: string): string {
+  const s = machine.settings;
+  const mib = (v: bigint) => `${v >> 20n} MiB`;
+  const lines = [
+    `nvmemu ${version()}: machine ${s.type}, ${mib(s.ramSize)} RAM` +
+      (s.slots > 0 ? `, device memory ${s.slots} slots up to ${mib(s.maxMem)}` : '') +
+      (s.nvdimm
+        ? `, nvdimm on${s.nvdimmPersistence ? ` (persistence ${s.nvdimmPersistence})` : ''}`
+        : ''),
+    `  data folder: ${dataDir}`,
+  ];
+  for (const c of machine.components()) {
+    lines.push(`  ${c.describe?.() ?? `${c.typeName}${c.id ? ` '${c.id}'` : ''}`}`);
+  }
+  lines.push('Running; stop with Ctrl-C (SIGINT) or SIGTERM.');
+  return lines.join('\n') + '\n';
+}
+
+function waitForStop(): Promise<string> {
+  return new Promise((resolveStop) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolveStop(sig);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+function listHelpText(kind: 'machine' | 'device' | 'object'): string {
+  if (kind === 'machine') return listMachines();
+  if (kind === 'object') {
+    return `List of user creatable objects:\n${listTypes('object')
+      .map((t) => `  ${t.schema.typeName}\n`)
+      .join('')}`;
+  }
+  // QEMU groups device types by category; all of ours are storage except virtio-pmem-pci.
+  const line = (name: string) => {
+    const t = findType('device', name);
+    if (t === undefined) return '';
+    return `name "${name}"${t.bus ? `, bus ${t.bus}` : ''}${t.description ? `, desc "${t.description}"` : ''}\n`;
+  };
+  const all = listTypes('device').map((t) => t.schema.typeName);
+  const misc: string[] = all.filter((n) => n === 'virtio-pmem-pci');
+  const storage = all.filter((n) => !misc.includes(n));
+  return (
+    `Storage devices:\n${storage.map(line).join('')}` +
+    (misc.length > 0 ? `\nMisc devices:\n${misc.map(line).join('')}` : '')
+  );
+}

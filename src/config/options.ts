@@ -1,0 +1,304 @@
+// The QEMU-style command line: `nvmemu run [-machine ...] [-m ...] [-object ...] [-drive ...]
+// [-device ...] [-qmp ...] [-monitor ...] [-readconfig FILE]` plus nvmemu's own long options.
+//
+// This module only splits argv into typed option items (keyval text → tree); the machine
+// resolves them against the schemas. Options may be spelled `-opt` or `--opt`, as QEMU allows.
+
+import { readFileSync } from 'node:fs';
+import { parseKeyval, flattenKeyval, type KeyvalTree } from './keyval.js';
+import { ConfigError, at } from './errors.js';
+import type { RawValue } from './schema.js';
+
+/** One `-object`, `-drive` or `-device`, in command-line order. */
+export interface OptionItem {
+  readonly kind: 'object' | 'drive' | 'device';
+  /** The option as typed, e.g. `-device nvme,serial=x` (QEMU's message prefix). */
+  readonly location: string;
+  /** Flattened dotted keys → raw values. */
+  readonly values: ReadonlyMap<string, RawValue>;
+  /** Values came from JSON (`-device {"driver":...}`): QMP-style type checking. */
+  readonly json: boolean;
+  /** `help` or `?` was given (`-device nvme,help`). */
+  readonly help: boolean;
+}
+
+export interface ParsedArgs {
+  /** `-machine`/`-M` trees, merged in order (QEMU merges repeated -machine options). */
+  readonly machine: { readonly values: Map<string, string>; readonly location: string };
+  /** The last `-m` (QEMU: last one wins). */
+  readonly memory: { readonly values: Map<string, string>; readonly location: string } | undefined;
+  readonly items: readonly OptionItem[];
+  readonly qmp: readonly string[];
+  readonly monitor: readonly string[];
+  /** nvmemu: folder for images of the default machine and state files. */
+  readonly dataDir: string | undefined;
+  /** nvmemu: NVMe/TCP listen address (`--listen 127.0.0.1:4420`, `--listen none`). */
+  readonly listen: string | undefined;
+  /** QEMU options that only concern a guest CPU; accepted and reported as ignored. */
+  readonly ignored: readonly string[];
+  readonly warnings: readonly string[];
+  /** `-machine help`, `-device help`, `-object help` (type listing) was asked for. */
+  readonly listHelp: 'machine' | 'device' | 'object' | undefined;
+}
+
+/** QEMU options that take an argument and only matter to a guest; accepted, not emulated. */
+const GUEST_ONLY_WITH_ARG = new Set([
+  'smp',
+  'cpu',
+  'accel',
+  'display',
+  'vga',
+  'boot',
+  'kernel',
+  'initrd',
+  'append',
+  'name',
+  'serial',
+  'netdev',
+  'net',
+  'nic',
+  'rtc',
+  'cdrom',
+  'hda',
+  'hdb',
+  'bios',
+  'chardev',
+  'global',
+  'numa',
+  'uuid',
+  'L',
+  'k',
+  'audiodev',
+  'vnc',
+  'usbdevice',
+  'fsdev',
+  'virtfs',
+  'pidfile',
+  'D',
+  'd',
+]);
+const GUEST_ONLY_FLAGS = new Set([
+  'enable-kvm',
+  'nographic',
+  'nodefaults',
+  'S',
+  'no-reboot',
+  'no-shutdown',
+  'daemonize',
+  'snapshot',
+  'no-user-config',
+  'no-hpet',
+  'no-acpi',
+  'usb',
+  'full-screen',
+]);
+
+/** Splits argv (after `run`) into option items. Throws ConfigError with QEMU's wording. */
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const machine = new Map<string, string>();
+  let machineLoc = '';
+  let memory: ParsedArgs['memory'];
+  const items: OptionItem[] = [];
+  const qmp: string[] = [];
+  const monitor: string[] = [];
+  const ignored: string[] = [];
+  const warnings: string[] = [];
+  let dataDir: string | undefined;
+  let listen: string | undefined;
+  let listHelp: ParsedArgs['listHelp'];
+
+  const queue = [...argv];
+  while (queue.length > 0) {
+    const word = queue.shift() as string;
+    if (!word.startsWith('-') || word === '-' || word === '--') {
+      throw new ConfigError(`${word}: invalid option`, undefined, '');
+    }
+    const name = word.replace(/^--?/, '');
+    const takeArg = (): string => {
+      const v = queue.shift();
+      if (v === undefined) throw new ConfigError(`-${name}: requires an argument`, undefined, '');
+      return v;
+    };
+    switch (name) {
+      case 'machine':
+      case 'M': {
+        const text = takeArg();
+        machineLoc = `-machine ${text}`;
+        if (text === 'help' || text === '?') {
+          listHelp = 'machine';
+          break;
+        }
+        // -machine goes through keyval in QEMU 7.2: bare keys are errors there.
+        const parsed = at(machineLoc, () => parseKeyval(text, { impliedKey: 'type' }));
+        for (const [k, v] of flattenKeyval(parsed.tree)) machine.set(k, v);
+        break;
+      }
+      case 'm': {
+        const text = takeArg();
+        const location = `-m ${text}`;
+        const parsed = at(location, () =>
+          parseKeyval(text, { impliedKey: 'size', bareKeysAreOn: true }),
+        );
+        memory = { values: flattenKeyval(parsed.tree), location };
+        break;
+      }
+      case 'object':
+      case 'device':
+      case 'drive': {
+        const text = takeArg();
+        const location = `-${name} ${text}`;
+        if (name !== 'drive' && (text === 'help' || text === '?')) {
+          listHelp = name;
+          break;
+        }
+        const item = parseItem(name, text, location, warnings);
+        items.push(item);
+        break;
+      }
+      case 'readconfig':
+        queue.unshift(...readConfigFile(takeArg()));
+        break;
+      case 'qmp':
+        qmp.push(takeArg());
+        break;
+      case 'monitor':
+        monitor.push(takeArg());
+        break;
+      case 'data':
+        dataDir = takeArg();
+        break;
+      case 'listen':
+        listen = takeArg();
+        break;
+      default:
+        if (GUEST_ONLY_WITH_ARG.has(name)) {
+          ignored.push(`-${name} ${takeArg()}`);
+        } else if (GUEST_ONLY_FLAGS.has(name)) {
+          ignored.push(`-${name}`);
+        } else {
+          throw new ConfigError(`-${name}: invalid option`, undefined, '');
+        }
+    }
+  }
+  return {
+    machine: { values: machine, location: machineLoc },
+    memory,
+    items,
+    qmp,
+    monitor,
+    dataDir,
+    listen,
+    ignored,
+    warnings,
+    listHelp,
+  };
+}
+
+const IMPLIED: Record<OptionItem['kind'], string | undefined> = {
+  object: 'qom-type',
+  device: 'driver',
+  drive: undefined,
+};
+
+function parseItem(
+  kind: OptionItem['kind'],
+  text: string,
+  location: string,
+  warnings: string[],
+): OptionItem {
+  if (kind !== 'drive' && text.trimStart().startsWith('{')) {
+    return { kind, location, values: parseJsonItem(text, location), json: true, help: false };
+  }
+  return at(location, () => {
+    const impliedKey = IMPLIED[kind];
+    // -object and -device still go through QemuOpts in QEMU 7.2: `share` means share=on
+    // (with a deprecation warning); -drive is QemuOpts too.
+    const parsed = parseKeyval(
+      text,
+      impliedKey === undefined ? { bareKeysAreOn: true } : { impliedKey, bareKeysAreOn: true },
+    );
+    for (const w of parsed.warnings) warnings.push(`${location}: warning: ${w}`);
+    return { kind, location, values: flattenKeyval(parsed.tree), json: false, help: parsed.help };
+  });
+}
+
+/** `-device {"driver":"nvme",...}` (QEMU ≥ 6.2): nested objects become dotted keys. */
+function parseJsonItem(text: string, location: string): Map<string, RawValue> {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`JSON parse error: ${(e as Error).message}`, undefined, location);
+  }
+  const out = new Map<string, RawValue>();
+  const walk = (node: unknown, prefix: string): void => {
+    if (node === null || typeof node !== 'object' || Array.isArray(node)) {
+      throw new ConfigError(
+        `Invalid parameter type for '${prefix || 'top'}', expected: dict`,
+        prefix,
+        location,
+      );
+    }
+    for (const [k, v] of Object.entries(node)) {
+      const key = prefix === '' ? k : `${prefix}.${k}`;
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out.set(key, v);
+      else walk(v, key);
+    }
+  };
+  walk(obj, '');
+  return out;
+}
+
+/**
+ * `-readconfig FILE`: QEMU's INI-style config (`[device "id"]` sections with `key = "value"`
+ * lines) translated back into options. Sections: machine, memory, object, drive, device.
+ */
+export function readConfigFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(
+      `Cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      undefined,
+      '',
+    );
+  }
+  const args: string[] = [];
+  let section: { group: string; id: string | undefined; pairs: string[] } | undefined;
+  const flush = (): void => {
+    if (section === undefined) return;
+    const flag = section.group === 'memory' ? '-m' : `-${section.group}`;
+    const pairs = section.id === undefined ? section.pairs : [`id=${section.id}`, ...section.pairs];
+    args.push(flag, pairs.join(','));
+    section = undefined;
+  };
+  const lines = text.split(/\r?\n/);
+  lines.forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const head = /^\[\s*([a-z-]+)(?:\s+"([^"]*)")?\s*\]$/.exec(line);
+    if (head !== null) {
+      flush();
+      const group = head[1] as string;
+      if (!['machine', 'memory', 'object', 'drive', 'device'].includes(group)) {
+        throw new ConfigError(
+          `${path}:${i + 1}: There is no option group '${group}'`,
+          undefined,
+          '',
+        );
+      }
+      section = { group, id: head[2], pairs: [] };
+      return;
+    }
+    const kv = /^([A-Za-z0-9_.-]+)\s*=\s*"(.*)"$/.exec(line);
+    if (kv === null || section === undefined) {
+      throw new ConfigError(`${path}:${i + 1}: parse error`, undefined, '');
+    }
+    section.pairs.push(`${kv[1]}=${(kv[2] as string).replaceAll(',', ',,')}`);
+  });
+  flush();
+  return args;
+}
+
+export type { KeyvalTree };

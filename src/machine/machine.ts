@@ -1,0 +1,296 @@
+// The machine: what `nvmemu run` hosts and what tests build in-process.
+//
+// Life cycle: plan (parse + check every option, no side effects) → realize (create files, map
+// memory, open images, start devices; undo on failure) → run → shutdown (devices, then
+// drives, then objects, each flushed and closed). QEMU realizes `-object`s first, then
+// `-drive`s, then `-device`s, each group in command-line order; so do we.
+
+import { statSync } from 'node:fs';
+import { ConfigError, at } from '../config/errors.js';
+import { resolveProps, type Front, type RawValue } from '../config/schema.js';
+import type { OptionItem } from '../config/options.js';
+import { checkDrive, type DrivePlan } from '../block/config.js';
+import { Drive } from '../block/drive.js';
+import {
+  findType,
+  type Component,
+  type ComponentKind,
+  type HostProbe,
+  type MachineSettings,
+  type PlanContext,
+  type Planned,
+  type RealizeContext,
+} from './registry.js';
+
+export interface MachineOptions {
+  readonly settings: MachineSettings;
+  /** Folder for nvmemu's state files. */
+  readonly dataDir: string;
+  /** Receives QEMU-style warnings (`-object ...: warning: ...`). */
+  readonly warn?: (line: string) => void;
+  readonly host?: HostProbe;
+}
+
+const ID_RE = /^[A-Za-z][A-Za-z0-9._-]*$/;
+const ORDER: readonly ComponentKind[] = ['object', 'drive', 'device'];
+
+export const defaultHost: HostProbe = {
+  pageSize: 4096,
+  stat(path) {
+    try {
+      const st = statSync(path, { bigint: true });
+      if (st.isDirectory()) return { kind: 'dir' };
+      if (st.isFile()) return { kind: 'file', size: st.size };
+      return { kind: 'other' };
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+export class Machine {
+  readonly settings: MachineSettings;
+  readonly dataDir: string;
+  readonly #host: HostProbe;
+  readonly #warn: (line: string) => void;
+  readonly #plans: Planned[] = [];
+  /** Unique resources (memdev:ID, drive:ID) → the option token that holds them. */
+  readonly #claims = new Map<string, object>();
+  /** Token of the option being checked; a plan inherits it so claims follow the plan. */
+  #checking: object = {};
+  readonly #components: { kind: ComponentKind; id: string | undefined; component: Component }[] =
+    [];
+  #state: 'building' | 'running' | 'stopped' = 'building';
+
+  private constructor(opts: MachineOptions) {
+    this.settings = opts.settings;
+    this.dataDir = opts.dataDir;
+    this.#host = opts.host ?? defaultHost;
+    this.#warn = opts.warn ?? ((line) => process.stderr.write(`nvmemu: ${line}\n`));
+  }
+
+  /**
+   * Builds a machine from option items. On any error nothing is left behind: checks have no
+   * side effects, and realize failures run every registered undo in reverse order.
+   */
+  static async create(items: readonly OptionItem[], opts: MachineOptions): Promise<Machine> {
+    const m = new Machine(opts);
+    const planned: Planned[] = [];
+    for (const kind of ORDER) {
+      for (const item of items) {
+        if (item.kind === kind)
+          planned.push(
+            m.#plan(
+              item.kind,
+              item.values,
+              item.json ? 'qmp' : kind === 'object' ? 'object' : 'device',
+              item.location,
+            ),
+          );
+      }
+    }
+    await m.#realizeAll(planned);
+    m.#state = 'running';
+    return m;
+  }
+
+  /** Adds one component to a running machine (monitor `object-add` / `device_add`). */
+  async add(
+    kind: 'object' | 'device',
+    values: ReadonlyMap<string, RawValue>,
+    front: Front,
+    location: string,
+  ): Promise<Component> {
+    if (this.#state !== 'running') throw new ConfigError('machine is not running', undefined, '');
+    const plan = this.#plan(kind, values, front, location, true);
+    await this.#realizeAll([plan]);
+    const entry = this.#components.at(-1);
+    if (entry === undefined) throw new Error('realize produced no component');
+    return entry.component;
+  }
+
+  /** The realized component with this id and kind. */
+  component(id: string, kind: ComponentKind = 'device'): Component | undefined {
+    return this.#components.find((c) => c.kind === kind && c.id === id)?.component;
+  }
+
+  components(): readonly Component[] {
+    return this.#components.map((c) => c.component);
+  }
+
+  plans(): readonly Planned[] {
+    return this.#plans;
+  }
+
+  get state(): 'building' | 'running' | 'stopped' {
+    return this.#state;
+  }
+
+  /** Clean shutdown: devices, then drives, then objects, each flushed and closed. */
+  async shutdown(): Promise<void> {
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopped';
+    const errors: unknown[] = [];
+    for (const kind of ['device', 'drive', 'object'] as const) {
+      for (const c of [...this.#components].reverse()) {
+        if (c.kind !== kind) continue;
+        try {
+          await c.component.close();
+        } catch (e) {
+          errors.push(e);
+        }
+      }
+    }
+    if (errors.length > 0)
+      throw new AggregateError(errors, 'errors while shutting down the machine');
+  }
+
+  #plan(
+    kind: ComponentKind,
+    values: ReadonlyMap<string, RawValue>,
+    front: Front,
+    location: string,
+    hotplug = false,
+  ): Planned {
+    const token = {};
+    this.#checking = token;
+    try {
+      const plan = this.#planOne(kind, values, front, location, hotplug);
+      this.#owners.set(plan, token);
+      return plan;
+    } catch (e) {
+      for (const [k, v] of this.#claims) if (v === token) this.#claims.delete(k);
+      throw e;
+    }
+  }
+
+  /** Which claim token belongs to which plan (to release claims when a hotplug fails). */
+  readonly #owners = new WeakMap<Planned, object>();
+
+  #planOne(
+    kind: ComponentKind,
+    values: ReadonlyMap<string, RawValue>,
+    front: Front,
+    location: string,
+    hotplug: boolean,
+  ): Planned {
+    return at(location, () => {
+      if (kind === 'drive') {
+        const cfg: DrivePlan = checkDrive(values, this.#host);
+        this.#checkId('drive', cfg.id);
+        return this.#record({ kind, typeName: 'drive', id: cfg.id, location, config: cfg });
+      }
+      const typeKey = kind === 'object' ? 'qom-type' : 'driver';
+      const typeName = values.get(typeKey);
+      if (typeName === undefined)
+        throw new ConfigError(`Parameter '${typeKey}' is missing`, typeKey);
+      const type = findType(kind, String(typeName));
+      if (type === undefined) {
+        throw kind === 'device'
+          ? new ConfigError(`'${String(typeName)}' is not a valid device model name`, 'driver')
+          : new ConfigError(
+              `Parameter 'qom-type' does not accept value '${String(typeName)}'`,
+              'qom-type',
+            );
+      }
+      if (hotplug && !type.hotpluggable) {
+        throw new ConfigError(`Parameter 'driver' expects a pluggable device type`, 'driver');
+      }
+      const idRaw = values.get('id');
+      const id = idRaw === undefined ? undefined : String(idRaw);
+      if (kind === 'object' && id === undefined)
+        throw new ConfigError(`Parameter 'id' is missing`, 'id');
+      if (id !== undefined) this.#checkId(kind, id);
+      const props = resolveProps(type.schema, withoutKeys(values, [typeKey, 'id']), front);
+      const config = type.check(props, id, this.#planContext());
+      return this.#record({ kind, typeName: type.schema.typeName, id, location, config });
+    });
+  }
+
+  #checkId(kind: ComponentKind, id: string): void {
+    if (!ID_RE.test(id)) {
+      throw new ConfigError(
+        `Parameter 'id' expects an identifier\nIdentifiers consist of letters, digits, '-', '.', '_', starting with a letter.`,
+        'id',
+      );
+    }
+    if (this.#plans.some((p) => p.kind === kind && p.id === id)) {
+      throw new ConfigError(`Duplicate ID '${id}' for ${kind}`, 'id');
+    }
+  }
+
+  #record(p: Planned): Planned {
+    this.#plans.push(p);
+    return p;
+  }
+
+  #planContext(): PlanContext {
+    return {
+      settings: this.settings,
+      host: this.#host,
+      dataDir: this.dataDir,
+      lookup: (id, kind) => this.#plans.find((p) => p.kind === kind && p.id === id),
+      planned: () => this.#plans,
+      claim: (resource) => {
+        const holder = this.#claims.get(resource);
+        if (holder !== undefined && holder !== this.#checking) return false;
+        this.#claims.set(resource, this.#checking);
+        return true;
+      },
+      warn: (message) => this.#warn(message),
+    };
+  }
+
+  async #realizeAll(plans: readonly Planned[]): Promise<void> {
+    const undo: (() => Promise<void> | void)[] = [];
+    const before = this.#components.length;
+    const ctx: RealizeContext = {
+      settings: this.settings,
+      dataDir: this.dataDir,
+      component: (id, kind) => this.component(id, kind),
+      components: () => this.components(),
+      onRollback: (fn) => undo.push(fn),
+    };
+    try {
+      for (const plan of plans) {
+        const component =
+          plan.kind === 'drive'
+            ? await Drive.open(plan.config as DrivePlan)
+            : await this.#realizeOne(plan, ctx);
+        this.#components.push({ kind: plan.kind, id: plan.id, component });
+        undo.push(() => component.close());
+      }
+    } catch (e) {
+      for (const fn of undo.reverse()) {
+        try {
+          await fn();
+        } catch {
+          // Best effort: the original error is what the user needs to see.
+        }
+      }
+      this.#components.splice(before);
+      for (const p of plans) {
+        const i = this.#plans.indexOf(p);
+        if (i >= 0) this.#plans.splice(i, 1);
+        const token = this.#owners.get(p);
+        for (const [k, v] of this.#claims) if (v === token) this.#claims.delete(k);
+      }
+      throw e;
+    }
+  }
+
+  async #realizeOne(plan: Planned, ctx: RealizeContext): Promise<Component> {
+    const type = findType(plan.kind === 'object' ? 'object' : 'device', plan.typeName);
+    if (type === undefined) throw new Error(`type ${plan.typeName} vanished`);
+    return await type.realize(plan, ctx);
+  }
+}
+
+function withoutKeys(
+  values: ReadonlyMap<string, RawValue>,
+  keys: readonly string[],
+): Map<string, RawValue> {
+  const out = new Map(values);
+  for (const k of keys) out.delete(k);
+  return out;
+}
