@@ -352,3 +352,16 @@ describe('formatKeyval and parseKeyval round-trip', () => {
     );
   });
 });
+
+describe('QemuOpts flat keys', () => {
+  it('keeps dotted names flat so zoned=on and zoned.zone_size coexist', () => {
+    const { tree } = parseKeyval('nvme-ns,zoned=on,zoned.zone_size=64M', {
+      impliedKey: 'driver',
+      flat: true,
+    });
+    assert.deepEqual({ ...tree }, { driver: 'nvme-ns', zoned: 'on', 'zoned.zone_size': '64M' });
+  });
+  it('still rejects invalid key fragments', () => {
+    assert.throws(() => parseKeyval('a.=1', { flat: true }), { message: "Invalid parameter 'a.'" });
+  });
+});

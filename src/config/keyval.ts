@@ -32,6 +32,7 @@
 // still use QemuOpts, which reads a bare `KEY` as KEY=on and `noKEY` as KEY=off and warns
 // "short-form boolean option 'KEY' deprecated" / "Please use KEY=on instead". With
 // bareKeysAreOn the parser does the same and returns the warning text in `warnings`.
+// QemuOpts keys are flat (`flat`): `zoned=on,zoned.zone_size=64M` is two properties.
 // Not supported: QAPI's `__RFQDN_` downstream-extension key prefix (nvmemu has none).
 
 import { ConfigError } from './errors.js';
@@ -44,6 +45,11 @@ export interface KeyvalOptions {
   readonly impliedKey?: string | undefined;
   /** Accept QemuOpts' short-form booleans: bare `KEY` -> 'on', bare `noKEY` -> KEY='off'. */
   readonly bareKeysAreOn?: boolean | undefined;
+  /**
+   * QemuOpts keys: dotted names are flat property names, not paths. `-device` documents
+   * `zoned=on,zoned.zone_size=64M`, which keyval nesting would reject as inconsistent.
+   */
+  readonly flat?: boolean | undefined;
 }
 
 export interface KeyvalResult {
@@ -121,6 +127,13 @@ export function parseKeyval(text: string, options?: string | KeyvalOptions): Key
   const warnings: string[] = [];
   let help = false;
   let implied = opts.impliedKey;
+  const store =
+    opts.flat === true
+      ? (key: string, value: string) => {
+          splitKey(key);
+          tree[key] = value;
+        }
+      : (key: string, value: string) => put(tree, key, value);
   let pos = 0;
   while (pos < text.length) {
     let stop = pos;
@@ -132,13 +145,13 @@ export function parseKeyval(text: string, options?: string | KeyvalOptions): Key
       if (head === 'help' || head === '?') {
         help = true;
       } else if (implied !== undefined) {
-        put(tree, implied, head);
+        store(implied, head);
       } else if (opts.bareKeysAreOn === true) {
         const negated = head.startsWith('no');
         const key = negated ? head.slice(2) : head;
         const value = negated ? 'off' : 'on';
         if (key === '') throw new KeyvalError(`Invalid parameter '${head}'`);
-        put(tree, key, value);
+        store(key, value);
         warnings.push(
           `short-form boolean option '${head}' deprecated\nPlease use ${key}=${value} instead`,
         );
@@ -165,12 +178,12 @@ export function parseKeyval(text: string, options?: string | KeyvalOptions): Key
         value += ',';
         i = comma + 2;
       }
-      put(tree, head, value);
+      store(head, value);
       pos = i;
     }
     implied = undefined;
   }
-  checkLists(tree, '');
+  if (opts.flat !== true) checkLists(tree, '');
   return { tree, warnings, help };
 }
 

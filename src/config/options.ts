@@ -137,7 +137,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         const text = takeArg();
         const location = `-m ${text}`;
         const parsed = at(location, () =>
-          parseKeyval(text, { impliedKey: 'size', bareKeysAreOn: true }),
+          parseKeyval(text, { impliedKey: 'size', bareKeysAreOn: true, flat: true }),
         );
         memory = { values: flattenKeyval(parsed.tree), location };
         break;
@@ -211,11 +211,13 @@ function parseItem(
   }
   return at(location, () => {
     const impliedKey = IMPLIED[kind];
-    // -object and -device still go through QemuOpts in QEMU 7.2: `share` means share=on
-    // (with a deprecation warning); -drive is QemuOpts too.
+    // -object, -device and -drive still go through QemuOpts in QEMU 7.2 (measured): flat
+    // dotted keys, and `share` means share=on with a deprecation warning.
     const parsed = parseKeyval(
       text,
-      impliedKey === undefined ? { bareKeysAreOn: true } : { impliedKey, bareKeysAreOn: true },
+      impliedKey === undefined
+        ? { bareKeysAreOn: true, flat: true }
+        : { impliedKey, bareKeysAreOn: true, flat: true },
     );
     for (const w of parsed.warnings) warnings.push(`${location}: warning: ${w}`);
     return { kind, location, values: flattenKeyval(parsed.tree), json: false, help: parsed.help };
