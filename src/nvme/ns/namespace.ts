@@ -1,0 +1,293 @@
+// An NVM command set namespace over a raw-image Drive (reference qemu-nvme.md §4, §5, §3.8):
+// LBA formats and geometry, Identify data, the I/O commands and Format NVM. Implements the
+// controller contract of spec/namespace-api.ts.
+//
+// State outside the image is volatile, as in QEMU (§5.2): the active format (a Format NVM is
+// lost on restart, the image is then read with the configured format again), Error Recovery,
+// the write cache setting, deallocated and uncorrectable block ranges, SMART counters.
+
+import type { Drive } from '../../block/drive.js';
+import type { Component } from '../../machine/registry.js';
+import type { NamespaceApi, NsSmartCounters } from '../spec/namespace-api.js';
+import type { CommandContext, Completion } from '../spec/transfer.js';
+import { IoOpc } from '../spec/opcodes.js';
+import { Status, withDnr } from '../spec/status.js';
+import type { NvmeNsConfig } from './config.js';
+import { RangeSet, type LbaRange } from './ranges.js';
+import { BlockStore } from './store.js';
+import { buildLbaFormats, computeGeometry, type Geometry, type LbaFormatTable } from './lbaf.js';
+import {
+  encodeDescriptors,
+  encodeIdentifyNs,
+  encodeIdentifyNsNvm,
+  NSFEAT_DULBE,
+  NSFEAT_OPTPERF,
+} from './identify.js';
+import * as io from './io.js';
+
+export interface NamespaceOptions {
+  /**
+   * Accept Write Uncorrectable (0x04). QEMU 7.2 does not implement it (ONCS bit 1 clear,
+   * Invalid Opcode), so it is off by default; the controller must then also advertise it.
+   */
+  readonly writeUncorrectable?: boolean;
+}
+
+type Handler = (core: io.NsCore, ctx: CommandContext) => Promise<Completion> | Completion;
+
+/**
+ * The NVM command set's I/O commands this namespace executes (house rule 6: dispatch derives
+ * from the table). Copy (0x19) is implemented by QEMU 7.2 (ONCS bit 8) but belongs to a later
+ * issue: until then it answers Invalid Opcode + DNR like any opcode missing here.
+ */
+const NVM_HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
+  [IoOpc.FLUSH, async (core) => ({ status: await io.flushStatus(core) })],
+  [IoOpc.WRITE, io.write],
+  [IoOpc.READ, io.read],
+  [IoOpc.COMPARE, io.compare],
+  [IoOpc.WRITE_ZEROES, io.writeZeroes],
+  [IoOpc.DSM, io.datasetManagement],
+  [IoOpc.VERIFY, io.verify],
+]);
+
+/** Error Recovery (FID 05h) bit 16: Deallocated or Unwritten Logical Block Error Enable. */
+export const ERR_REC_DULBE = 1 << 16;
+/** FLBAS bit 4: metadata transferred at the end of the data LBA (extended LBA). */
+const FLBAS_EXTENDED = 0x10;
+
+/** Opcodes with an LBA in cdw10-11, for error reports. */
+const LBA_OPCODES: ReadonlySet<number> = new Set<number>([
+  IoOpc.WRITE,
+  IoOpc.READ,
+  IoOpc.WRITE_UNCOR,
+  IoOpc.COMPARE,
+  IoOpc.WRITE_ZEROES,
+  IoOpc.VERIFY,
+]);
+
+export class Namespace implements NamespaceApi, Component {
+  readonly typeName = 'nvme-ns';
+  readonly id: string | undefined;
+  readonly nsid: number;
+  readonly csi = 0 as const;
+  readonly shared: boolean;
+  readonly detached: boolean;
+  readonly dulbeCapable = true;
+  readonly config: NvmeNsConfig;
+  errorRecovery = 0;
+
+  readonly #formats: LbaFormatTable;
+  #flbas: number;
+  #dps: number;
+  #writeCache: boolean;
+  #formatting = false;
+  #closed = false;
+  readonly #writeUncorrectable: boolean;
+  readonly #store: BlockStore;
+  readonly #dealloc = new RangeSet();
+  readonly #uncorrectable = new RangeSet();
+  readonly #stats: io.IoStats = {
+    bytesRead: 0n,
+    bytesWritten: 0n,
+    readCommands: 0n,
+    writeCommands: 0n,
+  };
+
+  constructor(cfg: NvmeNsConfig, drive: Drive, opts: NamespaceOptions = {}) {
+    this.config = cfg;
+    this.id = cfg.id;
+    this.nsid = cfg.nsid;
+    this.shared = cfg.shared;
+    this.detached = cfg.detached;
+    this.#writeCache = cfg.writeCache;
+    this.#writeUncorrectable = opts.writeUncorrectable ?? false;
+    this.#formats = buildLbaFormats(cfg.lbaSize, cfg.ms);
+    const extended = cfg.ms > 0 && cfg.mset !== 0;
+    this.#flbas = this.#formats.initialIndex | (extended ? FLBAS_EXTENDED : 0);
+    this.#dps = cfg.pi === 0 ? 0 : cfg.pi | (cfg.pil !== 0 ? 0x08 : 0);
+    this.#store = new BlockStore(drive, this.#computeGeometry(drive.size));
+  }
+
+  #computeGeometry(imageSize: bigint): Geometry {
+    const index = this.#flbas & 0x0f;
+    const format = this.#formats.formats[index];
+    if (format === undefined) throw new RangeError(`FLBAS index ${index} has no LBA format`);
+    return computeGeometry(
+      format,
+      index,
+      (this.#flbas & FLBAS_EXTENDED) !== 0,
+      imageSize,
+      this.config.discardGranularity,
+    );
+  }
+
+  /** The active format and derived sizes. */
+  get geometry(): Geometry {
+    return this.#store.geometry;
+  }
+  get sizeBlocks(): bigint {
+    return BigInt(this.geometry.nsze);
+  }
+  get lbaSize(): number {
+    return this.geometry.lbaSize;
+  }
+  /** DMRSL contribution for Identify CNS 06h (blocks). */
+  get dmrsl(): number {
+    return this.geometry.dmrsl;
+  }
+  get writeCache(): boolean {
+    return this.#writeCache;
+  }
+  get formatInProgress(): boolean {
+    return this.#formatting;
+  }
+
+  async setWriteCache(enabled: boolean): Promise<void> {
+    if (!enabled && this.#writeCache) await this.flush();
+    this.#writeCache = enabled;
+  }
+
+  identify(inSubsystem: boolean): Uint8Array {
+    const g = this.geometry;
+    return encodeIdentifyNs({
+      nsze: g.nsze,
+      nsfeat: (this.dulbeCapable ? NSFEAT_DULBE : 0) | NSFEAT_OPTPERF,
+      formats: this.#formats.formats,
+      flbas: this.#flbas,
+      dps: this.#dps,
+      // [7.2] NMIC bit 0 only for a shared namespace of an explicit subsystem.
+      nmic: this.shared && inSubsystem ? 1 : 0,
+      npdg: g.npdg,
+      mssrl: this.config.mssrl,
+      mcl: this.config.mcl,
+      msrc: this.config.msrc,
+      nguid: this.config.nguid,
+      eui64: this.config.eui64,
+    });
+  }
+
+  identifyIoCs(csi: number): Uint8Array | number {
+    if (csi !== 0) return withDnr(Status.INVALID_FIELD);
+    return encodeIdentifyNsNvm(this.config.pif, this.#formats.initialIndex);
+  }
+
+  descriptors(): Uint8Array {
+    return encodeDescriptors(this.config.uuid, this.config.nguid, this.config.eui64, this.csi);
+  }
+
+  /** §4.1 steps 3-6: format in progress, FUSE, opcode support, then the command. */
+  async execute(ctx: CommandContext): Promise<Completion> {
+    const c = await this.#dispatch(ctx);
+    if (c.status !== Status.SUCCESS) {
+      const { cmd } = ctx;
+      ctx.ctrl.notifyError({
+        sqid: ctx.sqid,
+        cid: cmd.cid,
+        nsid: this.nsid,
+        status: c.status,
+        ...(LBA_OPCODES.has(cmd.opcode) ? { lba: io.rwRange(ctx).slba } : {}),
+      });
+    }
+    return c;
+  }
+
+  async #dispatch(ctx: CommandContext): Promise<Completion> {
+    if (this.#closed) return { status: Status.INTERNAL_DEVICE_ERROR };
+    if (this.#formatting) return { status: Status.FORMAT_IN_PROGRESS };
+    if (ctx.cmd.fuse !== 0) return { status: Status.INVALID_FIELD };
+    const handler = this.#handler(ctx.cmd.opcode);
+    if (handler === undefined) return { status: withDnr(Status.INVALID_OPCODE) };
+    return handler(this.#core(), ctx);
+  }
+
+  #handler(opcode: number): Handler | undefined {
+    if (opcode === IoOpc.WRITE_UNCOR && this.#writeUncorrectable) return io.writeUncorrectable;
+    return NVM_HANDLERS.get(opcode);
+  }
+
+  /** Opcodes execute() accepts (for the Commands Supported and Effects log and ONCS). */
+  supportedOpcodes(): number[] {
+    const ops = [...NVM_HANDLERS.keys()];
+    if (this.#writeUncorrectable) ops.push(IoOpc.WRITE_UNCOR);
+    return ops.sort((a, b) => a - b);
+  }
+
+  #core(): io.NsCore {
+    return {
+      store: this.#store,
+      geometry: this.#store.geometry,
+      dealloc: this.#dealloc,
+      uncorrectable: this.#uncorrectable,
+      writeCache: this.#writeCache,
+      dulbe: this.dulbeCapable && (this.errorRecovery & ERR_REC_DULBE) !== 0,
+      stats: this.#stats,
+    };
+  }
+
+  /**
+   * Format NVM of this namespace (§3.8). Checks in QEMU's order; PI formats are refused with
+   * Invalid Format until protection information is implemented. While the image is zeroed,
+   * I/O completes with Format In Progress (0x084).
+   */
+  async format(
+    lbaf: number,
+    _ses: number,
+    pi: number,
+    pil: number,
+    mset: number,
+  ): Promise<Completion> {
+    if (this.#formatting) return { status: Status.FORMAT_IN_PROGRESS };
+    const fmt = this.#formats.formats[lbaf];
+    if (fmt === undefined) return { status: withDnr(Status.INVALID_FORMAT) };
+    const tuple = this.config.pif === 2 ? 16 : 8;
+    if (pi !== 0 && fmt.ms < tuple) return { status: withDnr(Status.INVALID_FORMAT) };
+    if (pi > 3) return { status: withDnr(Status.INVALID_FIELD) };
+    // nvmemu: protection information is a later issue.
+    if (pi !== 0) return { status: withDnr(Status.INVALID_FORMAT) };
+    this.#formatting = true;
+    try {
+      await this.#store.zeroImage();
+    } catch {
+      return { status: Status.INTERNAL_DEVICE_ERROR };
+    } finally {
+      this.#formatting = false;
+    }
+    this.#flbas = (lbaf & 0x0f) | ((mset & 1) << 4) | (((lbaf >> 4) & 0x3) << 5);
+    this.#dps = (pil & 1) << 3;
+    this.#store.geometry = this.#computeGeometry(this.#store.drive.size);
+    this.#dealloc.clear();
+    this.#uncorrectable.clear();
+    return { status: Status.SUCCESS };
+  }
+
+  smart(): NsSmartCounters {
+    return { ...this.#stats };
+  }
+
+  async flush(): Promise<void> {
+    await this.#store.drive.flush();
+  }
+
+  async shutdown(): Promise<void> {
+    await this.flush();
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    return Promise.resolve();
+  }
+
+  // Host-side inspection and fault injection (in-process API, tests).
+
+  /** Marks [slba, slba + nlb) uncorrectable, as Write Uncorrectable would. */
+  injectUncorrectable(slba: number, nlb: number): void {
+    if (slba + nlb > this.geometry.nsze) throw new RangeError('range outside the namespace');
+    this.#uncorrectable.add(slba, slba + nlb);
+  }
+  deallocatedRanges(): LbaRange[] {
+    return this.#dealloc.list();
+  }
+  uncorrectableRanges(): LbaRange[] {
+    return this.#uncorrectable.list();
+  }
+}

@@ -1,0 +1,138 @@
+// Block and metadata storage of one namespace in its raw image, QEMU 7.2's layout
+// (reference qemu-nvme.md §5.1): the data of LBA n at n * lbaSize, its metadata at
+// metaOffset + n * ms where metaOffset = NSZE * lbaSize (all data first, then all metadata).
+// Bytes past the metadata area (the image remainder) are never touched except by Format.
+//
+// Also the host-side buffer layouts of §9.1: extended LBAs interleave each block's metadata
+// after its data in the data buffer; otherwise metadata travels in a separate buffer.
+
+import assert from 'node:assert/strict';
+import type { Drive } from '../../block/drive.js';
+import type { Geometry } from './lbaf.js';
+
+/** Largest piece of image I/O one command step does (bounds memory for huge commands). */
+export const CHUNK_BYTES = 1024 * 1024;
+
+export interface Blocks {
+  /** nlb * lbaSize bytes. */
+  readonly data: Uint8Array;
+  /** nlb * ms bytes (empty when ms is 0). */
+  readonly meta: Uint8Array;
+}
+
+export class BlockStore {
+  readonly drive: Drive;
+  geometry: Geometry;
+
+  constructor(drive: Drive, geometry: Geometry) {
+    this.drive = drive;
+    this.geometry = geometry;
+  }
+
+  /** Blocks per I/O step: about CHUNK_BYTES of data, at least one block. */
+  get chunkBlocks(): number {
+    return Math.max(1, Math.floor(CHUNK_BYTES / this.geometry.lbaSize));
+  }
+
+  #check(lba: number, nlb: number): void {
+    assert(
+      Number.isSafeInteger(lba) && nlb >= 0 && lba + nlb <= this.geometry.nsze,
+      `LBA range [${lba}, +${nlb}) outside NSZE ${this.geometry.nsze}`,
+    );
+  }
+
+  /** Reads data and metadata of `nlb` blocks from `lba` (no deallocation semantics here). */
+  async read(lba: number, nlb: number): Promise<Blocks> {
+    this.#check(lba, nlb);
+    const { lbaSize, ms, metaOffset } = this.geometry;
+    const data = new Uint8Array(nlb * lbaSize);
+    await this.drive.read(data, lba * lbaSize);
+    const meta = new Uint8Array(nlb * ms);
+    if (ms > 0) await this.drive.read(meta, metaOffset + lba * ms);
+    return { data, meta };
+  }
+
+  /** Writes data (and metadata when given) of whole blocks starting at `lba`. */
+  async write(lba: number, data: Uint8Array, meta: Uint8Array | undefined): Promise<void> {
+    const { lbaSize, ms, metaOffset } = this.geometry;
+    assert(data.length % lbaSize === 0, 'partial block write');
+    const nlb = data.length / lbaSize;
+    this.#check(lba, nlb);
+    await this.drive.write(data, lba * lbaSize);
+    if (ms > 0 && meta !== undefined) {
+      assert(meta.length === nlb * ms, 'metadata length does not match the block count');
+      await this.drive.write(meta, metaOffset + lba * ms);
+    }
+  }
+
+  /** Writes zeros to the metadata of [lba, lba + nlb). */
+  async zeroMeta(lba: number, nlb: number): Promise<void> {
+    this.#check(lba, nlb);
+    const { ms, metaOffset } = this.geometry;
+    if (ms === 0) return;
+    await writeZeros(this.drive, metaOffset + lba * ms, nlb * ms);
+  }
+
+  /** Writes zeros to data and metadata of [lba, lba + nlb), in CHUNK_BYTES pieces. */
+  async zero(lba: number, nlb: number): Promise<void> {
+    this.#check(lba, nlb);
+    const { lbaSize } = this.geometry;
+    await writeZeros(this.drive, lba * lbaSize, nlb * lbaSize);
+    await this.zeroMeta(lba, nlb);
+  }
+
+  /**
+   * Zeroes the whole image (Format NVM). Chunks that already read as zero are not rewritten,
+   * so a sparse image stays sparse and a fresh image formats quickly.
+   */
+  async zeroImage(): Promise<void> {
+    const size = Number(this.drive.size);
+    const buf = new Uint8Array(CHUNK_BYTES);
+    const zeros = new Uint8Array(CHUNK_BYTES);
+    for (let off = 0; off < size; off += CHUNK_BYTES) {
+      const len = Math.min(CHUNK_BYTES, size - off);
+      const view = buf.subarray(0, len);
+      await this.drive.read(view, off);
+      if (!isZero(view)) await this.drive.write(zeros.subarray(0, len), off);
+    }
+  }
+}
+
+async function writeZeros(drive: Drive, offset: number, length: number): Promise<void> {
+  const zeros = new Uint8Array(Math.min(length, CHUNK_BYTES));
+  for (let done = 0; done < length; done += zeros.length) {
+    const len = Math.min(zeros.length, length - done);
+    await drive.write(zeros.subarray(0, len), offset + done);
+  }
+}
+
+export function isZero(buf: Uint8Array): boolean {
+  for (const b of buf) if (b !== 0) return false;
+  return true;
+}
+
+/** Host buffer of an extended-LBA transfer: each block's data followed by its metadata. */
+export function interleave(b: Blocks, lbaSize: number, ms: number): Uint8Array {
+  const nlb = b.data.length / lbaSize;
+  const out = new Uint8Array(nlb * (lbaSize + ms));
+  for (let i = 0; i < nlb; i++) {
+    const at = i * (lbaSize + ms);
+    out.set(b.data.subarray(i * lbaSize, (i + 1) * lbaSize), at);
+    out.set(b.meta.subarray(i * ms, (i + 1) * ms), at + lbaSize);
+  }
+  return out;
+}
+
+/** Splits an extended-LBA host buffer into data and metadata. */
+export function deinterleave(buf: Uint8Array, lbaSize: number, ms: number): Blocks {
+  const stride = lbaSize + ms;
+  assert(buf.length % stride === 0, 'extended buffer is not whole blocks');
+  const nlb = buf.length / stride;
+  const data = new Uint8Array(nlb * lbaSize);
+  const meta = new Uint8Array(nlb * ms);
+  for (let i = 0; i < nlb; i++) {
+    data.set(buf.subarray(i * stride, i * stride + lbaSize), i * lbaSize);
+    meta.set(buf.subarray(i * stride + lbaSize, (i + 1) * stride), i * ms);
+  }
+  return { data, meta };
+}
