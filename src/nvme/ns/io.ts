@@ -3,7 +3,7 @@
 // LBA range -> DULBE -> data mapping; every such validation failure carries DNR. Backend
 // errors are Write Fault (0x280) / Unrecovered Read Error (0x281) without DNR.
 //
-// nvmemu additions, documented in docs/: FUA and a disabled volatile write cache flush the
+// nvmemu additions (the lead documents them in docs/): FUA and a disabled volatile write cache flush the
 // drive before the completion; Write Zeroes DEAC marks blocks deallocated; Write Uncorrectable
 // (opt-in, QEMU 7.2 answers Invalid Opcode) marks blocks that then fail reads with 0x281.
 
