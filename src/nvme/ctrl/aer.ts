@@ -1,0 +1,92 @@
+// Asynchronous Event Requests (reference §3.6, Base Spec 2.0 §5.2): up to aerl+1 outstanding
+// requests completed LIFO, events queued FIFO (at most aer_max_queued, extra dropped), and a
+// per-type mask set when an event is reported and cleared when the host reads the log with
+// RAE=0 (which also discards queued events of that type).
+
+import { Status } from '../spec/status.js';
+import type { Completion } from '../spec/transfer.js';
+import { DEFERRED, type Deferred, type Request } from './queues.js';
+
+/** Event types (Base Spec 2.0 Figure 146). */
+export const AerType = { ERROR: 0, SMART: 1, NOTICE: 2 } as const;
+
+interface AerEvent {
+  readonly type: number;
+  readonly info: number;
+  readonly log: number;
+}
+
+export class AerState {
+  /** Outstanding AER commands; the most recent one completes first. */
+  readonly #outstanding: Request[] = [];
+  readonly #queue: AerEvent[] = [];
+  #mask = 0;
+
+  constructor(
+    readonly aerl: number,
+    readonly maxQueued: number,
+    readonly complete: (req: Request, c: Completion) => void,
+  ) {}
+
+  get outstandingCount(): number {
+    return this.#outstanding.length;
+  }
+  get queuedCount(): number {
+    return this.#queue.length;
+  }
+  get mask(): number {
+    return this.#mask;
+  }
+
+  /** An AER command: 0x105 beyond aerl+1 outstanding, else held until an event. */
+  submit(req: Request): Completion | Deferred {
+    if (this.#outstanding.length > this.aerl) return { status: Status.AER_LIMIT_EXCEEDED };
+    this.#outstanding.push(req);
+    this.#process();
+    return DEFERRED;
+  }
+
+  enqueue(type: number, info: number, log: number): void {
+    if (this.#queue.length >= this.maxQueued) return;
+    this.#queue.push({ type, info, log });
+    this.#process();
+  }
+
+  /** The host read the log of `type` with RAE=0: unmask and drop queued events of that type. */
+  clear(type: number): void {
+    this.#mask &= ~(1 << type);
+    for (let i = this.#queue.length - 1; i >= 0; i--) {
+      if (this.#queue[i]!.type === type) this.#queue.splice(i, 1);
+    }
+  }
+
+  /** Abort of an outstanding AER by CID: it completes with 0x007. */
+  abort(cid: number): boolean {
+    const i = this.#outstanding.findIndex((r) => r.cid === cid);
+    if (i < 0) return false;
+    const [req] = this.#outstanding.splice(i, 1);
+    this.complete(req!, { status: Status.ABORT_REQUESTED });
+    return true;
+  }
+
+  /** Controller reset: everything dropped (the requests themselves are cancelled). */
+  reset(): void {
+    this.#outstanding.length = 0;
+    this.#queue.length = 0;
+    this.#mask = 0;
+  }
+
+  #process(): void {
+    for (let i = 0; i < this.#queue.length && this.#outstanding.length > 0;) {
+      const ev = this.#queue[i]!;
+      if ((this.#mask & (1 << ev.type)) !== 0) {
+        i++;
+        continue;
+      }
+      this.#queue.splice(i, 1);
+      this.#mask |= 1 << ev.type;
+      const req = this.#outstanding.pop()!;
+      this.complete(req, { status: 0, dw0: ev.type | (ev.info << 8) | (ev.log << 16) });
+    }
+  }
+}

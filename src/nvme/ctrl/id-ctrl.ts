@@ -1,0 +1,125 @@
+// Identify Controller (CNS 01h) and the I/O command set specific controller structures
+// (CNS 06h), reference §2.6, NVMe Base Spec 2.0 Figure 275. Declared once as a layout table.
+
+import { defineLayout } from '../../util/layout.js';
+import { writeU32le, writeU64le } from '../../util/bytes.js';
+import { Status, withDnr } from '../spec/status.js';
+import type { Controller } from './controller.js';
+import { TEMP_CRITICAL, TEMP_WARNING } from './features.js';
+import { adminOacs } from './admin-table.js';
+
+export const ID_SIZE = 4096;
+
+export const IdCtrlLayout = defineLayout('identify-controller', ID_SIZE, [
+  { name: 'vid', offset: 0, type: 'u16le' },
+  { name: 'ssvid', offset: 2, type: 'u16le' },
+  { name: 'sn', offset: 4, type: { ascii: 20 } },
+  { name: 'mn', offset: 24, type: { ascii: 40 } },
+  { name: 'fr', offset: 64, type: { ascii: 8 } },
+  { name: 'rab', offset: 72, type: 'u8' },
+  { name: 'ieee', offset: 73, type: { bytes: 3 } },
+  { name: 'cmic', offset: 76, type: 'u8' },
+  { name: 'mdts', offset: 77, type: 'u8' },
+  { name: 'cntlid', offset: 78, type: 'u16le' },
+  { name: 'ver', offset: 80, type: 'u32le' },
+  { name: 'oaes', offset: 92, type: 'u32le' },
+  { name: 'ctratt', offset: 96, type: 'u32le' },
+  { name: 'cntrltype', offset: 111, type: 'u8' },
+  { name: 'oacs', offset: 256, type: 'u16le' },
+  { name: 'acl', offset: 258, type: 'u8' },
+  { name: 'aerl', offset: 259, type: 'u8' },
+  { name: 'frmw', offset: 260, type: 'u8' },
+  { name: 'lpa', offset: 261, type: 'u8' },
+  { name: 'wctemp', offset: 266, type: 'u16le' },
+  { name: 'cctemp', offset: 268, type: 'u16le' },
+  { name: 'kas', offset: 320, type: 'u16le' },
+  { name: 'sqes', offset: 512, type: 'u8' },
+  { name: 'cqes', offset: 513, type: 'u8' },
+  { name: 'nn', offset: 516, type: 'u32le' },
+  { name: 'oncs', offset: 520, type: 'u16le' },
+  { name: 'vwc', offset: 525, type: 'u8' },
+  { name: 'ocfs', offset: 534, type: 'u16le' },
+  { name: 'sgls', offset: 536, type: 'u32le' },
+  { name: 'subnqn', offset: 768, type: { ascii: 256, pad: 0 } },
+  { name: 'psd0Mp', offset: 2048, type: 'u16le' },
+  { name: 'psd0Enlat', offset: 2052, type: 'u32le' },
+  { name: 'psd0Exlat', offset: 2056, type: 'u32le' },
+]);
+
+/** [7.2] ONCS: Compare, DSM, Write Zeroes, Save/Select, Timestamp, Copy. */
+export const ONCS = 0x15d;
+/** Keep Alive granularity advertised by the fabrics personality, in 100 ms units (= 10 s). */
+export const FABRICS_KAS = 100;
+
+/**
+ * Truncates an Identify string field the way QEMU's strpadcpy does (padding is the layout's).
+ * Non-ASCII characters (QEMU copies UTF-8 bytes) become '?' so the field stays ASCII.
+ */
+function fit(s: string, len: number): string {
+  const ascii = s.replace(/[^\x20-\x7e]/g, '?');
+  return ascii.length > len ? ascii.slice(0, len) : ascii;
+}
+
+export function identifyController(c: Controller): Uint8Array {
+  const p = c.params;
+  const explicitSubsys = c.subsys.explicit;
+  return IdCtrlLayout.encode({
+    vid: p.useIntelId ? 0x8086 : 0x1b36,
+    ssvid: 0x1af4,
+    sn: fit(p.serial, 20),
+    mn: 'QEMU NVMe Ctrl',
+    fr: fit(p.firmwareRevision, 8),
+    rab: 6,
+    ieee: p.useIntelId ? Uint8Array.of(0xb3, 0x02, 0x00) : Uint8Array.of(0x00, 0x54, 0x52),
+    cmic: explicitSubsys ? 0x02 : 0,
+    mdts: p.mdts,
+    cntlid: p.cntlid,
+    ver: 0x00010400,
+    oaes: 0x100,
+    ctratt: 0x8000,
+    cntrltype: 1,
+    oacs: adminOacs(c),
+    acl: 3,
+    aerl: p.aerl,
+    frmw: 0x03,
+    lpa: 0x07,
+    wctemp: TEMP_WARNING,
+    cctemp: TEMP_CRITICAL,
+    kas: p.transport === 'fabrics' ? FABRICS_KAS : 0,
+    sqes: 0x66,
+    cqes: 0x44,
+    nn: 256,
+    oncs: ONCS,
+    vwc: 0x07,
+    ocfs: 0x3,
+    sgls: 0x1,
+    subnqn: fit(c.subsys.subnqn, 255),
+    psd0Mp: 0x09c4,
+    psd0Enlat: 16,
+    psd0Exlat: 4,
+  });
+}
+
+/** QEMU's BDRV_REQUEST_MAX_BYTES (INT_MAX rounded down to 512-byte sectors). */
+const BDRV_REQUEST_MAX_BYTES = 0x7fff_fe00;
+
+/** CNS 06h: NVM (CSI 0) or Zoned (CSI 2) controller structure, else 0x002+DNR. */
+export function identifyCtrlCsi(c: Controller, csi: number): Uint8Array | number {
+  const buf = new Uint8Array(ID_SIZE);
+  if (csi === 0) {
+    buf[0] = c.params.vsl;
+    // DMRSL: min over attached namespaces of the largest request in blocks (UINT32_MAX if none).
+    let dmrsl = 0xffff_ffff;
+    for (const ns of c.namespaces.values()) {
+      dmrsl = Math.min(dmrsl, Math.floor(BDRV_REQUEST_MAX_BYTES / ns.lbaSize));
+    }
+    writeU32le(buf, 4, dmrsl);
+    writeU64le(buf, 8, 0n);
+    return buf;
+  }
+  if (csi === 2) {
+    buf[0] = c.params.zasl;
+    return buf;
+  }
+  return withDnr(Status.INVALID_FIELD);
+}

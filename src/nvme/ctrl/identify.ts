@@ -1,0 +1,153 @@
+// Identify (admin 06h), every CNS of reference §3.5 with QEMU 7.2's statuses.
+
+import { writeU16le, writeU32le, writeU64le } from '../../util/bytes.js';
+import type { NamespaceApi } from '../spec/namespace-api.js';
+import { Status, withDnr } from '../spec/status.js';
+import type { CommandContext, Completion } from '../spec/transfer.js';
+import type { Controller } from './controller.js';
+import { ID_SIZE, identifyController, identifyCtrlCsi } from './id-ctrl.js';
+import { MAX_NSID, NSID_BROADCAST, nsidValid } from './io.js';
+
+export const Cns = {
+  NS: 0x00,
+  CTRL: 0x01,
+  NS_ACTIVE_LIST: 0x02,
+  NS_DESCR_LIST: 0x03,
+  CS_NS: 0x05,
+  CS_CTRL: 0x06,
+  CS_NS_ACTIVE_LIST: 0x07,
+  NS_PRESENT_LIST: 0x10,
+  NS_PRESENT: 0x11,
+  NS_ATTACHED_CTRL_LIST: 0x12,
+  CTRL_LIST: 0x13,
+  PRIMARY_CTRL_CAP: 0x14,
+  SECONDARY_CTRL_LIST: 0x15,
+  CS_NS_PRESENT_LIST: 0x1a,
+  CS_NS_PRESENT: 0x1b,
+  IO_COMMAND_SET: 0x1c,
+} as const;
+
+const fail = (s: number): Completion => ({ status: withDnr(s) });
+
+export async function identify(c: Controller, ctx: CommandContext): Promise<Completion> {
+  const { cdw10, cdw11, nsid } = ctx.cmd;
+  const cns = cdw10 & 0xff;
+  const cntid = cdw10 >>> 16;
+  const csi = cdw11 >>> 24;
+  const send = async (r: Uint8Array | number): Promise<Completion> =>
+    typeof r === 'number' ? { status: r } : { status: await ctx.data.toHost(0, r) };
+  switch (cns) {
+    case Cns.NS:
+    case Cns.NS_PRESENT:
+      return send(identifyNs(c, nsid, cns === Cns.NS));
+    case Cns.CTRL:
+      return send(identifyController(c));
+    case Cns.NS_ACTIVE_LIST:
+    case Cns.NS_PRESENT_LIST:
+      return send(nsList(c, nsid, cns === Cns.NS_ACTIVE_LIST, undefined));
+    case Cns.CS_NS_ACTIVE_LIST:
+    case Cns.CS_NS_PRESENT_LIST:
+      return send(nsList(c, nsid, cns === Cns.CS_NS_ACTIVE_LIST, csi));
+    case Cns.NS_DESCR_LIST: {
+      if (!nsidValid(nsid) || nsid === NSID_BROADCAST) return fail(Status.INVALID_NSID);
+      const ns = c.namespaces.get(nsid);
+      if (ns === undefined) return fail(Status.INVALID_FIELD);
+      return send(ns.descriptors());
+    }
+    case Cns.CS_NS:
+    case Cns.CS_NS_PRESENT: {
+      if (!nsidValid(nsid) || nsid === NSID_BROADCAST) return fail(Status.INVALID_NSID);
+      const ns = lookup(c, nsid, cns === Cns.CS_NS);
+      return send(ns === undefined ? new Uint8Array(ID_SIZE) : ns.identifyIoCs(csi));
+    }
+    case Cns.CS_CTRL:
+      return send(identifyCtrlCsi(c, csi));
+    case Cns.NS_ATTACHED_CTRL_LIST:
+    case Cns.CTRL_LIST:
+      return send(ctrlList(c, nsid, cntid, cns === Cns.NS_ATTACHED_CTRL_LIST));
+    case Cns.PRIMARY_CTRL_CAP:
+      return send(primaryCtrlCap(c));
+    case Cns.SECONDARY_CTRL_LIST:
+      // No SR-IOV: an empty list (NUMID 0).
+      return send(new Uint8Array(ID_SIZE));
+    case Cns.IO_COMMAND_SET: {
+      const buf = new Uint8Array(ID_SIZE);
+      writeU64le(buf, 0, 0x5n); // vector 0: NVM (bit0) + Zoned (bit2)
+      return send(buf);
+    }
+    default:
+      return fail(Status.INVALID_FIELD);
+  }
+}
+
+/** An attached namespace, or (for the "allocated" CNS values) any namespace of the subsystem. */
+function lookup(c: Controller, nsid: number, active: boolean): NamespaceApi | undefined {
+  return c.namespaces.get(nsid) ?? (active ? undefined : subsysNs(c, nsid));
+}
+
+/** nvme_subsys_ns: only explicit subsystems own namespaces in 7.2. */
+function subsysNs(c: Controller, nsid: number): NamespaceApi | undefined {
+  return c.subsys.explicit ? c.subsys.namespaces.get(nsid) : undefined;
+}
+
+function identifyNs(c: Controller, nsid: number, active: boolean): Uint8Array | number {
+  if (!nsidValid(nsid) || nsid === NSID_BROADCAST) return withDnr(Status.INVALID_NSID);
+  const ns = lookup(c, nsid, active);
+  if (ns === undefined) return new Uint8Array(ID_SIZE);
+  if (active || ns.csi === 0) return ns.identify(c.subsys.explicit);
+  return withDnr(Status.INVALID_CMD_SET);
+}
+
+function nsList(
+  c: Controller,
+  min: number,
+  active: boolean,
+  csi: number | undefined,
+): Uint8Array | number {
+  if (min >= NSID_BROADCAST - 1) return withDnr(Status.INVALID_NSID);
+  if (csi !== undefined && csi !== 0 && csi !== 2) return withDnr(Status.INVALID_FIELD);
+  const buf = new Uint8Array(ID_SIZE);
+  let j = 0;
+  for (let i = 1; i <= MAX_NSID && j < ID_SIZE / 4; i++) {
+    const ns = lookup(c, i, active);
+    if (ns === undefined || ns.nsid <= min) continue;
+    if (csi !== undefined && ns.csi !== csi) continue;
+    writeU32le(buf, 4 * j++, ns.nsid);
+  }
+  return buf;
+}
+
+function ctrlList(
+  c: Controller,
+  nsid: number,
+  min: number,
+  attached: boolean,
+): Uint8Array | number {
+  if (!c.subsys.explicit) return withDnr(Status.INVALID_FIELD);
+  if (attached) {
+    if (nsid === NSID_BROADCAST || subsysNs(c, nsid) === undefined) {
+      return withDnr(Status.INVALID_FIELD);
+    }
+  }
+  const ids = [...c.subsys.controllers.values()]
+    .filter((x) => x.cntlid >= min && (!attached || x.isAttached(nsid)))
+    .map((x) => x.cntlid)
+    .sort((a, b) => a - b)
+    .slice(0, 2047);
+  const buf = new Uint8Array(ID_SIZE);
+  writeU16le(buf, 0, ids.length);
+  ids.forEach((id, i) => writeU16le(buf, 2 + 2 * i, id));
+  return buf;
+}
+
+/** CNS 14h without SR-IOV: CRT 3, VQPRT/VIPRT = all queues/vectors, granularity 1. */
+function primaryCtrlCap(c: Controller): Uint8Array {
+  const buf = new Uint8Array(ID_SIZE);
+  writeU16le(buf, 0, c.params.cntlid);
+  buf[4] = 0x3;
+  writeU16le(buf, 42, 1 + c.params.maxIoqpairs); // VQPRT
+  writeU16le(buf, 46, 1); // VQGRAN
+  writeU16le(buf, 74, c.params.msixQsize); // VIPRT
+  writeU16le(buf, 78, 1); // VIGRAN
+  return buf;
+}

@@ -1,0 +1,101 @@
+// Get Log Page (admin 02h), reference §3.4: Error Information, SMART / Health, Firmware Slot,
+// Changed Namespace List, Commands Supported and Effects, with QEMU 7.2's offset, length and
+// RAE rules.
+
+import { ByteWriter, writeU32le } from '../../util/bytes.js';
+import { Csi, NVM_IO_EFFECTS, ZONED_IO_EFFECTS } from '../spec/opcodes.js';
+import { Status, withDnr } from '../spec/status.js';
+import type { CommandContext, Completion } from '../spec/transfer.js';
+import { AerType } from './aer.js';
+import { adminEffects } from './admin-table.js';
+import type { Controller } from './controller.js';
+import { NSID_BROADCAST } from './io.js';
+
+export const Lid = {
+  ERROR_INFO: 0x01,
+  SMART_INFO: 0x02,
+  FW_SLOT_INFO: 0x03,
+  CHANGED_NSLIST: 0x04,
+  CMD_EFFECTS: 0x05,
+} as const;
+
+const fail = (s: number): Completion => ({ status: withDnr(s) });
+
+export async function getLogPage(c: Controller, ctx: CommandContext): Promise<Completion> {
+  const { cdw10, cdw11, cdw12, cdw13, cdw14 } = ctx.cmd;
+  const lid = cdw10 & 0xff;
+  const rae = ((cdw10 >>> 15) & 1) === 1;
+  const numd = ((((cdw11 & 0xffff) << 16) >>> 0) | (cdw10 >>> 16)) >>> 0;
+  // (NUMD + 1) * 4 computed in 32 bits: NUMD = FFFFFFFFh wraps to 0 bytes.
+  const len = Number((BigInt(numd + 1) * 4n) & 0xffff_ffffn);
+  const off = (BigInt(cdw13) << 32n) | BigInt(cdw12);
+  if ((off & 3n) !== 0n) return fail(Status.INVALID_FIELD);
+  if (c.mdtsBytes !== 0 && len > c.mdtsBytes) return fail(Status.INVALID_FIELD);
+  let log: Uint8Array;
+  let after: (() => void) | undefined;
+  switch (lid) {
+    case Lid.ERROR_INFO:
+      // QEMU keeps no error entries: one zeroed 64-byte entry.
+      log = new Uint8Array(64);
+      if (!rae) after = () => c.aer.clear(AerType.ERROR);
+      break;
+    case Lid.SMART_INFO: {
+      if (off >= 512n) return fail(Status.INVALID_FIELD);
+      const nsid = ctx.cmd.nsid;
+      let nss;
+      if (nsid === NSID_BROADCAST) {
+        nss = [...c.namespaces.values()];
+      } else {
+        const ns = c.namespaces.get(nsid);
+        if (ns === undefined) return fail(Status.INVALID_NSID);
+        nss = [ns];
+      }
+      log = c.smart.log(nss, c.params.clock.nowMs());
+      if (!rae) after = () => c.aer.clear(AerType.SMART);
+      break;
+    }
+    case Lid.FW_SLOT_INFO: {
+      const w = new ByteWriter(512);
+      w.u8(0x01); // AFI: slot 1 active
+      w.offset = 8;
+      w.ascii(c.params.firmwareRevision.slice(0, 8), 8);
+      log = w.buf;
+      break;
+    }
+    case Lid.CHANGED_NSLIST: {
+      log = new Uint8Array(4096);
+      const ids = [...c.changedNsids].sort((a, b) => a - b);
+      if (ids.length > 1024) writeU32le(log, 0, 0xffff_ffff);
+      else ids.forEach((id, i) => writeU32le(log, 4 * i, id));
+      after = () => {
+        c.changedNsids.clear();
+        if (!rae) c.aer.clear(AerType.NOTICE);
+      };
+      break;
+    }
+    case Lid.CMD_EFFECTS:
+      log = commandEffects(c, cdw14 >>> 24);
+      break;
+    default:
+      return fail(Status.INVALID_FIELD);
+  }
+  if (off >= BigInt(log.length)) return fail(Status.INVALID_FIELD);
+  const start = Number(off);
+  const part = log.subarray(start, start + Math.min(log.length - start, len));
+  // QEMU clears the event state before the transfer, whatever its outcome.
+  after?.();
+  return { status: await ctx.data.toHost(0, part) };
+}
+
+/** LID 05h: admin table + the I/O set chosen by CC.CSS (read live, as QEMU does). */
+function commandEffects(c: Controller, csi: number): Uint8Array {
+  const log = new Uint8Array(4096);
+  for (const [opc, eff] of adminEffects(c)) writeU32le(log, 4 * opc, eff);
+  const css = (c.cc >>> 4) & 0x7;
+  let io: ReadonlyMap<number, number> | undefined;
+  if (css === 0) io = NVM_IO_EFFECTS;
+  else if (css === 6)
+    io = csi === Csi.NVM ? NVM_IO_EFFECTS : csi === Csi.ZONED ? ZONED_IO_EFFECTS : undefined;
+  if (io !== undefined) for (const [opc, eff] of io) writeU32le(log, 1024 + 4 * opc, eff);
+  return log;
+}

@@ -1,0 +1,107 @@
+// SMART / Health Information (reference §3.4 LID 02h, §3.6): critical warnings (injected bits
+// plus the temperature bit), the constant composite temperature 323 K, block-layer counters of
+// the namespaces, power-on hours from the injected clock.
+
+import { ConfigError } from '../../config/errors.js';
+import { ByteWriter } from '../../util/bytes.js';
+import type { NamespaceApi } from '../spec/namespace-api.js';
+import type { Controller } from './controller.js';
+import { AerType } from './aer.js';
+
+export const SmartWarn = {
+  SPARE: 0x01,
+  TEMPERATURE: 0x02,
+  RELIABILITY: 0x04,
+  MEDIA_READ_ONLY: 0x08,
+  VOLATILE_BACKUP: 0x10,
+  PMR_UNRELIABLE: 0x20,
+} as const;
+
+/** QEMU's constant composite temperature (Kelvin). */
+export const COMPOSITE_TEMPERATURE = 323;
+export const SMART_LOG_SIZE = 512;
+const LOG_SMART = 0x02;
+
+export class SmartState {
+  criticalWarning: number;
+  readonly temperature = COMPOSITE_TEMPERATURE;
+
+  constructor(
+    private readonly ctrl: Controller,
+    initialWarning: number,
+    readonly startMs: number,
+  ) {
+    this.criticalWarning = initialWarning;
+  }
+
+  /** qom-set smart_critical_warning: validates, stores, raises events for new bits. */
+  setCriticalWarning(value: number, pmr: boolean): void {
+    const allowed = pmr ? 0x3f : 0x1f;
+    if ((value & ~allowed) !== 0) {
+      throw new ConfigError(
+        `unsupported smart critical warning bits: 0x${(value & ~allowed).toString(16)}`,
+        'smart_critical_warning',
+      );
+    }
+    const old = this.criticalWarning;
+    this.criticalWarning = value;
+    for (let bit = 1; bit <= 0x20; bit <<= 1) {
+      if ((value & ~old & bit) !== 0) this.event(bit);
+    }
+  }
+
+  /** nvme_smart_event: only events enabled in AEC bits 7:0 are reported. */
+  event(bit: number): void {
+    if ((this.ctrl.features.asyncEventConfig & 0xff & bit) === 0) return;
+    let info: number;
+    if (bit === SmartWarn.SPARE) info = 2;
+    else if (bit === SmartWarn.TEMPERATURE) info = 1;
+    else info = 0;
+    this.ctrl.aer.enqueue(AerType.SMART, info, LOG_SMART);
+  }
+
+  get temperatureExceeded(): boolean {
+    const f = this.ctrl.features;
+    return this.temperature >= f.tempOver || this.temperature <= f.tempUnder;
+  }
+
+  /** After a threshold change: a crossing raises the temperature event (reference §3.3). */
+  checkTemperature(): void {
+    if (this.temperatureExceeded) this.event(SmartWarn.TEMPERATURE);
+  }
+
+  /** The 512-byte log over `namespaces` (all attached, or one). */
+  log(namespaces: readonly NamespaceApi[], nowMs: number): Uint8Array {
+    let bytesRead = 0n;
+    let bytesWritten = 0n;
+    let readCmds = 0n;
+    let writeCmds = 0n;
+    for (const ns of namespaces) {
+      const s = ns.smart();
+      bytesRead += s.bytesRead;
+      bytesWritten += s.bytesWritten;
+      readCmds += s.readCommands;
+      writeCmds += s.writeCommands;
+    }
+    // Data units: thousands of 512-byte units, rounded up, after QEMU's >> 9 of the bytes.
+    const units = (bytes: bigint): bigint => ((bytes >> 9n) + 999n) / 1000n;
+    const hours = BigInt(Math.max(0, Math.floor((nowMs - this.startMs) / 3_600_000)));
+    const w = new ByteWriter(SMART_LOG_SIZE);
+    w.u8(this.criticalWarning | (this.temperatureExceeded ? SmartWarn.TEMPERATURE : 0));
+    w.u16le(this.temperature);
+    // Available spare, spare threshold, percentage used: 0 in QEMU 7.2.
+    w.offset = 32;
+    const u128 = (v: bigint): void => {
+      w.u64le(v & 0xffff_ffff_ffff_ffffn);
+      w.u64le(v >> 64n);
+    };
+    u128(units(bytesRead));
+    u128(units(bytesWritten));
+    u128(readCmds);
+    u128(writeCmds);
+    u128(0n); // controller busy time
+    u128(0n); // power cycles (QEMU 7.2 reports 0)
+    u128(hours);
+    return w.buf;
+  }
+}
