@@ -1,0 +1,44 @@
+// Typed host-side errors with stable codes (DESIGN.md rule 8). An NVMe error status is not an
+// exception for the raw submit API (it returns the status); helpers that need success throw
+// NvmeStatusError, whose `status` is the 15-bit status field.
+
+import { EmuError } from '../../util/errors.js';
+import { statusName } from '../../nvme/spec/status.js';
+
+export const HostErrorCode = {
+  /** TCP connection could not be established (refused, unreachable, DNS). */
+  CONNECT: 'NVME_TCP_CONNECT',
+  /** The target broke the NVMe/TCP protocol, or sent a C2HTermReq. */
+  PROTOCOL: 'NVME_TCP_PROTOCOL',
+  /** The connection closed (or was closed) while commands were outstanding. */
+  CLOSED: 'NVME_TCP_CLOSED',
+  /** No answer in time (ICResp, a command, CSTS.RDY). */
+  TIMEOUT: 'NVME_TCP_TIMEOUT',
+  /** A command completed with a non-zero NVMe status. */
+  STATUS: 'NVME_STATUS',
+  /** Caller error: bad argument to the host API. */
+  USAGE: 'NVME_TCP_USAGE',
+} as const;
+export type HostErrorCodeName = (typeof HostErrorCode)[keyof typeof HostErrorCode];
+
+export class NvmeTcpError extends EmuError {
+  declare readonly code: HostErrorCodeName;
+  constructor(code: HostErrorCodeName, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+export class NvmeStatusError extends NvmeTcpError {
+  /** The CQE status field (SCT << 8 | SC, with DNR/More/CRD bits). */
+  readonly status: number;
+  /** CQE DW0 (e.g. Connect IPO/IATTR). */
+  readonly dw0: number;
+  constructor(what: string, status: number, dw0 = 0) {
+    super(
+      HostErrorCode.STATUS,
+      `${what} failed: ${statusName(status)} (0x${status.toString(16).padStart(4, '0')})`,
+    );
+    this.status = status;
+    this.dw0 = dw0;
+  }
+}

@@ -1,0 +1,377 @@
+// One host queue = one TCP connection (reference nvme-tcp.md §1.4, §1.7–§1.9): ICReq/ICResp,
+// then commands as CapsuleCmds with in-capsule data or R2T-solicited H2CData, reads gathered
+// from C2HData (SUCCESS honoured), completions matched by CID. Any protocol violation by the
+// target fails every outstanding command of this queue with a typed error and closes it.
+
+import { connect as netConnect } from 'node:net';
+import type { Socket } from 'node:net';
+import { PduFramer } from '../framer.js';
+import { encodePdu } from '../pdu/codec.js';
+import { PduType } from '../pdu/types.js';
+import type { C2HDataPdu, ParsedPdu, Pdu, R2TPdu } from '../pdu/types.js';
+import {
+  readU16le,
+  readU32le,
+  writeU16le,
+  writeU32le,
+  writeU64le,
+  writeU8,
+} from '../../util/bytes.js';
+import { HostErrorCode, NvmeTcpError } from './errors.js';
+
+/** A command to submit. CID, PSDT and SGL1 are filled in by the queue. */
+export interface CommandInit {
+  readonly opcode: number;
+  readonly nsid?: number;
+  readonly cdw2?: number;
+  readonly cdw3?: number;
+  readonly cdw10?: number;
+  readonly cdw11?: number;
+  readonly cdw12?: number;
+  readonly cdw13?: number;
+  readonly cdw14?: number;
+  readonly cdw15?: number;
+  /** Fabrics commands: FCTYPE (SQE byte 4; NSID is reserved for them). */
+  readonly fctype?: number;
+  /** Fixed CID (tests); by default the queue picks a free one. */
+  readonly cid?: number;
+}
+
+export interface CommandOptions {
+  /** Host→controller data. */
+  readonly write?: Uint8Array;
+  /** Controller→host data length. */
+  readonly readLength?: number;
+  /** Force where write data goes; default: in-capsule when it fits the queue's limit. */
+  readonly inCapsule?: boolean;
+}
+
+export interface CommandResult {
+  /** CQE status field (0 = success). */
+  readonly status: number;
+  readonly dw0: number;
+  readonly dw1: number;
+  readonly cid: number;
+  /** Controller→host data (empty for commands without). */
+  readonly data: Uint8Array;
+  /** True when the command completed through C2HData SUCCESS (no CapsuleResp). */
+  readonly viaSuccessFlag: boolean;
+}
+
+export interface QueueOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly hdgst?: boolean;
+  readonly ddgst?: boolean;
+  /** In-capsule data limit for this queue (admin/Fabrics: 8192, §1.7). */
+  readonly inCapsuleLimit?: number;
+  /** ICResp wait in ms (Linux: 10 s). */
+  readonly icTimeoutMs?: number;
+}
+
+interface Pending {
+  readonly cid: number;
+  readonly resolve: (r: CommandResult) => void;
+  readonly reject: (e: Error) => void;
+  readonly write: Uint8Array | undefined;
+  readonly readBuf: Uint8Array | undefined;
+  received: number;
+  /** Bytes of write data already sent in R2T bursts. */
+  sent: number;
+}
+
+const SGL_TRANSPORT = 0x5a;
+const SGL_OFFSET = 0x01;
+const EMPTY = new Uint8Array(0);
+
+export class HostQueue {
+  readonly socket: Socket;
+  readonly #framer: PduFramer;
+  readonly #pending = new Map<number, Pending>();
+  #send = { hdgst: false, ddgst: false, pda: 0 };
+  #maxH2CData = 4096;
+  #nextCid = 0;
+  #corked = false;
+  #error: NvmeTcpError | undefined;
+  inCapsuleLimit: number;
+  /** Queue id once Connect succeeded (informational). */
+  qid = -1;
+
+  private constructor(socket: Socket, inCapsuleLimit: number) {
+    this.socket = socket;
+    this.inCapsuleLimit = inCapsuleLimit;
+    this.#framer = new PduFramer(
+      { role: 'host', pda: 0 },
+      {
+        onPdu: (p) => this.#onPdu(p),
+        onFatal: (f) =>
+          this.#fail(
+            new NvmeTcpError(HostErrorCode.PROTOCOL, `target protocol error: ${f.message}`),
+          ),
+      },
+    );
+  }
+
+  /** Opens the TCP connection and performs ICReq/ICResp. */
+  static async open(opts: QueueOptions): Promise<HostQueue> {
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = netConnect({ host: opts.host, port: opts.port, noDelay: true });
+      s.once('connect', () => {
+        s.off('error', reject);
+        resolve(s);
+      });
+      s.once('error', (e) =>
+        reject(
+          new NvmeTcpError(
+            HostErrorCode.CONNECT,
+            `cannot connect to ${opts.host}:${opts.port}: ${e.message}`,
+            { cause: e },
+          ),
+        ),
+      );
+    });
+    const q = new HostQueue(socket, opts.inCapsuleLimit ?? 8192);
+    socket.on('data', (chunk: Buffer) => q.#framer.push(chunk));
+    socket.on('error', (e) =>
+      q.#fail(new NvmeTcpError(HostErrorCode.CLOSED, `connection error: ${e.message}`)),
+    );
+    socket.on('close', () => q.#fail(new NvmeTcpError(HostErrorCode.CLOSED, 'connection closed')));
+    await q.#initialize(opts);
+    return q;
+  }
+
+  #icWaiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
+
+  async #initialize(opts: QueueOptions): Promise<void> {
+    const dgst = { hdgst: opts.hdgst ?? false, ddgst: opts.ddgst ?? false };
+    const done = new Promise<void>((resolve, reject) => {
+      this.#icWaiter = { resolve, reject };
+    });
+    // ICReq: PFV 0, HPDA 0, MAXR2T 0 (one R2T per command), digests as requested (§1.4).
+    this.#write({ type: PduType.ICReq, pfv: 0, hpda: 0, dgst, maxr2t: 0 });
+    const timer = setTimeout(
+      () => this.#fail(new NvmeTcpError(HostErrorCode.TIMEOUT, 'no ICResp from the target')),
+      opts.icTimeoutMs ?? 10_000,
+    );
+    try {
+      await done;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  get closed(): boolean {
+    return this.#error !== undefined;
+  }
+
+  get outstanding(): number {
+    return this.#pending.size;
+  }
+
+  /** Submits one command; resolves with its completion (any status), rejects on transport loss. */
+  submit(init: CommandInit, opts: CommandOptions = {}): Promise<CommandResult> {
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    const cid = init.cid ?? this.#allocCid();
+    if (this.#pending.has(cid)) {
+      return Promise.reject(new NvmeTcpError(HostErrorCode.USAGE, `CID ${cid} is in use`));
+    }
+    const write = opts.write;
+    const readLength = opts.readLength ?? 0;
+    if (write !== undefined && readLength > 0) {
+      return Promise.reject(
+        new NvmeTcpError(HostErrorCode.USAGE, 'a command moves data in one direction only'),
+      );
+    }
+    const length = write?.length ?? readLength;
+    const inCapsule =
+      write !== undefined &&
+      write.length > 0 &&
+      (opts.inCapsule ?? write.length <= this.inCapsuleLimit);
+    const sqe = buildSqe(init, cid, inCapsule ? SGL_OFFSET : SGL_TRANSPORT, length);
+    return new Promise<CommandResult>((resolve, reject) => {
+      this.#pending.set(cid, {
+        cid,
+        resolve,
+        reject,
+        write,
+        readBuf: readLength > 0 ? new Uint8Array(readLength) : undefined,
+        received: 0,
+        sent: 0,
+      });
+      this.#write({
+        type: PduType.CapsuleCmd,
+        sqe,
+        data: inCapsule && write !== undefined ? write : EMPTY,
+      });
+    });
+  }
+
+  /** Closes the connection; outstanding commands fail with NVME_TCP_CLOSED. */
+  close(): void {
+    this.#fail(new NvmeTcpError(HostErrorCode.CLOSED, 'queue closed by the host'));
+  }
+
+  #allocCid(): number {
+    for (let i = 0; i < 0x10000; i++) {
+      const cid = this.#nextCid;
+      this.#nextCid = (cid + 1) & 0xffff;
+      if (!this.#pending.has(cid)) return cid;
+    }
+    throw new NvmeTcpError(HostErrorCode.USAGE, 'no free command identifier');
+  }
+
+  #onPdu(p: ParsedPdu): void {
+    const pdu = p.pdu;
+    switch (pdu.type) {
+      case PduType.ICResp: {
+        // §1.4: the same checks as the Linux host.
+        const want = this.#send;
+        if (pdu.dgst.hdgst !== want.hdgst || pdu.dgst.ddgst !== want.ddgst) {
+          return this.#protocol('ICResp digest selection differs from the ICReq');
+        }
+        this.#send = { hdgst: pdu.dgst.hdgst, ddgst: pdu.dgst.ddgst, pda: pdu.cpda };
+        this.#maxH2CData = pdu.maxh2cdata;
+        const w = this.#icWaiter;
+        this.#icWaiter = undefined;
+        w?.resolve();
+        return;
+      }
+      case PduType.C2HTermReq:
+        return this.#fail(
+          new NvmeTcpError(
+            HostErrorCode.PROTOCOL,
+            `target terminated the connection: FES 0x${pdu.fes.toString(16)} FEI ${pdu.fei}`,
+          ),
+        );
+      case PduType.CapsuleResp:
+        return this.#onResp(pdu.cqe);
+      case PduType.C2HData:
+        return this.#onData(pdu, p.dataDigestError);
+      case PduType.R2T:
+        return this.#onR2T(pdu);
+      case PduType.ICReq:
+      case PduType.H2CTermReq:
+      case PduType.CapsuleCmd:
+      case PduType.H2CData:
+        return this.#protocol('H2C PDU received from the target');
+    }
+  }
+
+  #onResp(cqe: Uint8Array): void {
+    const cid = readU16le(cqe, 12);
+    const p = this.#pending.get(cid);
+    if (p === undefined) return this.#protocol(`CapsuleResp for unknown CID ${cid}`);
+    this.#pending.delete(cid);
+    const status = readU16le(cqe, 14) >>> 1;
+    p.resolve({
+      status,
+      dw0: readU32le(cqe, 0),
+      dw1: readU32le(cqe, 4),
+      cid,
+      data: status === 0 ? (p.readBuf ?? EMPTY) : EMPTY,
+      viaSuccessFlag: false,
+    });
+  }
+
+  #onData(pdu: C2HDataPdu, digestError: boolean): void {
+    const p = this.#pending.get(pdu.cccid);
+    const buf = p?.readBuf;
+    if (p === undefined || buf === undefined) {
+      return this.#protocol(`C2HData for unknown CID ${pdu.cccid}`);
+    }
+    if (pdu.datao !== p.received || pdu.datao + pdu.data.length > buf.length) {
+      return this.#protocol(`C2HData out of range (DATAO ${pdu.datao})`);
+    }
+    if (digestError) return this.#protocol('C2HData data digest error');
+    buf.set(pdu.data, pdu.datao);
+    p.received += pdu.data.length;
+    if (pdu.success) {
+      if (p.received !== buf.length) return this.#protocol('SUCCESS before all data');
+      this.#pending.delete(p.cid);
+      p.resolve({ status: 0, dw0: 0, dw1: 0, cid: p.cid, data: buf, viaSuccessFlag: true });
+    }
+  }
+
+  /** §1.8: answer one R2T with H2CData PDUs of at most MAXH2CDATA bytes each. */
+  #onR2T(r: R2TPdu): void {
+    const p = this.#pending.get(r.cccid);
+    const w = p?.write;
+    if (p === undefined || w === undefined) return this.#protocol(`R2T for unknown CID ${r.cccid}`);
+    if (r.r2to !== p.sent || r.r2to + r.r2tl > w.length) {
+      return this.#protocol(`R2T out of range (R2TO ${r.r2to}, R2TL ${r.r2tl})`);
+    }
+    const end = r.r2to + r.r2tl;
+    for (let off = r.r2to; off < end; off += this.#maxH2CData) {
+      const stop = Math.min(end, off + this.#maxH2CData);
+      this.#write({
+        type: PduType.H2CData,
+        cccid: p.cid,
+        ttag: r.ttag,
+        datao: off,
+        lastPdu: stop === end,
+        data: w.subarray(off, stop),
+      });
+    }
+    p.sent = end;
+  }
+
+  #protocol(message: string): void {
+    this.#fail(new NvmeTcpError(HostErrorCode.PROTOCOL, message));
+  }
+
+  #fail(e: NvmeTcpError): void {
+    if (this.#error !== undefined) return;
+    this.#error = e;
+    this.#framer.stop();
+    const w = this.#icWaiter;
+    this.#icWaiter = undefined;
+    w?.reject(e);
+    for (const p of this.#pending.values()) p.reject(e);
+    this.#pending.clear();
+    this.socket.destroy();
+  }
+
+  #write(pdu: Pdu): void {
+    if (pdu.type === PduType.ICReq) {
+      this.#send = { hdgst: pdu.dgst.hdgst, ddgst: pdu.dgst.ddgst, pda: 0 };
+      for (const piece of encodePdu(pdu, { hdgst: false, ddgst: false })) this.socket.write(piece);
+      return;
+    }
+    if (!this.#corked) {
+      this.#corked = true;
+      this.socket.cork();
+      setImmediate(() => {
+        this.#corked = false;
+        this.socket.uncork();
+      });
+    }
+    for (const piece of encodePdu(pdu, this.#send)) this.socket.write(piece);
+  }
+}
+
+/** The 64-byte SQE with PSDT 01b and one SGL descriptor (§1.7), written field by field. */
+export function buildSqe(
+  init: CommandInit,
+  cid: number,
+  sglId: number,
+  length: number,
+): Uint8Array {
+  const b = new Uint8Array(64);
+  writeU8(b, 0, init.opcode);
+  writeU8(b, 1, 0x40);
+  writeU16le(b, 2, cid);
+  if (init.fctype !== undefined) writeU8(b, 4, init.fctype);
+  else writeU32le(b, 4, (init.nsid ?? 0) >>> 0);
+  writeU32le(b, 8, (init.cdw2 ?? 0) >>> 0);
+  writeU32le(b, 12, (init.cdw3 ?? 0) >>> 0);
+  writeU64le(b, 24, 0n);
+  writeU32le(b, 32, length);
+  writeU8(b, 39, sglId);
+  writeU32le(b, 40, (init.cdw10 ?? 0) >>> 0);
+  writeU32le(b, 44, (init.cdw11 ?? 0) >>> 0);
+  writeU32le(b, 48, (init.cdw12 ?? 0) >>> 0);
+  writeU32le(b, 52, (init.cdw13 ?? 0) >>> 0);
+  writeU32le(b, 56, (init.cdw14 ?? 0) >>> 0);
+  writeU32le(b, 60, (init.cdw15 ?? 0) >>> 0);
+  return b;
+}

@@ -1,0 +1,413 @@
+// One NVMe/TCP connection on the target side (reference nvme-tcp.md §1.4–§1.10): a socket, a
+// PduFramer, the ICReq/ICResp exchange, and per-command data movement — in-capsule data, R2T +
+// H2CData for writes beyond it, C2HData (optionally with SUCCESS) for reads, then CapsuleResp.
+// What a command means (Connect, Property Get, Identify, Read ...) is the CommandSink's business.
+//
+// Every fatal condition goes through #fail: C2HTermReq with FES/FEI and the offending header,
+// then the socket is closed. A connection only ever touches its own socket and state, so a hostile
+// peer ends its own connection and nothing else.
+
+import type { Socket } from 'node:net';
+import { PduFramer } from '../framer.js';
+import type { FramerFatal } from '../framer.js';
+import { encodePdu } from '../pdu/codec.js';
+import { DataOff } from '../pdu/data.js';
+import { Fes, PduType } from '../pdu/types.js';
+import type { FesCode, H2CDataPdu, ParsedPdu, Pdu } from '../pdu/types.js';
+import { readU16le, writeU16le, writeU32le } from '../../util/bytes.js';
+import { parseSqe } from '../../nvme/spec/command.js';
+import type { NvmeCmd } from '../../nvme/spec/command.js';
+import { Status } from '../../nvme/spec/status.js';
+import type { Completion, HostData } from '../../nvme/spec/transfer.js';
+import { NO_DATA } from '../../nvme/spec/transfer.js';
+import { planData } from './sgl.js';
+
+/** Transport parameters of the target (defaults in DEFAULT_TARGET_OPTIONS). */
+export interface TargetTransportOptions {
+  /** MAXH2CDATA announced in ICResp: max data bytes per H2CData (§1.4; dword multiple ≥ 4096). */
+  readonly maxH2CData: number;
+  /** In-capsule data accepted on I/O queues (IOCCSZ = (64 + this) / 16). Admin is always 8192. */
+  readonly inCapsuleSize: number;
+  /** Max data bytes per C2HData PDU; longer reads are split into several PDUs (§1.8). */
+  readonly c2hChunk: number;
+  /** Max bytes solicited by one R2T; longer writes take several R2Ts (§1.8). */
+  readonly r2tChunk: number;
+  /** Complete successful reads with C2HData SUCCESS when the host disabled SQ flow control. */
+  readonly c2hSuccess: boolean;
+  /** Close a connection that sends no ICReq within this many ms (Linux waits 10 s for ICResp). */
+  readonly icTimeoutMs: number;
+}
+
+export const DEFAULT_TARGET_OPTIONS: TargetTransportOptions = {
+  maxH2CData: 131072,
+  inCapsuleSize: 8192,
+  c2hChunk: 131072,
+  r2tChunk: 1 << 20,
+  c2hSuccess: true,
+  icTimeoutMs: 10_000,
+};
+
+/** The fixed in-capsule limit for the admin queue and Fabrics commands (§1.7). */
+export const ADMIN_IN_CAPSULE = 8192;
+/** Cap on the bytes of one command when the controller reports no MDTS. */
+const NO_MDTS_CAP = 32 << 20;
+
+/** What a connection knows about its queue once Connect succeeded on it. */
+export interface QueueBinding {
+  readonly qid: number;
+  /** 0's based SQ size from Connect. */
+  readonly sqsize: number;
+  /** CATTR bit 2: SQ flow control disabled (SQHD reserved; SUCCESS allowed, §1.9). */
+  readonly sqFlowDisabled: boolean;
+  /** Max data bytes of one command (the controller's MDTS). */
+  readonly maxTransfer: number;
+}
+
+/** Executes the commands of a connection (the fabrics layer). */
+export interface CommandSink {
+  execute(conn: TargetConnection, cmd: NvmeCmd, data: HostData): Promise<Completion>;
+  /** Called once when the connection is gone (socket closed or fatal error). */
+  closed(conn: TargetConnection): void;
+}
+
+interface Inflight {
+  readonly cmd: NvmeCmd;
+  readonly cid: number;
+  readonly length: number;
+  /** Controller→host data: sent as C2HData before the CQE. */
+  readonly c2h: boolean;
+  buf: Uint8Array | undefined;
+  /** R2T flow: bytes received so far, end of the current burst, tag. */
+  received: number;
+  burstEnd: number;
+  ttag: number;
+  digestError: boolean;
+}
+
+const TRANSIENT_TRANSPORT_ERROR = 0x022;
+
+let nextConnectionId = 1;
+
+export class TargetConnection {
+  readonly id = nextConnectionId++;
+  readonly socket: Socket;
+  readonly #sink: CommandSink;
+  readonly #opts: TargetTransportOptions;
+  readonly #framer: PduFramer;
+  #binding: QueueBinding | undefined;
+  #send = { hdgst: false, ddgst: false, pda: 0 };
+  #icTimer: NodeJS.Timeout | undefined;
+  readonly #byCid = new Map<number, Inflight>();
+  readonly #byTtag = new Map<number, Inflight>();
+  #nextTtag = 1;
+  #sqhd = 0;
+  #corked = false;
+  #closed = false;
+  /** Why the connection ended (for logs and tests). */
+  closeReason: string | undefined;
+
+  constructor(socket: Socket, sink: CommandSink, opts: TargetTransportOptions) {
+    this.socket = socket;
+    this.#sink = sink;
+    this.#opts = opts;
+    this.#framer = new PduFramer(
+      {
+        role: 'target',
+        pda: 0,
+        limits: { maxInCapsuleData: ADMIN_IN_CAPSULE, maxH2CData: opts.maxH2CData },
+      },
+      { onPdu: (p) => this.#onPdu(p), onFatal: (f) => this.#onFramerFatal(f) },
+    );
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#framer.push(chunk));
+    socket.on('error', () => this.close('socket error'));
+    socket.on('close', () => this.close('socket closed'));
+    this.#icTimer = setTimeout(() => this.close('no ICReq'), opts.icTimeoutMs);
+    this.#icTimer.unref();
+  }
+
+  get binding(): QueueBinding | undefined {
+    return this.#binding;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Outstanding commands (tests check cleanup). */
+  get inflight(): number {
+    return this.#byCid.size;
+  }
+
+  /** Called by the sink when Connect succeeds on this connection. */
+  bind(binding: QueueBinding): void {
+    this.#binding = binding;
+    if (binding.qid > 0) {
+      this.#framer.setLimits({ maxInCapsuleData: Math.max(this.#opts.inCapsuleSize, 0) });
+    }
+  }
+
+  /** Ends the connection without a TermReq (teardown, Disconnect, KATO expiry). */
+  close(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.closeReason = reason;
+    clearTimeout(this.#icTimer);
+    this.#framer.stop();
+    this.#byCid.clear();
+    this.#byTtag.clear();
+    if (this.#corked) this.socket.uncork();
+    this.socket.end();
+    this.socket.destroySoon();
+    this.#sink.closed(this);
+  }
+
+  /** Closes once everything queued so far has been written (after a Disconnect response). */
+  closeAfterFlush(reason: string): void {
+    if (this.#corked) {
+      this.#corked = false;
+      this.socket.uncork();
+    }
+    this.socket.write(new Uint8Array(0), () => this.close(reason));
+  }
+
+  // ---- receive path ----
+
+  #onPdu(p: ParsedPdu): void {
+    if (this.#closed) return;
+    const pdu = p.pdu;
+    switch (pdu.type) {
+      case PduType.ICReq: {
+        clearTimeout(this.#icTimer);
+        // Padding toward the host is implemented by encodePdu, so any HPDA is honoured (§1.6);
+        // CPDA stays 0 because Linux refuses anything else (§1.4).
+        this.#send = { hdgst: pdu.dgst.hdgst, ddgst: pdu.dgst.ddgst, pda: pdu.hpda };
+        this.#write({
+          type: PduType.ICResp,
+          pfv: 0,
+          cpda: 0,
+          dgst: pdu.dgst,
+          maxh2cdata: this.#opts.maxH2CData,
+        });
+        return;
+      }
+      case PduType.H2CTermReq:
+        return this.close(`H2CTermReq FES ${pdu.fes}`);
+      case PduType.CapsuleCmd:
+        return this.#onCapsule(pdu.sqe, pdu.data, p.dataDigestError);
+      case PduType.H2CData:
+        return this.#onH2CData(pdu, p.dataDigestError, p.header);
+      case PduType.ICResp:
+      case PduType.C2HTermReq:
+      case PduType.CapsuleResp:
+      case PduType.C2HData:
+      case PduType.R2T:
+        // The framer accepts only H2C types on a target.
+        return this.#fail(Fes.InvalidHeaderField, 0, p.header, 'C2H PDU on a target');
+    }
+  }
+
+  #onCapsule(sqe: Uint8Array, inCapsule: Uint8Array, digestError: boolean): void {
+    const cid = readU16le(sqe, 2);
+    const b = this.#binding;
+    if (b !== undefined && !b.sqFlowDisabled) this.#sqhd = (this.#sqhd + 1) % (b.sqsize + 1);
+    // Twice the SQ size like nvmet's allocation: room for the out-of-band AER (§2.1).
+    const limit = b === undefined ? 2 : 2 * (b.sqsize + 1);
+    if (this.#byCid.size >= limit) {
+      return this.#fail(Fes.SequenceError, undefined, sqe, `more than ${limit} commands`);
+    }
+    if (this.#byCid.has(cid)) return this.#respond(cid, { status: 0x003 });
+    const cmd = parseSqe(sqe);
+    if (digestError) return this.#respond(cid, { status: TRANSIENT_TRANSPORT_ERROR });
+    const maxTransfer = b?.maxTransfer ?? ADMIN_IN_CAPSULE;
+    const plan = planData(sqe, inCapsule.length, maxTransfer > 0 ? maxTransfer : NO_MDTS_CAP);
+    if (typeof plan === 'number') return this.#respond(cid, { status: plan });
+    const f: Inflight = {
+      cmd,
+      cid,
+      length: 0,
+      c2h: false,
+      buf: undefined,
+      received: 0,
+      burstEnd: 0,
+      ttag: 0,
+      digestError: false,
+    };
+    switch (plan.kind) {
+      case 'none':
+        this.#byCid.set(cid, f);
+        return this.#execute(f, NO_DATA);
+      case 'inCapsule':
+        this.#byCid.set(cid, f);
+        return this.#execute(f, writeData(inCapsule));
+      case 'c2h': {
+        const buf = new Uint8Array(plan.length);
+        const g: Inflight = { ...f, length: plan.length, c2h: true, buf };
+        this.#byCid.set(cid, g);
+        return this.#execute(g, readData(buf));
+      }
+      case 'r2t': {
+        const g: Inflight = { ...f, length: plan.length, buf: new Uint8Array(plan.length) };
+        this.#byCid.set(cid, g);
+        return this.#solicit(g);
+      }
+    }
+  }
+
+  /** One R2T for the next burst (MAXR2T 0: one outstanding per command, §1.8). */
+  #solicit(f: Inflight): void {
+    let ttag = this.#nextTtag;
+    while (this.#byTtag.has(ttag)) ttag = (ttag % 0xfffe) + 1;
+    this.#nextTtag = (ttag % 0xfffe) + 1;
+    f.ttag = ttag;
+    f.burstEnd = Math.min(f.length, f.received + this.#opts.r2tChunk);
+    this.#byTtag.set(ttag, f);
+    this.#write({
+      type: PduType.R2T,
+      cccid: f.cid,
+      ttag,
+      r2to: f.received,
+      r2tl: f.burstEnd - f.received,
+    });
+  }
+
+  #onH2CData(pdu: H2CDataPdu, digestError: boolean, header: Uint8Array): void {
+    const f = this.#byTtag.get(pdu.ttag);
+    if (f === undefined) {
+      return this.#fail(Fes.InvalidHeaderField, DataOff.ttag, header, `unknown TTAG ${pdu.ttag}`);
+    }
+    if (pdu.cccid !== f.cid) {
+      return this.#fail(Fes.InvalidHeaderField, DataOff.cccid, header, 'CCCID/TTAG mismatch');
+    }
+    if (pdu.datao !== f.received || pdu.datao + pdu.data.length > f.burstEnd) {
+      return this.#fail(Fes.DataOutOfRange, undefined, header, 'H2CData outside the R2T');
+    }
+    f.buf?.set(pdu.data, f.received);
+    f.received += pdu.data.length;
+    if (digestError) f.digestError = true;
+    if (f.received < f.burstEnd) {
+      if (pdu.lastPdu) return this.#fail(Fes.InvalidHeaderField, 1, header, 'early LAST_PDU');
+      return;
+    }
+    this.#byTtag.delete(f.ttag);
+    if (f.received < f.length) return this.#solicit(f);
+    // §1.5: a bad data digest fails the command (SPDK's 22h), the connection stays up.
+    if (f.digestError) return this.#respond(f.cid, { status: TRANSIENT_TRANSPORT_ERROR });
+    const buf = f.buf;
+    this.#execute(f, buf === undefined ? NO_DATA : writeData(buf));
+  }
+
+  #execute(f: Inflight, data: HostData): void {
+    this.#sink.execute(this, f.cmd, data).then(
+      (c) => this.#complete(f, c),
+      () => this.#complete(f, { status: Status.INTERNAL_DEVICE_ERROR }),
+    );
+  }
+
+  // ---- send path ----
+
+  #complete(f: Inflight, c: Completion): void {
+    if (this.#closed || this.#byCid.get(f.cid) !== f) return;
+    if (c.status === 0 && f.c2h && f.buf !== undefined) {
+      // A read: all data before the CQE (§1.8), split per c2hChunk.
+      const success =
+        this.#opts.c2hSuccess &&
+        this.#binding?.sqFlowDisabled === true &&
+        (c.dw0 ?? 0) === 0 &&
+        (c.dw1 ?? 0) === 0;
+      const chunk = this.#opts.c2hChunk;
+      for (let off = 0; off < f.length; off += chunk) {
+        const end = Math.min(f.length, off + chunk);
+        const last = end === f.length;
+        this.#write({
+          type: PduType.C2HData,
+          cccid: f.cid,
+          datao: off,
+          lastPdu: last,
+          success: last && success,
+          data: f.buf.subarray(off, end),
+        });
+      }
+      if (success) {
+        this.#byCid.delete(f.cid);
+        return;
+      }
+    }
+    this.#respond(f.cid, c);
+  }
+
+  #respond(cid: number, c: Completion): void {
+    this.#byCid.delete(cid);
+    const cqe = new Uint8Array(16);
+    writeU32le(cqe, 0, (c.dw0 ?? 0) >>> 0);
+    writeU32le(cqe, 4, (c.dw1 ?? 0) >>> 0);
+    writeU16le(cqe, 8, this.#sqhd);
+    writeU16le(cqe, 10, this.#binding?.qid ?? 0);
+    writeU16le(cqe, 12, cid);
+    writeU16le(cqe, 14, (c.status & 0x7fff) << 1);
+    this.#write({ type: PduType.CapsuleResp, cqe });
+  }
+
+  /** Queue one PDU; writes issued in one turn of the event loop go out as one writev. */
+  #write(pdu: Pdu): void {
+    if (this.#closed) return;
+    if (!this.#corked) {
+      this.#corked = true;
+      this.socket.cork();
+      setImmediate(() => {
+        if (!this.#corked) return;
+        this.#corked = false;
+        this.socket.uncork();
+      });
+    }
+    for (const piece of encodePdu(pdu, this.#send)) this.socket.write(piece);
+  }
+
+  // ---- fatal errors ----
+
+  #onFramerFatal(f: FramerFatal): void {
+    this.#fail(f.fes, f.fei, f.header, f.message);
+  }
+
+  /** The one fatal exit: C2HTermReq (never digested, §1.10), then close. */
+  #fail(fes: FesCode, fei: number | undefined, header: Uint8Array, message: string): void {
+    if (this.#closed) return;
+    const data = header.slice(0, 128);
+    for (const piece of encodePdu(
+      { type: PduType.C2HTermReq, fes, fei: fei ?? 0, data },
+      { hdgst: false, ddgst: false },
+    )) {
+      this.socket.write(piece);
+    }
+    this.close(`fatal: ${message}`);
+  }
+}
+
+/** Host→controller data already in memory (in-capsule or gathered from H2CData). */
+function writeData(buf: Uint8Array): HostData {
+  return {
+    length: buf.length,
+    fromHost: (offset, len) =>
+      Promise.resolve(
+        offset >= 0 && len >= 0 && offset + len <= buf.length
+          ? buf.subarray(offset, offset + len)
+          : Status.DATA_TRANSFER_ERROR,
+      ),
+    toHost: () => Promise.resolve(Status.DATA_TRANSFER_ERROR),
+  };
+}
+
+/** Controller→host data gathered into `buf` and sent as C2HData at completion. */
+function readData(buf: Uint8Array): HostData {
+  return {
+    length: buf.length,
+    fromHost: () => Promise.resolve(Status.DATA_TRANSFER_ERROR),
+    toHost(offset, data) {
+      if (offset < 0 || offset + data.length > buf.length) {
+        return Promise.resolve(Status.DATA_TRANSFER_ERROR);
+      }
+      buf.set(data, offset);
+      return Promise.resolve(0);
+    },
+  };
+}
