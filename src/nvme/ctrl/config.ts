@@ -11,6 +11,8 @@ import { ConfigError } from '../../config/errors.js';
 import type { PlanContext, Planned } from '../../machine/registry.js';
 import { isPowerOfTwo } from '../../util/u64.js';
 import { registerControllerInSubsys } from '../subsys/config.js';
+import type { NvmeNsConfig } from '../ns/config.js';
+import { planLegacyNamespace } from './legacy.js';
 
 const onOffAuto = { kind: 'enum', values: ['on', 'off', 'auto'] } as const;
 const OOA = 'OnOffAuto';
@@ -129,6 +131,8 @@ export interface NvmeCtrlConfig {
   readonly id: string | undefined;
   readonly serial: string;
   readonly legacy: LegacyNamespaceConfig | undefined;
+  /** The legacy namespace (NSID 1) planned through the nvme-ns checks, with `drive=`. */
+  readonly legacyNs: NvmeNsConfig | undefined;
   /** The subsystem's plan (explicit `subsys=`), if any. */
   readonly subsys: Planned | undefined;
   /** cntlid reserved in the subsystem (0 without a subsystem). */
@@ -268,10 +272,15 @@ export function checkNvme(props: Props, id: string | undefined, ctx: PlanContext
           discardGranularity: props.big('discard_granularity'),
           writeCache: (props.str('write-cache') ?? 'auto') as 'on' | 'off' | 'auto',
         };
+  const legacyNs =
+    drive === undefined
+      ? undefined
+      : planLegacyNamespace(props, id, { nsidDomain, subsys: undefined }, ctx);
   return {
     id,
     serial,
     legacy,
+    legacyNs,
     subsys,
     cntlid,
     nsidDomain,

@@ -1,0 +1,166 @@
+// NVMe device types for the machine registry (`nvme`, `nvme-subsys`, `nvme-ns`) and the
+// in-process API (openController) for tests and embedding.
+
+import type { Component, ComponentType, Planned, RealizeContext } from '../machine/registry.js';
+import { registerType } from '../machine/registry.js';
+import type { NamespaceApi } from './spec/namespace-api.js';
+import { checkNvme, NVME_SCHEMA, type NvmeCtrlConfig } from './ctrl/config.js';
+import { Controller } from './ctrl/controller.js';
+import { Host, type EnableOptions } from './ctrl/host.js';
+import { defaultParams, paramsFromConfig, type ControllerParams } from './ctrl/params.js';
+import { checkNvmeSubsys, NVME_SUBSYS_SCHEMA, type NvmeSubsysConfig } from './subsys/config.js';
+import { Subsystem } from './subsys/subsystem.js';
+import { nvmeNsType, type NvmeNsConfig } from './ns/config.js';
+
+export { Controller } from './ctrl/controller.js';
+export { Host } from './ctrl/host.js';
+export { Subsystem } from './subsys/subsystem.js';
+export { defaultParams, type ControllerParams, type Clock } from './ctrl/params.js';
+
+/** A realized `-device nvme`: the controller, and its legacy namespace if `drive=` was given. */
+export class NvmeDevice implements Component {
+  readonly typeName = 'nvme';
+  constructor(
+    readonly id: string | undefined,
+    readonly controller: Controller,
+    readonly legacyNamespace: (NamespaceApi & Component) | undefined,
+  ) {}
+
+  describe(): string {
+    const c = this.controller;
+    return `nvme ${this.id ?? ''} serial ${c.params.serial} cntlid ${c.cntlid} (${c.subsys.subnqn})`.replace(
+      '  ',
+      ' ',
+    );
+  }
+
+  async close(): Promise<void> {
+    this.controller.reset();
+    this.controller.subsys.removeController(this.controller.cntlid);
+    await this.legacyNamespace?.close();
+  }
+}
+
+/** A realized `-device nvme-subsys`. */
+export class NvmeSubsysDevice implements Component {
+  readonly typeName = 'nvme-subsys';
+  constructor(
+    readonly id: string | undefined,
+    readonly subsystem: Subsystem,
+  ) {}
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** Realized devices by their plan's config object (plans without id are found this way). */
+const byConfig = new WeakMap<object, NvmeDevice | NvmeSubsysDevice>();
+
+function isNamespace(c: Component): c is NamespaceApi & Component {
+  return 'execute' in c && 'nsid' in c;
+}
+
+export const nvmeSubsysType: ComponentType = {
+  kind: 'device',
+  schema: NVME_SUBSYS_SCHEMA,
+  description: 'Virtual NVMe subsystem',
+  hotpluggable: false,
+  check: (props, id) => checkNvmeSubsys(props, id),
+  realize(plan: Planned): Promise<Component> {
+    const cfg = plan.config as NvmeSubsysConfig;
+    const dev = new NvmeSubsysDevice(plan.id, new Subsystem(true, cfg.subnqn));
+    byConfig.set(cfg, dev);
+    return Promise.resolve(dev);
+  },
+};
+
+export const nvmeType: ComponentType = {
+  kind: 'device',
+  schema: NVME_SCHEMA,
+  bus: 'PCI',
+  description: 'Non-Volatile Memory Express',
+  hotpluggable: true,
+  check: checkNvme,
+  async realize(plan: Planned, ctx: RealizeContext): Promise<Component> {
+    const cfg = plan.config as NvmeCtrlConfig;
+    let subsys: Subsystem;
+    if (cfg.subsys !== undefined) {
+      const s = byConfig.get(cfg.subsys.config as object);
+      if (!(s instanceof NvmeSubsysDevice))
+        throw new Error(`nvme: subsystem of ${plan.location} not realized`);
+      subsys = s.subsystem;
+    } else {
+      subsys = new Subsystem(false, `nqn.2019-08.org.qemu:${cfg.serial}`);
+    }
+    const ctrl = new Controller(paramsFromConfig(cfg), subsys);
+    subsys.addController(ctrl);
+    ctx.onRollback(() => subsys.removeController(ctrl.cntlid));
+    let legacy: (NamespaceApi & Component) | undefined;
+    if (cfg.legacyNs !== undefined) {
+      const ns = await nvmeNsType.realize(
+        { ...plan, typeName: 'nvme-ns', config: cfg.legacyNs },
+        ctx,
+      );
+      if (!isNamespace(ns)) throw new Error('nvme: legacy namespace is not a NamespaceApi');
+      ctx.onRollback(() => ns.close());
+      subsys.addNamespace(ns, ctrl);
+      legacy = ns;
+    }
+    const dev = new NvmeDevice(plan.id, ctrl, legacy);
+    byConfig.set(cfg, dev);
+    return dev;
+  },
+};
+
+/** nvme-ns: the namespace engineer's type, plus attachment to its controller/subsystem. */
+export const nvmeNsAttachedType: ComponentType = {
+  ...nvmeNsType,
+  async realize(plan: Planned, ctx: RealizeContext): Promise<Component> {
+    const cfg = plan.config as NvmeNsConfig;
+    const dev = byConfig.get(cfg.controller.config as object);
+    if (!(dev instanceof NvmeDevice))
+      throw new Error(`nvme-ns: controller of ${plan.location} not realized`);
+    const ns = await nvmeNsType.realize(plan, ctx);
+    if (!isNamespace(ns)) throw new Error('nvme-ns: realized component is not a NamespaceApi');
+    ctx.onRollback(() => ns.close());
+    dev.controller.subsys.addNamespace(ns, dev.controller);
+    return ns;
+  },
+};
+
+let registered = false;
+
+/** Registers nvme, nvme-subsys and nvme-ns (idempotent). */
+export function registerNvmeTypes(): void {
+  if (registered) return;
+  registered = true;
+  registerType(nvmeType);
+  registerType(nvmeSubsysType);
+  registerType(nvmeNsAttachedType);
+}
+
+export interface OpenControllerOptions {
+  readonly serial?: string;
+  readonly params?: Partial<ControllerParams>;
+  /** Namespaces to add (attached per their shared/detached flags). */
+  readonly namespaces?: readonly NamespaceApi[];
+  /** Join this subsystem (explicit); default: a private implicit one. */
+  readonly subsystem?: Subsystem;
+  /** Enable the controller (AQA/ASQ/ACQ + CC.EN) with these options; false leaves it off. */
+  readonly enable?: EnableOptions | false;
+}
+
+/** In-process controller + host, without a machine (tests, embedding). */
+export function openController(opts: OpenControllerOptions = {}): {
+  controller: Controller;
+  host: Host;
+} {
+  const serial = opts.serial ?? 'nvmemu';
+  const subsys = opts.subsystem ?? new Subsystem(false, `nqn.2019-08.org.qemu:${serial}`);
+  const controller = new Controller(defaultParams(serial, opts.params), subsys);
+  subsys.addController(controller);
+  for (const ns of opts.namespaces ?? []) subsys.addNamespace(ns, controller);
+  const host = new Host(controller);
+  if (opts.enable !== false) host.enable(opts.enable ?? {});
+  return { controller, host };
+}
