@@ -109,6 +109,18 @@ describe('Format NVM (reference §3.8)', () => {
     });
   });
 
+  it('lets commands accepted before the format finish before zeroing the image', async () => {
+    await withNs(async (t) => {
+      const writing = t.ns.execute(
+        ctxOf({ opcode: IoOpc.WRITE, ...rw(0, 256) }, pattern(256 * 512, 4)),
+      );
+      const formatting = t.ns.format(0, 0, 0, 0, 0);
+      assert.equal((await writing).status, Status.SUCCESS);
+      assert.equal((await formatting).status, Status.SUCCESS);
+      assert.ok(readFileSync(t.drive.path).every((b) => b === 0));
+    });
+  });
+
   it('reports a backend failure while zeroing as Internal Device Error', async () => {
     await withNs(async (t) => {
       t.drive.read = () => Promise.reject(new Error('EIO'));

@@ -81,6 +81,8 @@ export class Namespace implements NamespaceApi, Component {
   #dps: number;
   #writeCache: boolean;
   #formatting = false;
+  /** Commands being executed (Format waits for them before zeroing the image). */
+  readonly #inflight = new Set<Promise<Completion>>();
   #closed = false;
   readonly #writeUncorrectable: boolean;
   readonly #store: BlockStore;
@@ -177,7 +179,14 @@ export class Namespace implements NamespaceApi, Component {
 
   /** §4.1 steps 3-6: format in progress, FUSE, opcode support, then the command. */
   async execute(ctx: CommandContext): Promise<Completion> {
-    const c = await this.#dispatch(ctx);
+    const running = this.#dispatch(ctx);
+    this.#inflight.add(running);
+    let c: Completion;
+    try {
+      c = await running;
+    } finally {
+      this.#inflight.delete(running);
+    }
     if (c.status !== Status.SUCCESS) {
       const { cmd } = ctx;
       ctx.ctrl.notifyError({
@@ -246,6 +255,8 @@ export class Namespace implements NamespaceApi, Component {
     if (pi !== 0) return { status: withDnr(Status.INVALID_FORMAT) };
     this.#formatting = true;
     try {
+      // Commands accepted before the format finish first; new ones see Format In Progress.
+      await Promise.allSettled([...this.#inflight]);
       await this.#store.zeroImage();
     } catch {
       return { status: Status.INTERNAL_DEVICE_ERROR };
