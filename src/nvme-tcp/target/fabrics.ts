@@ -188,6 +188,8 @@ export class FabricsTarget implements CommandSink {
     if (data.length !== CONNECT_DATA_LEN) return { status: withDnr(Status.DATA_SGL_LEN_INVALID) };
     const raw = await data.fromHost(0, CONNECT_DATA_LEN);
     if (typeof raw === 'number') return { status: raw };
+    // The socket may have gone while the data was read: bind nothing to a dead connection.
+    if (conn.closed) return { status: Status.ABORT_REQUESTED };
     const subnqn = nqnAt(raw, ConnectOff.subnqn);
     const hostnqn = nqnAt(raw, ConnectOff.hostnqn);
     const cntlid = readU16le(raw, ConnectOff.cntlid);
