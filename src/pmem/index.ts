@@ -147,3 +147,5 @@ export function formatMemoryDevices(infos: readonly MemoryDeviceInfo[]): string 
   }
   return s;
 }
+
+export { publishPmemState, readPmemState, removePmemState } from '../memory/state-folder.js';
