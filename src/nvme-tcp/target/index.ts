@@ -1,0 +1,66 @@
+// NVMe/TCP target: public surface, and `startNvmeTcp` which `nvmemu run` calls to serve the
+// machine's controllers (reference nvme-tcp.md §6; docs/nvme-tcp.md).
+
+import type { Machine } from '../../machine/machine.js';
+import { EmuError, ErrorCode } from '../../util/errors.js';
+import { machineSubsystems } from './machine.js';
+import { TcpTarget } from './port.js';
+import type { TcpTargetOptions } from './port.js';
+
+export { TcpTarget } from './port.js';
+export type { TcpTargetOptions } from './port.js';
+export type { FabricsController, FabricsSubsystem } from './backend.js';
+export { FabricsTarget, FcType, ConnectStatus } from './fabrics.js';
+export { TargetConnection, DEFAULT_TARGET_OPTIONS } from './connection.js';
+export type { TargetTransportOptions } from './connection.js';
+export { MachineController, machineSubsystems } from './machine.js';
+export { DiscoveryController, discoverySubsystem } from './discovery-ctrl.js';
+
+export interface StartNvmeTcpOptions {
+  /** `host:port` (IPv6 as `[addr]:port`); default 127.0.0.1:4420; port 0 picks a free one. */
+  readonly listen: string;
+  /** Discovery port (default 8009; 0 picks a free one; null disables discovery). */
+  readonly discoveryPort?: number | null;
+  /** Per-SUBNQN allow-lists of host NQNs (default: any host), like nvmet's allowed_hosts. */
+  readonly allowedHosts?: ReadonlyMap<string, readonly string[]>;
+  /** Transport tuning (MAXH2CDATA, in-capsule size, ...); see TcpTargetOptions. */
+  readonly transport?: Omit<TcpTargetOptions, 'host' | 'port' | 'discoveryPort'>;
+}
+
+export interface NvmeTcpService {
+  close(): Promise<void>;
+  /** Summary lines for `nvmemu run`. */
+  describe(): string[];
+  readonly target: TcpTarget;
+}
+
+/** Parses `host:port`, `[v6]:port`, `host` or `:port`. */
+export function parseListen(spec: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]*))(?::(\d+))?$/.exec(spec.trim());
+  const host = m?.[1] ?? m?.[2] ?? '';
+  const port = m?.[3] === undefined ? 4420 : Number(m[3]);
+  if (m === null || port > 65535) {
+    throw new EmuError(ErrorCode.EMU_ERR_CONFIG, `invalid --listen '${spec}' (expected HOST:PORT)`);
+  }
+  return { host: host === '' ? '127.0.0.1' : host, port };
+}
+
+/** Serves every NVM subsystem of `machine` over NVMe/TCP, plus a discovery controller. */
+export async function startNvmeTcp(
+  machine: Machine,
+  opts: StartNvmeTcpOptions,
+): Promise<NvmeTcpService> {
+  const { host, port } = parseListen(opts.listen);
+  const { subsystems, warnings } = machineSubsystems(machine, opts.allowedHosts);
+  const target = await TcpTarget.start(subsystems, {
+    ...opts.transport,
+    host,
+    port,
+    discoveryPort: opts.discoveryPort === undefined ? 8009 : opts.discoveryPort,
+  });
+  return {
+    target,
+    close: () => target.close(),
+    describe: () => [...target.describe(), ...warnings.map((w) => `nvme-tcp: warning: ${w}`)],
+  };
+}
