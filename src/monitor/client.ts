@@ -77,7 +77,7 @@ export class QmpClient {
       for (const w of this.#eventWaiters.splice(0)) w();
       return;
     }
-    this.#pending.shift()?.(m as QmpReply);
+    this.#pending.shift()?.(m);
   }
 
   /** Sends raw text (tests: malformed input); the next reply resolves. */
