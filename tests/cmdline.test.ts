@@ -54,7 +54,7 @@ describe('QEMU command lines', () => {
     it(c.name, async () => {
       const io = bufferIo();
       const before = snapshot();
-      const argv = [...c.argv, '--data', join(dir, 'state')];
+      const argv = ['--data', join(dir, 'state'), ...c.argv];
       const started = await startMachine(argv, io);
       if (c.expect === 'ok') {
         assert.notEqual(typeof started, 'number', `start failed: ${io.stderr}`);

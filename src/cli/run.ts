@@ -28,8 +28,11 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const started = await startMachine(argv, io);
   if (typeof started === 'number') return started;
   const { machine, dataDir } = started;
+  // Listen for signals before telling anyone we run: a signal that arrives between the two
+  // would otherwise meet the default disposition and kill the process uncleanly.
+  const stopped = waitForStop();
   io.out(summary(machine, dataDir));
-  const signal = await waitForStop();
+  const signal = await stopped;
   io.out(`nvmemu: ${signal}: shutting down\n`);
   try {
     await machine.shutdown();
@@ -131,7 +134,11 @@ function summary(machine: Machine, dataDir: string): string {
 
 function waitForStop(): Promise<string> {
   return new Promise((resolveStop) => {
+    // Signal listeners do not keep Node's event loop alive; a machine without sockets would
+    // otherwise exit at once (status 13, "unsettled top-level await").
+    const keepAlive = setInterval(() => undefined, 1 << 30);
     const onSignal = (sig: NodeJS.Signals) => {
+      clearInterval(keepAlive);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       resolveStop(sig);

@@ -38,6 +38,8 @@ export interface PropDef {
   readonly label?: string;
   /** Accepted (for compatibility) but has no effect in an emulator without a guest. */
   readonly inert?: boolean;
+  /** Generic qdev properties (`bus`) that QEMU accepts but does not list in `TYPE,help`. */
+  readonly hidden?: boolean;
 }
 
 /**
@@ -269,13 +271,15 @@ export function resolveProps(
  * is present.
  */
 export function formatHelp(schema: TypeSchema): string {
-  const rows = schema.props.map((def) => {
-    const head = `  ${def.name}=<${def.label ?? typeLabel(def.type)}>`;
-    const dflt = def.default === undefined ? '' : ` (default: ${formatDefault(def)})`;
-    return def.description === '' && dflt === ''
-      ? head
-      : `${head.padEnd(24)} - ${def.description}${dflt}`;
-  });
+  const rows = schema.props
+    .filter((def) => def.hidden !== true)
+    .map((def) => {
+      const head = `  ${def.name}=<${def.label ?? typeLabel(def.type)}>`;
+      const dflt = def.default === undefined ? '' : ` (default: ${formatDefault(def)})`;
+      return def.description === '' && dflt === ''
+        ? head
+        : `${head.padEnd(24)} - ${def.description}${dflt}`;
+    });
   rows.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return `${schema.typeName} options:\n${rows.map((r) => r + '\n').join('')}`;
 }

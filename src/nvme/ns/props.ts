@@ -61,7 +61,7 @@ export const NVME_NS_PROPS: readonly PropDef[] = Object.freeze([
   { name: 'bootindex', type: { kind: 'int32' }, description: '', inert: true },
   // qdev's `bus=` is not a property in QEMU (it is not listed by `-device nvme-ns,help`); it is
   // declared here because a check only sees resolved properties (see check.ts, phase 0).
-  { name: 'bus', type: { kind: 'str' }, description: '' },
+  { name: 'bus', type: { kind: 'str' }, description: '', hidden: true },
   // Namespace identity and attachment.
   { name: 'nsid', type: u32, default: 0, description: '' },
   { name: 'shared', type: bool, default: true, description: '' },
