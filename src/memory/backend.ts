@@ -9,18 +9,7 @@
 // pmem=on with share=on first tries MAP_SYNC|MAP_SHARED_VALIDATE and, when the file system
 // refuses (EOPNOTSUPP), warns with QEMU's text and maps without it.
 
-import {
-  closeSync,
-  fstatSync,
-  fsync,
-  ftruncateSync,
-  openSync,
-  readlinkSync,
-  readSync,
-  truncateSync,
-  unlinkSync,
-} from 'node:fs';
-import { constants as osConstants } from 'node:os';
+import { closeSync, fsync, readSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Component } from '../machine/registry.js';
 import { EmuError, ErrorCode } from '../util/errors.js';
@@ -33,17 +22,13 @@ import {
   type InFlightChooser,
   type RevertedRange,
 } from './persistence.js';
+import { BackendIoError, linkOf, openBackingFile } from './backing-file.js';
 import { PROGRESS_MIN_BYTES, ttyProgress, type ProgressSink } from './progress.js';
 import { mbind } from './numa.js';
 
 const fsyncAsync = promisify(fsync);
 
-/** A host-side failure while realizing or using a backend; `message` is QEMU's wording. */
-export class BackendIoError extends EmuError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(ErrorCode.EMU_ERR_BACKEND_IO, message, options);
-  }
-}
+export { BackendIoError };
 
 export interface BackendHooks {
   /** Raw lines QEMU prints with fprintf (no program prefix). Default: process.stderr. */
@@ -64,13 +49,6 @@ export interface PowerFailReport {
   readonly image: 'file' | 'none';
   /** Ranges (backend offsets) whose unpersisted stores were discarded. */
   readonly reverted: readonly RevertedRange[];
-}
-
-function errnoOf(e: unknown): number {
-  const code = (e as { code?: unknown }).code;
-  const n =
-    typeof code === 'string' ? (osConstants.errno as Record<string, number>)[code] : undefined;
-  return n ?? 5; // EIO
 }
 
 export class MemoryBackend implements Component {
@@ -367,74 +345,4 @@ function defaultGranularity(plan: BackendPlan, mapSync: boolean): Granularity {
   if (!plan.share || plan.file === undefined) return 'none';
   // A bare backend on DAX with MAP_SYNC: stores must still leave the CPU caches (ADR).
   return mapSync ? 'cache-line' : 'page';
-}
-
-function linkOf(fd: number): string {
-  try {
-    return readlinkSync(`/proc/self/fd/${fd}`);
-  } catch {
-    return '';
-  }
-}
-
-/** file_ram_open + the ftruncate of file_ram_alloc; registers undo for what it changed. */
-function openBackingFile(plan: BackendPlan, hooks: BackendHooks): number {
-  const file = plan.file;
-  if (file === undefined) throw new Error('openBackingFile without a file');
-  const cantOpen = (e: unknown): BackendIoError =>
-    new BackendIoError(
-      `can't open backing store ${file.path} for guest RAM: ${libc.strerror(errnoOf(e))}`,
-      { cause: e },
-    );
-  const ro = plan.readonly;
-  let fd: number;
-  let created = false;
-  try {
-    switch (file.target.kind) {
-      case 'existing':
-      case 'device':
-        fd = openSync(file.absPath, ro ? 'r' : 'r+');
-        break;
-      case 'create':
-        fd = openSync(file.absPath, 'wx+', 0o644);
-        created = true;
-        hooks.onRollback?.(() => unlinkSync(file.absPath));
-        break;
-      case 'temp-in-dir': {
-        // QEMU names it after the sanitized canonical path of the memory region.
-        const t = libc.mkstemp(
-          `${file.absPath}/qemu_back_mem._objects_${plan.id.replaceAll('/', '_')}.XXXXXX`,
-        );
-        unlinkSync(t.path);
-        fd = t.fd;
-        created = true;
-        break;
-      }
-    }
-  } catch (e) {
-    throw cantOpen(e);
-  }
-  if (file.target.kind === 'device') return fd;
-  const size = fstatSync(fd, { bigint: true }).size;
-  const need = plan.offset + plan.mapSize;
-  if (size === 0n) {
-    // Only a zero-length file is extended (never an existing non-empty one: labels at its end).
-    try {
-      ftruncateSync(fd, toSafeNumber(need, 'size'));
-    } catch (e) {
-      closeSync(fd);
-      throw new BackendIoError(
-        `backing store size 0x0 does not match 'size' option 0x${plan.mapSize.toString(16)}`,
-        { cause: e },
-      );
-    }
-    if (!created) hooks.onRollback?.(() => truncateSync(file.absPath, 0));
-  } else if (size < need) {
-    // The file shrank between check and realize.
-    closeSync(fd);
-    throw new BackendIoError(
-      `backing store size 0x${size.toString(16)} does not match 'size' option 0x${plan.mapSize.toString(16)}`,
-    );
-  }
-  return fd;
 }

@@ -83,6 +83,8 @@ export const VIRTIO_PMEM_SCHEMA: TypeSchema = {
     },
     onOff('use-disabled-flag', true, ''),
     onOff('use-started', true, ''),
+    // The child device (listed by QEMU; not settable: it has no setter).
+    { name: 'virtio-backend', type: { kind: 'str' }, label: 'child<virtio-pmem>', description: '' },
     onOff('virtio-pci-bus-master-bug-migration', false),
     onOff('x-ats-page-aligned', true),
     onOff('x-disable-legacy-check', false, ''),
@@ -102,6 +104,9 @@ export function checkVirtioPmem(
   id: string | undefined,
   ctx: PlanContext & { readonly hotplug?: boolean },
 ): VirtioPmemPlan {
+  if (props.given.has('virtio-backend')) {
+    throw new ConfigError('Insufficient permission to perform this operation', 'virtio-backend');
+  }
   // Link setter.
   const memdev = props.str('memdev');
   const backend = memdev === undefined ? undefined : resolveMemdev(memdev, ctx).plan;
