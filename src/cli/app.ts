@@ -6,6 +6,7 @@
 import { processIo, type CliIo } from './io.js';
 import { version } from './version.js';
 import { runCommand } from './run.js';
+import { nvmeCommand } from './nvme/index.js';
 
 export const USAGE = `Usage: nvmemu <command> [options]
 
@@ -31,6 +32,7 @@ type Command = (argv: string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   run: runCommand,
+  nvme: nvmeCommand,
 };
 
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {

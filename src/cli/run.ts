@@ -13,6 +13,7 @@ import { registerAllTypes } from '../machine/types.js';
 import { isEmuError } from '../util/errors.js';
 import type { CliIo } from './io.js';
 import { defaultMachineArgs } from './default-machine.js';
+import { publishPmemState, removePmemState } from '../memory/state-folder.js';
 import { version } from './version.js';
 
 /** Formats an error the way QEMU prints it: `nvmemu: [-device ...: ]message`. */
@@ -28,6 +29,9 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const started = await startMachine(argv, io);
   if (typeof started === 'number') return started;
   const { machine, dataDir } = started;
+  // Consumers in other processes (libpmem2, ndctl) find the pmem devices in the state folder.
+  publishPmemState(dataDir, machine.components());
+  machine.onComponentsChanged(() => publishPmemState(dataDir, machine.components()));
   // Listen for signals before telling anyone we run: a signal that arrives between the two
   // would otherwise meet the default disposition and kill the process uncleanly.
   const stopped = waitForStop();
@@ -39,6 +43,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     io.err(formatError(e));
     return 1;
+  } finally {
+    removePmemState(dataDir);
   }
   return 0;
 }

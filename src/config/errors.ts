@@ -19,7 +19,7 @@ export class ConfigError extends EmuError {
 
   /** The line QEMU would print (without the program-name prefix). */
   describe(): string {
-    return this.location === undefined ? this.message : `${this.location}: ${this.message}`;
+    return this.location ? `${this.location}: ${this.message}` : this.message;
   }
 }
 

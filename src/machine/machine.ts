@@ -94,6 +94,13 @@ export class Machine {
     return m;
   }
 
+  readonly #listeners: (() => void)[] = [];
+
+  /** Calls `fn` whenever a component is hot-added (consumers republish what they show). */
+  onComponentsChanged(fn: () => void): void {
+    this.#listeners.push(fn);
+  }
+
   /** Adds one component to a running machine (monitor `object-add` / `device_add`). */
   async add(
     kind: 'object' | 'device',
@@ -106,6 +113,7 @@ export class Machine {
     await this.#realizeAll([plan]);
     const entry = this.#components.at(-1);
     if (entry === undefined) throw new Error('realize produced no component');
+    for (const fn of this.#listeners) fn();
     return entry.component;
   }
 
@@ -238,6 +246,7 @@ export class Machine {
         return true;
       },
       warn: (message) => this.#warn(message),
+      hotplug: this.#state === 'running',
     };
   }
 

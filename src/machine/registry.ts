@@ -70,6 +70,8 @@ export interface PlanContext {
   claim(resource: string, _owner?: unknown): boolean;
   /** Prints a QEMU-style warning for the current option (`warning: ...`). */
   warn(message: string): void;
+  /** True while checking a `device_add`/`object-add` on a running machine. */
+  readonly hotplug?: boolean;
 }
 
 /** The result of a successful check: typed configuration, ready to realize. */
