@@ -7,6 +7,7 @@ import { processIo, type CliIo } from './io.js';
 import { version } from './version.js';
 import { runCommand } from './run.js';
 import { nvmeCommand } from './nvme/index.js';
+import { monitorCommand } from './monitor.js';
 
 export const USAGE = `Usage: nvmemu <command> [options]
 
@@ -33,6 +34,7 @@ type Command = (argv: string[], io: CliIo) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   run: runCommand,
   nvme: nvmeCommand,
+  monitor: monitorCommand,
 };
 
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
