@@ -184,6 +184,19 @@ describe('nvme machines', () => {
     const idns = new Uint8Array(4096);
     assert.equal((await host.admin({ opcode: 0x06, nsid: 1, cdw10: 0 }, idns)).status, 0);
     assert.equal(readU64le(idns, 0), 2048n); // 1 MiB / 512
+    await host.createIoQueues(2);
+    const data = Uint8Array.from({ length: 1024 }, (_, i) => i & 0xff);
+    const w = await host.command(1, { opcode: 0x01, nsid: 1, cdw10: 7, cdw12: 1 }, data);
+    assert.equal(w.status, 0);
+    const back = new Uint8Array(1024);
+    const r = await host.command(2, { opcode: 0x02, nsid: 1, cdw10: 7, cdw12: 1 }, back);
+    assert.equal(r.status, 0);
+    assert.deepEqual(back, data);
+    const smart = new Uint8Array(512);
+    await host.admin({ opcode: 0x02, nsid: 0xffffffff, cdw10: (127 << 16) | 0x02 }, smart);
+    assert.deepEqual([readU64le(smart, 32), readU64le(smart, 48)], [1n, 1n]);
+    assert.deepEqual([readU64le(smart, 64), readU64le(smart, 80)], [1n, 1n]);
+    assert.equal(dev.controller.internalErrors, 0);
     await m.shutdown();
   });
 

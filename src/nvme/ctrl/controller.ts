@@ -6,7 +6,7 @@
 // CQEs and moves the CQ head). NVMe/TCP uses enableForFabrics() and createIoQueuePair().
 
 import { readU32le, readU64le, writeU32le, writeU64le } from '../../util/bytes.js';
-import { parseSqe, type NvmeCmd, type Cqe, encodeSqe } from '../spec/command.js';
+import { parseSqe, type CmdInit, type NvmeCmd, type Cqe, encodeSqe } from '../spec/command.js';
 import type { NamespaceApi } from '../spec/namespace-api.js';
 import { Status, withDnr } from '../spec/status.js';
 import {
@@ -67,6 +67,8 @@ export class Controller implements ControllerView, SubsysController {
   dbbuf: { readonly dbs: bigint; readonly eis: bigint } | undefined;
   /** Failed commands seen (house rule 2: counted; QEMU keeps no Error log entries). */
   errorCount = 0;
+  /** Handlers that threw (our bugs; the command completes 0x006). Tests assert it stays 0. */
+  internalErrors = 0;
   readonly #waiters = new Map<number, (() => void)[]>();
   /** Called after CQEs were posted to `cqid` (the in-process "interrupt"). */
   onInterrupt: ((cqid: number) => void) | undefined;
@@ -336,7 +338,12 @@ export class Controller implements ControllerView, SubsysController {
    * Places an SQE at the tail of SQ `sqid` and rings its doorbell. Returns false (nothing
    * queued) when the SQ does not exist or is full.
    */
-  submit(sqid: number, cmd: Uint8Array | NvmeCmd, data?: HostData, meta?: HostData): boolean {
+  submit(
+    sqid: number,
+    cmd: Uint8Array | NvmeCmd | CmdInit,
+    data?: HostData,
+    meta?: HostData,
+  ): boolean {
     const sq = this.sqs[sqid];
     if (sq === undefined || sq.full) return false;
     const slot = sq.slots[sq.tail]!;
@@ -425,7 +432,10 @@ export class Controller implements ControllerView, SubsysController {
         (c) => {
           if (c !== DEFERRED) this.finish(req, c);
         },
-        () => this.finish(req, { status: Status.INTERNAL_DEVICE_ERROR }),
+        () => {
+          this.internalErrors++;
+          this.finish(req, { status: Status.INTERNAL_DEVICE_ERROR });
+        },
       );
     }
   }

@@ -24,6 +24,7 @@ export async function dispatchIo(c: Controller, ctx: CommandContext): Promise<Co
     return await ns.execute(ctx);
   } catch {
     // A namespace bug must not take the controller down (house rule 2).
+    c.internalErrors++;
     return { status: Status.INTERNAL_DEVICE_ERROR };
   }
 }
