@@ -21,6 +21,9 @@ Commands:
                         -device help | -device TYPE,help | -object TYPE,help
                         -readconfig FILE, -qmp SPEC, -monitor SPEC
                         --data DIR (state and default images; default ./data)
+                        --listen HOST:PORT|none (NVMe/TCP; default 127.0.0.1:4420)
+  nvme <command>        nvme-cli's commands against an NVMe/TCP target (docs/nvme-cli.md)
+  monitor [SOCKET]      interactive HMP client of a running machine (default data/qmp.sock)
 
 Options:
   -h, --help            show this help

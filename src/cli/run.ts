@@ -2,7 +2,7 @@
 // SIGINT/SIGTERM (or a monitor `quit`), then shut down cleanly.
 
 import { mkdirSync, rmSync, existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import { parseArgs, type ParsedArgs } from '../config/options.js';
 import { formatHelp } from '../config/schema.js';
@@ -14,6 +14,7 @@ import { isEmuError } from '../util/errors.js';
 import type { CliIo } from './io.js';
 import { defaultMachineArgs } from './default-machine.js';
 import { publishPmemState, removePmemState } from '../memory/state-folder.js';
+import { startMonitors } from '../monitor/index.js';
 import { version } from './version.js';
 
 /** Formats an error the way QEMU prints it: `nvmemu: [-device ...: ]message`. */
@@ -28,18 +29,32 @@ export function formatError(e: unknown): string {
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const started = await startMachine(argv, io);
   if (typeof started === 'number') return started;
-  const { machine, dataDir } = started;
+  const { machine, dataDir, args } = started;
+  // Listen for signals (and a monitor `quit`) before telling anyone we run: a signal that
+  // arrived in between would meet the default disposition and kill the process uncleanly.
+  const stop = stopTrigger();
+  let monitors: Awaited<ReturnType<typeof startMonitors>> | undefined;
+  try {
+    monitors = await startMonitors(
+      machine,
+      { qmp: args.qmp, monitor: args.monitor, defaultSocket: join(dataDir, 'qmp.sock') },
+      { quit: () => stop.fire('quit'), version: version() },
+    );
+  } catch (e) {
+    stop.cancel();
+    io.err(formatError(e));
+    await machine.shutdown();
+    return 1;
+  }
   // Consumers in other processes (libpmem2, ndctl) find the pmem devices in the state folder.
   publishPmemState(dataDir, machine.components());
   machine.onComponentsChanged(() => publishPmemState(dataDir, machine.components()));
-  // Listen for signals before telling anyone we run: a signal that arrives between the two
-  // would otherwise meet the default disposition and kill the process uncleanly.
-  const stopped = waitForStop();
-  io.out(summary(machine, dataDir));
-  const signal = await stopped;
-  io.out(`nvmemu: ${signal}: shutting down\n`);
+  io.out(summary(machine, dataDir, monitors.describe()));
+  const reason = await stop.promise;
+  io.out(`nvmemu: ${reason}: shutting down\n`);
   try {
-    await machine.shutdown();
+    await monitors.close();
+    if (machine.state !== 'stopped') await machine.shutdown();
   } catch (e) {
     io.err(formatError(e));
     return 1;
@@ -56,7 +71,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
 export async function startMachine(
   argv: readonly string[],
   io: CliIo,
-): Promise<{ machine: Machine; dataDir: string } | number> {
+): Promise<{ machine: Machine; dataDir: string; args: ParsedArgs } | number> {
   registerAllTypes();
   let args: ParsedArgs;
   try {
@@ -110,7 +125,7 @@ export async function startMachine(
       dataDir,
       warn: (line) => io.err(`nvmemu: ${line}\n`),
     });
-    return { machine, dataDir };
+    return { machine, dataDir, args };
   } catch (e) {
     // A failed start leaves the data folder as it was.
     for (const f of created.reverse()) rmSync(f, { force: true });
@@ -120,7 +135,7 @@ export async function startMachine(
   }
 }
 
-function summary(machine: Machine, dataDir: string): string {
+function summary(machine: Machine, dataDir: string, extra: readonly string[]): string {
   const s = machine.settings;
   const mib = (v: bigint) => `${v >> 20n} MiB`;
   const lines = [
@@ -134,24 +149,31 @@ function summary(machine: Machine, dataDir: string): string {
   for (const c of machine.components()) {
     lines.push(`  ${c.describe?.() ?? `${c.typeName}${c.id ? ` '${c.id}'` : ''}`}`);
   }
+  for (const line of extra) lines.push(`  ${line}`);
   lines.push('Running; stop with Ctrl-C (SIGINT) or SIGTERM.');
   return lines.join('\n') + '\n';
 }
 
-function waitForStop(): Promise<string> {
-  return new Promise((resolveStop) => {
-    // Signal listeners do not keep Node's event loop alive; a machine without sockets would
-    // otherwise exit at once (status 13, "unsettled top-level await").
-    const keepAlive = setInterval(() => undefined, 1 << 30);
-    const onSignal = (sig: NodeJS.Signals) => {
-      clearInterval(keepAlive);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolveStop(sig);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+/** Resolves on SIGINT, SIGTERM or `fire()` (monitor quit) with the reason. */
+function stopTrigger(): { promise: Promise<string>; fire(reason: string): void; cancel(): void } {
+  let resolveStop: (reason: string) => void = () => undefined;
+  const promise = new Promise<string>((r) => (resolveStop = r));
+  // Signal listeners do not keep Node's event loop alive; a machine without sockets would
+  // otherwise exit at once (status 13, "unsettled top-level await").
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  const cancel = () => {
+    clearInterval(keepAlive);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  const fire = (reason: string) => {
+    cancel();
+    resolveStop(reason);
+  };
+  const onSignal = (sig: NodeJS.Signals) => fire(sig);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return { promise, fire, cancel };
 }
 
 function listHelpText(kind: 'machine' | 'device' | 'object'): string {
