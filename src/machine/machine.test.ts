@@ -199,4 +199,25 @@ describe('Machine', () => {
     );
     await m.shutdown();
   });
+
+  it('removes a component, closing it and freeing its id and claims', async () => {
+    const m = await build('-object', 'test-backend,id=o1', '-device', 'test-dev,id=d1,ref=o1');
+    log.length = 0;
+    await m.remove('device', 'd1');
+    assert.deepEqual(log, ['close d1']);
+    assert.equal(m.component('d1'), undefined);
+    const c = await m.add(
+      'device',
+      new Map([
+        ['driver', 'test-dev'],
+        ['id', 'd1'],
+        ['ref', 'o1'],
+      ]),
+      'qmp',
+      'device_add',
+    );
+    assert.equal(c.id, 'd1');
+    await assert.rejects(m.remove('object', 'nope'), { message: "object 'nope' not found" });
+    await m.shutdown();
+  });
 });

@@ -117,6 +117,33 @@ export class Machine {
     return entry.component;
   }
 
+  /**
+   * Removes a component from a running machine (monitor `object-del` / `device_del`): it is
+   * closed cleanly, and its id and claimed resources become free again. The caller has
+   * checked that the removal is allowed (unplug refusals, backends in use).
+   */
+  async remove(kind: 'object' | 'device', id: string): Promise<void> {
+    const i = this.#components.findIndex((c) => c.kind === kind && c.id === id);
+    const entry = this.#components[i];
+    if (entry === undefined) {
+      throw new ConfigError(
+        kind === 'device' ? `Device '${id}' not found` : `object '${id}' not found`,
+        'id',
+        '',
+      );
+    }
+    this.#components.splice(i, 1);
+    const p = this.#plans.findIndex((x) => x.kind === kind && x.id === id);
+    const plan = this.#plans[p];
+    if (plan !== undefined) {
+      this.#plans.splice(p, 1);
+      const token = this.#owners.get(plan);
+      for (const [k, v] of this.#claims) if (v === token) this.#claims.delete(k);
+    }
+    await entry.component.close();
+    for (const fn of this.#listeners) fn();
+  }
+
   /** The realized component with this id and kind. */
   component(id: string, kind: ComponentKind = 'device'): Component | undefined {
     return this.#components.find((c) => c.kind === kind && c.id === id)?.component;
