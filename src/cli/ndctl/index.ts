@@ -1,0 +1,47 @@
+// `nvmemu ndctl <command>`: ndctl's namespace and label commands on nvdimm backing files
+// (docs/ndctl.md).
+
+import type { CliIo } from '../io.js';
+import { listCommand } from './list.js';
+import { createCommand, nsCommand, regionCommand } from './namespace.js';
+import { labelCommand } from './labels.js';
+
+type Command = (argv: string[], io: CliIo) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  list: listCommand,
+  'create-namespace': createCommand,
+  'destroy-namespace': nsCommand('destroy'),
+  'enable-namespace': nsCommand('enable'),
+  'disable-namespace': nsCommand('disable'),
+  'check-namespace': nsCommand('check'),
+  'enable-region': regionCommand(false),
+  'disable-region': regionCommand(true),
+  'read-labels': labelCommand('read'),
+  'write-labels': labelCommand('write'),
+  'zero-labels': labelCommand('zero'),
+  'init-labels': labelCommand('init'),
+  'check-labels': labelCommand('check'),
+};
+
+export const NDCTL_USAGE = `usage: nvmemu ndctl <command> [<options>] --backing FILE --label-size SIZE [--backing-align SIZE] [--slot N] [--addr ADDR] [--data DIR]
+
+Commands: ${Object.keys(COMMANDS).join(', ')}
+
+Regions are nvdimm backing files (repeat --backing for more nvdimms; regionN/nmemN follow
+the order). See docs/ndctl.md.
+`;
+
+export async function ndctlCommand(argv: string[], io: CliIo): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    io.out(NDCTL_USAGE);
+    return cmd === undefined ? 129 : 0;
+  }
+  const command = COMMANDS[cmd];
+  if (command === undefined) {
+    io.err(`nvmemu ndctl: '${cmd}' is not an ndctl command. See 'nvmemu ndctl --help'.\n`);
+    return 1;
+  }
+  return await command(rest, io);
+}

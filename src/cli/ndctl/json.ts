@@ -1,0 +1,175 @@
+// ndctl's JSON (reference qemu-pmem-ndctl.md §10.1): the objects `ndctl list` prints and the
+// json-c pretty format ndctl uses (two-space indent, no space after the colon). 64-bit values
+// such as iset_id are bigints so they print exactly.
+
+import { formatUuid } from '../../pmem/ndctl/guid.js';
+import type { LabelArea } from '../../pmem/ndctl/label-area.js';
+import { deviceName, type Namespace, type RegionView } from '../../pmem/ndctl/region.js';
+import { maxExtent } from '../../pmem/ndctl/ops.js';
+
+export type Json = string | number | bigint | boolean | null | Json[] | { [k: string]: Json };
+
+/** json-c JSON_C_TO_STRING_PRETTY as ndctl prints it. */
+export function formatJson(v: Json, indent = ''): string {
+  if (v === null) return 'null';
+  if (typeof v === 'bigint' || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v);
+  const inner = `${indent}  `;
+  if (Array.isArray(v)) {
+    if (v.length === 0) return '[\n]';
+    return `[\n${v.map((x) => inner + formatJson(x, inner)).join(',\n')}\n${indent}]`;
+  }
+  const keys = Object.keys(v);
+  if (keys.length === 0) return '{\n}';
+  return `{\n${keys.map((k) => `${inner}${JSON.stringify(k)}:${formatJson(v[k]!, inner)}`).join(',\n')}\n${indent}}`;
+}
+
+/** ndctl util/size display: "1006.00 MiB (1054.87 MB)". */
+export function humanSize(n: number): string {
+  const bin = ['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi'];
+  const dec = ['', 'K', 'M', 'G', 'T', 'P'];
+  let b = 0;
+  while (b < bin.length - 1 && n >= 1024 ** (b + 1)) b++;
+  let d = 0;
+  while (d < dec.length - 1 && n >= 1000 ** (d + 1)) d++;
+  if (b === 0) return `${n}`;
+  return `${(n / 1024 ** b).toFixed(2)} ${bin[b]}B (${(n / 1000 ** d).toFixed(2)} ${dec[d]}B)`;
+}
+
+export interface JsonOpts {
+  readonly human: boolean;
+  readonly verbose: number;
+}
+
+const size = (n: number, o: JsonOpts): Json => (o.human ? humanSize(n) : n);
+const hex = (n: number | bigint, o: JsonOpts): Json => (o.human ? `0x${n.toString(16)}` : n);
+
+/** iset_id is printed as a signed 64-bit number. */
+function signed64(v: bigint): bigint {
+  return v >= 1n << 63n ? v - (1n << 64n) : v;
+}
+
+export function namespaceJson(ns: Namespace, disabled: boolean, o: JsonOpts, badblocks = 0): Json {
+  const p = ns.personality;
+  const j: Record<string, Json> = { dev: ns.dev, mode: p.mode };
+  if (p.pfn !== undefined) j.map = p.pfn.map;
+  j.size = size(p.size, o);
+  if (p.uuid !== undefined) j.uuid = formatUuid(p.uuid);
+  else if (ns.label !== undefined) j.uuid = formatUuid(ns.label.uuid);
+  if (o.verbose > 0 && p.uuid !== undefined && ns.label !== undefined)
+    j.raw_uuid = formatUuid(ns.label.uuid);
+  if (p.mode === 'sector') j.sector_size = p.sectorSize ?? 512;
+  else if (p.mode !== 'devdax') j.sector_size = ns.lbasize;
+  if (p.pfn !== undefined) j.align = p.pfn.align;
+  const names = deviceName(ns);
+  if (names.blockdev !== undefined) j.blockdev = names.blockdev;
+  if (names.chardev !== undefined) j.chardev = names.chardev;
+  if (disabled) j.state = 'disabled';
+  if (ns.name !== '') j.name = ns.name;
+  if (o.verbose > 0) {
+    j.numa_node = ns.region.numaNode;
+    j.target_node = ns.region.numaNode;
+  }
+  if (badblocks > 0) j.badblock_count = badblocks;
+  return j;
+}
+
+/** The empty seed namespace a labeled region offers (shown with --idle). */
+export function seedJson(view: RegionView): Json {
+  return {
+    dev: `namespace${view.spec.index}.${view.namespaces.length}`,
+    mode: 'raw',
+    size: 0,
+    uuid: '00000000-0000-0000-0000-000000000000',
+    sector_size: 512,
+    state: 'disabled',
+  };
+}
+
+export function dimmDev(view: RegionView): string {
+  return `nmem${view.spec.index}`;
+}
+
+/** NFIT-derived id: vendor and serial printed as raw little-endian bytes (§3.4). */
+export function dimmId(slot: number): string {
+  const le = (v: number, n: number): string =>
+    Array.from({ length: n }, (_, i) =>
+      ((v >>> (8 * i)) & 0xff).toString(16).padStart(2, '0'),
+    ).join('');
+  return `${le(0x8086, 2)}-${le(0x123456 + slot, 4)}`;
+}
+
+export function dimmJson(view: RegionView, disabled: boolean, o: JsonOpts): Json {
+  const j: Record<string, Json> = {
+    dev: dimmDev(view),
+    id: dimmId(view.spec.slot),
+    handle: hex(view.spec.slot + 1, o),
+    phys_id: hex(0, o),
+  };
+  if (disabled) j.state = 'disabled';
+  return j;
+}
+
+export function regionJson(
+  view: RegionView,
+  o: JsonOpts & { mappings: boolean; disabled: boolean },
+  namespaces?: Json[],
+): Json {
+  const available = view.freeExtents.reduce((s, e) => s + e.size, 0);
+  const j: Record<string, Json> = {
+    dev: view.dev,
+    size: size(view.size, o),
+    align: view.spec.align,
+    available_size: size(available, o),
+    max_available_extent: size(maxExtent(view), o),
+    type: 'pmem',
+  };
+  if (o.verbose > 0) {
+    j.numa_node = view.spec.numaNode;
+    j.target_node = view.spec.numaNode;
+  }
+  j.iset_id = o.human ? `0x${view.isetId.toString(16)}` : signed64(view.isetId);
+  if (o.mappings) {
+    j.mappings = [
+      { dimm: dimmDev(view), offset: hex(0, o), length: size(view.size, o), position: 0 },
+    ];
+  }
+  if (o.disabled) j.state = 'disabled';
+  if (namespaces !== undefined && namespaces.length > 0) j.namespaces = namespaces;
+  return j;
+}
+
+/** read-labels -j (§7.7). */
+export function labelsJson(dev: string, area: LabelArea, indexOnly: boolean): Json {
+  const index: Json[] = [];
+  for (const ix of area.indexes) {
+    if ('invalid' in ix) continue;
+    index.push({
+      signature: 'NAMESPACE_INDEX',
+      major: ix.major,
+      minor: ix.minor,
+      labelsize: area.geometry.labelSize,
+      seq: ix.seq,
+      nslot: ix.nslot,
+    });
+  }
+  const j: Record<string, Json> = { dev, index };
+  if (!indexOnly) {
+    j.label = area.labels.map((l) => ({
+      uuid: formatUuid(l.uuid),
+      name: l.name,
+      slot: l.slot,
+      position: l.position,
+      nlabel: l.nlabel,
+      flags: l.flags,
+      isetcookie: l.isetcookie,
+      lbasize: l.lbasize,
+      dpa: l.dpa,
+      rawsize: l.rawsize,
+      // §7.7: GUIDs are printed by formatting the raw 16 bytes as an RFC string.
+      type_guid: formatUuid(l.typeGuid),
+      abstraction_guid: formatUuid(l.abstractionGuid),
+    }));
+  }
+  return j;
+}
