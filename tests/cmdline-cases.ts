@@ -94,6 +94,13 @@ export const CMDLINE_CASES: readonly CmdlineCase[] = [
     warning:
       "nvmemu: -object memory-backend-file,id=mem1,share,mem-path=pm.img,size=1G: warning: short-form boolean option 'share' deprecated\nPlease use share=on instead\n",
   },
+  {
+    name: 'the deprecated num_queues warns with the option prefix',
+    argv: d('nvme,serial=x,num_queues=4'),
+    expect: 'ok',
+    warning:
+      'nvmemu: -device nvme,serial=x,num_queues=4: warning: num_queues is deprecated; please use max_ioqpairs instead\n',
+  },
   { name: 'memory-backend-ram alone', argv: o('memory-backend-ram,id=m,size=64M'), expect: 'ok' },
   {
     name: 'repeated -machine options merge',

@@ -58,6 +58,8 @@ export class Machine {
   readonly #claims = new Map<string, object>();
   /** Token of the option being checked; a plan inherits it so claims follow the plan. */
   #checking: object = {};
+  /** The option being checked, for warnings (`-device nvme,...: warning: ...`). */
+  #checkingLocation = '';
   readonly #components: { kind: ComponentKind; id: string | undefined; component: Component }[] =
     [];
   #state: 'building' | 'running' | 'stopped' = 'building';
@@ -189,6 +191,7 @@ export class Machine {
   ): Planned {
     const token = {};
     this.#checking = token;
+    this.#checkingLocation = location;
     try {
       const plan = this.#planOne(kind, values, front, location, hotplug);
       this.#owners.set(plan, token);
@@ -272,7 +275,7 @@ export class Machine {
         this.#claims.set(resource, this.#checking);
         return true;
       },
-      warn: (message) => this.#warn(message),
+      warn: (message) => this.#warn(`${this.#checkingLocation}: warning: ${message}`),
       hotplug: this.#state === 'running',
     };
   }
