@@ -7,6 +7,7 @@ import { processIo, type CliIo } from './io.js';
 import { version } from './version.js';
 import { runCommand } from './run.js';
 import { ndctlCommand } from './ndctl/index.js';
+import { memmapCommand } from './memmap.js';
 import { nvmeCommand } from './nvme/index.js';
 import { monitorCommand } from './monitor.js';
 
@@ -38,6 +39,7 @@ type Command = (argv: string[], io: CliIo) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   run: runCommand,
   ndctl: ndctlCommand,
+  memmap: memmapCommand,
   nvme: nvmeCommand,
   monitor: monitorCommand,
 };
