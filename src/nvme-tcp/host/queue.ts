@@ -92,6 +92,9 @@ export class HostQueue {
   #maxH2CData = 4096;
   #nextCid = 0;
   #corked = false;
+  /** PDUs queued in this turn of the event loop, sent as one buffer (one syscall). */
+  #out: Uint8Array[] = [];
+  #outBytes = 0;
   #error: NvmeTcpError | undefined;
   inCapsuleLimit: number;
   /** Queue id once Connect succeeded (informational). */
@@ -337,15 +340,31 @@ export class HostQueue {
       for (const piece of encodePdu(pdu, { hdgst: false, ddgst: false })) this.socket.write(piece);
       return;
     }
+    for (const piece of encodePdu(pdu, this.#send)) {
+      this.#out.push(piece);
+      this.#outBytes += piece.length;
+    }
     if (!this.#corked) {
       this.#corked = true;
-      this.socket.cork();
-      setImmediate(() => {
-        this.#corked = false;
-        this.socket.uncork();
-      });
+      setImmediate(() => this.#flush());
     }
-    for (const piece of encodePdu(pdu, this.#send)) this.socket.write(piece);
+  }
+
+  #flush(): void {
+    this.#corked = false;
+    const out = this.#out;
+    if (out.length === 0 || this.socket.destroyed) return;
+    this.#out = [];
+    const total = this.#outBytes;
+    this.#outBytes = 0;
+    // Small batches are copied into one buffer: cheaper than one write per piece.
+    if (out.length === 1 || total > 1 << 20) {
+      this.socket.cork();
+      for (const piece of out) this.socket.write(piece);
+      this.socket.uncork();
+    } else {
+      this.socket.write(Buffer.concat(out, total));
+    }
   }
 }
 

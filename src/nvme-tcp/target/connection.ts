@@ -102,6 +102,9 @@ export class TargetConnection {
   #nextTtag = 1;
   #sqhd = 0;
   #corked = false;
+  /** PDUs queued in this turn of the event loop, sent as one buffer (one syscall). */
+  #out: Uint8Array[] = [];
+  #outBytes = 0;
   #closed = false;
   /** Why the connection ended (for logs and tests). */
   closeReason: string | undefined;
@@ -156,7 +159,7 @@ export class TargetConnection {
     this.#framer.stop();
     this.#byCid.clear();
     this.#byTtag.clear();
-    if (this.#corked) this.socket.uncork();
+    this.#flush();
     this.socket.end();
     this.socket.destroySoon();
     this.#sink.closed(this);
@@ -164,10 +167,7 @@ export class TargetConnection {
 
   /** Closes once everything queued so far has been written (after a Disconnect response). */
   closeAfterFlush(reason: string): void {
-    if (this.#corked) {
-      this.#corked = false;
-      this.socket.uncork();
-    }
+    this.#flush();
     this.socket.write(new Uint8Array(0), () => this.close(reason));
   }
 
@@ -351,16 +351,31 @@ export class TargetConnection {
   /** Queue one PDU; writes issued in one turn of the event loop go out as one writev. */
   #write(pdu: Pdu): void {
     if (this.#closed) return;
+    for (const piece of encodePdu(pdu, this.#send)) {
+      this.#out.push(piece);
+      this.#outBytes += piece.length;
+    }
     if (!this.#corked) {
       this.#corked = true;
-      this.socket.cork();
-      setImmediate(() => {
-        if (!this.#corked) return;
-        this.#corked = false;
-        this.socket.uncork();
-      });
+      setImmediate(() => this.#flush());
     }
-    for (const piece of encodePdu(pdu, this.#send)) this.socket.write(piece);
+  }
+
+  #flush(): void {
+    this.#corked = false;
+    const out = this.#out;
+    if (out.length === 0 || this.socket.destroyed) return;
+    this.#out = [];
+    const total = this.#outBytes;
+    this.#outBytes = 0;
+    // Small batches are copied into one buffer: cheaper than one write per piece.
+    if (out.length === 1 || total > 1 << 20) {
+      this.socket.cork();
+      for (const piece of out) this.socket.write(piece);
+      this.socket.uncork();
+    } else {
+      this.socket.write(Buffer.concat(out, total));
+    }
   }
 
   // ---- fatal errors ----
@@ -372,6 +387,7 @@ export class TargetConnection {
   /** The one fatal exit: C2HTermReq (never digested, §1.10), then close. */
   #fail(fes: FesCode, fei: number | undefined, header: Uint8Array, message: string): void {
     if (this.#closed) return;
+    this.#flush();
     const data = header.slice(0, 128);
     for (const piece of encodePdu(
       { type: PduType.C2HTermReq, fes, fei: fei ?? 0, data },

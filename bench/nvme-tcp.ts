@@ -1,0 +1,167 @@
+// NVMe/TCP benchmark (issue 4): 4 KiB random read/write at QD1 and QD32 and 128 KiB sequential
+// read/write through the host library against the target in a child process, each beside the
+// raw-loopback request/response baseline of the same shape measured in the same run (reference
+// nvme-tcp.md §5.2). Target: 4 KiB QD32 random reads ≥ 50% of the baseline's request rate.
+
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { NvmeTcpController } from '../src/nvme-tcp/host/index.js';
+import { IoOpc } from '../src/nvme/spec/opcodes.js';
+import type { Benchmark, BenchResult } from './main.js';
+import { BENCH_IMAGE_BYTES, BENCH_NQN } from './nvme-tcp-server.js';
+
+const SERVER = fileURLToPath(new URL('./nvme-tcp-server.js', import.meta.url));
+const DURATION_MS = Number(process.env.NVMEMU_BENCH_MS ?? 2000);
+const LBA = 512;
+
+interface Shape {
+  readonly name: string;
+  readonly kind: 'read' | 'write';
+  readonly size: number;
+  readonly qd: number;
+  readonly random: boolean;
+  readonly targetRatio?: number;
+}
+
+const SHAPES: readonly Shape[] = [
+  { name: '4k randread qd1', kind: 'read', size: 4096, qd: 1, random: true },
+  { name: '4k randread qd32', kind: 'read', size: 4096, qd: 32, random: true, targetRatio: 0.5 },
+  { name: '4k randwrite qd1', kind: 'write', size: 4096, qd: 1, random: true },
+  { name: '4k randwrite qd32', kind: 'write', size: 4096, qd: 32, random: true },
+  { name: '128k seqread qd8', kind: 'read', size: 131072, qd: 8, random: false },
+  { name: '128k seqwrite qd8', kind: 'write', size: 131072, qd: 8, random: false },
+];
+
+async function startChild(mode: 'target' | 'raw'): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(SERVER, [mode], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const [msg] = (await once(child, 'message')) as [{ port: number }];
+  return { child, port: msg.port };
+}
+
+/** Keeps `qd` operations in flight for DURATION_MS; returns ops/s and mean latency. */
+async function closedLoop(
+  qd: number,
+  op: (i: number) => Promise<void>,
+): Promise<{ ops: number; lat: number }> {
+  const end = performance.now() + DURATION_MS;
+  let done = 0;
+  let latSum = 0;
+  let seq = 0;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      await op(seq++);
+      latSum += performance.now() - t0;
+      done++;
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: qd }, worker));
+  const secs = (performance.now() - t0) / 1000;
+  return { ops: done / secs, lat: (latSum / done) * 1000 };
+}
+
+/** Baseline client: the same request/response shapes without NVMe (see nvme-tcp-server.ts). */
+class RawClient {
+  readonly #socket: Socket;
+  readonly #waiters: (() => void)[] = [];
+  readonly #expect: number[] = [];
+  #have = 0;
+  #corked = false;
+
+  constructor(socket: Socket) {
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      this.#have += chunk.length;
+      while (this.#expect.length > 0 && this.#have >= this.#expect[0]!) {
+        this.#have -= this.#expect.shift()!;
+        this.#waiters.shift()!();
+      }
+    });
+  }
+
+  request(kind: 'read' | 'write', size: number, payload: Buffer): Promise<void> {
+    const h = Buffer.alloc(72);
+    h[0] = kind === 'read' ? 1 : 2;
+    h.writeUInt32LE(size, 4);
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      setImmediate(() => {
+        this.#corked = false;
+        this.#socket.uncork();
+      });
+    }
+    this.#socket.write(h);
+    if (kind === 'write') this.#socket.write(payload);
+    this.#expect.push(kind === 'read' ? 48 + size : 24);
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+}
+
+async function runShapes(log: (l: string) => void): Promise<BenchResult[]> {
+  const raw = await startChild('raw');
+  const tgt = await startChild('target');
+  const results: BenchResult[] = [];
+  try {
+    const rawSocket = connect({ host: '127.0.0.1', port: raw.port });
+    await once(rawSocket, 'connect');
+    const rc = new RawClient(rawSocket);
+    const c = await NvmeTcpController.connect({
+      address: '127.0.0.1',
+      port: tgt.port,
+      subnqn: BENCH_NQN,
+      ioQueues: 1,
+      queueSize: 128,
+    });
+    const blocks = BENCH_IMAGE_BYTES / LBA;
+    const payload = Buffer.alloc(131072, 0xa5);
+    for (const s of SHAPES) {
+      const nlb = s.size / LBA;
+      const data = payload.subarray(0, s.size);
+      const lba = (i: number): number =>
+        s.random ? Math.floor(Math.random() * (blocks / nlb)) * nlb : (i * nlb) % blocks;
+      const base = await closedLoop(s.qd, () => rc.request(s.kind, s.size, data));
+      const io = await closedLoop(s.qd, async (i) => {
+        const r = await c.ioCommand(
+          {
+            opcode: s.kind === 'read' ? IoOpc.READ : IoOpc.WRITE,
+            nsid: 1,
+            cdw10: lba(i),
+            cdw12: nlb - 1,
+          },
+          s.kind === 'read' ? { readLength: s.size } : { write: data },
+        );
+        if (r.status !== 0) throw new Error(`${s.name}: status 0x${r.status.toString(16)}`);
+      });
+      log(`${s.name}: ${Math.round(io.ops)} IOPS vs baseline ${Math.round(base.ops)} req/s`);
+      results.push({
+        name: s.name,
+        opsPerSec: io.ops,
+        latencyUs: io.lat,
+        bytesPerSec: io.ops * s.size,
+        baseline: { name: 'raw loopback', opsPerSec: base.ops, latencyUs: base.lat },
+        ...(s.targetRatio !== undefined
+          ? { target: { ratio: s.targetRatio, text: `≥ ${s.targetRatio * 100}%` } }
+          : {}),
+      });
+    }
+    await c.disconnect();
+    rawSocket.destroy();
+  } finally {
+    raw.child.kill();
+    tgt.child.disconnect();
+  }
+  return results;
+}
+
+export const nvmeTcpBenchmark: Benchmark = {
+  name: 'nvme-tcp',
+  description: `host library ↔ target (child process) vs raw loopback TCP, ${DURATION_MS} ms per test`,
+  run: runShapes,
+};
