@@ -167,6 +167,78 @@ describe('nvmemu run', () => {
   });
 });
 
+describe('nvmemu run serving NVMe/TCP', () => {
+  it('serves the default machine to `nvmemu nvme` on the port it prints', async () => {
+    const data = join(dir, 'tcp');
+    const child = spawn(
+      process.execPath,
+      [CLI, 'run', '--data', data, '--listen', '127.0.0.1:0', '--discovery', '0'],
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      let out = '';
+      const port = await new Promise<string>((done, fail) => {
+        const timer = setTimeout(() => fail(new Error(`no listening line: ${out}`)), 20_000);
+        child.stdout.on('data', (b: Buffer) => {
+          out += b.toString();
+          const m = /nvme-tcp: listening on 127\.0\.0\.1:(\d+)/.exec(out);
+          if (m !== null && out.includes('Running;')) {
+            clearTimeout(timer);
+            done(m[1] as string);
+          }
+        });
+      });
+      const target = [
+        '-t',
+        'tcp',
+        '-a',
+        '127.0.0.1',
+        '--trsvcid',
+        port,
+        '-n',
+        'nqn.2019-08.org.qemu:subsys0',
+      ];
+      writeFileSync(
+        join(dir, 'block.bin'),
+        Buffer.concat([Buffer.from('nvmemu over tcp\n'), Buffer.alloc(496)]),
+      );
+      const w = cli(
+        'nvme',
+        'write',
+        ...target,
+        '--namespace-id',
+        '1',
+        '-s',
+        '7',
+        '-c',
+        '0',
+        '-z',
+        '512',
+        '-d',
+        join(dir, 'block.bin'),
+      );
+      assert.equal(w.status, 0, w.stderr);
+      assert.equal(w.stdout, 'write: Success\n');
+      const r = spawnSync(
+        process.execPath,
+        [CLI, 'nvme', 'read', ...target, '--namespace-id', '1', '-s', '7', '-c', '0', '-z', '512'],
+        { cwd: dir },
+      );
+      assert.equal(r.status, 0, r.stderr.toString());
+      assert.equal(r.stdout.subarray(0, 16).toString(), 'nvmemu over tcp\n');
+      const id = cli('nvme', 'id-ctrl', ...target, '-o', 'json');
+      assert.equal(id.status, 0, id.stderr);
+      const ctrl = JSON.parse(id.stdout) as { sn: string; mn: string; subnqn: string };
+      assert.equal(ctrl.sn.trim(), 'nvmemu0001');
+      assert.equal(ctrl.mn.trim(), 'QEMU NVMe Ctrl');
+      assert.equal(ctrl.subnqn, 'nqn.2019-08.org.qemu:subsys0');
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('exit', r));
+    }
+  });
+});
+
 describe('nvmemu', () => {
   it('prints its version', () => {
     const r = cli('--version');

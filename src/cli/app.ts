@@ -24,6 +24,7 @@ Commands:
                         -readconfig FILE, -qmp SPEC, -monitor SPEC
                         --data DIR (state and default images; default ./data)
                         --listen HOST:PORT|none (NVMe/TCP; default 127.0.0.1:4420)
+                        --discovery PORT|none (discovery controller; default 8009)
   nvme <command>        nvme-cli's commands against an NVMe/TCP target (docs/nvme-cli.md)
   monitor [SOCKET]      interactive HMP client of a running machine (default data/qmp.sock)
 

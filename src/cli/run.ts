@@ -15,6 +15,10 @@ import type { CliIo } from './io.js';
 import { defaultMachineArgs } from './default-machine.js';
 import { publishPmemState, removePmemState } from '../memory/state-folder.js';
 import { startMonitors } from '../monitor/index.js';
+import { startNvmeTcp, type NvmeTcpService } from '../nvme-tcp/target/index.js';
+
+/** NVMe/TCP's IANA port on loopback only: never another interface unless the user asks. */
+const DEFAULT_LISTEN = '127.0.0.1:4420';
 import { version } from './version.js';
 
 /** Formats an error the way QEMU prints it: `nvmemu: [-device ...: ]message`. */
@@ -34,7 +38,14 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   // arrived in between would meet the default disposition and kill the process uncleanly.
   const stop = stopTrigger();
   let monitors: Awaited<ReturnType<typeof startMonitors>> | undefined;
+  let tcp: NvmeTcpService | undefined;
   try {
+    if (args.listen !== 'none') {
+      tcp = await startNvmeTcp(machine, {
+        listen: args.listen ?? DEFAULT_LISTEN,
+        discoveryPort: args.discovery === 'none' ? null : Number(args.discovery ?? 8009),
+      });
+    }
     monitors = await startMonitors(
       machine,
       { qmp: args.qmp, monitor: args.monitor, defaultSocket: join(dataDir, 'qmp.sock') },
@@ -43,17 +54,19 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     stop.cancel();
     io.err(formatError(e));
+    await tcp?.close();
     await machine.shutdown();
     return 1;
   }
   // Consumers in other processes (libpmem2, ndctl) find the pmem devices in the state folder.
   publishPmemState(dataDir, machine.components());
   machine.onComponentsChanged(() => publishPmemState(dataDir, machine.components()));
-  io.out(summary(machine, dataDir, monitors.describe()));
+  io.out(summary(machine, dataDir, [...(tcp?.describe() ?? []), ...monitors.describe()]));
   const reason = await stop.promise;
   io.out(`nvmemu: ${reason}: shutting down\n`);
   try {
     await monitors.close();
+    await tcp?.close();
     if (machine.state !== 'stopped') await machine.shutdown();
   } catch (e) {
     io.err(formatError(e));
@@ -118,7 +131,12 @@ export async function startMachine(
   const created: string[] = [];
   try {
     if (createdDataDir) mkdirSync(dataDir, { recursive: true });
-    if (useDefault) args = await defaultMachineArgs(dataDir, created);
+    if (useDefault) {
+      // The default machine replaces only the device options; the user's --listen, -qmp and
+      // -monitor still apply.
+      const d = await defaultMachineArgs(dataDir, created);
+      args = { ...args, machine: d.machine, memory: d.memory, items: d.items };
+    }
     const settings = machineSettings(args);
     const machine = await Machine.create(args.items, {
       settings,

@@ -34,6 +34,8 @@ export interface ParsedArgs {
   readonly dataDir: string | undefined;
   /** nvmemu: NVMe/TCP listen address (`--listen 127.0.0.1:4420`, `--listen none`). */
   readonly listen: string | undefined;
+  /** nvmemu: discovery controller port (`--discovery 8009`, `--discovery none`). */
+  readonly discovery: string | undefined;
   /** QEMU options that only concern a guest CPU; accepted and reported as ignored. */
   readonly ignored: readonly string[];
   readonly warnings: readonly string[];
@@ -105,6 +107,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   const warnings: string[] = [];
   let dataDir: string | undefined;
   let listen: string | undefined;
+  let discovery: string | undefined;
   let listHelp: ParsedArgs['listHelp'];
 
   const queue = [...argv];
@@ -170,6 +173,16 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       case 'listen':
         listen = takeArg();
         break;
+      case 'discovery':
+        discovery = takeArg();
+        if (discovery !== 'none' && !/^\d{1,5}$/.test(discovery)) {
+          throw new ConfigError(
+            `--discovery ${discovery}: expected a port number or 'none'`,
+            undefined,
+            '',
+          );
+        }
+        break;
       default:
         if (GUEST_ONLY_WITH_ARG.has(name)) {
           ignored.push(`-${name} ${takeArg()}`);
@@ -188,6 +201,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     monitor,
     dataDir,
     listen,
+    discovery,
     ignored,
     warnings,
     listHelp,
