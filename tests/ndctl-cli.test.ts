@@ -109,11 +109,35 @@ describe('nvmemu ndctl on an nvdimm backing file', () => {
       namespaces: { mode: string }[];
     }[];
     assert.equal(regions[0]!.available_size, 160 * 1024 * 1024);
+    assert.deepEqual(Object.keys(regions[0]!), [
+      'dev',
+      'size',
+      'align',
+      'available_size',
+      'max_available_extent',
+      'type',
+      'iset_id',
+      'namespaces',
+    ]);
     assert.deepEqual(
       regions[0]!.namespaces.map((n) => n.mode),
       ['fsdax', 'sector'],
     );
     assert.match(l.out, /"iset_id":52512752653219036/);
+  });
+  it('prints a devdax namespace with chardev before align, as the guest ndctl does', async () => {
+    const r = await ndctl('create-namespace', '-m', 'devdax', '-s', '32M');
+    assert.equal(r.rc, 0, r.err);
+    assert.deepEqual(Object.keys(JSON.parse(r.out) as object), [
+      'dev',
+      'mode',
+      'map',
+      'size',
+      'uuid',
+      'chardev',
+      'align',
+    ]);
+    assert.match(r.out, /"chardev":"dax0.2"/);
   });
   it('refuses a misaligned size with both ndctl lines', async () => {
     const r = await ndctl('create-namespace', '-s', '20M');
@@ -144,7 +168,7 @@ describe('nvmemu ndctl on an nvdimm backing file', () => {
       '  Error: namespace0.0 is active, specify --force for re-configuration\ndestroyed 0 namespaces\n',
     );
     const yes = await ndctl('destroy-namespace', 'all', '-f');
-    assert.deepEqual([yes.rc, yes.err], [0, 'destroyed 2 namespaces\n']);
+    assert.deepEqual([yes.rc, yes.err], [0, 'destroyed 3 namespaces\n']);
     const none = await ndctl('list');
     assert.deepEqual([none.out, none.err], ['[\n]\n', '  Warning: no matching devices found\n']);
   });

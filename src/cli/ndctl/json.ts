@@ -60,10 +60,12 @@ export function namespaceJson(ns: Namespace, disabled: boolean, o: JsonOpts, bad
     j.raw_uuid = formatUuid(ns.label.uuid);
   if (p.mode === 'sector') j.sector_size = p.sectorSize ?? 512;
   else if (p.mode !== 'devdax') j.sector_size = ns.lbasize;
-  if (p.pfn !== undefined) j.align = p.pfn.align;
+  // ndctl prints chardev before align for devdax, blockdev after align for fsdax (as a Linux
+  // 6.1 guest's ndctl 76 shows them).
   const names = deviceName(ns);
-  if (names.blockdev !== undefined) j.blockdev = names.blockdev;
   if (names.chardev !== undefined) j.chardev = names.chardev;
+  if (p.pfn !== undefined) j.align = p.pfn.align;
+  if (names.blockdev !== undefined) j.blockdev = names.blockdev;
   if (disabled) j.state = 'disabled';
   if (ns.name !== '') j.name = ns.name;
   if (o.verbose > 0) {
