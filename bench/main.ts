@@ -3,6 +3,7 @@
 // by appending to BENCHMARKS; `node build/bench/main.js NAME...` runs a subset.
 
 import { nvmeTcpBenchmark } from './nvme-tcp.js';
+import { benchPmem2 } from './pmem2.js';
 
 export interface BenchResult {
   readonly name: string;
@@ -28,7 +29,17 @@ export interface Benchmark {
   run(log: (line: string) => void): Promise<BenchResult[]>;
 }
 
-export const BENCHMARKS: Benchmark[] = [nvmeTcpBenchmark];
+/** libpmem2 prints its own ratio table (TS vs the C library on the same file). */
+const pmem2Benchmark: Benchmark = {
+  name: 'pmem2',
+  description: 'memcpy+persist at each granularity, beside Debian C libpmem2 in the same run',
+  run: async (log) => {
+    for (const line of await benchPmem2()) log(line);
+    return [];
+  },
+};
+
+export const BENCHMARKS: Benchmark[] = [nvmeTcpBenchmark, pmem2Benchmark];
 
 const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d });
 

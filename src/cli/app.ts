@@ -26,6 +26,8 @@ Commands:
                         --listen HOST:PORT|none (NVMe/TCP; default 127.0.0.1:4420)
                         --discovery PORT|none (discovery controller; default 8009)
   nvme <command>        nvme-cli's commands against an NVMe/TCP target (docs/nvme-cli.md)
+  ndctl <command>       ndctl's commands on nvdimm backing files (docs/ndctl.md)
+  memmap plan|check     plan or check memmap= kernel options from an e820 table (docs/memmap.md)
   monitor [SOCKET]      interactive HMP client of a running machine (default data/qmp.sock)
 
 Options:
