@@ -163,7 +163,9 @@ describe('nvme command-line checks', () => {
   it('num_queues warns with QEMU text and sets max_ioqpairs = num_queues - 1', async () => {
     const m = await build('-device nvme,serial=x,num_queues=4,id=c');
     // The option layer adds "<location>: warning: " (QEMU's layout).
-    assert.deepEqual(warnings, ['-device nvme,serial=x,num_queues=4,id=c: warning: num_queues is deprecated; please use max_ioqpairs instead']);
+    assert.deepEqual(warnings, [
+      '-device nvme,serial=x,num_queues=4,id=c: warning: num_queues is deprecated; please use max_ioqpairs instead',
+    ]);
     const dev = m.component('c');
     assert.ok(dev instanceof NvmeDevice);
     assert.equal(dev.controller.params.maxIoqpairs, 3);
