@@ -23,6 +23,7 @@ const ALLOWED = new Map<number, readonly number[]>([
   [IoOpc.READ, [...RW, D(Status.DULB), Status.UNRECOVERED_READ]],
   [IoOpc.WRITE_ZEROES, [D(Status.LBA_RANGE), Status.WRITE_FAULT]],
   [IoOpc.DSM, [Status.DATA_TRANSFER_ERROR]],
+  [IoOpc.WRITE_UNCOR, [D(Status.LBA_RANGE)]],
   [
     IoOpc.VERIFY,
     [D(Status.INVALID_FIELD), D(Status.LBA_RANGE), D(Status.DULB), Status.UNRECOVERED_READ],

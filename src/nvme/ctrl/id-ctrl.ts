@@ -7,6 +7,7 @@ import { Status, withDnr } from '../spec/status.js';
 import type { Controller } from './controller.js';
 import { TEMP_CRITICAL, TEMP_WARNING } from './features.js';
 import { adminOacs } from './admin-table.js';
+import { IoOpc, NVM_IO_EFFECTS } from '../spec/opcodes.js';
 
 export const ID_SIZE = 4096;
 
@@ -46,8 +47,25 @@ export const IdCtrlLayout = defineLayout('identify-controller', ID_SIZE, [
   { name: 'psd0Exlat', offset: 2056, type: 'u32le' },
 ]);
 
-/** [7.2] ONCS: Compare, DSM, Write Zeroes, Save/Select, Timestamp, Copy. */
-export const ONCS = 0x15d;
+/** ONCS bits for optional NVM commands, derived from the one I/O command table. */
+const ONCS_COMMAND_BITS: readonly (readonly [number, number])[] = [
+  [IoOpc.COMPARE, 1 << 0],
+  [IoOpc.WRITE_UNCOR, 1 << 1],
+  [IoOpc.DSM, 1 << 2],
+  [IoOpc.WRITE_ZEROES, 1 << 3],
+  [IoOpc.COPY, 1 << 8],
+];
+/**
+ * ONCS: Save/Select (bit 4) and Timestamp (bit 6) as QEMU, plus a bit per optional command
+ * the I/O command table holds. Like QEMU 7.2, Verify (bit 7) is not advertised although it is
+ * implemented. QEMU 7.2 reads 0x15d (with Copy, without Write Uncorrectable).
+ */
+export const ONCS = ONCS_COMMAND_BITS.reduce(
+  (acc, [opc, bit]) => (NVM_IO_EFFECTS.has(opc) ? acc | bit : acc),
+  (1 << 4) | (1 << 6),
+);
+/** OCFS: copy formats 0 and 1 once Copy is implemented. */
+const OCFS = NVM_IO_EFFECTS.has(IoOpc.COPY) ? 0x3 : 0;
 /** Keep Alive granularity advertised by the fabrics personality, in 100 ms units (= 10 s). */
 export const FABRICS_KAS = 100;
 
@@ -91,7 +109,7 @@ export function identifyController(c: Controller): Uint8Array {
     nn: 256,
     oncs: ONCS,
     vwc: 0x07,
-    ocfs: 0x3,
+    ocfs: OCFS,
     sgls: 0x1,
     subnqn: fit(c.subsys.subnqn, 255),
     psd0Mp: 0x09c4,

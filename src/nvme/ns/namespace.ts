@@ -28,7 +28,8 @@ import * as io from './io.js';
 export interface NamespaceOptions {
   /**
    * Accept Write Uncorrectable (0x04). QEMU 7.2 does not implement it (ONCS bit 1 clear,
-   * Invalid Opcode), so it is off by default; the controller must then also advertise it.
+   * Invalid Opcode); nvmemu does and advertises it (spec/opcodes.ts NVM_IO_EFFECTS), so it is
+   * on by default. `false` reproduces QEMU 7.2 for tests that compare against it.
    */
   readonly writeUncorrectable?: boolean;
 }
@@ -102,7 +103,7 @@ export class Namespace implements NamespaceApi, Component {
     this.shared = cfg.shared;
     this.detached = cfg.detached;
     this.#writeCache = cfg.writeCache;
-    this.#writeUncorrectable = opts.writeUncorrectable ?? false;
+    this.#writeUncorrectable = opts.writeUncorrectable ?? true;
     this.#formats = buildLbaFormats(cfg.lbaSize, cfg.ms);
     const extended = cfg.ms > 0 && cfg.mset !== 0;
     this.#flbas = this.#formats.initialIndex | (extended ? FLBAS_EXTENDED : 0);
