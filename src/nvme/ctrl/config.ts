@@ -13,56 +13,13 @@ import { isPowerOfTwo } from '../../util/u64.js';
 import { registerControllerInSubsys } from '../subsys/config.js';
 import type { NvmeNsConfig } from '../ns/config.js';
 import { planLegacyNamespace } from './legacy.js';
+import { BLOCK_PROPS } from '../../block/props.js';
 
-const onOffAuto = { kind: 'enum', values: ['on', 'off', 'auto'] } as const;
-const OOA = 'OnOffAuto';
 const u8 = { kind: 'uint', bits: 8 } as const;
 const u16 = { kind: 'uint', bits: 16 } as const;
 const u32 = { kind: 'uint', bits: 32 } as const;
 const bool = { kind: 'bool' } as const;
-const size = { kind: 'size' } as const;
 const str = { kind: 'str' } as const;
-const blockSizeDoc = 'A power of two between 512 B and 2 MiB';
-
-/** Block properties shared with `nvme-ns` (DEFINE_BLOCK_PROPERTIES + write-cache etc.). */
-export const BLOCK_PROPS: readonly PropDef[] = [
-  {
-    name: 'drive',
-    type: { kind: 'link', target: 'drive' },
-    description: 'Node name or ID of a block device to use as a backend',
-  },
-  { name: 'logical_block_size', type: size, default: 0n, description: blockSizeDoc },
-  { name: 'physical_block_size', type: size, default: 0n, description: blockSizeDoc },
-  { name: 'min_io_size', type: size, default: 0n, description: '', inert: true },
-  { name: 'opt_io_size', type: size, default: 0n, description: '', inert: true },
-  { name: 'discard_granularity', type: size, default: 0xffff_ffffn, description: '' },
-  { name: 'write-cache', type: onOffAuto, label: OOA, default: 'auto', description: 'on/off/auto' },
-  { name: 'share-rw', type: bool, default: false, description: '', inert: true },
-  {
-    name: 'account-invalid',
-    type: onOffAuto,
-    label: OOA,
-    default: 'auto',
-    description: 'on/off/auto',
-    inert: true,
-  },
-  {
-    name: 'account-failed',
-    type: onOffAuto,
-    label: OOA,
-    default: 'auto',
-    description: 'on/off/auto',
-    inert: true,
-  },
-  {
-    name: 'backend_defaults',
-    type: onOffAuto,
-    label: OOA,
-    default: 'auto',
-    description: 'on/off/auto',
-    inert: true,
-  },
-];
 
 /** Generic PCI device properties: accepted, no effect without a PCI front end. */
 const PCI_PROPS: readonly PropDef[] = [

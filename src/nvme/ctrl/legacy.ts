@@ -8,7 +8,7 @@ import type { PlanContext, Planned } from '../../machine/registry.js';
 import { checkNvmeNs } from '../ns/check.js';
 import type { NvmeNsConfig } from '../ns/config.js';
 import { NVME_NS_PROPS } from '../ns/props.js';
-import { BLOCK_PROPS } from './config.js';
+import { BLOCK_PROPS } from '../../block/props.js';
 
 export function planLegacyNamespace(
   props: Props,

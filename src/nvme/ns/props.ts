@@ -8,56 +8,18 @@
 // parser: "Property 'nvme-ns.uuid' doesn't take value 'zz'") and `drive` (a link).
 
 import type { PropDef, TypeSchema } from '../../config/schema.js';
+import { BLOCK_PROPS } from '../../block/props.js';
 
-const onOffAuto = { kind: 'enum', values: ['on', 'off', 'auto'] } as const;
-const OOA = 'OnOffAuto';
 const u8 = { kind: 'uint', bits: 8 } as const;
 const u16 = { kind: 'uint', bits: 16 } as const;
 const u32 = { kind: 'uint', bits: 32 } as const;
 const size = { kind: 'size' } as const;
 const bool = { kind: 'bool' } as const;
 
-const BLOCKSIZE_HELP = 'A power of two between 512 B and 2 MiB';
 const UUID_HELP = 'UUID (aka GUID) or "auto" for random value (default)';
 
 export const NVME_NS_PROPS: readonly PropDef[] = Object.freeze([
-  // Block device properties (DEFINE_BLOCK_PROPERTIES and friends).
-  {
-    name: 'drive',
-    type: { kind: 'link', target: 'drive' },
-    description: 'Node name or ID of a block device to use as a backend',
-  },
-  { name: 'logical_block_size', type: size, default: 0n, description: BLOCKSIZE_HELP },
-  { name: 'physical_block_size', type: size, default: 0n, description: BLOCKSIZE_HELP },
-  { name: 'min_io_size', type: size, default: 0n, description: '' },
-  { name: 'opt_io_size', type: size, default: 0n, description: '' },
-  // 4294967295 is QEMU's (uint32_t)-1 = "auto": max(logical block size, 4 KiB).
-  { name: 'discard_granularity', type: size, default: 4294967295n, description: '' },
-  { name: 'write-cache', type: onOffAuto, label: OOA, default: 'auto', description: 'on/off/auto' },
-  { name: 'share-rw', type: bool, default: false, description: '', inert: true },
-  {
-    name: 'account-invalid',
-    type: onOffAuto,
-    label: OOA,
-    default: 'auto',
-    description: 'on/off/auto',
-    inert: true,
-  },
-  {
-    name: 'account-failed',
-    type: onOffAuto,
-    label: OOA,
-    default: 'auto',
-    description: 'on/off/auto',
-    inert: true,
-  },
-  {
-    name: 'backend_defaults',
-    type: onOffAuto,
-    label: OOA,
-    default: 'auto',
-    description: 'on/off/auto',
-  },
+  ...BLOCK_PROPS,
   { name: 'bootindex', type: { kind: 'int32' }, description: '', inert: true },
   // qdev's `bus=` is not a property in QEMU (it is not listed by `-device nvme-ns,help`); it is
   // declared here because a check only sees resolved properties (see check.ts, phase 0).
