@@ -103,9 +103,12 @@ export class Machine {
     this.#listeners.push(fn);
   }
 
-  /** Adds one component to a running machine (monitor `object-add` / `device_add`). */
+  /**
+   * Adds one component to a running machine (monitor `object-add` / `device_add`, and
+   * `blockdev-add` / HMP `drive_add` for a drive).
+   */
   async add(
-    kind: 'object' | 'device',
+    kind: ComponentKind,
     values: ReadonlyMap<string, RawValue>,
     front: Front,
     location: string,
@@ -124,16 +127,19 @@ export class Machine {
    * closed cleanly, and its id and claimed resources become free again. The caller has
    * checked that the removal is allowed (unplug refusals, backends in use).
    */
-  async remove(kind: 'object' | 'device', id: string): Promise<void> {
+  async remove(kind: ComponentKind, id: string): Promise<void> {
     const i = this.#components.findIndex((c) => c.kind === kind && c.id === id);
     const entry = this.#components[i];
     if (entry === undefined) {
       throw new ConfigError(
-        kind === 'device' ? `Device '${id}' not found` : `object '${id}' not found`,
+        kind === 'device' ? `Device '${id}' not found` : `${kind} '${id}' not found`,
         'id',
         '',
       );
     }
+    // The device leaves the running machine first (an nvme-ns detaches from its controllers
+    // and tells them), then it is closed.
+    if (kind !== 'drive') await findType(kind, entry.component.typeName)?.unplug?.(entry.component);
     this.#components.splice(i, 1);
     const p = this.#plans.findIndex((x) => x.kind === kind && x.id === id);
     const plan = this.#plans[p];

@@ -113,6 +113,11 @@ export interface ComponentType {
    * "nvdimm device hot unplug is not supported yet."
    */
   readonly unplugRefusal?: string;
+  /**
+   * Run-time removal (device_del), before close: take the component out of the running
+   * machine (e.g. an nvme-ns detaches from its controllers with a namespace-changed notice).
+   */
+  unplug?(component: Component): Promise<void> | void;
   /** Phase 1: validate (no side effects). Throws ConfigError with QEMU's message. */
   check(props: Props, id: string | undefined, ctx: PlanContext): unknown;
   /** Phase 2: create the component. */
