@@ -1,5 +1,5 @@
 // The few libc calls Node lacks (DESIGN.md "Dependencies"): mmap, munmap, msync, madvise,
-// fallocate, mkstemp. Pointers are bigints (koffi returns `void *` as a bigint address), so
+// fallocate, mkstemp, and for libpmem2 fcntl(F_GETFL), mprotect, ioctl and sysconf. Pointers are bigints (koffi returns `void *` as a bigint address), so
 // pointer arithmetic for msync/madvise of sub-ranges is plain bigint addition.
 //
 // Every failing call becomes a HostCallError carrying errno, the syscall name and the
@@ -36,6 +36,19 @@ const fallocate_ = libc.func('int fallocate(int fd, int mode, int64_t off, int64
 ) => number;
 const mkstemp_ = libc.func('int mkstemp(char *template)') as (template: Buffer) => number;
 const strerror_ = libc.func('const char *strerror(int errnum)') as (errnum: number) => string;
+const fcntl_ = libc.func('int fcntl(int fd, int cmd, ...)') as (fd: number, cmd: number) => number;
+const mprotect_ = libc.func('int mprotect(void *addr, size_t len, int prot)') as (
+  addr: Ptr,
+  len: number,
+  prot: number,
+) => number;
+const ioctl_ = libc.func('int ioctl(int fd, unsigned long req, ...)') as (
+  fd: number,
+  req: number,
+  argType: string,
+  arg: Uint8Array,
+) => number;
+const sysconf_ = libc.func('long sysconf(int name)') as (name: number) => number;
 
 // Linux x86-64 / aarch64 values (asm-generic/mman-common.h, linux/mman.h, linux/falloc.h).
 export const PROT_READ = 0x1;
@@ -58,6 +71,13 @@ export const FALLOC_FL_KEEP_SIZE = 0x01;
 export const FALLOC_FL_PUNCH_HOLE = 0x02;
 export const EOPNOTSUPP = 95;
 export const EINVAL = 22;
+export const PROT_EXEC = 0x4;
+export const MAP_FIXED_NOREPLACE = 0x100000;
+export const F_GETFL = 3;
+export const O_ACCMODE = 0o3;
+export const O_WRONLY = 0o1;
+/** _IOWR('f', 11, struct fiemap) with sizeof(struct fiemap) == 32 (linux/fs.h, linux/fiemap.h). */
+export const FS_IOC_FIEMAP = 0xc020660b;
 
 const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 
@@ -124,3 +144,22 @@ export function mkstemp(template: string): { fd: number; path: string } {
 export function view(addr: Ptr, len: number): ArrayBuffer {
   return koffi.view(addr, len);
 }
+
+/** fcntl(fd, F_GETFL): the file status flags, or -errno. */
+export function getFileFlags(fd: number): number {
+  const r = fcntl_(fd, F_GETFL);
+  return r < 0 ? -errno() : r;
+}
+
+/** mprotect; 0 or -errno. */
+export function mprotect(addr: Ptr, len: number, prot: number): number {
+  return mprotect_(addr, len, prot) === 0 ? 0 : -errno();
+}
+
+/** ioctl with a byte buffer argument (struct in/out); 0 or -errno. */
+export function ioctlBuf(fd: number, req: number, buf: Uint8Array): number {
+  return ioctl_(fd, req, 'uint8_t *', buf) < 0 ? -errno() : 0;
+}
+
+/** sysconf(_SC_PAGESIZE). */
+export const PAGE_SIZE: number = sysconf_(30);

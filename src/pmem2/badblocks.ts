@@ -9,12 +9,13 @@ import {
   FALLOC_FL_PUNCH_HOLE as FALLOCATE_PUNCH,
   fallocate,
   strerror,
+  FS_IOC_FIEMAP,
+  ioctlBuf,
 } from '../memory/libc.js';
 import { readU32le, readU64le, writeU32le, writeU64le } from '../util/bytes.js';
 import { fail } from './errors.js';
 import { regionAttr, sysfs } from './nd.js';
 import type { Pmem2Source } from './source.js';
-import { FS_IOC_FIEMAP, ioctlBuf } from './sys.js';
 
 export interface Pmem2BadBlock {
   offset: number;

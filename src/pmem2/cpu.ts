@@ -24,9 +24,17 @@
 
 import { readFileSync } from 'node:fs';
 import koffi from 'koffi';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, mmap, view } from '../memory/libc.js';
+import {
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  PROT_READ,
+  PROT_WRITE,
+  mmap,
+  view,
+  PROT_EXEC,
+  mprotect,
+} from '../memory/libc.js';
 import { envFlag } from './env.js';
-import { PROT_EXEC, mprotect } from './sys.js';
 
 export type FlushInsn = 'clwb' | 'clflushopt' | 'clflush';
 

@@ -16,6 +16,8 @@ import {
   msync,
   munmap,
   view,
+  PAGE_SIZE,
+  PROT_EXEC,
 } from '../memory/libc.js';
 import {
   GRANULARITY_NAMES,
@@ -36,7 +38,6 @@ import { register, unregister, type Registered } from './registry.js';
 import type { Pmem2VmReservation } from './reservation.js';
 import { SimMemOps } from './sim-ops.js';
 import type { Pmem2Source } from './source.js';
-import { PAGE_SIZE, PROT_EXEC } from './sys.js';
 
 const MiB2 = 2 * 1024 * 1024;
 const GiB = 1024 * 1024 * 1024;

@@ -10,12 +10,11 @@
 // the cpu.ts kernels. Without kernels (non-x86-64) NT copies become temporal copies + flush.
 
 import assert from 'node:assert/strict';
-import { msync } from '../memory/libc.js';
+import { msync, PAGE_SIZE } from '../memory/libc.js';
 import type { Granularity } from './config.js';
 import { cpu } from './cpu.js';
 import { envFlag, movntThreshold } from './env.js';
 import { overlapping } from './registry.js';
-import { PAGE_SIZE } from './sys.js';
 
 export const PMEM2_F_MEM_NODRAIN = 1 << 0;
 export const PMEM2_F_MEM_NONTEMPORAL = 1 << 1;

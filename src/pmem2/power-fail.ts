@@ -23,7 +23,7 @@
 // models the line/page write-back that hardware and the page cache perform).
 
 import type { Granularity } from './config.js';
-import { PAGE_SIZE } from './sys.js';
+import { PAGE_SIZE } from '../memory/libc.js';
 
 export type OpKind = 'memcpy' | 'memmove' | 'memset' | 'flush' | 'drain' | 'persist' | 'mark';
 

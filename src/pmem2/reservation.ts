@@ -9,10 +9,11 @@ import {
   MAP_PRIVATE,
   mmap,
   munmap,
+  MAP_FIXED_NOREPLACE,
+  PAGE_SIZE,
 } from '../memory/libc.js';
 import { fail } from './errors.js';
 import type { Pmem2Map } from './map.js';
-import { MAP_FIXED_NOREPLACE, PAGE_SIZE } from './sys.js';
 
 const MiB2 = 2 * 1024 * 1024;
 const GiB = 1024 * 1024 * 1024;

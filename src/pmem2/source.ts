@@ -2,7 +2,7 @@
 
 import { closeSync, constants as fsc, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
-import { strerror } from '../memory/libc.js';
+import { strerror, O_ACCMODE, O_WRONLY, PAGE_SIZE, getFileFlags } from '../memory/libc.js';
 import { fail, failSilently } from './errors.js';
 import {
   charSubsystem,
@@ -13,7 +13,6 @@ import {
   regionDimms,
   type NdDevice,
 } from './nd.js';
-import { O_ACCMODE, O_WRONLY, PAGE_SIZE, getFileFlags } from './sys.js';
 
 export type SourceKind = 'anon' | 'reg' | 'devdax';
 
