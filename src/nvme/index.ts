@@ -112,19 +112,37 @@ export const nvmeType: ComponentType = {
   },
 };
 
-/** nvme-ns: the namespace engineer's type, plus attachment to its controller/subsystem. */
+/** The subsystem each realized nvme-ns was added to (for device_del). */
+const nsSubsystem = new WeakMap<Component, Subsystem>();
+
+/**
+ * nvme-ns: the namespace engineer's type, plus attachment to its controller/subsystem.
+ * nvmemu extension: plugged into a running machine (device_add; QEMU 7.2's nvme bus has no
+ * hotplug handler and refuses), it attaches like a boot-time namespace and every controller it
+ * attaches to records it in the Changed Namespace List and raises the Notice AER; device_del
+ * detaches it the same way.
+ */
 export const nvmeNsAttachedType: ComponentType = {
   ...nvmeNsType,
+  check: (props, id, ctx) => {
+    const cfg = nvmeNsType.check(props, id, ctx) as NvmeNsConfig;
+    return ctx.hotplug === true ? { ...cfg, hotplugged: true } : cfg;
+  },
   async realize(plan: Planned, ctx: RealizeContext): Promise<Component> {
-    const cfg = plan.config as NvmeNsConfig;
+    const cfg = plan.config as NvmeNsConfig & { hotplugged?: boolean };
     const dev = byConfig.get(cfg.controller.config as object);
     if (!(dev instanceof NvmeDevice))
       throw new Error(`nvme-ns: controller of ${plan.location} not realized`);
     const ns = await nvmeNsType.realize(plan, ctx);
     if (!isNamespace(ns)) throw new Error('nvme-ns: realized component is not a NamespaceApi');
     ctx.onRollback(() => ns.close());
-    dev.controller.subsys.addNamespace(ns, dev.controller);
+    const subsys = dev.controller.subsys;
+    subsys.addNamespace(ns, dev.controller, cfg.hotplugged === true);
+    nsSubsystem.set(ns, subsys);
     return ns;
+  },
+  unplug(component: Component): void {
+    if (isNamespace(component)) nsSubsystem.get(component)?.removeNamespace(component.nsid);
   },
 };
 

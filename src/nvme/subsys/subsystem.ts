@@ -12,7 +12,10 @@ export interface SubsysController {
   readonly cntlid: number;
   /** Attaches without notice (boot-time and hot-plugged namespaces). */
   attachNamespace(ns: NamespaceApi): void;
+  detachNamespace(nsid: number): void;
   isAttached(nsid: number): boolean;
+  /** Changed Namespace List entry + namespace-attribute Notice AER (§3.7). */
+  noteNamespaceChanged(nsid: number): void;
 }
 
 export class Subsystem {
@@ -45,17 +48,31 @@ export class Subsystem {
    * Registers a realized namespace whose bus is `parent` (nvme_ns_realize): detached ones stay
    * allocated only; shared ones attach to every controller; private ones to the parent.
    */
-  addNamespace(ns: NamespaceApi, parent: SubsysController): void {
+  addNamespace(ns: NamespaceApi, parent: SubsysController, notify = false): void {
     if (this.namespaces.has(ns.nsid)) {
       throw new Error(`nsid ${ns.nsid} registered twice in ${this.subnqn}`);
     }
     this.namespaces.set(ns.nsid, ns);
     if (ns.detached) return;
-    if (ns.shared && this.explicit) {
-      for (const c of this.controllers.values()) c.attachNamespace(ns);
-      return;
+    const targets = ns.shared && this.explicit ? [...this.controllers.values()] : [parent];
+    for (const c of targets) {
+      c.attachNamespace(ns);
+      // nvmemu: a namespace plugged into a running machine is announced like an attach.
+      if (notify) c.noteNamespaceChanged(ns.nsid);
     }
-    parent.attachNamespace(ns);
+  }
+
+  /**
+   * Run-time removal (nvmemu's nvme-ns device_del): detached from every controller, each of
+   * which records the change and raises the Notice AER; the NSID becomes free.
+   */
+  removeNamespace(nsid: number): void {
+    if (!this.namespaces.delete(nsid)) return;
+    for (const c of this.controllers.values()) {
+      if (!c.isAttached(nsid)) continue;
+      c.detachNamespace(nsid);
+      c.noteNamespaceChanged(nsid);
+    }
   }
 
   /** Number of controllers the namespace is attached to. */
