@@ -69,6 +69,11 @@ export class Controller implements ControllerView, SubsysController {
   errorCount = 0;
   /** Handlers that threw (our bugs; the command completes 0x006). Tests assert it stays 0. */
   internalErrors = 0;
+  /**
+   * Completed commands and those of them with a non-zero status (monitor x-nvmemu-query-stats):
+   * admin counted at completion, I/O in dispatchIo (the PCI and NVMe/TCP paths share it).
+   */
+  readonly stats = { adminCommands: 0, adminErrors: 0, ioCommands: 0, ioErrors: 0 };
   readonly #waiters = new Map<number, (() => void)[]>();
   /** Called after CQEs were posted to `cqid` (the in-process "interrupt"). */
   onInterrupt: ((cqid: number) => void) | undefined;
@@ -443,6 +448,10 @@ export class Controller implements ControllerView, SubsysController {
   /** Completes a request: queue its CQE on the SQ's CQ (discarded when cancelled). */
   finish(req: Request, c: Completion): void {
     if (req.cancelled) return;
+    if (req.sq.sqid === 0) {
+      this.stats.adminCommands++;
+      if (c.status !== 0) this.stats.adminErrors++;
+    }
     req.status = c.status;
     req.dw0 = (c.dw0 ?? 0) >>> 0;
     req.dw1 = (c.dw1 ?? 0) >>> 0;

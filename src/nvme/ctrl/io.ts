@@ -15,6 +15,13 @@ export function nsidValid(nsid: number): boolean {
 }
 
 export async function dispatchIo(c: Controller, ctx: CommandContext): Promise<Completion> {
+  const done = await route(c, ctx);
+  c.stats.ioCommands++;
+  if (done.status !== 0) c.stats.ioErrors++;
+  return done;
+}
+
+async function route(c: Controller, ctx: CommandContext): Promise<Completion> {
   const { cmd } = ctx;
   if (cmd.opcode === IoOpc.FLUSH) return flush(c, cmd.nsid);
   if (!nsidValid(cmd.nsid)) return { status: withDnr(Status.INVALID_NSID) };
