@@ -15,6 +15,7 @@ import { Status, withDnr } from '../spec/status.js';
 import type { NvmeNsConfig } from './config.js';
 import { RangeSet, type LbaRange } from './ranges.js';
 import { BlockStore } from './store.js';
+import { MediaFaults } from './media-faults.js';
 import { buildLbaFormats, computeGeometry, type Geometry, type LbaFormatTable } from './lbaf.js';
 import {
   encodeDescriptors,
@@ -109,7 +110,12 @@ export class Namespace implements NamespaceApi, Component {
     this.#flbas = this.#formats.initialIndex | (extended ? FLBAS_EXTENDED : 0);
     this.#dps = cfg.pi === 0 ? 0 : cfg.pi | (cfg.pil !== 0 ? 0x08 : 0);
     this.#store = new BlockStore(drive, this.#computeGeometry(drive.size));
+    this.mediaFaults = new MediaFaults(cfg.id, cfg.nsid);
+    this.#store.faults = this.mediaFaults;
   }
+
+  /** Injected media errors (monitor x-nvmemu-inject-media-error; see media-faults.ts). */
+  readonly mediaFaults: MediaFaults;
 
   #computeGeometry(imageSize: bigint): Geometry {
     const index = this.#flbas & 0x0f;

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import type { Drive } from '../../block/drive.js';
 import type { Geometry } from './lbaf.js';
+import type { MediaFaults } from './media-faults.js';
 
 /** Largest piece of image I/O one command step does (bounds memory for huge commands). */
 export const CHUNK_BYTES = 1024 * 1024;
@@ -23,6 +24,8 @@ export interface Blocks {
 export class BlockStore {
   readonly drive: Drive;
   geometry: Geometry;
+  /** Injected media errors: an access that meets one throws like a failing backend. */
+  faults: MediaFaults | undefined;
 
   constructor(drive: Drive, geometry: Geometry) {
     this.drive = drive;
@@ -44,6 +47,7 @@ export class BlockStore {
   /** Reads data and metadata of `nlb` blocks from `lba` (no deallocation semantics here). */
   async read(lba: number, nlb: number): Promise<Blocks> {
     this.#check(lba, nlb);
+    this.faults?.check('read', lba, nlb);
     const { lbaSize, ms, metaOffset } = this.geometry;
     const data = new Uint8Array(nlb * lbaSize);
     await this.drive.read(data, lba * lbaSize);
@@ -58,6 +62,7 @@ export class BlockStore {
     assert(data.length % lbaSize === 0, 'partial block write');
     const nlb = data.length / lbaSize;
     this.#check(lba, nlb);
+    this.faults?.check('write', lba, nlb);
     await this.drive.write(data, lba * lbaSize);
     if (ms > 0 && meta !== undefined) {
       assert(meta.length === nlb * ms, 'metadata length does not match the block count');
@@ -76,6 +81,7 @@ export class BlockStore {
   /** Writes zeros to data and metadata of [lba, lba + nlb), in CHUNK_BYTES pieces. */
   async zero(lba: number, nlb: number): Promise<void> {
     this.#check(lba, nlb);
+    this.faults?.check('write', lba, nlb);
     const { lbaSize } = this.geometry;
     await writeZeros(this.drive, lba * lbaSize, nlb * lbaSize);
     await this.zeroMeta(lba, nlb);
