@@ -129,6 +129,11 @@ export class TargetConnection {
     this.#icTimer.unref();
   }
 
+  /** Digests negotiated by ICReq/ICResp (§1.4): header (HDGST) and data (DDGST). */
+  get digests(): { readonly header: boolean; readonly data: boolean } {
+    return { header: this.#send.hdgst, data: this.#send.ddgst };
+  }
+
   get binding(): QueueBinding | undefined {
     return this.#binding;
   }

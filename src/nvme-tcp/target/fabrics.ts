@@ -54,6 +54,9 @@ export interface FabricsOptions {
   readonly inCapsuleSize: number;
 }
 
+/** An association begins (admin queue Connect succeeded) or ends (§2.5). */
+export type AssociationListener = (event: 'connected' | 'disconnected', a: Association) => void;
+
 interface QueueState {
   readonly assoc: Association;
   readonly qid: number;
@@ -80,6 +83,7 @@ export class FabricsTarget implements CommandSink {
   readonly #busy = new Map<FabricsController, Association>();
   readonly #opts: FabricsOptions;
   #nextDiscoveryCntlid = 1;
+  readonly #listeners = new Set<AssociationListener>();
 
   constructor(subsystems: readonly FabricsSubsystem[], opts: FabricsOptions) {
     for (const s of subsystems) this.#subsystems.set(s.nqn, s);
@@ -92,6 +96,12 @@ export class FabricsTarget implements CommandSink {
 
   get subsystems(): readonly FabricsSubsystem[] {
     return [...this.#subsystems.values()];
+  }
+
+  /** Calls `fn` when an association begins or ends (monitor events); returns an unsubscribe. */
+  onAssociation(fn: AssociationListener): () => void {
+    this.#listeners.add(fn);
+    return () => void this.#listeners.delete(fn);
   }
 
   /** Live associations (tests, `describe`). */
@@ -254,6 +264,7 @@ export class FabricsTarget implements CommandSink {
     this.#queues.set(conn, { assoc: a, qid: 0 });
     const maxTransfer = ctrl.mdtsBytes;
     conn.bind({ qid: 0, sqsize, sqFlowDisabled: (cattr & 4) !== 0, maxTransfer });
+    for (const fn of this.#listeners) fn('connected', a);
     // AUTHREQ (bits 31:16) stays 0: no in-band authentication (§2.2).
     return { status: 0, dw0: ctrl.cntlid };
   }
@@ -269,6 +280,7 @@ export class FabricsTarget implements CommandSink {
       if (this.#busy.get(a.ctrl) === a) this.#busy.delete(a.ctrl);
     };
     a.ctrl.reset().then(release, release);
+    for (const fn of this.#listeners) fn('disconnected', a);
   }
 }
 
