@@ -22,7 +22,13 @@ import { dispatchAdmin } from './admin-table.js';
 import { Features } from './features.js';
 import { dispatchIo } from './io.js';
 import type { ControllerParams } from './params.js';
-import { CompletionQueue, DEFERRED, SubmissionQueue, type Request } from './queues.js';
+import {
+  CompletionQueue,
+  DEFERRED,
+  SubmissionQueue,
+  type QueueFrontEnd,
+  type Request,
+} from './queues.js';
 import {
   capValue,
   CSTS_CFS,
@@ -44,7 +50,9 @@ const AER_INFO_INVALID_DB_VALUE = 1;
 const LOG_ERROR_INFO = 0x01;
 
 export class Controller implements ControllerView, SubsysController {
-  readonly params: ControllerParams;
+  /** The properties as configured (QEMU n->params). */
+  readonly baseParams: ControllerParams;
+  #params: ControllerParams;
   readonly subsys: Subsystem;
   /** Register file (4 KiB, little endian), as QEMU's NvmeBar. */
   readonly #regs = new Uint8Array(REG_WINDOW);
@@ -63,8 +71,16 @@ export class Controller implements ControllerView, SubsysController {
   pageSize = 4096;
   /** CC.CSS latched at enable. */
   css = 0;
-  /** Doorbell Buffer Config addresses (PCI personality; used by a PCI front end). */
-  dbbuf: { readonly dbs: bigint; readonly eis: bigint } | undefined;
+  #dbbuf: { readonly dbs: bigint; readonly eis: bigint } | undefined;
+  /** The front end that owns the queues since the last enable (PCI), if any. */
+  #front: QueueFrontEnd | undefined;
+  /**
+   * SR-IOV state (ctrl/virt.ts): `secondary` on a VF's controller, `primary` on a PF with
+   * sriov_max_vfs; both undefined otherwise.
+   */
+  secondary: { readonly online: boolean } | undefined;
+  /** Function-reset work of the SR-IOV primary (virt.ts), run by reset('function'). */
+  onReset: ((kind: 'controller' | 'function') => void) | undefined;
   /** Failed commands seen (house rule 2: counted; QEMU keeps no Error log entries). */
   errorCount = 0;
   /** Handlers that threw (our bugs; the command completes 0x006). Tests assert it stays 0. */
@@ -79,7 +95,8 @@ export class Controller implements ControllerView, SubsysController {
   onInterrupt: ((cqid: number) => void) | undefined;
 
   constructor(params: ControllerParams, subsys: Subsystem) {
-    this.params = params;
+    this.baseParams = params;
+    this.#params = params;
     this.subsys = subsys;
     this.sqs = new Array<SubmissionQueue | undefined>(params.maxIoqpairs + 1).fill(undefined);
     this.cqs = new Array<CompletionQueue | undefined>(params.maxIoqpairs + 1).fill(undefined);
@@ -94,6 +111,34 @@ export class Controller implements ControllerView, SubsysController {
         Reg.PMRCAP,
         (0x1 << 3) | (0x1 << 4) | (4 << 5) | (0x2 << 10) | (1 << 24),
       );
+  }
+
+  /**
+   * The parameters in effect: the properties, with max_ioqpairs/msix_qsize replaced by the
+   * resources currently configured (QEMU conf_ioqpairs/conf_msix_qsize; they differ under
+   * SR-IOV) and msixEnabled following the PCI function's MSI-X enable.
+   */
+  get params(): ControllerParams {
+    return this.#params;
+  }
+
+  /** Sets the configured I/O queue pairs and interrupt vectors (SR-IOV resources). */
+  setResources(ioqpairs: number, vectors: number): void {
+    this.#params = { ...this.#params, maxIoqpairs: ioqpairs, msixQsize: vectors };
+  }
+
+  setMsixEnabled(enabled: boolean): void {
+    if (this.#params.msixEnabled !== enabled)
+      this.#params = { ...this.#params, msixEnabled: enabled };
+  }
+
+  /** Doorbell Buffer Config addresses (PCI personality; the front end uses them). */
+  get dbbuf(): { readonly dbs: bigint; readonly eis: bigint } | undefined {
+    return this.#dbbuf;
+  }
+  set dbbuf(v: { readonly dbs: bigint; readonly eis: bigint } | undefined) {
+    this.#dbbuf = v;
+    this.#front?.dbbufChanged();
   }
 
   // ---- ControllerView -------------------------------------------------------------------------
@@ -173,7 +218,8 @@ export class Controller implements ControllerView, SubsysController {
     this.writeReg32(off + 4, Number((value >> 32n) & 0xffff_ffffn));
   }
 
-  writeReg32(off: number, value: number): void {
+  /** `via`: the front end making the access (PCI); CC.EN 0->1 hands it the queues. */
+  writeReg32(off: number, value: number, via?: QueueFrontEnd): void {
     const v = value >>> 0;
     if (off >= DOORBELL_BASE) {
       this.#doorbell(off, v);
@@ -189,7 +235,7 @@ export class Controller implements ControllerView, SubsysController {
         writeU32le(this.#regs, Reg.INTMC, this.readReg32(Reg.INTMS));
         return;
       case Reg.CC:
-        this.#writeCc(v);
+        this.#writeCc(v, via);
         return;
       case Reg.AQA:
         writeU32le(this.#regs, Reg.AQA, v);
@@ -213,7 +259,7 @@ export class Controller implements ControllerView, SubsysController {
   }
 
   /** CC write, QEMU 7.2's sequence (reference §2.3/§2.4). */
-  #writeCc(data: number): void {
+  #writeCc(data: number, via: QueueFrontEnd | undefined): void {
     let cc = this.cc;
     let csts = this.csts;
     const nd = decodeCc(data);
@@ -221,7 +267,7 @@ export class Controller implements ControllerView, SubsysController {
     if (nd.en && !decodeCc(cc).en) {
       cc = data;
       writeU32le(this.#regs, Reg.CC, cc);
-      csts = this.#start() ? CSTS_RDY : CSTS_CFS;
+      csts = this.#start(via) ? CSTS_RDY : CSTS_CFS;
     } else if (!nd.en && decodeCc(cc).en) {
       this.reset();
       cc = 0;
@@ -240,7 +286,7 @@ export class Controller implements ControllerView, SubsysController {
   }
 
   /** nvme_start_ctrl: the enable checks of §2.3; false means CSTS.CFS. */
-  #start(): boolean {
+  #start(via: QueueFrontEnd | undefined): boolean {
     const cap = this.readReg64(Reg.CAP);
     const cc = decodeCc(this.cc);
     const { asqs, acqs } = decodeAqa(this.readReg32(Reg.AQA));
@@ -250,6 +296,7 @@ export class Controller implements ControllerView, SubsysController {
     const mask = BigInt(pageSize - 1);
     const capCss = Number((cap >> 37n) & 0xffn);
     const ok =
+      (this.secondary === undefined || this.secondary.online) &&
       this.cqs[0] === undefined &&
       this.sqs[0] === undefined &&
       (asq & mask) === 0n &&
@@ -264,6 +311,7 @@ export class Controller implements ControllerView, SubsysController {
     if (!ok) return false;
     this.pageSize = pageSize;
     this.css = cc.css;
+    this.#front = via;
     this.cqs[0] = new CompletionQueue(0, acqs + 1, 0, true, acq);
     this.sqs[0] = new SubmissionQueue(0, 0, asqs + 1, asq);
     this.cqs[0].sqs.add(this.sqs[0]);
@@ -275,7 +323,7 @@ export class Controller implements ControllerView, SubsysController {
    * Controller reset (CC.EN 1->0): queues deleted with their commands cancelled, AER state
    * dropped; features, AQA/ASQ/ACQ, SMART counters and namespaces stay (reference §2.4).
    */
-  reset(): void {
+  reset(kind: 'controller' | 'function' = 'controller'): void {
     for (let q = this.sqs.length - 1; q >= 0; q--) {
       const sq = this.sqs[q];
       if (sq === undefined) continue;
@@ -288,9 +336,13 @@ export class Controller implements ControllerView, SubsysController {
     this.aer.reset();
     this.qsCreated = false;
     this.dbbuf = undefined;
+    this.#front = undefined;
+    this.onReset?.(kind);
     writeU32le(this.#regs, Reg.INTMS, 0);
     writeU32le(this.#regs, Reg.INTMC, 0);
-    writeU32le(this.#regs, Reg.CSTS, 0);
+    // A secondary controller that is offline reports CFS (reference §10).
+    const offline = this.secondary !== undefined && !this.secondary.online;
+    writeU32le(this.#regs, Reg.CSTS, offline ? CSTS_CFS : 0);
     writeU32le(this.#regs, Reg.CC, 0);
   }
 
@@ -416,9 +468,17 @@ export class Controller implements ControllerView, SubsysController {
 
   /** nvme_process_sq: fetch while entries and request slots are available. */
   #process(sq: SubmissionQueue): void {
+    const front = this.#front;
+    front?.syncSq(sq);
     while (!sq.empty && sq.freeRequests > 0 && this.sqs[sq.sqid] === sq) {
-      const slot = sq.slots[sq.head]!;
+      const slot = front === undefined ? sq.slots[sq.head]! : front.fetch(sq, sq.head);
+      if (slot === undefined) {
+        // SQE fetch failure: QEMU stores CSTS = CFS and stops fetching.
+        writeU32le(this.#regs, Reg.CSTS, CSTS_CFS);
+        return;
+      }
       sq.head = (sq.head + 1) % sq.size;
+      front?.syncSq(sq);
       sq.freeRequests--;
       const cmd = parseSqe(slot.sqe);
       const req: Request = { sq, cid: cmd.cid, cancelled: false, status: 0, dw0: 0, dw1: 0 };
@@ -468,9 +528,18 @@ export class Controller implements ControllerView, SubsysController {
   /** nvme_post_cqes: as many pending completions as fit; each frees its request slot. */
   #post(cq: CompletionQueue): void {
     let posted = false;
-    while (cq.pending.length > 0 && !cq.full) {
+    const front = this.#front;
+    while (cq.pending.length > 0) {
+      front?.syncCq(cq);
+      if (cq.full) break;
       const req = cq.pending.shift()!;
+      const at = cq.tail;
       cq.post(req);
+      if (front !== undefined && !front.writeCqe(cq, at, cq.ring[at]!)) {
+        // CQ DMA write failure: CSTS = CFS, as QEMU.
+        writeU32le(this.#regs, Reg.CSTS, CSTS_CFS);
+        return;
+      }
       req.sq.outstanding.delete(req);
       req.sq.freeRequests++;
       posted = true;
@@ -481,6 +550,7 @@ export class Controller implements ControllerView, SubsysController {
       this.#waiters.delete(cq.cqid);
       for (const w of waiters) w();
     }
+    front?.posted(cq);
     this.onInterrupt?.(cq.cqid);
   }
 

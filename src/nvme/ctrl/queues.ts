@@ -20,6 +20,24 @@ export interface SqSlot {
   meta: HostData | undefined;
 }
 
+/**
+ * Where queues live when a front end owns them (the PCI function: guest memory, reference
+ * §2.5). Without one the rings above are the queues (in-process host, NVMe/TCP admin queue).
+ */
+export interface QueueFrontEnd {
+  /** Fetches entry `index` of `sq` with its mapped data; undefined = fetch failure (CFS). */
+  fetch(sq: SubmissionQueue, index: number): SqSlot | undefined;
+  /** Writes the CQE just posted at `index` of `cq`; false = DMA failure (CFS). */
+  writeCqe(cq: CompletionQueue, index: number, cqe: Cqe): boolean;
+  /** CQEs were posted to `cq` (interrupt). */
+  posted(cq: CompletionQueue): void;
+  /** Shadow doorbells: refresh `sq.tail` / `cq.head` and publish EventIdx (Doorbell Buffer Config). */
+  syncSq(sq: SubmissionQueue): void;
+  syncCq(cq: CompletionQueue): void;
+  /** Doorbell Buffer Config was accepted (or cleared by a reset). */
+  dbbufChanged(): void;
+}
+
 /** A fetched command, waiting for execution or for room in its CQ. */
 export interface Request {
   readonly sq: SubmissionQueue;
