@@ -117,8 +117,10 @@ describe('nvmemu ndctl on an nvdimm backing file', () => {
       'max_available_extent',
       'type',
       'iset_id',
+      'persistence_domain',
       'namespaces',
     ]);
+    assert.match(l.out, /"persistence_domain":"unknown"/);
     assert.deepEqual(
       regions[0]!.namespaces.map((n) => n.mode),
       ['fsdax', 'sector'],

@@ -15,6 +15,7 @@ import {
 import { readU32le, readU64le, writeU32le, writeU64le } from '../util/bytes.js';
 import { fail } from './errors.js';
 import { regionAttr, sysfs } from './nd.js';
+import { windowBadBlocks } from './nvmemu.js';
 import type { Pmem2Source } from './source.js';
 
 export interface Pmem2BadBlock {
@@ -105,6 +106,8 @@ export class Pmem2BadBlockContext {
   static create(src: Pmem2Source): Pmem2BadBlockContext {
     if (src.kind === 'anon')
       throw fail('PMEM2_E_NOSUPP', 'Anonymous source does not support bad blocks');
+    // Emulated device: the window is the device itself (no file extents to translate).
+    if (src.emu !== null) return new Pmem2BadBlockContext(src, windowBadBlocks(src.emu));
     const nd = src.ndDevice();
     if (nd === null) return new Pmem2BadBlockContext(src, null);
     let list: Pmem2BadBlock[];
@@ -141,6 +144,12 @@ export class Pmem2BadBlockContext {
 
   /** pmem2_badblock_clear: files get punched and re-allocated (data lost); devdax needs ARS. */
   clear(bb: Pmem2BadBlock): void {
+    if (this.#src.emu !== null)
+      throw fail(
+        'PMEM2_E_NOSUPP',
+        'clearing bad blocks of an nvmemu device goes through its monitor: use ' +
+          'clearNvmemuBadBlock() or `nvmemu ndctl clear-errors`',
+      );
     if (this.#src.kind !== 'reg')
       throw fail('PMEM2_E_NOSUPP', 'clearing bad blocks of device DAX (ARS) is not supported');
     if (bb.offset > INT64_MAX) throw fail('PMEM2_E_OFFSET_OUT_OF_RANGE', 'offset too big');

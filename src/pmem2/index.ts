@@ -26,3 +26,14 @@ export {
   type ExploreReport,
 } from './explore.js';
 export { setSysfsRoot } from './nd.js';
+export {
+  defaultDataDir,
+  resolveNvmemu,
+  type NvmemuSourceOptions,
+  type NvmemuWindow,
+} from './nvmemu.js';
+export {
+  clearNvmemuBadBlock,
+  watchMachinePowerFail,
+  type PowerFailWatch,
+} from './nvmemu-monitor.js';

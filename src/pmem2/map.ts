@@ -33,6 +33,7 @@ import { availableGranularity, granularityError } from './granularity.js';
 import { log } from './env.js';
 import { MemOps, persistFns, type PersistFns } from './mem.js';
 import { findNdDevice, sysfs } from './nd.js';
+import { emulatedPlatform } from './nvmemu.js';
 import { PowerFailSim } from './power-fail.js';
 import { register, unregister, type Registered } from './registry.js';
 import type { Pmem2VmReservation } from './reservation.js';
@@ -137,7 +138,7 @@ export class Pmem2Map {
     if (cfg.offset % bAlign !== 0n)
       throw fail('PMEM2_E_OFFSET_UNALIGNED', `offset is not a multiple of ${align}`);
     const anon = src.kind === 'anon';
-    if (src.kind === 'devdax' && cfg.sharing === 1)
+    if (src.isDevdax && cfg.sharing === 1)
       throw fail('PMEM2_E_SRC_DEVDAX_PRIVATE', 'device DAX does not support private mapping');
     if (fileSize === 0n) throw fail('PMEM2_E_SOURCE_EMPTY', 'file length is equal 0');
     if (cfg.length % bAlign !== 0n)
@@ -155,7 +156,8 @@ export class Pmem2Map {
     if (rsv !== null) at = rsv.placeMap(Number(cfg.reservationOffset), reserved, align);
     else at = placeAligned(reserved, Math.max(content >= 2 * GiB ? GiB : MiB2, align));
     const prot = osProt(cfg.protection);
-    const fileOff = anon ? 0 : Number(cfg.offset); // anon: "offset is ignored" (§3.1 5)
+    // anon: "offset is ignored" (§3.1 5); emulated devices: relative to their window.
+    const fileOff = anon ? 0 : src.fileOffset + Number(cfg.offset);
     let mapSync = false;
     const undo = (): void =>
       rsv !== null ? rsv.refill(at, reserved) : munmap(BigInt(at), reserved);
@@ -187,11 +189,14 @@ export class Pmem2Map {
       if (e instanceof HostCallError) mmapErrno(e);
       throw e;
     }
+    // An emulated device answers the MAP_SYNC and eADR probes as the guest's would (nvmemu.ts).
+    const emu = src.emu === null ? null : emulatedPlatform(src.emu);
     const available = availableGranularity({
       anon,
       sharing: cfg.sharing,
-      mapSync,
+      mapSync: emu?.mapSync ?? mapSync,
       env: process.env,
+      ...(emu === null ? {} : { eadr: () => emu.eadr }),
     });
     log(3, 'pmem2_map_new', `map_sync ${mapSync}, granularity ${GRANULARITY_NAMES[available]}`);
     const gerr = granularityError(required, available);

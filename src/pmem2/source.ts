@@ -5,6 +5,12 @@ import { constants } from 'node:os';
 import { strerror, O_ACCMODE, O_WRONLY, PAGE_SIZE, getFileFlags } from '../memory/libc.js';
 import { fail, failSilently } from './errors.js';
 import {
+  resolveNvmemu,
+  windowBadBlocks,
+  type NvmemuSourceOptions,
+  type NvmemuWindow,
+} from './nvmemu.js';
+import {
   charSubsystem,
   daxAttr,
   dimmAttr,
@@ -33,14 +39,59 @@ export class Pmem2Source {
   /** st_rdev (devdax) and st_dev (file system) as bigints. */
   readonly rdev: bigint;
   readonly dev: bigint;
+  /** Set for sources on an nvmemu emulated device: the window of the backing file they map. */
+  readonly emu: NvmemuWindow | null;
   #ownsFd = false;
 
-  private constructor(kind: SourceKind, fd: number, anonSize: number, rdev: bigint, dev: bigint) {
+  private constructor(
+    kind: SourceKind,
+    fd: number,
+    anonSize: number,
+    rdev: bigint,
+    dev: bigint,
+    emu: NvmemuWindow | null = null,
+  ) {
     this.kind = kind;
     this.fd = fd;
     this.anonSize = anonSize;
     this.rdev = rdev;
     this.dev = dev;
+    this.emu = emu;
+  }
+
+  /**
+   * A source on an nvmemu emulated device (docs/pmem2.md "Emulated devices"): a region (by
+   * device id or name), a namespace, or the region whose backing file is `path`, found in the
+   * running machine's state folder. The backing file is opened read-write (read-only if that is
+   * refused) and closed by delete(); offsets are relative to the device or namespace data.
+   */
+  static fromNvmemu(opts: NvmemuSourceOptions): Pmem2Source {
+    const w = resolveNvmemu(opts);
+    let fd: number;
+    try {
+      fd = openSync(w.region.backingFile, fsc.O_RDWR);
+    } catch {
+      try {
+        fd = openSync(w.region.backingFile, fsc.O_RDONLY);
+      } catch (e) {
+        const n = errnoOf(e);
+        throw fail(-n, `open: ${strerror(n)}`);
+      }
+    }
+    const st = fstatSync(fd, { bigint: true });
+    const s = new Pmem2Source('reg', fd, 0, st.rdev, st.dev, w);
+    s.#ownsFd = true;
+    return s;
+  }
+
+  /** File offset of source byte 0 (the emulated window's start; 0 otherwise). */
+  get fileOffset(): number {
+    return this.emu?.fileOffset ?? 0;
+  }
+
+  /** Device DAX semantics (private mappings refused): real devdax or an emulated devdax namespace. */
+  get isDevdax(): boolean {
+    return this.kind === 'devdax' || this.emu?.mode === 'devdax';
   }
 
   /** pmem2_source_from_fd: the checks and codes of §1.2 in upstream order. */
@@ -127,6 +178,7 @@ export class Pmem2Source {
       case 'anon':
         return this.anonSize;
       case 'reg': {
+        if (this.emu !== null) return this.emu.size;
         let st;
         try {
           st = fstatSync(this.fd, { bigint: true });
@@ -147,7 +199,7 @@ export class Pmem2Source {
 
   /** pmem2_source_alignment: page size, or the device-dax `align` attribute. */
   alignment(): number {
-    let a = PAGE_SIZE;
+    let a = this.emu?.alignment ?? PAGE_SIZE;
     if (this.kind === 'devdax') {
       const v = daxAttr(this.rdev, 'align');
       if (v === null) throw fail('PMEM2_E_INVALID_ALIGNMENT_FORMAT', 'cannot read dax alignment');
@@ -163,7 +215,7 @@ export class Pmem2Source {
 
   /** The nd region behind this source, if any (fsdax: st_dev; devdax: st_rdev). */
   ndDevice(): NdDevice | null {
-    if (this.kind === 'anon') return null;
+    if (this.kind === 'anon' || this.emu !== null) return null;
     return this.kind === 'devdax'
       ? findNdDevice('char', this.rdev)
       : findNdDevice('block', this.dev);
@@ -173,6 +225,7 @@ export class Pmem2Source {
   numaNode(): number {
     if (this.kind === 'anon')
       throw fail('PMEM2_E_NOSUPP', 'Anonymous sources are not bound to numa nodes.');
+    if (this.emu !== null) return 0; // nvmemu has one NUMA node
     const nd = this.ndDevice();
     if (nd === null) throw fail('PMEM2_E_DAX_REGION_NOT_FOUND', 'unknown region');
     return Number(regionAttr(nd.region, 'numa_node') ?? '-1');
@@ -183,6 +236,12 @@ export class Pmem2Source {
     if (this.kind === 'anon')
       throw fail('PMEM2_E_NOSUPP', 'Anonymous source does not support unsafe shutdown count');
     const msg = 'Unsafe shutdown count is not supported for this source';
+    if (this.emu !== null) {
+      // The count of this run of the machine: it changes only when a run ends uncleanly.
+      const dimm = this.emu.region.dimm;
+      if (dimm === undefined) throw fail('PMEM2_E_NOSUPP', msg);
+      return BigInt(dimm.dirtyShutdown);
+    }
     const nd = this.ndDevice();
     if (nd === null) throw fail('PMEM2_E_NOSUPP', msg);
     let sum = 0n;
@@ -200,6 +259,10 @@ export class Pmem2Source {
    * modes and BUFFER_TOO_SMALL. No region → NOSUPP without a message (✔ upstream).
    */
   deviceId(): string {
+    if (this.emu !== null) {
+      if (this.emu.region.dimm === undefined) throw failSilently('PMEM2_E_NOSUPP');
+      return this.emu.region.dimm.id;
+    }
     const nd = this.kind === 'anon' ? null : this.ndDevice();
     if (nd === null) throw failSilently('PMEM2_E_NOSUPP');
     let id = '';
@@ -246,13 +309,20 @@ export class Pmem2Source {
   #io(buf: Uint8Array, offset: number, op: 'read' | 'write'): void {
     if (this.kind === 'devdax')
       throw fail('PMEM2_E_NOSUPP', `${op} of device DAX through mcsafe is not supported`);
+    // Emulated poison: a read touching a bad block fails as the pmem driver's would (EIO).
+    if (op === 'read' && this.emu !== null && buf.length > 0) {
+      const hit = windowBadBlocks(this.emu).some(
+        (b) => b.offset < offset + buf.length && offset < b.offset + b.length,
+      );
+      if (hit) throw fail('PMEM2_E_IO_FAIL', `pread: ${strerror(constants.errno.EIO)}`);
+    }
     let done = 0;
     try {
       while (done < buf.length) {
         const n =
           op === 'read'
-            ? readSync(this.fd, buf, done, buf.length - done, offset + done)
-            : writeSync(this.fd, buf, done, buf.length - done, offset + done);
+            ? readSync(this.fd, buf, done, buf.length - done, this.fileOffset + offset + done)
+            : writeSync(this.fd, buf, done, buf.length - done, this.fileOffset + offset + done);
         if (n === 0) break;
         done += n;
       }

@@ -7,7 +7,15 @@ import { isEmuError } from '../../util/errors.js';
 import { scanRegion, type Namespace, type RegionView } from '../../pmem/ndctl/region.js';
 import { NdctlError } from '../../pmem/ndctl/ops.js';
 import type { CliIo } from '../io.js';
-import { backingSpecs, EnableState, openRegions, UsageError, type OpenRegions } from './regions.js';
+import {
+  backingSpecs,
+  dataDirOf,
+  EnableState,
+  openPublishedRegions,
+  openRegions,
+  UsageError,
+  type OpenRegions,
+} from './regions.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -101,24 +109,29 @@ export async function withRegions(
   }
   let regions: OpenRegions;
   try {
-    regions = openRegions(
-      backingSpecs({
-        ...(strs(values, 'backing') !== undefined ? { backing: strs(values, 'backing')! } : {}),
-        ...(strs(values, 'label-size') !== undefined
-          ? { 'label-size': strs(values, 'label-size')! }
-          : {}),
-        ...(strs(values, 'backing-align') !== undefined
-          ? { align: strs(values, 'backing-align')! }
-          : {}),
-        ...(strs(values, 'slot') !== undefined ? { slot: strs(values, 'slot')! } : {}),
-        ...(strs(values, 'addr') !== undefined ? { addr: strs(values, 'addr')! } : {}),
-      }),
-    );
+    regions =
+      strs(values, 'backing') === undefined
+        ? openPublishedRegions(dataDirOf(str(values, 'data')))
+        : openRegions(
+            backingSpecs({
+              ...(strs(values, 'backing') !== undefined
+                ? { backing: strs(values, 'backing')! }
+                : {}),
+              ...(strs(values, 'label-size') !== undefined
+                ? { 'label-size': strs(values, 'label-size')! }
+                : {}),
+              ...(strs(values, 'backing-align') !== undefined
+                ? { align: strs(values, 'backing-align')! }
+                : {}),
+              ...(strs(values, 'slot') !== undefined ? { slot: strs(values, 'slot')! } : {}),
+              ...(strs(values, 'addr') !== undefined ? { addr: strs(values, 'addr')! } : {}),
+            }),
+          );
   } catch (e) {
     printError(io, e);
     return e instanceof UsageError ? 129 : 1;
   }
-  const state = new EnableState(str(values, 'data') ?? 'data');
+  const state = new EnableState(dataDirOf(str(values, 'data')));
   const key = (i: number): string => regions.keys[i]!;
   const ctx: Ctx = {
     io,

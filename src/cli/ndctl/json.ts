@@ -6,6 +6,7 @@ import { formatUuid } from '../../pmem/ndctl/guid.js';
 import type { LabelArea } from '../../pmem/ndctl/label-area.js';
 import { deviceName, type Namespace, type RegionView } from '../../pmem/ndctl/region.js';
 import { maxExtent } from '../../pmem/ndctl/ops.js';
+import type { PmemRegionInfo } from '../../memory/state-folder.js';
 
 export type Json = string | number | bigint | boolean | null | Json[] | { [k: string]: Json };
 
@@ -39,6 +40,8 @@ export function humanSize(n: number): string {
 export interface JsonOpts {
   readonly human: boolean;
   readonly verbose: number;
+  /** -M/--media-errors (implied by -v): list the bad blocks, not only their count. */
+  readonly mediaErrors?: boolean;
 }
 
 const size = (n: number, o: JsonOpts): Json => (o.human ? humanSize(n) : n);
@@ -49,7 +52,12 @@ function signed64(v: bigint): bigint {
   return v >= 1n << 63n ? v - (1n << 64n) : v;
 }
 
-export function namespaceJson(ns: Namespace, disabled: boolean, o: JsonOpts, badblocks = 0): Json {
+export function namespaceJson(
+  ns: Namespace,
+  disabled: boolean,
+  o: JsonOpts,
+  pub?: PmemRegionInfo,
+): Json {
   const p = ns.personality;
   const j: Record<string, Json> = { dev: ns.dev, mode: p.mode };
   if (p.pfn !== undefined) j.map = p.pfn.map;
@@ -72,8 +80,74 @@ export function namespaceJson(ns: Namespace, disabled: boolean, o: JsonOpts, bad
     j.numa_node = ns.region.numaNode;
     j.target_node = ns.region.numaNode;
   }
-  if (badblocks > 0) j.badblock_count = badblocks;
+  const bb = namespaceBadblocks(ns, pub);
+  if (bb.count > 0) j.badblock_count = bb.count;
+  if (o.mediaErrors === true && bb.list !== undefined && bb.count > 0) j.badblocks = bb.list;
   return j;
+}
+
+/**
+ * Bad blocks as ndctl shows them for a namespace (§11; ndctl json.c): raw → the whole region's
+ * list (region-relative sectors, ndctl's behaviour); fsdax/devdax → the region list clipped to
+ * the data area, relative to it; sector → only the count of the namespace's range. Counts are
+ * sectors, not entries.
+ */
+export function namespaceBadblocks(
+  ns: Namespace,
+  pub: PmemRegionInfo | undefined,
+): { count: number; list: Json[] | undefined } {
+  if (pub === undefined) return { count: 0, list: undefined };
+  const p = ns.personality;
+  switch (p.mode) {
+    case 'raw':
+      return regionBadblocks(ns.region.index, pub);
+    case 'fsdax':
+    case 'devdax': {
+      const at = ns.offset + (p.pfn?.dataoff ?? 0);
+      return clipped(ns.region.index, pub, at, p.size);
+    }
+    case 'sector':
+      return { count: clipped(ns.region.index, pub, ns.offset, ns.rawSize).count, list: undefined };
+  }
+}
+
+function dimmsOf(index: number, pub: PmemRegionInfo): Record<string, Json> {
+  // ndctl finds the DIMM by physical address (ARS translate-SPA); nvmemu knows it: one DIMM
+  // per nvdimm region, none for virtio-pmem.
+  return pub.dimm === undefined ? {} : { dimms: [`nmem${index}`] };
+}
+
+/** Region bad blocks: {offset, length, dimms} in 512-byte sectors, region relative. */
+export function regionBadblocks(
+  index: number,
+  pub: PmemRegionInfo | undefined,
+): { count: number; list: Json[] | undefined } {
+  if (pub === undefined) return { count: 0, list: undefined };
+  const list: Json[] = pub.badblocks.map((b) => ({
+    offset: b.sector,
+    length: b.count,
+    ...dimmsOf(index, pub),
+  }));
+  return { count: pub.badblocks.reduce((n, b) => n + b.count, 0), list };
+}
+
+function clipped(
+  index: number,
+  pub: PmemRegionInfo,
+  start: number,
+  size: number,
+): { count: number; list: Json[] } {
+  const list: Json[] = [];
+  let count = 0;
+  for (const b of pub.badblocks) {
+    const s = Math.max(b.sector * 512, start);
+    const e = Math.min((b.sector + b.count) * 512, start + size);
+    if (e <= s) continue;
+    const len = Math.floor((e - s) / 512);
+    count += len;
+    list.push({ offset: Math.floor((s - start) / 512), length: len, ...dimmsOf(index, pub) });
+  }
+  return { count, list };
 }
 
 /** The empty seed namespace a labeled region offers (shown with --idle). */
@@ -101,22 +175,44 @@ export function dimmId(slot: number): string {
   return `${le(0x8086, 2)}-${le(0x123456 + slot, 4)}`;
 }
 
-export function dimmJson(view: RegionView, disabled: boolean, o: JsonOpts): Json {
+export function dimmJson(
+  view: RegionView,
+  disabled: boolean,
+  o: JsonOpts,
+  pub?: PmemRegionInfo,
+): Json {
   const j: Record<string, Json> = {
     dev: dimmDev(view),
-    id: dimmId(view.spec.slot),
-    handle: hex(view.spec.slot + 1, o),
+    id: pub?.dimm?.id ?? dimmId(view.spec.slot),
+    handle: hex(pub?.dimm?.handle ?? view.spec.slot + 1, o),
     phys_id: hex(0, o),
   };
   if (disabled) j.state = 'disabled';
+  // nmemX/nfit/dirty_shutdown, known only for a running machine's DIMMs (state folder).
+  if (pub?.dimm !== undefined) j.dirty_shutdown = pub.dimm.dirtyShutdown;
   return j;
+}
+
+/** sysfs persistence_domain as ndctl prints it (§2.2): empty or unknown → "unknown". */
+export function persistenceDomainJson(pub: PmemRegionInfo | undefined): string {
+  switch (pub?.persistenceDomain) {
+    case 'cpu_cache':
+      return 'cpu_cache';
+    case 'memory_controller':
+      return 'memory_controller';
+    case '':
+    case undefined:
+      return 'unknown';
+  }
 }
 
 export function regionJson(
   view: RegionView,
   o: JsonOpts & { mappings: boolean; disabled: boolean },
   namespaces?: Json[],
+  pub?: PmemRegionInfo,
 ): Json {
+  const nvdimm = pub === undefined || pub.devtype === 'nvdimm';
   const available = view.freeExtents.reduce((s, e) => s + e.size, 0);
   const j: Record<string, Json> = {
     dev: view.dev,
@@ -130,13 +226,18 @@ export function regionJson(
     j.numa_node = view.spec.numaNode;
     j.target_node = view.spec.numaNode;
   }
-  j.iset_id = o.human ? `0x${view.isetId.toString(16)}` : signed64(view.isetId);
-  if (o.mappings) {
+  // virtio-pmem regions have no interleave set and no DIMM mappings.
+  if (nvdimm) j.iset_id = o.human ? `0x${view.isetId.toString(16)}` : signed64(view.isetId);
+  if (o.mappings && nvdimm) {
     j.mappings = [
-      { dimm: dimmDev(view), offset: hex(0, o), length: size(view.size, o), position: 0 },
+      { dimm: dimmDev(view), offset: hex(0, o), length: hex(view.size, o), position: 0 },
     ];
   }
   if (o.disabled) j.state = 'disabled';
+  const bb = regionBadblocks(view.spec.index, pub);
+  if (bb.count > 0) j.badblock_count = bb.count;
+  if (o.mediaErrors === true && bb.list !== undefined && bb.count > 0) j.badblocks = bb.list;
+  j.persistence_domain = persistenceDomainJson(pub);
   if (namespaces !== undefined && namespaces.length > 0) j.namespaces = namespaces;
   return j;
 }

@@ -4,7 +4,7 @@ import type { CliIo } from '../io.js';
 import { count, flag, regionMatches, str, withRegions, type Ctx } from './context.js';
 import { dimmJson, formatJson, namespaceJson, regionJson, seedJson, type Json } from './json.js';
 
-export const LIST_USAGE = `usage: nvmemu ndctl list [<options>] --backing FILE --label-size SIZE
+export const LIST_USAGE = `usage: nvmemu ndctl list [<options>] [--data DIR | --backing FILE --label-size SIZE]
 
     -r, --region <region-id>   filter by region
     -n, --namespace <name>     filter by namespace
@@ -14,8 +14,10 @@ export const LIST_USAGE = `usage: nvmemu ndctl list [<options>] --backing FILE -
     -N, --namespaces           include namespace info (default)
     -D, --dimms                include dimm info
     -i, --idle                 include idle (disabled / zero-size) devices
+    -M, --media-errors         include media errors (bad blocks)
     -u, --human                use human friendly number formats
-    -v, --verbose              increase output detail
+    -v, --verbose              increase output detail (-v implies -M)
+    --data DIR                 a running machine's data folder (default $NVMEMU_DATA or ./data)
 `;
 
 const OPTIONS = {
@@ -27,13 +29,19 @@ const OPTIONS = {
   namespaces: { type: 'boolean', short: 'N' },
   dimms: { type: 'boolean', short: 'D' },
   idle: { type: 'boolean', short: 'i' },
+  'media-errors': { type: 'boolean', short: 'M' },
   human: { type: 'boolean', short: 'u' },
   verbose: { type: 'boolean', short: 'v', multiple: true },
 } as const;
 
 function list(ctx: Ctx): number {
   const v = ctx.values;
-  const o = { human: flag(v, 'human'), verbose: count(v, 'verbose') };
+  const verbose = count(v, 'verbose');
+  const o = {
+    human: flag(v, 'human'),
+    verbose,
+    mediaErrors: flag(v, 'media-errors') || verbose > 0,
+  };
   const wantR = flag(v, 'regions');
   const wantD = flag(v, 'dimms');
   const wantN = flag(v, 'namespaces') || (!wantR && !wantD);
@@ -51,7 +59,9 @@ function list(ctx: Ctx): number {
   for (const view of views) {
     if (!dimmOk(view.spec.index)) continue;
     const rDisabled = ctx.regionDisabled(view.spec.index);
-    if (wantD && view.spec.labels !== undefined) dimms.push(dimmJson(view, false, o));
+    const pub = ctx.regions.published[view.spec.index];
+    if (wantD && (pub === undefined ? view.spec.labels !== undefined : pub.devtype === 'nvdimm'))
+      dimms.push(dimmJson(view, false, o, pub));
     const nsJson: Json[] = [];
     if (wantN && (!rDisabled || idle)) {
       for (const ns of view.namespaces) {
@@ -59,7 +69,7 @@ function list(ctx: Ctx): number {
         if (disabled && !idle) continue;
         if (nf !== undefined && nf !== 'all' && nf !== ns.dev) continue;
         if (mf !== undefined && mf !== ns.personality.mode) continue;
-        nsJson.push(namespaceJson(ns, disabled, o));
+        nsJson.push(namespaceJson(ns, disabled, o, pub));
       }
       if (
         idle &&
@@ -77,6 +87,7 @@ function list(ctx: Ctx): number {
           view,
           { ...o, mappings: wantD, disabled: rDisabled },
           wantN ? nsJson : undefined,
+          pub,
         ),
       );
     } else {

@@ -12,11 +12,17 @@ import {
   renameSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { readPmemRegions, type PmemRegionInfo } from '../../memory/state-folder.js';
 import { parseSize } from '../../config/size.js';
 import { FileMedia } from '../../pmem/ndctl/media.js';
 import { MIN_LABEL_AREA } from '../../pmem/ndctl/label-format.js';
-import { REGION_ALIGN, type Namespace, type RegionSpec } from '../../pmem/ndctl/region.js';
+import {
+  openPublishedRegion,
+  REGION_ALIGN,
+  type Namespace,
+  type RegionSpec,
+} from '../../pmem/ndctl/region.js';
 import { formatUuid } from '../../pmem/ndctl/guid.js';
 import { alignDown, alignUp } from '../../util/u64.js';
 
@@ -84,7 +90,59 @@ function pmemSizeOf(file: string, labelSize: number, align: number): number {
 export interface OpenRegions {
   readonly specs: RegionSpec[];
   readonly keys: string[];
+  /**
+   * What the running machine published per region (state folder); undefined for regions named
+   * with --backing (nothing is known about their machine: no bad blocks, domain unknown).
+   */
+  readonly published: (PmemRegionInfo | undefined)[];
+  /** The data folder whose machine published the regions (inject-error talks to its monitor). */
+  readonly dataDir: string | undefined;
   close(): void;
+}
+
+/** The data folder `nvmemu run` uses: --data, else $NVMEMU_DATA, else ./data. */
+export function dataDirOf(given: string | undefined): string {
+  return resolve(given ?? process.env.NVMEMU_DATA ?? 'data');
+}
+
+/** Opens the regions a running machine published in `dataDir`/state. */
+export function openPublishedRegions(dataDir: string): OpenRegions {
+  const s = readPmemRegions(dataDir);
+  switch (s.status) {
+    case 'absent':
+      throw new UsageError(
+        `no regions: no running nvmemu machine publishes ${join(dataDir, 'state')}; start one (nvmemu run --data DIR) or give --backing FILE --label-size SIZE`,
+      );
+    case 'stale':
+      throw new Error(
+        `the nvmemu machine that published ${join(dataDir, 'state')} (pid ${s.owner.pid}) is no longer running`,
+      );
+    case 'live':
+      break;
+  }
+  const files: FileMedia[] = [];
+  const specs: RegionSpec[] = [];
+  const keys: string[] = [];
+  try {
+    for (const info of s.regions) {
+      const { spec, file } = openPublishedRegion(info, Number(info.name.slice('region'.length)));
+      files.push(file);
+      specs.push(spec);
+      keys.push(
+        realpathSync(info.backingFile) + (info.backingOffset === 0 ? '' : `@${info.backingOffset}`),
+      );
+    }
+  } catch (e) {
+    for (const f of files) f.close();
+    throw e;
+  }
+  return {
+    specs,
+    keys,
+    published: [...s.regions],
+    dataDir,
+    close: () => files.forEach((f) => f.close()),
+  };
 }
 
 /** Opens every backing file and cuts it into its label and PMEM views. */
@@ -118,7 +176,13 @@ export function openRegions(backings: readonly BackingSpec[]): OpenRegions {
     for (const f of files) f.close();
     throw e;
   }
-  return { specs, keys, close: () => files.forEach((f) => f.close()) };
+  return {
+    specs,
+    keys,
+    published: specs.map(() => undefined),
+    dataDir: undefined,
+    close: () => files.forEach((f) => f.close()),
+  };
 }
 
 /** Disabled regions and namespaces, keyed by backing file (and label uuid, or "io"). */

@@ -12,7 +12,9 @@ import {
 } from './guid.js';
 import { readLabelArea, type LabelArea } from './label-area.js';
 import { cookieFor, qemuCookies, type Label } from './label-format.js';
-import { mediaSize, SubMedia, type Media } from './media.js';
+import { FileMedia, mediaSize, SubMedia, type Media } from './media.js';
+import type { PmemRegionInfo } from '../../memory/state-folder.js';
+import { EmuError, ErrorCode } from '../../util/errors.js';
 import { Btt } from './btt.js';
 import { BTT_INFO_SIZE, type BttVersion } from './btt-format.js';
 import { PFN_INFO_OFF, PFN_INFO_SIZE, validatePfnInfo, type PfnProbe } from './pfn.js';
@@ -222,4 +224,39 @@ export function deviceName(ns: Namespace): { blockdev?: string; chardev?: string
     case 'devdax':
       return { chardev: `dax${ns.region.index}.${ns.id}` };
   }
+}
+
+/**
+ * A region a running machine published in its state folder (docs/pmem.md "State folder"),
+ * opened on its backing file: PMEM = [backing_offset, +size), labels = [label_offset,
+ * +label_size). `index` is N of regionN. Read-only backing files are opened read-only.
+ */
+export function openPublishedRegion(
+  info: PmemRegionInfo,
+  index: number,
+): { spec: RegionSpec; file: FileMedia } {
+  if (info.backingFile === '')
+    throw new EmuError(
+      ErrorCode.EMU_ERR_UNSUPPORTED,
+      `${info.name}: backed by memory-backend-ram, which no other process can open`,
+    );
+  let file: FileMedia;
+  let readOnly = false;
+  try {
+    file = FileMedia.open(info.backingFile);
+  } catch {
+    file = FileMedia.open(info.backingFile, { readOnly: true });
+    readOnly = true;
+  }
+  const spec: RegionSpec = {
+    index,
+    slot: info.dimm?.slot ?? 0,
+    pmem: file.window(info.backingOffset, info.size),
+    labels: info.labelSize === 0 ? undefined : file.window(info.labelOffset, info.labelSize),
+    spaStart: Number(info.resource),
+    align: REGION_ALIGN,
+    numaNode: 0,
+    readOnly,
+  };
+  return { spec, file };
 }
