@@ -288,6 +288,8 @@ describe('QMP commands', () => {
     const c = await client();
     const names = ((await c.execute('query-commands')) as { name: string }[]).map((x) => x.name);
     assert.deepEqual([...names].sort(), [
+      'blockdev-add',
+      'blockdev-del',
       'device_add',
       'device_del',
       'human-monitor-command',
@@ -305,9 +307,14 @@ describe('QMP commands', () => {
       'quit',
       'system_powerdown',
       'x-nvmemu-clear-badblocks',
+      'x-nvmemu-clear-media-errors',
       'x-nvmemu-inject-badblocks',
+      'x-nvmemu-inject-media-error',
       'x-nvmemu-power-fail',
       'x-nvmemu-query-badblocks',
+      'x-nvmemu-query-media-errors',
+      'x-nvmemu-query-nvme-tcp',
+      'x-nvmemu-query-stats',
     ]);
     c.close();
   });

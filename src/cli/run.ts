@@ -49,7 +49,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     monitors = await startMonitors(
       machine,
       { qmp: args.qmp, monitor: args.monitor, defaultSocket: join(dataDir, 'qmp.sock') },
-      { quit: () => stop.fire('quit'), version: version() },
+      { quit: () => stop.fire('quit'), version: version(), ...(tcp ? { nvmeTcp: tcp } : {}) },
     );
   } catch (e) {
     stop.cancel();

@@ -5,6 +5,7 @@
 
 import { flattenKeyval, parseKeyval } from '../config/keyval.js';
 import type { Args } from './args.js';
+import { hmpDriveAdd } from './commands/block.js';
 import { deviceDel, hotplug, objectDel } from './commands/hotplug.js';
 import { memorySizeSummary } from './commands/memory.js';
 import { toQmpError } from './errors.js';
@@ -87,6 +88,15 @@ const COMMANDS: readonly HmpCommand[] = [
       await h.serialized(() => deviceDel({ machine: h.monitor.machine, monitor: h.monitor }, id));
       return '';
     },
+  },
+  {
+    names: ['drive_add'],
+    params:
+      '[-n] [[<domain>:]<bus>:]<slot>\n[file=file][,if=type][,bus=n]\n[,unit=m][,media=d][,index=i]\n[,snapshot=on|off][,cache=on|off]\n[,readonly=on|off][,copy-on-read=on|off]',
+    help: 'add drive to PCI storage controller',
+    required: 1,
+    rest: true,
+    run: (h, [text = '']) => h.serialized(() => hmpDriveAdd(h.monitor.machine, text)),
   },
   {
     names: ['help', '?'],

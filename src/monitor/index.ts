@@ -4,11 +4,15 @@
 import { Duplex } from 'node:stream';
 import type { Machine } from '../machine/machine.js';
 import { parseChardev, type ChardevSpec } from './chardev.js';
+import { blockCommands } from './commands/block.js';
 import { coreCommands } from './commands/core.js';
 import { hotplugCommands } from './commands/hotplug.js';
 import { memoryCommands } from './commands/memory.js';
+import { nvmeCommands } from './commands/nvme.js';
+import { nvmeTcpCommands, wireNvmeEvents } from './commands/nvme-tcp.js';
 import { nvmemuCommands } from './commands/nvmemu.js';
 import { qomCommands } from './commands/qom.js';
+import { statsCommands } from './commands/stats.js';
 import { Hmp } from './hmp.js';
 import { serveHmpSocket, serveHmpStdio } from './hmp-session.js';
 import { listen, type Listener } from './listen.js';
@@ -41,7 +45,11 @@ export const ALL_COMMANDS: readonly QmpCommand[] = [
   ...hotplugCommands,
   ...memoryCommands,
   ...qomCommands,
+  ...blockCommands,
   ...nvmemuCommands,
+  ...nvmeCommands,
+  ...nvmeTcpCommands,
+  ...statsCommands,
 ];
 
 /** A monitor over `machine` with every command; for in-process use and tests. */
@@ -94,6 +102,7 @@ export async function startMonitors(
     throw new Error('cannot use stdio by multiple character devices');
   }
   const monitor = createMonitor(machine, hooks);
+  const unwire = wireNvmeEvents(monitor);
   const listeners: Listener[] = [];
   const lines: string[] = [];
   const closers: (() => void)[] = [];
@@ -125,6 +134,7 @@ export async function startMonitors(
       }
     }
   } catch (e) {
+    unwire();
     await Promise.all(listeners.map((l) => l.close()));
     throw e;
   }
@@ -132,6 +142,7 @@ export async function startMonitors(
     describe: () => [...lines],
     close: async () => {
       monitor.announceHostShutdown();
+      unwire();
       for (const c of closers) c();
       await Promise.all(listeners.map((l) => l.close()));
     },

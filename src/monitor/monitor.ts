@@ -7,6 +7,8 @@
 // (QMP spec: validation errors come before side effects).
 
 import type { Machine } from '../machine/machine.js';
+import type { ComponentKind } from '../machine/registry.js';
+import type { TcpTarget } from '../nvme-tcp/target/port.js';
 import { checkArgs, type ArgSpec, type Args } from './args.js';
 import { QmpError, toQmpError } from './errors.js';
 
@@ -19,7 +21,7 @@ export type MachineView = Pick<
   'settings' | 'plans' | 'components' | 'component' | 'add' | 'state'
 > & {
   /** Removes a realized component (object-del, device_del). */
-  remove?: (kind: 'object' | 'device', id: string) => Promise<void>;
+  remove?: (kind: ComponentKind, id: string) => Promise<void>;
 };
 
 export interface MonitorHooks {
@@ -29,6 +31,8 @@ export interface MonitorHooks {
   readonly version: string;
   /** Wall clock in milliseconds since the epoch (event timestamps); default Date.now. */
   readonly now?: () => number;
+  /** The machine's NVMe/TCP service, when `nvmemu run` serves one (x-nvmemu-query-nvme-tcp). */
+  readonly nvmeTcp?: { readonly target: TcpTarget };
 }
 
 export interface CommandContext {

@@ -5,7 +5,7 @@ import { IoOpc } from '../spec/opcodes.js';
 import { Status, withDnr } from '../spec/status.js';
 import type { CmdInit } from '../spec/command.js';
 import { ctxOf, MIB, pattern, rw, tempNamespace, type TempNs } from './fixtures.js';
-import { MEDIA_ERROR_CHANNEL, type MediaErrorHit } from './media-faults.js';
+import { MEDIA_ERROR_CHANNEL, type MediaErrorMessage } from './media-faults.js';
 
 async function withNs(fn: (t: TempNs) => Promise<void>): Promise<void> {
   const t = await tempNamespace(MIB);
@@ -100,8 +100,8 @@ describe('injected media errors', () => {
 
   it('a hit is published on the media-error channel with the exact status', () =>
     withNs(async (t) => {
-      const seen: MediaErrorHit[] = [];
-      const onHit = (m: unknown) => void seen.push(m as MediaErrorHit);
+      const seen: MediaErrorMessage[] = [];
+      const onHit = (m: unknown) => void seen.push(m as MediaErrorMessage);
       subscribe(MEDIA_ERROR_CHANNEL, onHit);
       try {
         t.ns.mediaFaults.inject('write', 5, 6);
@@ -110,8 +110,15 @@ describe('injected media errors', () => {
       } finally {
         unsubscribe(MEDIA_ERROR_CHANNEL, onHit);
       }
-      assert.deepEqual(seen, [
-        { id: t.ns.id, nsid: t.ns.nsid, kind: 'write', slba: 4, nlb: 4, status: 0x280 },
-      ]);
+      assert.equal(seen.length, 1);
+      assert.equal(seen[0]?.faults, t.ns.mediaFaults);
+      assert.deepEqual(seen[0]?.hit, {
+        id: t.ns.id,
+        nsid: t.ns.nsid,
+        kind: 'write',
+        slba: 4,
+        nlb: 4,
+        status: 0x280,
+      });
     }));
 });

@@ -29,6 +29,12 @@ export interface MediaErrorHit {
   readonly status: number;
 }
 
+/** What MEDIA_ERROR_CHANNEL carries: the hit and the fault set it came from. */
+export interface MediaErrorMessage {
+  readonly hit: MediaErrorHit;
+  readonly faults: MediaFaults;
+}
+
 export const MEDIA_ERROR_CHANNEL = 'nvmemu:nvme:media-error';
 const hitChannel = channel(MEDIA_ERROR_CHANNEL);
 
@@ -81,7 +87,8 @@ export class MediaFaults {
       nlb,
       status: STATUS[kind],
     };
-    if (hitChannel.hasSubscribers) hitChannel.publish(hit);
+    if (hitChannel.hasSubscribers)
+      hitChannel.publish({ hit, faults: this } satisfies MediaErrorMessage);
     throw new MediaError(hit);
   }
 }
