@@ -90,7 +90,11 @@ export class Association {
         ? { status: 0, dw0: lo(this.ctrl.cap), dw1: hi(this.ctrl.cap) }
         : { status: 0, dw0: lo(this.ctrl.cap) };
     }
-    if (size8) return { status: withDnr(Status.INVALID_FIELD) };
+    // Unsupported offsets answer Invalid Field *without* DNR: nvme-cli 2.3's show-regs walks
+    // every register from CAP to CMBSZ and only skips a status equal to plain 02h; with DNR
+    // (0x4002, as nvmet answers) it stops at INTMS and the command fails (seen in the Linux
+    // 6.1 guest). The kernel never reads these offsets, so nothing retries on the missing DNR.
+    if (size8) return { status: Status.INVALID_FIELD };
     switch (ofst) {
       case Prop.VS:
         return { status: 0, dw0: this.ctrl.vs };
@@ -101,7 +105,7 @@ export class Association {
       case Prop.NSSR:
         return { status: 0, dw0: 0 };
       default:
-        return { status: withDnr(Status.INVALID_FIELD) };
+        return { status: Status.INVALID_FIELD };
     }
   }
 

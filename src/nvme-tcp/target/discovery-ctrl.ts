@@ -28,8 +28,14 @@ export interface PortInfo {
   readonly port: number;
 }
 
-/** CAP: MQES 31 (32-entry admin queue, ASQSZ 32), CQR, TO 15 (7.5 s), CSS bit 37 (NVM). */
-const DISC_CAP = 31n | (1n << 16n) | (15n << 24n) | (1n << 37n);
+/**
+ * CAP: MQES 127, CQR, TO 15 (7.5 s), CSS bit 37 (NVM). The host's admin queue is still 32
+ * entries (ASQSZ 32 in the log), but Linux clamps its queue_size (default 128) to MQES+1 and
+ * MAXCMD for every controller and logs "queue_size 128 > ctrl sqsize 32, clamping down" on each
+ * `nvme discover` when MQES is 31 (seen in the Linux 6.1 guest); nvmet reports 1023.
+ */
+const DISC_MQES = 127;
+const DISC_CAP = BigInt(DISC_MQES) | (1n << 16n) | (15n << 24n) | (1n << 37n);
 const VS_1_3 = 0x0001_0300;
 const FID_ASYNC_EVENT_CONFIG = 0x0b;
 const AERL = 3;
@@ -163,7 +169,7 @@ export class DiscoveryController implements FabricsController {
     writeU16le(b, 320, 10);
     writeU8(b, 512, 0x66);
     writeU8(b, 513, 0x44);
-    writeU16le(b, 514, 32);
+    writeU16le(b, 514, DISC_MQES + 1);
     writeU32le(b, 536, 0x0000_0001);
     writeAscii(b, 768, DISCOVERY_NQN, 256, 0);
     // IOCCSZ 4 / IORCSZ 1: some newer hosts check them even for discovery; MSDBD 1.
