@@ -5,7 +5,7 @@
 import { AdminOpc, Effects } from '../spec/opcodes.js';
 import { Status, withDnr } from '../spec/status.js';
 import type { CommandContext, Completion } from '../spec/transfer.js';
-import { formatNvm, nsAttachment, virtMgmt } from './admin-ns.js';
+import { formatNvm, nsAttachment } from './admin-ns.js';
 import {
   abort,
   asyncEventRequest,
@@ -20,6 +20,7 @@ import { getFeatures, setFeatures } from './features.js';
 import { identify } from './identify.js';
 import { getLogPage } from './logs.js';
 import type { Deferred, Request } from './queues.js';
+import { primaryOf, virtMgmt } from './virt.js';
 
 type Handler = (
   c: Controller,
@@ -34,6 +35,8 @@ export interface AdminCommand {
   readonly run: Handler;
   /** OACS bit advertised while the command is available. */
   readonly oacs?: number;
+  /** The OACS bit is advertised only when this holds (the command stays available). */
+  readonly oacsWhen?: (c: Controller) => boolean;
   readonly available?: (c: Controller) => boolean;
 }
 
@@ -92,7 +95,15 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
     run: () => ({ status: 0 }),
     available: fabricsOnly,
   },
-  { opcode: AdminOpc.VIRT_MNGMT, name: 'Virtualization Management', effects: CSUPP, run: virtMgmt },
+  {
+    opcode: AdminOpc.VIRT_MNGMT,
+    name: 'Virtualization Management',
+    effects: CSUPP,
+    run: virtMgmt,
+    // [7.2] listed and executed always; OACS bit7 only with SR-IOV (reference §2.6).
+    oacs: 0x80,
+    oacsWhen: (c) => primaryOf(c) !== undefined,
+  },
   {
     opcode: AdminOpc.DBBUF_CONFIG,
     name: 'Doorbell Buffer Config',
@@ -124,7 +135,9 @@ export function adminEffects(c: Controller): [number, number][] {
 /** Identify Controller OACS derived from the table. */
 export function adminOacs(c: Controller): number {
   let oacs = 0;
-  for (const d of ADMIN_COMMANDS) if (available(c, d)) oacs |= d.oacs ?? 0;
+  for (const d of ADMIN_COMMANDS) {
+    if (available(c, d) && (d.oacsWhen?.(c) ?? true)) oacs |= d.oacs ?? 0;
+  }
   return oacs;
 }
 

@@ -7,6 +7,7 @@ import type { CommandContext, Completion } from '../spec/transfer.js';
 import type { Controller } from './controller.js';
 import { ID_SIZE, identifyController, identifyCtrlCsi } from './id-ctrl.js';
 import { MAX_NSID, NSID_BROADCAST, nsidValid } from './io.js';
+import { primaryCtrlCaps, secondaryCtrlList } from './virt.js';
 
 export const Cns = {
   NS: 0x00,
@@ -66,10 +67,9 @@ export async function identify(c: Controller, ctx: CommandContext): Promise<Comp
     case Cns.CTRL_LIST:
       return send(ctrlList(c, nsid, cntid, cns === Cns.NS_ATTACHED_CTRL_LIST));
     case Cns.PRIMARY_CTRL_CAP:
-      return send(primaryCtrlCap(c));
+      return send(primaryCtrlCaps(c));
     case Cns.SECONDARY_CTRL_LIST:
-      // No SR-IOV: an empty list (NUMID 0).
-      return send(new Uint8Array(ID_SIZE));
+      return send(secondaryCtrlList(c, cntid));
     case Cns.IO_COMMAND_SET: {
       const buf = new Uint8Array(ID_SIZE);
       writeU64le(buf, 0, 0x5n); // vector 0: NVM (bit0) + Zoned (bit2)
@@ -137,17 +137,5 @@ function ctrlList(
   const buf = new Uint8Array(ID_SIZE);
   writeU16le(buf, 0, ids.length);
   ids.forEach((id, i) => writeU16le(buf, 2 + 2 * i, id));
-  return buf;
-}
-
-/** CNS 14h without SR-IOV: CRT 3, VQPRT/VIPRT = all queues/vectors, granularity 1. */
-function primaryCtrlCap(c: Controller): Uint8Array {
-  const buf = new Uint8Array(ID_SIZE);
-  writeU16le(buf, 0, c.params.cntlid);
-  buf[4] = 0x3;
-  writeU16le(buf, 42, 1 + c.params.maxIoqpairs); // VQPRT
-  writeU16le(buf, 46, 1); // VQGRAN
-  writeU16le(buf, 74, c.params.msixQsize); // VIPRT
-  writeU16le(buf, 78, 1); // VIGRAN
   return buf;
 }
