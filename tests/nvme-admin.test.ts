@@ -199,11 +199,11 @@ describe('Identify Controller (§2.6)', () => {
     put(256, '0a01' + '03' + '03' + '03' + '07');
     put(266, '5701' + '7501');
     put(512, '6644');
-    // Documented differences from QEMU 7.2's 0x15d / 0x0003: ONCS advertises Write
-    // Uncorrectable (bit 1) and not yet Copy (bit 8), so OCFS is 0 until Copy lands.
-    put(516, '00010000' + '5f00');
+    // Documented difference from QEMU 7.2's ONCS 0x15d: Write Uncorrectable (bit 1) is
+    // advertised too; Copy (bit 8) with OCFS 0x3 (formats 0 and 1) as in QEMU 7.2.
+    put(516, '00010000' + '5f01');
     put(525, '07');
-    put(534, '0000' + '01000000');
+    put(534, '0300' + '01000000');
     ascii(768, 'nqn.2019-08.org.qemu:deadbeef', 256, 0);
     put(2048, 'c409' + '0000' + '10000000' + '04000000');
     assert.equal(hex(id), hex(expected));

@@ -25,6 +25,19 @@ const ALLOWED = new Map<number, readonly number[]>([
   [IoOpc.DSM, [Status.DATA_TRANSFER_ERROR]],
   [IoOpc.WRITE_UNCOR, [D(Status.LBA_RANGE)]],
   [
+    IoOpc.COPY,
+    [
+      D(Status.CMD_SIZE_LIMIT),
+      D(Status.INVALID_FIELD),
+      D(Status.INVALID_FORMAT),
+      D(Status.LBA_RANGE),
+      D(Status.DULB),
+      Status.DATA_TRANSFER_ERROR,
+      Status.UNRECOVERED_READ,
+      Status.WRITE_FAULT,
+    ],
+  ],
+  [
     IoOpc.VERIFY,
     [D(Status.INVALID_FIELD), D(Status.LBA_RANGE), D(Status.DULB), Status.UNRECOVERED_READ],
   ],

@@ -9,7 +9,7 @@
 //  C. block configuration (blkconf_blocksizes): logical vs physical size, io size multiples;
 //  D. geometry: NSZE, zoned geometry, the DULBE granularity warning;
 //  E. NSID allocation in the subsystem/controller (ctrl/bus.ts reserveNsid);
-//  F. what QEMU accepts but nvmemu does not implement yet (zoned, PI): EMU_ERR_UNSUPPORTED.
+//  F. what QEMU accepts but nvmemu does not implement yet (PI): EMU_ERR_UNSUPPORTED.
 //
 // The reference lists "detached requires ..." with the realize errors after the geometry; QEMU
 // 7.2's realize handles the parent bus (subsystem or not) before nvme_ns_setup, because the
@@ -193,9 +193,6 @@ export function checkNvmeNs(props: Props, id: string | undefined, ctx: PlanConte
   const nsid = reserveNsid(ctx, bus, requestedNsid);
 
   // F. Accepted by QEMU, not implemented here yet.
-  if (zoned !== undefined) {
-    throw new UnsupportedConfigError('zoned namespaces are not supported yet', 'zoned');
-  }
   if (pi !== 0) {
     throw new UnsupportedConfigError(
       `protection information (pi=${pi}) is not supported yet`,
@@ -302,6 +299,7 @@ function checkZonedParams(props: Props, lbaSize: number): ZonedParams {
     zrwas,
     zrwafg,
     numZrwa,
+    persist: props.bool('zoned.persist'),
   };
 }
 

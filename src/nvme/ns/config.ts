@@ -26,6 +26,8 @@ export interface ZonedParams {
   /** Resolved: (uint64)-1 becomes the logical block size. */
   readonly zrwafg: bigint;
   readonly numZrwa: number;
+  /** nvmemu: keep zone state in `<image>.zones` across restarts (`zoned.persist`, default on). */
+  readonly persist: boolean;
 }
 
 /** The drive plan's configuration as the -drive layer produces it. */

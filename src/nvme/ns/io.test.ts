@@ -145,9 +145,9 @@ const STATUS_CASES: readonly StatusCase[] = [
     expect: Status.SUCCESS,
   },
   {
-    name: 'Copy is Invalid Opcode + DNR until the Copy issue lands',
-    init: { opcode: IoOpc.COPY },
-    expect: withDnr(Status.INVALID_OPCODE),
+    name: 'Copy with more source ranges than MSRC + 1 is Command Size Limit + DNR',
+    init: { opcode: IoOpc.COPY, cdw12: 0xff },
+    expect: withDnr(Status.CMD_SIZE_LIMIT),
   },
   {
     name: 'zone commands are Invalid Opcode + DNR on an NVM namespace',
@@ -366,7 +366,7 @@ describe('NVM I/O command behaviour', () => {
           await run(t, { opcode: IoOpc.WRITE_UNCOR, ...rw(NSZE, 1) }),
           withDnr(Status.LBA_RANGE),
         );
-        assert.deepEqual(t.ns.supportedOpcodes(), [0, 1, 2, 4, 5, 8, 9, 12]);
+        assert.deepEqual(t.ns.supportedOpcodes(), [0, 1, 2, 4, 5, 8, 9, 12, 0x19]);
       },
       {},
       { writeUncorrectable: true },

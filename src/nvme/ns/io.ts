@@ -14,6 +14,8 @@ import type { RangeSet } from './ranges.js';
 import type { BlockStore, Blocks } from './store.js';
 import { deinterleave, interleave } from './store.js';
 import type { Geometry } from './lbaf.js';
+import type { ZonedIo } from './zoned/zoned-ns.js';
+import type { CopyLimits } from './copy.js';
 
 /** The namespace state the handlers work on. */
 export interface NsCore {
@@ -27,6 +29,10 @@ export interface NsCore {
   /** Error Recovery DULBE is on (and NSFEAT advertises it). */
   readonly dulbe: boolean;
   readonly stats: IoStats;
+  /** Zone rules of a zoned namespace (reference §6.3): checked after the LBA range. */
+  readonly zoned?: ZonedIo;
+  /** Simple Copy limits (Identify NS MSSRL/MCL/MSRC) of the namespace. */
+  readonly copyLimits?: CopyLimits;
 }
 
 export interface IoStats {
@@ -60,29 +66,29 @@ const DSM_AD = 1 << 2;
 const DSM_RANGE_SIZE = 16;
 
 /** 0x080+DNR unless [slba, slba + nlb) lies inside the namespace; else the start as a number. */
-function checkBounds(core: NsCore, r: RwRange): number | Completion {
+export function checkBounds(core: NsCore, r: RwRange): number | Completion {
   if (r.slba + BigInt(r.nlb) > BigInt(core.geometry.nsze)) return done(withDnr(Status.LBA_RANGE));
   return Number(r.slba);
 }
 
 /** Host bytes a transfer of `nlb` blocks takes: data, plus metadata when interleaved. */
-function hostBytes(g: Geometry, nlb: number): number {
+export function hostBytes(g: Geometry, nlb: number): number {
   return nlb * (g.lbaSize + (g.extended ? g.ms : 0));
 }
 
-function checkMdts(ctx: CommandContext, bytes: number): Completion | undefined {
+export function checkMdts(ctx: CommandContext, bytes: number): Completion | undefined {
   const mdts = ctx.ctrl.mdtsBytes;
   return mdts !== 0 && bytes > mdts ? done(withDnr(Status.INVALID_FIELD)) : undefined;
 }
 
 /** DULBE: any deallocated block -> 0x287+DNR. */
-function checkDulbe(core: NsCore, slba: number, nlb: number): Completion | undefined {
+export function checkDulbe(core: NsCore, slba: number, nlb: number): Completion | undefined {
   if (core.dulbe && core.dealloc.intersects(slba, slba + nlb)) return done(withDnr(Status.DULB));
   return undefined;
 }
 
 /** Reads blocks as the host sees them: deallocated ranges are zeros (DLFEAT = 1). */
-async function readBlocks(core: NsCore, lba: number, nlb: number): Promise<Blocks> {
+export async function readBlocks(core: NsCore, lba: number, nlb: number): Promise<Blocks> {
   const b = await core.store.read(lba, nlb);
   const { lbaSize, ms } = core.geometry;
   for (const r of core.dealloc.overlaps(lba, lba + nlb)) {
@@ -122,6 +128,8 @@ export async function read(core: NsCore, ctx: CommandContext): Promise<Completio
   if (bad) return bad;
   const slba = checkBounds(core, r);
   if (typeof slba !== 'number') return slba;
+  const zs = core.zoned?.checkRead(slba, r.nlb) ?? Status.SUCCESS;
+  if (zs !== Status.SUCCESS) return done(zs);
   const dulbe = checkDulbe(core, slba, r.nlb);
   if (dulbe) return dulbe;
   if (core.uncorrectable.intersects(slba, slba + r.nlb)) return done(Status.UNRECOVERED_READ);
@@ -157,6 +165,23 @@ export async function write(core: NsCore, ctx: CommandContext): Promise<Completi
   if (bad) return bad;
   const slba = checkBounds(core, r);
   if (typeof slba !== 'number') return slba;
+  // Zoned: write pointer rules and implicit open at submission; the WP moves on completion.
+  const zone = core.zoned?.admitWrite(slba, r.nlb, ctx.ctrl.zonedAutoTransition);
+  if (zone !== undefined && zone.status !== Status.SUCCESS) return done(zone.status);
+  const c = await writeData(core, ctx, slba, r.nlb);
+  zone?.commit();
+  return c;
+}
+
+/** The data part of Write (and Zone Append): host buffers to the image, then FUA. */
+export async function writeData(
+  core: NsCore,
+  ctx: CommandContext,
+  slba: number,
+  nlb: number,
+): Promise<Completion> {
+  const g = core.geometry;
+  const r = { nlb };
   const meta = metaBuffer(core, ctx);
   const status = await eachChunk(core, slba, r.nlb, async (lba, n, i) => {
     let blocks: { data: Uint8Array; meta: Uint8Array | undefined };
@@ -207,10 +232,14 @@ export async function writeZeroes(core: NsCore, ctx: CommandContext): Promise<Co
   const r = rwRange(ctx);
   const slba = checkBounds(core, r);
   if (typeof slba !== 'number') return slba;
+  const zone = core.zoned?.admitWrite(slba, r.nlb, ctx.ctrl.zonedAutoTransition);
+  if (zone !== undefined && zone.status !== Status.SUCCESS) return done(zone.status);
   try {
     await core.store.zero(slba, r.nlb);
   } catch {
     return done(Status.WRITE_FAULT);
+  } finally {
+    zone?.commit();
   }
   if ((ctx.cmd.cdw12 & DEAC) !== 0) core.dealloc.add(slba, slba + r.nlb);
   else core.dealloc.remove(slba, slba + r.nlb);

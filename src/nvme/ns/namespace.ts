@@ -25,6 +25,9 @@ import {
   NSFEAT_OPTPERF,
 } from './identify.js';
 import * as io from './io.js';
+import { copy } from './copy.js';
+import { ZonedNs } from './zoned/zoned-ns.js';
+import { zoneAppend, zoneMgmtRecv, zoneMgmtSend } from './zoned/commands.js';
 
 export interface NamespaceOptions {
   /**
@@ -39,8 +42,7 @@ type Handler = (core: io.NsCore, ctx: CommandContext) => Promise<Completion> | C
 
 /**
  * The NVM command set's I/O commands this namespace executes (house rule 6: dispatch derives
- * from the table). Copy (0x19) is implemented by QEMU 7.2 (ONCS bit 8) but belongs to a later
- * issue: until then it answers Invalid Opcode + DNR like any opcode missing here.
+ * from the table; spec/opcodes.ts NVM_IO_EFFECTS lists the same opcodes for the effects log).
  */
 const NVM_HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [IoOpc.FLUSH, async (core) => ({ status: await io.flushStatus(core) })],
@@ -50,7 +52,21 @@ const NVM_HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [IoOpc.WRITE_ZEROES, io.writeZeroes],
   [IoOpc.DSM, io.datasetManagement],
   [IoOpc.VERIFY, io.verify],
+  [IoOpc.COPY, copy],
 ]);
+
+type ZonedHandler = (zns: ZonedNs, core: io.NsCore, ctx: CommandContext) => Promise<Completion>;
+
+/** The Zoned command set's own commands (ZONED_IO_EFFECTS adds them to the NVM set). */
+const ZONED_HANDLERS: ReadonlyMap<number, ZonedHandler> = new Map<number, ZonedHandler>([
+  [IoOpc.ZONE_MGMT_SEND, zoneMgmtSend],
+  [IoOpc.ZONE_MGMT_RECV, (zns, _core, ctx) => zoneMgmtRecv(zns, ctx)],
+  [IoOpc.ZONE_APPEND, zoneAppend],
+]);
+
+/** CC.CSS values (Base Spec 2.0 Figure 41): all I/O command sets, admin only (0 = NVM). */
+const CSS_ALL = 6;
+const CSS_ADMIN_ONLY = 7;
 
 /** Error Recovery (FID 05h) bit 16: Deallocated or Unwritten Logical Block Error Enable. */
 export const ERR_REC_DULBE = 1 << 16;
@@ -71,10 +87,10 @@ export class Namespace implements NamespaceApi, Component {
   readonly typeName = 'nvme-ns';
   readonly id: string | undefined;
   readonly nsid: number;
-  readonly csi = 0 as const;
+  readonly csi: 0 | 2;
   readonly shared: boolean;
   readonly detached: boolean;
-  readonly dulbeCapable = true;
+  readonly dulbeCapable: boolean;
   readonly config: NvmeNsConfig;
   errorRecovery = 0;
 
@@ -88,6 +104,8 @@ export class Namespace implements NamespaceApi, Component {
   #closed = false;
   readonly #writeUncorrectable: boolean;
   readonly #store: BlockStore;
+  /** The zone state of a zoned namespace (`zoned=on`). */
+  readonly #zoned: ZonedNs | undefined;
   readonly #dealloc = new RangeSet();
   readonly #uncorrectable = new RangeSet();
   readonly #stats: io.IoStats = {
@@ -112,6 +130,20 @@ export class Namespace implements NamespaceApi, Component {
     this.#store = new BlockStore(drive, this.#computeGeometry(drive.size));
     this.mediaFaults = new MediaFaults(cfg.id, cfg.nsid);
     this.#store.faults = this.mediaFaults;
+    const z = cfg.zoned;
+    this.csi = z === undefined ? 0 : 2;
+    this.#zoned =
+      z === undefined
+        ? undefined
+        : new ZonedNs(z, cfg.lbaSize, this.#store.geometry.nsze, this.#store, {
+            // zoned.persist (nvmemu): zone state in a file beside the image (zoned/journal.ts).
+            ...(z.persist ? { stateFile: `${drive.path}.zones` } : {}),
+            readOnly: drive.readOnly,
+          });
+    // QEMU disables DULBE when the zone size is not a multiple of the deallocation granularity.
+    const granularity = Math.floor(cfg.discardGranularity / cfg.lbaSize);
+    this.dulbeCapable =
+      this.#zoned === undefined || granularity === 0 || this.#zoned.zsze % granularity === 0;
   }
 
   /** Injected media errors (monitor x-nvmemu-inject-media-error; see media-faults.ts). */
@@ -135,7 +167,11 @@ export class Namespace implements NamespaceApi, Component {
     return this.#store.geometry;
   }
   get sizeBlocks(): bigint {
-    return BigInt(this.geometry.nsze);
+    return BigInt(this.#zoned?.nsze ?? this.geometry.nsze);
+  }
+  /** The zone state of a zoned namespace (host-side inspection and fault injection). */
+  get zoned(): ZonedNs | undefined {
+    return this.#zoned;
   }
   get lbaSize(): number {
     return this.geometry.lbaSize;
@@ -159,7 +195,8 @@ export class Namespace implements NamespaceApi, Component {
   identify(inSubsystem: boolean): Uint8Array {
     const g = this.geometry;
     return encodeIdentifyNs({
-      nsze: g.nsze,
+      // A zoned namespace is whole zones (reference §5.1).
+      nsze: this.#zoned?.nsze ?? g.nsze,
       nsfeat: (this.dulbeCapable ? NSFEAT_DULBE : 0) | NSFEAT_OPTPERF,
       formats: this.#formats.formats,
       flbas: this.#flbas,
@@ -176,8 +213,11 @@ export class Namespace implements NamespaceApi, Component {
   }
 
   identifyIoCs(csi: number): Uint8Array | number {
-    if (csi !== 0) return withDnr(Status.INVALID_FIELD);
-    return encodeIdentifyNsNvm(this.config.pif, this.#formats.initialIndex);
+    if (csi === 0) return encodeIdentifyNsNvm(this.config.pif, this.#formats.initialIndex);
+    if (csi === 2 && this.#zoned !== undefined) {
+      return this.#zoned.identify(this.#formats.formats.length);
+    }
+    return withDnr(Status.INVALID_FIELD);
   }
 
   descriptors(): Uint8Array {
@@ -211,6 +251,14 @@ export class Namespace implements NamespaceApi, Component {
     if (this.#closed) return { status: Status.INTERNAL_DEVICE_ERROR };
     if (this.#formatting) return { status: Status.FORMAT_IN_PROGRESS };
     if (ctx.cmd.fuse !== 0) return { status: Status.INVALID_FIELD };
+    // CC.CSS selects the opcodes (reference §2.3, QEMU 7.2): admin only -> none; NVM only ->
+    // the NVM set, also on a zoned namespace (whose write rules still apply); all -> own set.
+    const css = ctx.ctrl.css;
+    if (css === CSS_ADMIN_ONLY) return { status: withDnr(Status.INVALID_OPCODE) };
+    const zns = this.#zoned;
+    const zoned =
+      zns !== undefined && css === CSS_ALL ? ZONED_HANDLERS.get(ctx.cmd.opcode) : undefined;
+    if (zoned !== undefined) return zoned(zns!, this.#core(), ctx);
     const handler = this.#handler(ctx.cmd.opcode);
     if (handler === undefined) return { status: withDnr(Status.INVALID_OPCODE) };
     return handler(this.#core(), ctx);
@@ -225,18 +273,25 @@ export class Namespace implements NamespaceApi, Component {
   supportedOpcodes(): number[] {
     const ops = [...NVM_HANDLERS.keys()];
     if (this.#writeUncorrectable) ops.push(IoOpc.WRITE_UNCOR);
+    if (this.#zoned !== undefined) ops.push(...ZONED_HANDLERS.keys());
     return ops.sort((a, b) => a - b);
   }
 
   #core(): io.NsCore {
     return {
       store: this.#store,
-      geometry: this.#store.geometry,
+      // Bounds of a zoned namespace are whole zones; the image layout (metaOffset) is not.
+      geometry:
+        this.#zoned === undefined
+          ? this.#store.geometry
+          : { ...this.#store.geometry, nsze: this.#zoned.nsze },
       dealloc: this.#dealloc,
       uncorrectable: this.#uncorrectable,
       writeCache: this.#writeCache,
       dulbe: this.dulbeCapable && (this.errorRecovery & ERR_REC_DULBE) !== 0,
       stats: this.#stats,
+      copyLimits: this.config,
+      ...(this.#zoned !== undefined ? { zoned: this.#zoned } : {}),
     };
   }
 
@@ -253,6 +308,7 @@ export class Namespace implements NamespaceApi, Component {
     mset: number,
   ): Promise<Completion> {
     if (this.#formatting) return { status: Status.FORMAT_IN_PROGRESS };
+    if (this.#zoned !== undefined) return { status: withDnr(Status.INVALID_FORMAT) };
     const fmt = this.#formats.formats[lbaf];
     if (fmt === undefined) return { status: withDnr(Status.INVALID_FORMAT) };
     const tuple = this.config.pif === 2 ? 16 : 8;
@@ -284,14 +340,19 @@ export class Namespace implements NamespaceApi, Component {
 
   async flush(): Promise<void> {
     await this.#store.drive.flush();
+    // The zone state file is made durable with the data it describes.
+    this.#zoned?.flush();
   }
 
   async shutdown(): Promise<void> {
+    // Zones close as on a power cycle (reference §2.4), then everything is made durable.
+    this.#zoned?.shutdown();
     await this.flush();
   }
 
   close(): Promise<void> {
     this.#closed = true;
+    this.#zoned?.close();
     return Promise.resolve();
   }
 

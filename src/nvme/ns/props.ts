@@ -58,6 +58,13 @@ export const NVME_NS_PROPS: readonly PropDef[] = Object.freeze([
   // 18446744073709551615 is (uint64_t)-1 = "the logical block size".
   { name: 'zoned.zrwafg', type: size, default: 18446744073709551615n, description: '' },
   { name: 'zoned.numzrwa', type: u32, default: 0, description: '' },
+  // nvmemu extension: zone state survives a restart (docs/zns.md); off = QEMU (volatile).
+  {
+    name: 'zoned.persist',
+    type: bool,
+    default: true,
+    description: 'keep zone state in <image>.zones across restarts (nvmemu)',
+  },
 ]);
 
 export const nvmeNsSchema: TypeSchema = {

@@ -73,8 +73,8 @@ export const NVM_IO_EFFECTS: ReadonlyMap<number, number> = new Map([
   [IoOpc.VERIFY, Effects.CSUPP],
   // Beyond QEMU 7.2 (which answers Invalid Opcode): blocks fail reads until rewritten.
   [IoOpc.WRITE_UNCOR, Effects.CSUPP | Effects.LBCC],
-  // Copy (0x19) joins this table, and with it ONCS and the effects log, when it is
-  // implemented (Simple Copy issue); until then it is neither advertised nor accepted.
+  // Simple Copy (ns/copy.ts): ONCS bit 8 and OCFS derive from this entry.
+  [IoOpc.COPY, Effects.CSUPP | Effects.LBCC],
 ]);
 
 /** [7.2] Zoned command set: the NVM set plus the three zone commands. */

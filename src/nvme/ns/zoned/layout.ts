@@ -1,0 +1,121 @@
+// Zoned structures, each declared once as a layout table (house rule 3):
+// - Zone Descriptor, ZNS Command Set 1.1 §3.4.2.2.3 Figure 37 (64 bytes);
+// - Report Zones header, Figure 36 (64 bytes: Number of Zones, then reserved);
+// - I/O Command Set specific Identify Namespace for the Zoned command set (CNS 05h, CSI 02h),
+//   Figure 49 (4096 bytes), with the LBA Format Extension entries of Figure 50 (16 bytes).
+// QEMU 7.2's values (reference §6.1).
+
+import { defineLayout } from '../../../util/layout.js';
+import { writeU64le, writeU8 } from '../../../util/bytes.js';
+import { ZoneState, type Zone } from './state.js';
+
+export const ZONE_DESCRIPTOR_SIZE = 64;
+export const REPORT_HEADER_SIZE = 64;
+export const ID_NS_ZONED_SIZE = 4096;
+
+/** Zone Type 2: sequential write required (the only type ZNS defines). */
+export const ZONE_TYPE_SEQWRITE_REQ = 0x2;
+/** WP reported for zones without a meaningful write pointer (Full, Read Only, Offline). */
+const NO_WP = 0xffff_ffff_ffff_ffffn;
+
+export const ZoneDescriptorLayout = defineLayout('zone-descriptor', ZONE_DESCRIPTOR_SIZE, [
+  { name: 'zt', offset: 0, type: 'u8' },
+  /** Zone State in bits 7:4. */
+  { name: 'zs', offset: 1, type: 'u8' },
+  { name: 'za', offset: 2, type: 'u8' },
+  { name: 'zai', offset: 3, type: 'u8' },
+  { name: 'zcap', offset: 8, type: 'u64le' },
+  { name: 'zslba', offset: 16, type: 'u64le' },
+  { name: 'wp', offset: 24, type: 'u64le' },
+]);
+
+export const ReportHeaderLayout = defineLayout('report-zones-header', REPORT_HEADER_SIZE, [
+  { name: 'nrZones', offset: 0, type: 'u64le' },
+]);
+
+const LBAFE_OFFSET = 2816;
+const LBAFE_SIZE = 16;
+const LBAFE_ENTRIES = 64;
+
+export const IdNsZonedLayout = defineLayout('identify-ns-zoned', ID_NS_ZONED_SIZE, [
+  { name: 'zoc', offset: 0, type: 'u16le' },
+  { name: 'ozcs', offset: 2, type: 'u16le' },
+  { name: 'mar', offset: 4, type: 'u32le' },
+  { name: 'mor', offset: 8, type: 'u32le' },
+  { name: 'rrl', offset: 12, type: 'u32le' },
+  { name: 'frl', offset: 16, type: 'u32le' },
+  { name: 'rrl1', offset: 20, type: 'u32le' },
+  { name: 'rrl2', offset: 24, type: 'u32le' },
+  { name: 'rrl3', offset: 28, type: 'u32le' },
+  { name: 'frl1', offset: 32, type: 'u32le' },
+  { name: 'frl2', offset: 36, type: 'u32le' },
+  { name: 'frl3', offset: 40, type: 'u32le' },
+  { name: 'numzrwa', offset: 44, type: 'u32le' },
+  { name: 'zrwafg', offset: 48, type: 'u16le' },
+  { name: 'zrwas', offset: 50, type: 'u16le' },
+  { name: 'zrwacap', offset: 52, type: 'u8' },
+  { name: 'lbafe', offset: LBAFE_OFFSET, type: { bytes: LBAFE_ENTRIES * LBAFE_SIZE } },
+]);
+
+/** OZCS bit 0: Read Across Zone Boundaries; bit 1: ZRWA supported. */
+export const OZCS_RAZB = 0x1;
+export const OZCS_ZRWASUP = 0x2;
+/** ZRWACAP bit 0: explicit ZRWA flush supported. */
+const ZRWACAP_EXPFLUSHSUP = 0x1;
+
+export interface IdNsZonedFields {
+  readonly crossRead: boolean;
+  readonly maxActive: number;
+  readonly maxOpen: number;
+  /** The numzrwa property as given. */
+  readonly numZrwa: number;
+  /** ZRWA size and flush granularity in blocks; zrwas 0 = no ZRWA support. */
+  readonly zrwasBlocks: number;
+  readonly zrwafgBlocks: number;
+  /** Zone size in blocks, reported for every LBA format (QEMU fills each entry). */
+  readonly zsze: number;
+  /** Descriptor extension size in 64-byte units. */
+  readonly zdes: number;
+  /** Number of LBA formats (NLBAF + 1). */
+  readonly nlbaf: number;
+}
+
+/** CNS 05h CSI 02h. MAR/MOR are 0's based; 0xFFFFFFFF means no limit. */
+export function encodeIdNsZoned(f: IdNsZonedFields): Uint8Array {
+  const lbafe = new Uint8Array(LBAFE_ENTRIES * LBAFE_SIZE);
+  for (let i = 0; i < f.nlbaf; i++) {
+    writeU64le(lbafe, i * LBAFE_SIZE, BigInt(f.zsze));
+    writeU8(lbafe, i * LBAFE_SIZE + 8, f.zdes);
+  }
+  const zrwa = f.zrwasBlocks !== 0;
+  return IdNsZonedLayout.encode({
+    zoc: 0,
+    ozcs: (f.crossRead ? OZCS_RAZB : 0) | (zrwa ? OZCS_ZRWASUP : 0),
+    mar: (f.maxActive - 1) >>> 0,
+    mor: (f.maxOpen - 1) >>> 0,
+    numzrwa: zrwa ? f.numZrwa : 0,
+    zrwafg: zrwa ? f.zrwafgBlocks : 0,
+    zrwas: zrwa ? f.zrwasBlocks : 0,
+    zrwacap: zrwa ? ZRWACAP_EXPFLUSHSUP : 0,
+    lbafe,
+  });
+}
+
+/** One zone descriptor; WP is all ones when the zone has no write pointer. */
+export function encodeZoneDescriptor(z: Zone, buf: Uint8Array, off: number): void {
+  const noWp =
+    z.state === ZoneState.FULL || z.state === ZoneState.READ_ONLY || z.state === ZoneState.OFFLINE;
+  ZoneDescriptorLayout.encode(
+    {
+      zt: ZONE_TYPE_SEQWRITE_REQ,
+      zs: z.state << 4,
+      za: z.za,
+      zai: 0,
+      zcap: BigInt(z.zcap),
+      zslba: BigInt(z.zslba),
+      wp: noWp ? NO_WP : BigInt(z.wp),
+    },
+    buf,
+    off,
+  );
+}
