@@ -5,6 +5,7 @@ import type { CliIo } from '../io.js';
 import { listCommand } from './list.js';
 import { createCommand, nsCommand, regionCommand } from './namespace.js';
 import { labelCommand } from './labels.js';
+import { clearErrorsCommand, injectCommand } from './inject.js';
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
@@ -22,14 +23,18 @@ const COMMANDS: Record<string, Command> = {
   'zero-labels': labelCommand('zero'),
   'init-labels': labelCommand('init'),
   'check-labels': labelCommand('check'),
+  'inject-error': injectCommand,
+  'clear-errors': clearErrorsCommand,
 };
 
-export const NDCTL_USAGE = `usage: nvmemu ndctl <command> [<options>] --backing FILE --label-size SIZE [--backing-align SIZE] [--slot N] [--addr ADDR] [--data DIR]
+export const NDCTL_USAGE = `usage: nvmemu ndctl <command> [<options>] [--data DIR]
+       nvmemu ndctl <command> [<options>] --backing FILE --label-size SIZE [--backing-align SIZE] [--slot N] [--addr ADDR]
 
 Commands: ${Object.keys(COMMANDS).join(', ')}
 
-Regions are nvdimm backing files (repeat --backing for more nvdimms; regionN/nmemN follow
-the order). See docs/ndctl.md.
+Regions are those of the machine running with --data DIR (default $NVMEMU_DATA or ./data), or
+nvdimm backing files (repeat --backing for more nvdimms; regionN/nmemN follow the order).
+See docs/ndctl.md.
 `;
 
 export async function ndctlCommand(argv: string[], io: CliIo): Promise<number> {
