@@ -26,14 +26,14 @@ function start(args: string[]): Promise<ChildProcess> {
     });
     let out = '';
     const timer = setTimeout(() => fail(new Error(`not ready: ${out}`)), 15_000);
-    child.stdout!.on('data', (b: Buffer) => {
+    child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
       if (out.includes('Running;')) {
         clearTimeout(timer);
         ok(child);
       }
     });
-    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
   });
 }
 
