@@ -208,6 +208,14 @@ export class Controller implements ControllerView, SubsysController {
     return readU64le(this.#regs, off);
   }
 
+  /** A copy of `len` register bytes from `off` (PCI byte/word/qword reads); past 4 KiB reads 0. */
+  readRegBytes(off: number, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    if (off >= 0 && off < REG_WINDOW)
+      out.set(this.#regs.subarray(off, Math.min(off + len, REG_WINDOW)));
+    return out;
+  }
+
   /** 64-bit write: ASQ/ACQ (and CMBMSC) take it whole; others as two 32-bit writes. */
   writeReg64(off: number, value: bigint): void {
     if (off === Reg.ASQ || off === Reg.ACQ) {
@@ -313,6 +321,7 @@ export class Controller implements ControllerView, SubsysController {
     this.css = cc.css;
     this.#front = via;
     this.cqs[0] = new CompletionQueue(0, acqs + 1, 0, true, acq);
+    via?.cqCreated(this.cqs[0]);
     this.sqs[0] = new SubmissionQueue(0, 0, asqs + 1, asq);
     this.cqs[0].sqs.add(this.sqs[0]);
     this.features.resetTimestamp(this.params.clock.nowMs());
@@ -330,6 +339,7 @@ export class Controller implements ControllerView, SubsysController {
       for (const r of sq.outstanding) r.cancelled = true;
       this.sqs[q] = undefined;
     }
+    for (const cq of this.cqs) if (cq !== undefined) this.#front?.cqDeleted(cq);
     this.cqs.fill(undefined);
     for (const list of this.#waiters.values()) for (const w of list) w();
     this.#waiters.clear();
@@ -360,6 +370,7 @@ export class Controller implements ControllerView, SubsysController {
   /** Creates an I/O CQ (after the Create I/O CQ checks). */
   addCq(cqid: number, size: number, vector: number, ien: boolean, addr: bigint): void {
     this.cqs[cqid] = new CompletionQueue(cqid, size, vector, ien, addr);
+    this.#front?.cqCreated(this.cqs[cqid]);
     this.qsCreated = true;
   }
 
@@ -388,6 +399,8 @@ export class Controller implements ControllerView, SubsysController {
   }
 
   deleteCq(cqid: number): void {
+    const cq = this.cqs[cqid];
+    if (cq !== undefined) this.#front?.cqDeleted(cq);
     this.cqs[cqid] = undefined;
   }
 

@@ -36,6 +36,9 @@ export interface QueueFrontEnd {
   syncCq(cq: CompletionQueue): void;
   /** Doorbell Buffer Config was accepted (or cleared by a reset). */
   dbbufChanged(): void;
+  /** A CQ was created / deleted (QEMU msix_vector_use / msix_vector_unuse). */
+  cqCreated(cq: CompletionQueue): void;
+  cqDeleted(cq: CompletionQueue): void;
 }
 
 /** A fetched command, waiting for execution or for room in its CQ. */
