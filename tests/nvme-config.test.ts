@@ -135,10 +135,6 @@ const OURS: readonly [string, string][] = [
     "-device nvme,serial=y,subsys=c: Invalid parameter type for 'subsys', expected: nvme-subsys",
   ],
   [
-    '-device nvme-subsys,id=s -device nvme,serial=x,subsys=s,sriov_max_vfs=1,sriov_vq_flexible=2,sriov_vi_flexible=1',
-    '-device nvme,serial=x,subsys=s,sriov_max_vfs=1,sriov_vq_flexible=2,sriov_vi_flexible=1: SR-IOV (sriov_max_vfs) is not supported by nvmemu yet',
-  ],
-  [
     '-device nvme-subsys,id=s -device nvme,serial=x,subsys=s,sriov_max_vfs=1,sriov_vq_flexible=2',
     '-device nvme,serial=x,subsys=s,sriov_max_vfs=1,sriov_vq_flexible=2: both sriov_vq_flexible and sriov_vi_flexible must be set for the use of SR-IOV',
   ],

@@ -1,7 +1,14 @@
 // NVMe device types for the machine registry (`nvme`, `nvme-subsys`, `nvme-ns`) and the
 // in-process API (openController) for tests and embedding.
 
-import type { Component, ComponentType, Planned, RealizeContext } from '../machine/registry.js';
+import type {
+  Component,
+  ComponentType,
+  MachineSettings,
+  Planned,
+  RealizeContext,
+} from '../machine/registry.js';
+import { createNvmePci, PciHost, type NvmePci } from './pci/index.js';
 import { registerType } from '../machine/registry.js';
 import type { NamespaceApi } from './spec/namespace-api.js';
 import { checkNvme, NVME_SCHEMA, type NvmeCtrlConfig } from './ctrl/config.js';
@@ -17,14 +24,26 @@ export { Host } from './ctrl/host.js';
 export { Subsystem } from './subsys/subsystem.js';
 export { defaultParams, type ControllerParams, type Clock } from './ctrl/params.js';
 
-/** A realized `-device nvme`: the controller, and its legacy namespace if `drive=` was given. */
+/**
+ * A realized `-device nvme`: the controller, its PCI function (with SR-IOV VFs when
+ * configured; docs/pci.md, docs/sriov.md), and its legacy namespace if `drive=` was given.
+ */
 export class NvmeDevice implements Component {
   readonly typeName = 'nvme';
   constructor(
     readonly id: string | undefined,
     readonly controller: Controller,
     readonly legacyNamespace: (NamespaceApi & Component) | undefined,
+    readonly pci?: NvmePci,
+    readonly pciHost?: PciHost,
   ) {}
+
+  /** Controllers of this device's online VFs (secondary controllers), in VF order. */
+  secondaryControllers(): Controller[] {
+    return (this.pci?.sriov?.vfs ?? [])
+      .map((vf) => vf.ctrl)
+      .filter((c) => c.secondary?.online === true);
+  }
 
   describe(): string {
     const c = this.controller;
@@ -35,6 +54,10 @@ export class NvmeDevice implements Component {
   }
 
   async close(): Promise<void> {
+    if (this.pci !== undefined) {
+      this.pci.pf.functionLevelReset();
+      this.pciHost?.unplug(this.pci.pf);
+    }
     this.controller.reset();
     this.controller.subsys.removeController(this.controller.cntlid);
     await this.legacyNamespace?.close();
@@ -51,6 +74,18 @@ export class NvmeSubsysDevice implements Component {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** One PCI host (bus 0 + guest RAM of `-m`) per machine, shared by its nvme devices. */
+const pciHosts = new WeakMap<MachineSettings, PciHost>();
+
+export function machinePciHost(settings: MachineSettings): PciHost {
+  let h = pciHosts.get(settings);
+  if (h === undefined) {
+    h = new PciHost(settings.ramSize);
+    pciHosts.set(settings, h);
+  }
+  return h;
 }
 
 /** Realized devices by their plan's config object (plans without id are found this way). */
@@ -95,6 +130,12 @@ export const nvmeType: ComponentType = {
     const ctrl = new Controller(paramsFromConfig(cfg), subsys);
     subsys.addController(ctrl);
     ctx.onRollback(() => subsys.removeController(ctrl.cntlid));
+    const host = machinePciHost(ctx.settings);
+    const pci = createNvmePci(ctrl, host, {
+      legacyCmb: cfg.legacyCmb,
+      ...(cfg.sriov !== undefined ? { sriov: cfg.sriov, scids: cfg.sriov.scids } : {}),
+    });
+    ctx.onRollback(() => host.unplug(pci.pf));
     let legacy: (NamespaceApi & Component) | undefined;
     if (cfg.legacyNs !== undefined) {
       const ns = await nvmeNsType.realize(
@@ -106,7 +147,7 @@ export const nvmeType: ComponentType = {
       subsys.addNamespace(ns, ctrl);
       legacy = ns;
     }
-    const dev = new NvmeDevice(plan.id, ctrl, legacy);
+    const dev = new NvmeDevice(plan.id, ctrl, legacy, pci, host);
     byConfig.set(cfg, dev);
     return dev;
   },

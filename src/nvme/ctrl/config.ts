@@ -10,7 +10,8 @@ import type { PropDef, Props, TypeSchema } from '../../config/schema.js';
 import { ConfigError } from '../../config/errors.js';
 import type { PlanContext, Planned } from '../../machine/registry.js';
 import { isPowerOfTwo } from '../../util/u64.js';
-import { registerControllerInSubsys } from '../subsys/config.js';
+import { MAX_CONTROLLERS, registerControllerInSubsys } from '../subsys/config.js';
+import type { SriovConfig } from './virt.js';
 import type { NvmeNsConfig } from '../ns/config.js';
 import { planLegacyNamespace } from './legacy.js';
 import { BLOCK_PROPS } from '../../block/props.js';
@@ -109,6 +110,8 @@ export interface NvmeCtrlConfig {
   readonly zasl: number;
   readonly zonedAutoTransition: boolean;
   readonly smartCriticalWarning: number;
+  /** SR-IOV properties when sriov_max_vfs > 0, with the cntlids reserved for the VFs. */
+  readonly sriov: (SriovConfig & { readonly scids: readonly number[] }) | undefined;
 }
 
 /** Checks one link property value against the plans so far (QEMU's link/drive setters). */
@@ -196,7 +199,7 @@ export function checkNvme(props: Props, id: string | undefined, ctx: PlanContext
     );
   }
   if (props.num('vsl') === 0) throw new ConfigError('vsl must be non-zero', 'vsl');
-  checkSriov(props, subsys !== undefined, maxIoqpairs, msixQsize);
+  const sriov = checkSriov(props, subsys !== undefined, maxIoqpairs, msixQsize);
 
   // nvmemu refuses a CMB size QEMU would crash on (pci_register_bar asserts a power of 2).
   const cmbSizeMb = props.num('cmb_size_mb');
@@ -214,9 +217,11 @@ export function checkNvme(props: Props, id: string | undefined, ctx: PlanContext
 
   // 3. Subsystem registration (nvme_init_subsys): cntlid slot and identical serial.
   let cntlid = 0;
+  let scids: number[] = [];
   let nsidDomain = `ctrl#${++domainCounter}`;
   if (subsys !== undefined) {
     cntlid = registerControllerInSubsys(subsys, serial, ctx);
+    if (sriov !== undefined) scids = reserveSecondaryCntlids(subsys, cntlid, sriov.maxVfs, ctx);
     nsidDomain = `subsys:${subsys.id ?? ''}`;
   }
   const legacy: LegacyNamespaceConfig | undefined =
@@ -254,6 +259,7 @@ export function checkNvme(props: Props, id: string | undefined, ctx: PlanContext
     zasl,
     zonedAutoTransition: props.bool('zoned.auto_transition'),
     smartCriticalWarning: scw,
+    sriov: sriov === undefined ? undefined : { ...sriov, scids },
   };
 }
 
@@ -276,10 +282,35 @@ function checkPmr(
   }
 }
 
-/** SR-IOV parameter checks (7.2 order); passing them still ends in "not supported". */
-function checkSriov(props: Props, hasSubsys: boolean, ioqpairs: number, msix: number): void {
+/**
+ * nvme_subsys_reserve_cntlids: the first `n` free cntlids after the PF's become the secondary
+ * controllers' (claimed with the subsystem's cntlid keys, subsys/config.ts).
+ */
+function reserveSecondaryCntlids(
+  subsys: Planned,
+  pf: number,
+  n: number,
+  ctx: PlanContext,
+): number[] {
+  const out: number[] = [];
+  for (let id = pf + 1; id < MAX_CONTROLLERS && out.length < n; id++) {
+    if (ctx.claim(`nvme-cntlid:${subsys.id ?? ''}:${id}`)) out.push(id);
+  }
+  if (out.length < n) {
+    throw new ConfigError('no more free controller ids for secondary controllers', 'subsys');
+  }
+  return out;
+}
+
+/** SR-IOV parameter checks, QEMU 7.2's order and texts (reference §1.1 item 11). */
+function checkSriov(
+  props: Props,
+  hasSubsys: boolean,
+  ioqpairs: number,
+  msix: number,
+): SriovConfig | undefined {
   const vfs = props.num('sriov_max_vfs');
-  if (vfs === 0) return;
+  if (vfs === 0) return undefined;
   const fail = (m: string, p: string): never => {
     throw new ConfigError(m, p);
   };
@@ -325,5 +356,11 @@ function checkSriov(props: Props, hasSubsys: boolean, ioqpairs: number, msix: nu
       'sriov_max_vq_per_vf',
     );
   }
-  fail('SR-IOV (sriov_max_vfs) is not supported by nvmemu yet', 'sriov_max_vfs');
+  return {
+    maxVfs: vfs,
+    vqFlexible: vq,
+    viFlexible: vi,
+    maxVqPerVf: props.num('sriov_max_vq_per_vf'),
+    maxViPerVf: props.num('sriov_max_vi_per_vf'),
+  };
 }
