@@ -129,12 +129,26 @@ export class MachineController implements FabricsController {
   }
 }
 
+const vfControllers = new WeakMap<Controller, MachineController>();
+
+function vfController(c: Controller): MachineController {
+  let m = vfControllers.get(c);
+  if (m === undefined) {
+    m = new MachineController(c);
+    vfControllers.set(c, m);
+  }
+  return m;
+}
+
 /** The machine's NVM subsystems (one per SUBNQN), controllers in cntlid order. */
 export function machineSubsystems(
   machine: Machine,
   allowedHosts: ReadonlyMap<string, readonly string[]> = new Map(),
 ): { subsystems: FabricsSubsystem[]; warnings: string[] } {
-  const groups = new Map<string, { subsys: object; ctrls: MachineController[] }>();
+  const groups = new Map<
+    string,
+    { subsys: object; ctrls: MachineController[]; devs: NvmeDevice[] }
+  >();
   const warnings: string[] = [];
   for (const comp of machine.components()) {
     if (!(comp instanceof NvmeDevice)) continue;
@@ -142,9 +156,10 @@ export function machineSubsystems(
     const nqn = ctrl.subsys.subnqn;
     const g = groups.get(nqn);
     if (g === undefined) {
-      groups.set(nqn, { subsys: ctrl.subsys, ctrls: [new MachineController(ctrl)] });
+      groups.set(nqn, { subsys: ctrl.subsys, ctrls: [new MachineController(ctrl)], devs: [comp] });
     } else if (g.subsys === ctrl.subsys) {
       g.ctrls.push(new MachineController(ctrl));
+      g.devs.push(comp);
     } else {
       // Two implicit subsystems with one serial share a SUBNQN in QEMU too; only the first is
       // reachable over fabrics.
@@ -154,7 +169,12 @@ export function machineSubsystems(
   const subsystems = [...groups.entries()].map(([nqn, g]) => ({
     nqn,
     kind: 'nvm' as const,
-    controllers: g.ctrls.sort((a, b) => a.cntlid - b.cntlid),
+    // SR-IOV: an online VF's secondary controller is a controller of the subsystem too; the
+    // list is read at each Connect so VFs brought online later are reachable.
+    get controllers(): MachineController[] {
+      const vfs = g.devs.flatMap((d) => d.secondaryControllers()).map(vfController);
+      return [...g.ctrls, ...vfs].sort((a, b) => a.cntlid - b.cntlid);
+    },
     allowedHosts: allowedHosts.get(nqn),
   }));
   return { subsystems, warnings };
