@@ -18,6 +18,8 @@ const MMCONFIG = 0xb000_0000n;
 export interface QtestOptions {
   /** `-device` arguments, in order (e.g. `nvme,serial=deadbeef`). */
   readonly devices: readonly string[];
+  /** Further arguments before the devices (e.g. `-drive ...`). */
+  readonly args?: readonly string[];
   /** Guest RAM in MiB (default 256). */
   readonly ramMb?: number;
   readonly binary?: string;
@@ -73,6 +75,7 @@ export class QtestBus implements PlatformBus {
       `unix:${path}`,
       '-qtest-log',
       '/dev/null',
+      ...(o.args ?? []),
       ...o.devices.flatMap((d) => ['-device', d]),
     ];
     const proc = spawn(o.binary ?? 'qemu-system-x86_64', args, {

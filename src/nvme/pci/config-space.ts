@@ -199,10 +199,12 @@ export function buildNvmeConfig(o: NvmeConfigOptions): PciConfig {
   c.setU32(Cfg.PCIE + 0x10, 0x0011_0000, 0x0000_0fff);
   c.setU32(Cfg.PCIE + 0x24, 0x0030_0000);
 
-  // ARI (next function 1); the PF chains to SR-IOV.
+  // ARI (next function 1) on VFs and on a PF with SR-IOV, which chains to SR-IOV.
   const sriov = o.sriov !== undefined && !o.isVf;
-  c.setU32(Cfg.ARI, sriov ? 0x1201_000e : 0x0001_000e);
-  c.setU32(Cfg.ARI + 4, 0x0000_0100);
+  if (sriov || o.isVf) {
+    c.setU32(Cfg.ARI, sriov ? 0x1201_000e : 0x0001_000e);
+    c.setU32(Cfg.ARI + 4, 0x0000_0100);
+  }
   if (sriov) {
     const s = Cfg.SRIOV;
     c.setU32(s, 0x0001_0010);

@@ -194,6 +194,9 @@ export class NvmePciFunction implements QueueFrontEnd {
     }
     if (off >= this.pbaOffset && off < this.bar0Size) return; // PBA is read-only
     if (this.#offline() && off !== Reg.CSTS) return;
+    // The controller follows this function's MSI-X enable once the host drives it over PCI
+    // (the in-process and NVMe/TCP paths keep their own setting).
+    this.ctrl.setMsixEnabled(this.msix.enabled);
     if (off >= DOORBELL_BASE) {
       this.ctrl.writeReg32(off, Number(value & 0xffff_ffffn), this);
       this.#afterDoorbell(off);
@@ -333,12 +336,17 @@ export class NvmePciFunction implements QueueFrontEnd {
       }
       return this.busMaster ? this.memory.read(addr, len) : undefined;
     },
+    // Data transfers (QEMU dma_buf_read/write) ignore unassigned memory: reads see zeros,
+    // writes vanish; only list and descriptor fetches (readAddr) fail with 0x004.
     read: (cmb, addr, len) =>
-      cmb ? this.cmb?.read(addr, len) : this.busMaster ? this.memory.read(addr, len) : undefined,
-    write: (cmb, addr, data) =>
       cmb
-        ? (this.cmb?.write(addr, data) ?? false)
-        : this.busMaster && this.memory.write(addr, data),
+        ? this.cmb?.read(addr, len)
+        : ((this.busMaster ? this.memory.read(addr, len) : undefined) ?? new Uint8Array(len)),
+    write: (cmb, addr, data) => {
+      if (cmb) return this.cmb?.write(addr, data) ?? false;
+      if (this.busMaster) this.memory.write(addr, data);
+      return true;
+    },
   };
 
   #dmaSpace(): DmaSpace {
@@ -390,7 +398,9 @@ export class NvmePciFunction implements QueueFrontEnd {
   writeCqe(cq: CompletionQueue, index: number, cqe: Cqe): boolean {
     const addr = cq.baseAddr + BigInt(16 * index);
     const bytes = encodeCqe(cqe);
-    return this.space.write(this.cmb?.contains(addr) === true, addr, bytes);
+    // Unlike data transfers, a CQE write to unassigned memory fails (QEMU: CSTS.CFS).
+    if (this.cmb?.contains(addr) === true) return this.cmb.write(addr, bytes);
+    return this.busMaster && this.memory.write(addr, bytes);
   }
 
   cqCreated(cq: CompletionQueue): void {
