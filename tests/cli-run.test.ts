@@ -123,7 +123,7 @@ describe('nvmemu run', () => {
     const images = readdirSync(data)
       .filter((f) => f.endsWith('.img'))
       .sort();
-    assert.deepEqual(images, ['nvdimm0.img', 'nvme0n1.img', 'virtio-pmem0.img']);
+    assert.deepEqual(images, ['nvdimm0.img', 'nvme0n1.img', 'virtio-pmem0.img', 'zns0n1.img']);
     const st = statSync(join(data, 'nvme0n1.img'));
     assert.equal(st.size, 1 << 30);
     assert.ok(st.blocks * 512 < 1 << 20, 'the namespace image is sparse');

@@ -1,5 +1,5 @@
 // The machine `npm start` runs when no options are given: one NVMe controller in a subsystem
-// with a namespace, one NVDIMM with a label area (ready for `ndctl`), and one virtio-pmem
+// with a namespace and a zoned namespace (64 MiB zones), one NVDIMM with a label area (ready for `ndctl`), and one virtio-pmem
 // device. Images are created sparse in the data folder the first time and reused afterwards.
 
 import { existsSync, openSync, closeSync, ftruncateSync } from 'node:fs';
@@ -18,12 +18,16 @@ export function defaultMachineArgv(dataDir: string): string[] {
     '512M,slots=4,maxmem=16G',
     '-drive',
     `file=${f('nvme0n1.img')},if=none,id=nvm0,format=raw`,
+    '-drive',
+    `file=${f('zns0n1.img')},if=none,id=zns0,format=raw`,
     '-device',
     'nvme-subsys,id=subsys0,nqn=subsys0',
     '-device',
     'nvme,id=nvme0,serial=nvmemu0001,subsys=subsys0',
     '-device',
     'nvme-ns,drive=nvm0,nsid=1',
+    '-device',
+    'nvme-ns,drive=zns0,nsid=2,zoned=on,zoned.zone_size=64M',
     // 1 GiB of PMEM plus a 2 MiB label area at the end of the backend (QEMU's layout).
     '-object',
     `memory-backend-file,id=pmem0,share=on,mem-path=${f('nvdimm0.img')},size=1026M`,
@@ -41,8 +45,9 @@ export function defaultMachineArgv(dataDir: string): string[] {
  * Paths of files it created are appended to `created` so a failed start can remove them.
  */
 export async function defaultMachineArgs(dataDir: string, created: string[]): Promise<ParsedArgs> {
-  const image = join(dataDir, 'nvme0n1.img');
-  if (!existsSync(image)) {
+  for (const name of ['nvme0n1.img', 'zns0n1.img']) {
+    const image = join(dataDir, name);
+    if (existsSync(image)) continue;
     const fd = openSync(image, 'wx');
     created.push(image);
     try {

@@ -7,8 +7,15 @@ import { ADMIN_COMMANDS } from './admin-cmds.js';
 import type { NvmeSubcommand } from './admin-cmds.js';
 import { IO_COMMANDS } from './io-cmds.js';
 import { UsageError, parse, targetOptions } from './options.js';
+import { COPY_COMMAND } from './copy.js';
+import { ZNS_COMMANDS } from './zns.js';
 
-const ALL: readonly NvmeSubcommand[] = [...ADMIN_COMMANDS, ...IO_COMMANDS];
+const ALL: readonly NvmeSubcommand[] = [
+  ...ADMIN_COMMANDS,
+  ...IO_COMMANDS,
+  COPY_COMMAND,
+  ...ZNS_COMMANDS,
+];
 
 const TARGET_HELP = `Target options (every command):
   -t, --transport tcp        transport (only tcp)
@@ -28,7 +35,9 @@ export function nvmeUsage(): string {
 }
 
 export async function nvmeCommand(argv: string[], io: CliIo): Promise<number> {
-  const [name, ...rest] = argv;
+  // nvme-cli's plugins: `zns report-zones` is one command name here (zns.ts).
+  const plugin = argv[0] === 'zns' && argv[1] !== undefined;
+  const [name, ...rest] = plugin ? [`zns ${argv[1]}`, ...argv.slice(2)] : argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
     io.out(nvmeUsage());
     return name === undefined ? 2 : 0;

@@ -255,6 +255,9 @@ export async function zoneAppend(
   // ZASL only limits appends when set (zoned.zasl=0: MDTS, already checked).
   if (ctx.ctrl.zaslBytes !== 0 && bytes > ctx.ctrl.zaslBytes) return bad(Status.INVALID_FIELD);
   const slba = z.wptr;
+  // Checked against the addressed zone: a Full zone's WP is the next zone's start.
+  const rule = zns.checkWrite(z, slba, r.nlb);
+  if (rule !== Status.SUCCESS) return done(rule);
   const admitted = zns.admitWrite(slba, r.nlb, ctx.ctrl.zonedAutoTransition);
   if (admitted.status !== Status.SUCCESS) return done(admitted.status);
   const c = await io.writeData(core, ctx, slba, r.nlb);

@@ -193,11 +193,13 @@ export function parseJournal(
 export class ZoneJournal {
   readonly file: string;
   readonly #geometry: JournalGeometry;
+  /** Open for appending; undefined until the first record (the file is created lazily). */
   #fd: number | undefined;
+  #closed = false;
   #appended = 0;
   readonly #limit: number;
 
-  private constructor(file: string, g: JournalGeometry, fd: number) {
+  private constructor(file: string, g: JournalGeometry, fd: number | undefined) {
     this.file = file;
     this.#geometry = g;
     this.#fd = fd;
@@ -205,8 +207,9 @@ export class ZoneJournal {
   }
 
   /**
-   * Loads `file` (if it exists) and opens it for appending. A torn tail is cut off. With
-   * `readOnly` the saved state is returned but nothing is ever written.
+   * Loads `file` (if it exists) and opens it for appending; a torn tail is cut off. A missing
+   * file is only created by the first change. With `readOnly` the saved state is returned but
+   * nothing is ever written.
    */
   static open(
     file: string,
@@ -228,15 +231,18 @@ export class ZoneJournal {
       }
     }
     if (readOnly) return { journal: undefined, saved };
-    if (!existsSync(file)) writeAtomically(file, [encodeHeader(g)]);
-    const fd = openSync(file, 'a');
+    const fd = existsSync(file) ? openSync(file, 'a') : undefined;
     return { journal: new ZoneJournal(file, g, fd), saved };
   }
 
   /** Appends the records of `z`; compacts when the journal has grown too long. */
   record(z: Zone, all: readonly Zone[]): void {
+    if (this.#closed) return;
     const fd = this.#fd;
-    if (fd === undefined) return;
+    if (fd === undefined) {
+      this.compact(all);
+      return;
+    }
     for (const r of zoneRecords(z)) {
       writeSync(fd, r);
       this.#appended += r.length;
@@ -246,10 +252,10 @@ export class ZoneJournal {
 
   /** Rewrites the file as header + the records of every zone not in its initial state. */
   compact(all: readonly Zone[]): void {
-    if (this.#fd === undefined) return;
+    if (this.#closed) return;
     const parts = [encodeHeader(this.#geometry)];
     for (const z of all) if (!isDefault(z)) parts.push(...zoneRecords(z));
-    closeSync(this.#fd);
+    if (this.#fd !== undefined) closeSync(this.#fd);
     this.#fd = undefined;
     writeAtomically(this.file, parts);
     this.#fd = openSync(this.file, 'a');
@@ -261,7 +267,13 @@ export class ZoneJournal {
     if (this.#fd !== undefined) fdatasyncSync(this.#fd);
   }
 
+  /** True once the state file exists (a change was recorded or it was loaded). */
+  get created(): boolean {
+    return this.#fd !== undefined;
+  }
+
   close(): void {
+    this.#closed = true;
     if (this.#fd === undefined) return;
     closeSync(this.#fd);
     this.#fd = undefined;

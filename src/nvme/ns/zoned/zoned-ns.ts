@@ -97,7 +97,8 @@ export class ZonedNs implements ZonedIo {
       );
       this.#restore(saved);
       this.journal = journal;
-      journal?.compact(this.table.zones);
+      // A loaded file is rewritten at once: torn tail gone, open zones recorded as closed.
+      if (journal?.created === true) journal.compact(this.table.zones);
       this.table.onChange = (z) => journal?.record(z, this.table.zones);
     }
   }
