@@ -7,6 +7,7 @@
 // after its data in the data buffer; otherwise metadata travels in a separate buffer.
 
 import assert from 'node:assert/strict';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Drive } from '../../block/drive.js';
 import type { Geometry } from './lbaf.js';
 import type { MediaFaults } from './media-faults.js';
@@ -89,13 +90,16 @@ export class BlockStore {
 
   /**
    * Zeroes the whole image (Format NVM). Chunks that already read as zero are not rewritten,
-   * so a sparse image stays sparse and a fresh image formats quickly.
+   * so a sparse image stays sparse and a fresh image formats quickly. Runs as background work,
+   * one chunk per event-loop turn: with synchronous drive I/O (aio=sync) a multi-GiB format
+   * would otherwise hold every other queue and connection of the process for its duration.
    */
   async zeroImage(): Promise<void> {
     const size = Number(this.drive.size);
     const buf = new Uint8Array(CHUNK_BYTES);
     const zeros = new Uint8Array(CHUNK_BYTES);
     for (let off = 0; off < size; off += CHUNK_BYTES) {
+      await nextTurn();
       const len = Math.min(CHUNK_BYTES, size - off);
       const view = buf.subarray(0, len);
       await this.drive.read(view, off);
@@ -104,9 +108,11 @@ export class BlockStore {
   }
 }
 
+/** Zero-fills a byte range in CHUNK_BYTES writes, yielding between them (see zeroImage). */
 async function writeZeros(drive: Drive, offset: number, length: number): Promise<void> {
   const zeros = new Uint8Array(Math.min(length, CHUNK_BYTES));
   for (let done = 0; done < length; done += zeros.length) {
+    if (done > 0) await nextTurn();
     const len = Math.min(zeros.length, length - done);
     await drive.write(zeros.subarray(0, len), offset + done);
   }

@@ -1,0 +1,92 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_DRIVE_AIO, Drive, type DriveAio } from './drive.js';
+
+let dir = '';
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'nvmemu-drive-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+let n = 0;
+function image(bytes: number, fill = 0): string {
+  const file = join(dir, `img${n++}.raw`);
+  writeFileSync(file, new Uint8Array(bytes).fill(fill));
+  return file;
+}
+
+/** What a rejected promise carried, for exact assertions on code/type. */
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
+describe('Drive', () => {
+  it('defaults to synchronous I/O on the event loop', async () => {
+    const d = await Drive.open({ id: 'x', file: image(4096), readOnly: false });
+    assert.equal(DEFAULT_DRIVE_AIO, 'sync');
+    assert.equal(d.aio, 'sync');
+    await d.close();
+  });
+
+  for (const aio of ['sync', 'threads'] as const satisfies readonly DriveAio[]) {
+    describe(`aio=${aio}`, () => {
+      it('writes bytes at an offset that a later read and the image file both return', async () => {
+        const file = image(8192);
+        const d = await Drive.open({ id: 'x', file, readOnly: false, aio });
+        await d.write(Uint8Array.of(1, 2, 3, 4), 4094);
+        const buf = new Uint8Array(6).fill(0xee);
+        await d.read(buf, 4093);
+        assert.deepEqual([...buf], [0, 1, 2, 3, 4, 0]);
+        await d.close();
+        assert.deepEqual([...readFileSync(file).subarray(4094, 4098)], [1, 2, 3, 4]);
+      });
+
+      it('reads bytes past the end of a file shrunk after open as zeros', async () => {
+        const file = image(4096, 0x5a);
+        const d = await Drive.open({ id: 'x', file, readOnly: false, aio });
+        truncateSync(file, 1000);
+        const buf = new Uint8Array(100).fill(0xee);
+        await d.read(buf, 950);
+        assert.deepEqual([...buf.subarray(0, 50)], new Array<number>(50).fill(0x5a));
+        assert.deepEqual([...buf.subarray(50)], new Array<number>(50).fill(0));
+        await d.close();
+      });
+
+      it('rejects (never throws synchronously) an access beyond the image with RangeError', async () => {
+        const d = await Drive.open({ id: 'x', file: image(4096), readOnly: false, aio });
+        let p: Promise<void> | undefined;
+        assert.doesNotThrow(() => (p = d.read(new Uint8Array(2), 4095)));
+        const e = await rejection(p!);
+        assert.ok(e instanceof RangeError);
+        assert.equal(e.message, "drive 'x': access [4095, +2) beyond image size 4096");
+        const w = await rejection(d.write(new Uint8Array(1), -1));
+        assert.ok(w instanceof RangeError);
+        await d.close();
+      });
+
+      it('rejects a write to a read-only drive with EMU_ERR_BACKEND_IO', async () => {
+        const d = await Drive.open({ id: 'ro', file: image(4096), readOnly: true, aio });
+        const e = (await rejection(d.write(new Uint8Array(1), 0))) as { code?: string };
+        assert.equal(e.code, 'EMU_ERR_BACKEND_IO');
+        await d.close();
+      });
+
+      it('rejects I/O on a closed drive with EMU_ERR_STATE', async () => {
+        const d = await Drive.open({ id: 'c', file: image(4096), readOnly: false, aio });
+        await d.close();
+        const e = (await rejection(d.read(new Uint8Array(1), 0))) as { code?: string };
+        assert.equal(e.code, 'EMU_ERR_STATE');
+        const f = (await rejection(d.flush())) as { code?: string };
+        assert.equal(f.code, 'EMU_ERR_STATE');
+      });
+    });
+  }
+});
