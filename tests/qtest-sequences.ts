@@ -2,7 +2,7 @@
 // the userspace driver so they run on nvmemu (InProcessBus) and on QEMU 7.2 (QtestBus). Each
 // returns a trace of "label = value" lines; the differential test compares the traces.
 
-import { readU32le } from '../src/util/bytes.js';
+import { readU16le, readU32le, readU64le, writeU32le, writeU64le } from '../src/util/bytes.js';
 import type { NvmeDriver } from '../src/nvme/driver/index.js';
 import { AdminOpc } from '../src/nvme/spec/opcodes.js';
 
@@ -222,8 +222,8 @@ export async function prpEdges(d: NvmeDriver): Promise<Trace> {
   const list = await d.buffer(4096);
   const pages = await d.buffer(3 * 4096);
   const ents = new Uint8Array(16);
-  new DataView(ents.buffer).setBigUint64(0, pages.addr + 0x1000n, true);
-  new DataView(ents.buffer).setBigUint64(8, pages.addr + 0x2000n, true);
+  writeU64le(ents, 0, pages.addr + 0x1000n);
+  writeU64le(ents, 8, pages.addr + 0x2000n);
   await d.bus.memWrite(list.addr, ents);
   const numd = (3 * 4096) / 4 - 1;
   const effects = await d.command(0, {
@@ -234,7 +234,7 @@ export async function prpEdges(d: NvmeDriver): Promise<Trace> {
   });
   t.push(cqeLine('effects log over a prp list', effects));
   const misaligned = new Uint8Array(8);
-  new DataView(misaligned.buffer).setBigUint64(0, pages.addr + 0x1004n, true);
+  writeU64le(misaligned, 0, pages.addr + 0x1004n);
   await d.bus.memWrite(list.addr, misaligned);
   const bad = await d.command(0, {
     opcode: AdminOpc.GET_LOG_PAGE,
@@ -281,9 +281,8 @@ export async function ioEdges(d: NvmeDriver): Promise<Trace> {
   };
   const dd = (addr: bigint, len: number, type: number): Uint8Array => {
     const b = new Uint8Array(16);
-    const v = new DataView(b.buffer);
-    v.setBigUint64(0, addr, true);
-    v.setUint32(8, len, true);
+    writeU64le(b, 0, addr);
+    writeU32le(b, 8, len);
     b[15] = type << 4;
     return b;
   };
@@ -361,11 +360,10 @@ export async function cmbSequence(d: NvmeDriver, bar2: bigint): Promise<Trace> {
   const sqe = new Uint8Array(64);
   sqe[0] = 0x06;
   sqe[2] = 0x42;
-  const v = new DataView(sqe.buffer);
-  v.setBigUint64(24, bar2 + 0x2000n, true);
-  v.setUint32(40, 1, true);
+  writeU64le(sqe, 24, bar2 + 0x2000n);
+  writeU32le(sqe, 40, 1);
   for (let i = 0; i < 64; i += 8) {
-    await d.bus.write(bar2 + 0x10_0000n + BigInt(i), 8, v.getBigUint64(i, true));
+    await d.bus.write(bar2 + 0x10_0000n + BigInt(i), 8, readU64le(sqe, i));
   }
   await d.setReg32(0x1000, 1);
   let cqe: Uint8Array = new Uint8Array(16);
@@ -374,16 +372,14 @@ export async function cmbSequence(d: NvmeDriver, bar2: bigint): Promise<Trace> {
     if ((cqe[14]! & 1) === 1) break;
     await d.bus.idle();
   }
-  t.push(
-    `cqe via cmb sq: cid ${hex(cqe[12]!)} status ${hex(new DataView(cqe.buffer).getUint16(14, true))}`,
-  );
+  t.push(`cqe via cmb sq: cid ${hex(cqe[12]!)} status ${hex(readU16le(cqe, 14))}`);
   t.push(`identify in cmb: vid ${hex(await d.bus.read(bar2 + 0x2000n, 2))}`);
   // Mixing CMB and host memory: PRP1 in the CMB, PRP2 in RAM.
   sqe[2] = 0x43;
-  v.setBigUint64(24, bar2 + 0x2800n, true);
-  v.setBigUint64(32, 0x60_0000n, true);
+  writeU64le(sqe, 24, bar2 + 0x2800n);
+  writeU64le(sqe, 32, 0x60_0000n);
   for (let i = 0; i < 64; i += 8) {
-    await d.bus.write(bar2 + 0x10_0040n + BigInt(i), 8, v.getBigUint64(i, true));
+    await d.bus.write(bar2 + 0x10_0040n + BigInt(i), 8, readU64le(sqe, i));
   }
   await d.setReg32(0x1000, 2);
   for (let i = 0; i < 200; i++) {
@@ -391,7 +387,7 @@ export async function cmbSequence(d: NvmeDriver, bar2: bigint): Promise<Trace> {
     if ((cqe[14]! & 1) === 1) break;
     await d.bus.idle();
   }
-  t.push(`mixed cmb/host: status ${hex(new DataView(cqe.buffer).getUint16(14, true) >> 1)}`);
+  t.push(`mixed cmb/host: status ${hex(readU16le(cqe, 14) >> 1)}`);
   // CRE = 0 clears CMBLOC/CMBSZ.
   await d.setReg64(0x50, 0n);
   await reg(d, t, 0x38);

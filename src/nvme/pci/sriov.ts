@@ -81,7 +81,7 @@ export class SriovPf {
       useIntelId: this.pf.config.u16(Cfg.SRIOV + Sriov.VF_DEVICE) === 0x5845,
       vfBar0: () => this.vfBar0(vfn),
     });
-    ctrl.reset('function');
+    // A new VF is not reset: CSTS reads 0 until its secondary goes offline (measured).
     this.vfs.push(vf);
   }
 
