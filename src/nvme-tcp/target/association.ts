@@ -4,6 +4,7 @@
 // report (§2.8), and teardown when the admin queue goes or KATO expires.
 
 import { writeAscii, writeU16le, writeU32le, writeU8 } from '../../util/bytes.js';
+import { AdminOpc } from '../../nvme/spec/opcodes.js';
 import { Status, withDnr } from '../../nvme/spec/status.js';
 import type { Completion, HostData } from '../../nvme/spec/transfer.js';
 import type { FabricsController, FabricsSubsystem } from './backend.js';
@@ -143,23 +144,25 @@ export class Association {
    */
   identifyOverlay(data: HostData): HostData {
     if (this.ctrl.cntrltype !== 1) return data;
-    const patches = this.#identifyPatches();
-    return {
-      length: data.length,
-      fromHost: (o, l) => data.fromHost(o, l),
-      toHost(offset, chunk) {
-        const copy = chunk.slice();
-        for (const [off, bytes] of patches) {
-          const from = Math.max(off, offset);
-          const to = Math.min(off + bytes.length, offset + copy.length);
-          if (from < to) copy.set(bytes.subarray(from - off, to - off), from - offset);
-        }
-        return data.toHost(offset, copy);
-      },
-    };
+    return overlay(data, this.#identifyPatches());
   }
 
-  #identifyPatches(): [number, Uint8Array][] {
+  /**
+   * Commands Supported and Effects (LID 05h) as this association must see it: the PCIe-only
+   * admin commands the fabrics layer refuses are not listed as supported (their ACS entries,
+   * one dword per opcode from byte 0, read as 0). `lpo` is the Get Log Page offset.
+   */
+  effectsOverlay(data: HostData, lpo: bigint): HostData {
+    if (this.ctrl.cntrltype !== 1 || lpo >= 1024n) return data;
+    const base = Number(lpo);
+    const zero = new Uint8Array(4);
+    return overlay(
+      data,
+      [...PCIE_ONLY_ADMIN].map((op) => ({ off: op * 4 - base, bytes: zero })),
+    );
+  }
+
+  #identifyPatches(): Patch[] {
     const f = (n: number, write: (b: Uint8Array) => void): Uint8Array => {
       const b = new Uint8Array(n);
       write(b);
@@ -167,20 +170,90 @@ export class Association {
     };
     const mqes = Number(this.ctrl.cap & 0xffffn);
     const cmic = f(1, (b) => writeU8(b, 0, 0x02));
+    const at = (off: number, bytes: Uint8Array): Patch => ({ off, bytes });
     return [
       // CMIC.MCTRS: a reconnect may overlap the old association (§2.8, §3.4).
-      [76, cmic],
-      [78, f(2, (b) => writeU16le(b, 0, this.ctrl.cntlid))],
-      [111, f(1, (b) => writeU8(b, 0, this.ctrl.cntrltype))],
-      [320, f(2, (b) => writeU16le(b, 0, KAS))],
-      [514, f(2, (b) => writeU16le(b, 0, Math.min(0xffff, mqes + 1)))],
+      at(76, cmic),
+      at(
+        78,
+        f(2, (b) => writeU16le(b, 0, this.ctrl.cntlid)),
+      ),
+      at(
+        111,
+        f(1, (b) => writeU8(b, 0, this.ctrl.cntrltype)),
+      ),
+      // OACS bit 8 (Doorbell Buffer Config) off: a PCIe-only command, refused over fabrics.
+      { off: 257, andMask: 0xfe },
+      at(
+        320,
+        f(2, (b) => writeU16le(b, 0, KAS)),
+      ),
+      at(
+        514,
+        f(2, (b) => writeU16le(b, 0, Math.min(0xffff, mqes + 1))),
+      ),
       // SGLS: bit0 SGLs supported, bit20 in-capsule data address is an offset.
-      [536, f(4, (b) => writeU32le(b, 0, 0x0010_0001))],
-      [768, f(256, (b) => writeAscii(b, 0, this.subsys.nqn, 256, 0))],
-      [1792, f(4, (b) => writeU32le(b, 0, (64 + this.#inCapsuleSize) / 16))],
-      [1796, f(4, (b) => writeU32le(b, 0, 1))],
+      at(
+        536,
+        f(4, (b) => writeU32le(b, 0, 0x0010_0001)),
+      ),
+      at(
+        768,
+        f(256, (b) => writeAscii(b, 0, this.subsys.nqn, 256, 0)),
+      ),
+      at(
+        1792,
+        f(4, (b) => writeU32le(b, 0, (64 + this.#inCapsuleSize) / 16)),
+      ),
+      at(
+        1796,
+        f(4, (b) => writeU32le(b, 0, 1)),
+      ),
       // ICDOFF 0, FCATT 0 (dynamic model), MSDBD 1, OFCS bit0 (Disconnect supported).
-      [1800, f(6, (b) => (writeU8(b, 3, 1), writeU16le(b, 4, 1)))],
+      at(
+        1800,
+        f(6, (b) => (writeU8(b, 3, 1), writeU16le(b, 4, 1))),
+      ),
     ];
   }
+}
+
+/**
+ * Admin commands that exist only on PCIe (NVMe-oF 1.1 §2: queues are created by Connect, there
+ * are no doorbells): Delete/Create I/O SQ/CQ and Doorbell Buffer Config. nvmet answers them
+ * Invalid Opcode; the in-process controller would otherwise create a queue nobody can reach.
+ */
+export const PCIE_ONLY_ADMIN: ReadonlySet<number> = new Set([
+  AdminOpc.DELETE_SQ,
+  AdminOpc.CREATE_SQ,
+  AdminOpc.DELETE_CQ,
+  AdminOpc.CREATE_CQ,
+  AdminOpc.DBBUF_CONFIG,
+]);
+
+/** A change to controller→host data at byte `off`: new bytes, or one byte ANDed with a mask. */
+type Patch =
+  | { readonly off: number; readonly bytes: Uint8Array }
+  | { readonly off: number; readonly andMask: number };
+
+/** `data` with `patches` applied to whatever chunks the controller writes (any split). */
+function overlay(data: HostData, patches: readonly Patch[]): HostData {
+  return {
+    length: data.length,
+    fromHost: (o, l) => data.fromHost(o, l),
+    toHost(offset, chunk) {
+      const copy = chunk.slice();
+      for (const p of patches) {
+        if ('andMask' in p) {
+          const i = p.off - offset;
+          if (i >= 0 && i < copy.length) copy[i] = copy[i]! & p.andMask;
+          continue;
+        }
+        const from = Math.max(p.off, offset);
+        const to = Math.min(p.off + p.bytes.length, offset + copy.length);
+        if (from < to) copy.set(p.bytes.subarray(from - p.off, to - p.off), from - offset);
+      }
+      return data.toHost(offset, copy);
+    },
+  };
 }

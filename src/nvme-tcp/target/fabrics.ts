@@ -9,7 +9,7 @@ import { AdminOpc } from '../../nvme/spec/opcodes.js';
 import { Status, withDnr } from '../../nvme/spec/status.js';
 import type { Completion, HostData } from '../../nvme/spec/transfer.js';
 import type { FabricsController, FabricsSubsystem } from './backend.js';
-import { Association } from './association.js';
+import { Association, PCIE_ONLY_ADMIN } from './association.js';
 import type { CommandSink, TargetConnection } from './connection.js';
 
 /** FCTYPE values (§2.1). */
@@ -44,6 +44,7 @@ export const CONNECT_DATA_LEN = 1024;
 
 const FID_NUM_QUEUES = 0x07;
 const FID_KATO = 0x0f;
+const LID_EFFECTS = 0x05;
 const CNTLID_DYNAMIC = 0xffff;
 const CNTLID_ANY_STATIC = 0xfffe;
 
@@ -123,6 +124,7 @@ export class FabricsTarget implements CommandSink {
       a.keepAlive();
       return { status: 0 };
     }
+    if (PCIE_ONLY_ADMIN.has(cmd.opcode)) return { status: withDnr(Status.INVALID_OPCODE) };
     if (!a.ready) return { status: withDnr(Status.COMMAND_SEQUENCE_ERROR) };
     const fid = cmd.cdw10 & 0xff;
     if (cmd.opcode === AdminOpc.GET_FEATURES && fid === FID_KATO) {
@@ -135,6 +137,10 @@ export class FabricsTarget implements CommandSink {
     }
     if (cmd.opcode === AdminOpc.IDENTIFY && (cmd.cdw10 & 0xff) === 0x01) {
       return a.ctrl.admin(cmd, a.identifyOverlay(data));
+    }
+    if (cmd.opcode === AdminOpc.GET_LOG_PAGE && (cmd.cdw10 & 0xff) === LID_EFFECTS) {
+      const lpo = BigInt(cmd.cdw12 >>> 0) | (BigInt(cmd.cdw13 >>> 0) << 32n);
+      return a.ctrl.admin(cmd, a.effectsOverlay(data, lpo));
     }
     const c = await a.ctrl.admin(cmd, data);
     if (cmd.opcode === AdminOpc.SET_FEATURES && fid === FID_NUM_QUEUES && c.status === 0) {
