@@ -80,7 +80,7 @@ export class Controller implements ControllerView, SubsysController {
    */
   secondary: { readonly online: boolean } | undefined;
   /** Function-reset work of the SR-IOV primary (virt.ts), run by reset('function'). */
-  onReset: ((kind: 'controller' | 'function') => void) | undefined;
+  onReset: ((kind: 'controller' | 'function', viaPci: boolean) => void) | undefined;
   /** Failed commands seen (house rule 2: counted; QEMU keeps no Error log entries). */
   errorCount = 0;
   /** Handlers that threw (our bugs; the command completes 0x006). Tests assert it stays 0. */
@@ -277,7 +277,7 @@ export class Controller implements ControllerView, SubsysController {
       writeU32le(this.#regs, Reg.CC, cc);
       csts = this.#start(via) ? CSTS_RDY : CSTS_CFS;
     } else if (!nd.en && decodeCc(cc).en) {
-      this.reset();
+      this.reset('controller', via);
       cc = 0;
       csts = this.csts & ~CSTS_RDY;
     }
@@ -332,7 +332,7 @@ export class Controller implements ControllerView, SubsysController {
    * Controller reset (CC.EN 1->0): queues deleted with their commands cancelled, AER state
    * dropped; features, AQA/ASQ/ACQ, SMART counters and namespaces stay (reference §2.4).
    */
-  reset(kind: 'controller' | 'function' = 'controller'): void {
+  reset(kind: 'controller' | 'function' = 'controller', via?: QueueFrontEnd): void {
     for (let q = this.sqs.length - 1; q >= 0; q--) {
       const sq = this.sqs[q];
       if (sq === undefined) continue;
@@ -347,7 +347,7 @@ export class Controller implements ControllerView, SubsysController {
     this.qsCreated = false;
     this.dbbuf = undefined;
     this.#front = undefined;
-    this.onReset?.(kind);
+    this.onReset?.(kind, via !== undefined || kind === 'function');
     writeU32le(this.#regs, Reg.INTMS, 0);
     writeU32le(this.#regs, Reg.INTMC, 0);
     // A secondary controller that is offline reports CFS (reference §10).

@@ -107,7 +107,7 @@ export class SriovPrimary {
     };
     this.secondaries = scids.map((scid, i) => new SecondaryCtrl(scid, ctrl.cntlid, i + 1));
     primaries.set(ctrl, this);
-    ctrl.onReset = (kind) => this.#onReset(kind);
+    ctrl.onReset = (kind, viaPci) => this.#onReset(kind, viaPci);
     this.#activate();
   }
 
@@ -129,8 +129,13 @@ export class SriovPrimary {
     this.ctrl.setResources(this.vq.prt + this.vq.rfap - 1, this.vi.prt + this.vi.rfap);
   }
 
-  /** nvme_ctrl_reset on the PF: every secondary offline; a function reset applies ACT 1. */
-  #onReset(kind: 'controller' | 'function'): void {
+  /**
+   * nvme_ctrl_reset on the PF: every secondary offline; a function reset applies ACT 1. Only
+   * resets of the PCI function do this: an NVMe/TCP association ending (or the in-process
+   * host) resets the controller's queues, not the VFs its PCI owner configured.
+   */
+  #onReset(kind: 'controller' | 'function', viaPci: boolean): void {
+    if (!viaPci) return;
     for (const s of this.secondaries) this.setState(s, false);
     if (kind === 'function') this.#activate();
   }
