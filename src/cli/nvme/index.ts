@@ -6,6 +6,7 @@ import { isEmuError } from '../../util/errors.js';
 import { ADMIN_COMMANDS } from './admin-cmds.js';
 import type { NvmeSubcommand } from './admin-cmds.js';
 import { IO_COMMANDS } from './io-cmds.js';
+import { VIRT_COMMANDS } from './virt-cmds.js';
 import { UsageError, parse, targetOptions } from './options.js';
 import { COPY_COMMAND } from './copy.js';
 import { ZNS_COMMANDS } from './zns.js';
@@ -15,6 +16,7 @@ const ALL: readonly NvmeSubcommand[] = [
   ...IO_COMMANDS,
   COPY_COMMAND,
   ...ZNS_COMMANDS,
+  ...VIRT_COMMANDS,
 ];
 
 const TARGET_HELP = `Target options (every command):

@@ -97,6 +97,31 @@ export class SriovPf {
     this.primary.enabledVfs = 0;
   }
 
+  /**
+   * What Linux does for `echo N > sriov_numvfs` (drivers/pci/iov.c): N > TotalVFs is ERANGE,
+   * changing a non-zero count to another non-zero count is EBUSY, 0 disables (VF Enable and
+   * VF MSE cleared, NumVFs 0), N programs NumVFs and sets VF Enable + VF MSE. Returns the
+   * error text, or undefined on success.
+   */
+  setNumVfs(n: number): string | undefined {
+    const total = this.primary.secondaries.length;
+    const cur = this.vfs.length;
+    if (!Number.isInteger(n) || n < 0 || n > total) return 'Numerical result out of range';
+    if (n === cur) return undefined;
+    if (n !== 0 && cur !== 0) {
+      return `${cur} VFs already enabled. Disable before enabling ${n} VFs`;
+    }
+    const ctrl = Cfg.SRIOV + Sriov.CTRL;
+    if (n === 0) {
+      this.pf.cfgWrite(ctrl, 2, this.#ctrl() & ~(SRIOV_VF_ENABLE | SRIOV_VF_MSE));
+      this.pf.cfgWrite(Cfg.SRIOV + Sriov.NUM_VFS, 2, 0);
+      return undefined;
+    }
+    this.pf.cfgWrite(Cfg.SRIOV + Sriov.NUM_VFS, 2, n);
+    this.pf.cfgWrite(ctrl, 2, this.#ctrl() | SRIOV_VF_ENABLE | SRIOV_VF_MSE);
+    return undefined;
+  }
+
   /** Where VF `vfn` (1-based) decodes its BAR0, or undefined. */
   vfBar0(vfn: number): bigint | undefined {
     if ((this.#ctrl() & SRIOV_VF_MSE) === 0) return undefined;
