@@ -257,3 +257,37 @@ describe('PduFramer lifecycle', () => {
     });
   });
 });
+
+describe('PduFramer context changes and repeated headers', () => {
+  it('checks the next CH against digests changed by setDigests, even bytes accepted before', () => {
+    const { framer, rec } = recordingFramer({ role: 'target' });
+    const capsule = concat(encodePdu(cmd(new Uint8Array(0)), NONE));
+    framer.push(concat([encodeIc(NONE), capsule, capsule]));
+    framer.setDigests(true, false);
+    framer.push(capsule);
+    assert.deepEqual(rec.order, ['pdu', 'pdu', 'pdu', 'fatal']);
+    assert.equal(rec.fatal[0]?.fes, 1);
+    assert.equal(rec.fatal[0]?.fei, 1);
+    assert.equal(rec.fatal[0]?.message, 'CapsuleCmd HDGSTF clear but header digest was negotiated');
+  });
+
+  it('rejects a repeated ICReq byte for byte identical to the first as a sequence error', () => {
+    const { framer, rec } = recordingFramer({ role: 'target' });
+    framer.push(concat([encodeIc(NONE), encodeIc(NONE)]));
+    assert.deepEqual(rec.order, ['pdu', 'fatal']);
+    assert.equal(rec.fatal[0]?.fes, 2);
+    assert.equal(rec.fatal[0]?.message, 'second ICReq');
+  });
+
+  it('decodes many distinct capsule shapes, repeated, exactly as encoded', () => {
+    const shapes = Array.from({ length: 12 }, (_, i) => cmd(bytesOf(4 * (i + 1), i + 1)));
+    const pdus = [icReq(NONE), ...shapes, ...shapes, ...shapes.slice().reverse()];
+    const s = encodeStream('target', 0, pdus);
+    const rec = frameChunks({ role: 'target' }, s.bytes, []);
+    assert.equal(rec.fatal.length, 0);
+    assert.deepEqual(
+      rec.pdus.map((p) => p.pdu),
+      pdus,
+    );
+  });
+});

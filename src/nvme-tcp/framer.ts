@@ -197,7 +197,7 @@ export class PduFramer {
     const head = this.#head;
     assert(head !== undefined, 'PDU body without a parsed header');
     const { pdu, dataDigestError } = completePdu(head, layout, body);
-    const header = this.#header.subarray(0, layout.info.hlen);
+    const header = layout.hasHdgst ? this.#header.subarray(0, layout.info.hlen) : this.#header;
     this.#reset();
     // State first, so a handler that calls setDigests/stop sees a framer between PDUs.
     switch (pdu.type) {
