@@ -82,7 +82,7 @@ describe('NVMe/TCP target: PCIe-only admin commands, as the Linux guest saw them
     assert.equal(r.status, 0);
   });
 
-  it('lists none of them in the Commands Supported and Effects log, and keeps the others', async () => {
+  it('lists none of them in the Commands Supported and Effects log, adds Keep Alive, keeps the others', async () => {
     const log = await c.adminOk(
       'effects',
       { opcode: AdminOpc.GET_LOG_PAGE, nsid: 0xffff_ffff, cdw10: LID_EFFECTS | (1023 << 16) },
@@ -90,6 +90,7 @@ describe('NVMe/TCP target: PCIe-only admin commands, as the Linux guest saw them
     );
     const acs = (op: number): number => readU32le(log.data, op * 4);
     for (const [, opcode] of pcieOnly) assert.equal(acs(opcode), 0, `ACS${opcode}`);
+    assert.equal(acs(AdminOpc.KEEP_ALIVE), 1, 'Keep Alive (answered by the fabrics layer)');
     assert.equal(acs(AdminOpc.IDENTIFY) & 1, 1, 'Identify stays supported');
     assert.equal(acs(AdminOpc.GET_LOG_PAGE) & 1, 1, 'Get Log Page stays supported');
     assert.equal(readU32le(log.data, 1024 + IoOpc.READ * 4) & 1, 1, 'Read (IOCS) stays supported');

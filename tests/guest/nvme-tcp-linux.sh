@@ -49,7 +49,8 @@ run nvme ns-descs "$dev"
 run nvme list-ns "$ctrl"
 run nvme smart-log "$ctrl"
 run nvme error-log "$ctrl" -e 4
-run nvme effects-log "$ctrl"
+# Without --csi nvme-cli 2.3 reads CAP from the PCI BAR only and prints nothing over fabrics.
+run nvme effects-log "$ctrl" --csi=0
 run nvme fw-log "$ctrl"
 run nvme get-log "$ctrl" -i 2 -l 512
 run nvme get-feature "$ctrl" -f 7
@@ -100,6 +101,8 @@ run fio --name=wv128k --filename="$dev" --direct=1 --ioengine=libaio --rw=randwr
   --do_verify=1 --verify_fatal=1
 
 section "disconnect (one controller)"
+# Let udev finish probing the namespaces fio closed, so no read races the removal.
+sh_try "udevadm settle"
 run nvme disconnect -n "$NQN"
 sleep 1
 sh_run "test -z \"\$(ls /sys/class/nvme/ 2>/dev/null)\" && echo 'no nvme controllers left'"
@@ -122,6 +125,7 @@ mdev=$(nvme list -o json | jq -r '[.Devices[].DevicePath] | sort | .[0]')
 run fio --name=mpath --filename="$mdev" --direct=1 --ioengine=libaio --rw=randrw --bs=4k \
   --iodepth=32 --numjobs=2 --offset_increment=32M --size=32M --verify=crc32c --verify_fatal=1 \
   --runtime=15 --time_based=1
+sh_try "udevadm settle"
 run nvme disconnect -n "$NQN"
 sleep 1
 sh_run "test -z \"\$(ls /sys/class/nvme/ 2>/dev/null)\" && echo 'no nvme controllers left'"

@@ -150,16 +150,18 @@ export class Association {
   /**
    * Commands Supported and Effects (LID 05h) as this association must see it: the PCIe-only
    * admin commands the fabrics layer refuses are not listed as supported (their ACS entries,
-   * one dword per opcode from byte 0, read as 0). `lpo` is the Get Log Page offset.
+   * one dword per opcode from byte 0, read as 0), and Keep Alive, which the fabrics layer
+   * answers, is (CSUPP only). `lpo` is the Get Log Page offset.
    */
   effectsOverlay(data: HostData, lpo: bigint): HostData {
     if (this.ctrl.cntrltype !== 1 || lpo >= 1024n) return data;
     const base = Number(lpo);
     const zero = new Uint8Array(4);
-    return overlay(
-      data,
-      [...PCIE_ONLY_ADMIN].map((op) => ({ off: op * 4 - base, bytes: zero })),
-    );
+    const csupp = Uint8Array.of(1, 0, 0, 0);
+    return overlay(data, [
+      ...[...PCIE_ONLY_ADMIN].map((op) => ({ off: op * 4 - base, bytes: zero })),
+      { off: AdminOpc.KEEP_ALIVE * 4 - base, bytes: csupp },
+    ]);
   }
 
   #identifyPatches(): Patch[] {
