@@ -4,6 +4,7 @@
 
 import { nvmeTcpBenchmark } from './nvme-tcp.js';
 import { benchPmem2 } from './pmem2.js';
+import { znsBenchmark } from './zns.js';
 
 export interface BenchResult {
   readonly name: string;
@@ -39,7 +40,7 @@ const pmem2Benchmark: Benchmark = {
   },
 };
 
-export const BENCHMARKS: Benchmark[] = [nvmeTcpBenchmark, pmem2Benchmark];
+export const BENCHMARKS: Benchmark[] = [nvmeTcpBenchmark, pmem2Benchmark, znsBenchmark];
 
 const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d });
 
