@@ -38,6 +38,11 @@ export interface ParsedArgs {
   readonly discovery: string | undefined;
   /** QEMU options that only concern a guest CPU; accepted and reported as ignored. */
   readonly ignored: readonly string[];
+  /**
+   * QEMU's `-append` (the guest kernel command line), raw; the last one wins, as in QEMU. Its
+   * `memmap=` parameters make legacy pmem regions (src/pmem/legacy); other words are ignored.
+   */
+  readonly append: string | undefined;
   readonly warnings: readonly string[];
   /** `-machine help`, `-device help`, `-object help` (type listing) was asked for. */
   readonly listHelp: 'machine' | 'device' | 'object' | undefined;
@@ -53,7 +58,6 @@ const GUEST_ONLY_WITH_ARG = new Set([
   'boot',
   'kernel',
   'initrd',
-  'append',
   'name',
   'serial',
   'netdev',
@@ -109,6 +113,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   let listen: string | undefined;
   let discovery: string | undefined;
   let listHelp: ParsedArgs['listHelp'];
+  let append: string | undefined;
 
   const queue = [...argv];
   while (queue.length > 0) {
@@ -161,6 +166,13 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       case 'readconfig':
         queue.unshift(...readConfigFile(takeArg()));
         break;
+      case 'append': {
+        append = takeArg();
+        // Only memmap= is emulated; the rest concerns a guest kernel.
+        const other = append.split(/\s+/).filter((w) => w !== '' && !w.startsWith('memmap='));
+        if (other.length > 0) ignored.push(`-append ${other.join(' ')}`);
+        break;
+      }
       case 'qmp':
         qmp.push(takeArg());
         break;
@@ -203,6 +215,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     listen,
     discovery,
     ignored,
+    append,
     warnings,
     listHelp,
   };
