@@ -3,7 +3,8 @@
 // (reference qemu-pmem-ndctl.md §2.2, §11). Layout (docs/pmem.md "State folder"):
 //
 //   <dataDir>/state/owner                      "<pid> <boot_id>\n" of the machine
-//   <dataDir>/state/regionN/devtype            "nvdimm" | "virtio-pmem"
+//   <dataDir>/state/regionN/devtype            "nvdimm" | "virtio-pmem" | "e820" (legacy pmem of
+//                                              `-append memmap=nn!ss`, src/pmem/legacy)
 //                          /devid              the device's id= ("" when none)
 //                          /resource           guest-physical start, "0x%x"
 //                          /size               region size (PMEM size P), decimal
@@ -31,6 +32,7 @@ import type { Component } from '../machine/registry.js';
 import { NvdimmDevice, type PersistenceDomain } from '../pmem/nvdimm/device.js';
 import { currentBootId, markerAlive, writeAtomic, type Marker } from '../pmem/nvdimm/state.js';
 import { VirtioPmemDevice } from '../pmem/virtio-pmem/device.js';
+import { LegacyPmemRegion } from '../pmem/legacy/region.js';
 import { EmuError, ErrorCode } from '../util/errors.js';
 
 export function stateDir(dataDir: string): string {
@@ -78,6 +80,30 @@ export function publishPmemState(dataDir: string, components: readonly Component
     put(dir, 'label_size', '0');
     put(dir, 'label_offset', '0');
     namespace(dir, index, vp.size);
+  }
+  // Legacy (e820) regions last: RAM on tmpfs, no DIMM, no persistence domain, nothing durable
+  // to flush to (deep_flush_required 0), no MAP_SYNC on tmpfs (sync 0).
+  for (const lp of components.filter((c): c is LegacyPmemRegion => c instanceof LegacyPmemRegion)) {
+    const index = n++;
+    const dir = join(root, `region${index}`);
+    mkdirSync(dir, { recursive: true });
+    for (const [name, value] of Object.entries({
+      devtype: 'e820',
+      devid: '',
+      resource: `0x${lp.start.toString(16)}`,
+      size: String(lp.size),
+      align: '4096',
+      persistence_domain: '',
+      deep_flush_required: '0',
+      sync: '0',
+      badblocks: '',
+      backing_file: lp.path,
+      backing_offset: '0',
+      label_size: '0',
+      label_offset: '0',
+    }))
+      put(dir, name, value);
+    namespace(dir, index, lp.size);
   }
   put(root, 'owner', `${process.pid} ${currentBootId()}`);
 }
@@ -180,7 +206,7 @@ function readOnce(root: string): PmemState | 'retry' {
 export interface PmemRegionInfo {
   /** "regionN" */
   readonly name: string;
-  readonly devtype: 'nvdimm' | 'virtio-pmem';
+  readonly devtype: 'nvdimm' | 'virtio-pmem' | 'e820';
   /** The device's id= ("" when it has none: the monitor cannot address it). */
   readonly devid: string;
   /** Guest-physical start. */
@@ -224,7 +250,7 @@ export function parseRegion(r: RegionState): PmemRegionInfo {
     return Number(v);
   };
   const devtype = text('devtype');
-  if (devtype !== 'nvdimm' && devtype !== 'virtio-pmem')
+  if (devtype !== 'nvdimm' && devtype !== 'virtio-pmem' && devtype !== 'e820')
     throw new StateFolderError(`${r.name}/devtype: unknown device type '${devtype}'`);
   const pd = text('persistence_domain');
   if (pd !== 'cpu_cache' && pd !== 'memory_controller' && pd !== '')

@@ -4,7 +4,8 @@
 // the backing file. What libpmem2 would ask libndctl on Linux comes from the same folder:
 //   granularity   the guest's view (pmdk.md §2.1): an nvdimm region allows MAP_SYNC, so CACHE_LINE,
 //                 or BYTE when its persistence_domain is cpu_cache (eADR, §2.2); virtio-pmem is
-//                 asynchronous (no MAP_SYNC), so PAGE;
+//                 asynchronous (no MAP_SYNC), so PAGE; an e820 (memmap=) region is synchronous
+//                 without a persistence domain, so CACHE_LINE;
 //   bad blocks    the region's `badblocks` clipped to the mapped window (§4: what libndctl does
 //                 for devdax/raw; fsdax windows start at the data area, like /sys/block/pmemX);
 //   usc, id       the region DIMM's nfit dirty_shutdown and id (§5.1); virtio-pmem has no DIMM.
@@ -199,6 +200,9 @@ export function emulatedPlatform(w: NvmemuWindow): { mapSync: boolean; eadr: boo
       return { mapSync: true, eadr: w.region.persistenceDomain === 'cpu_cache' };
     case 'virtio-pmem':
       return { mapSync: false, eadr: false };
+    case 'e820':
+      // A memmap= region is synchronous (no ND_REGION_ASYNC) with no persistence domain.
+      return { mapSync: true, eadr: false };
   }
 }
 
