@@ -6,6 +6,7 @@ import { formatUuid } from '../../pmem/ndctl/guid.js';
 import type { LabelArea } from '../../pmem/ndctl/label-area.js';
 import { deviceName, type Namespace, type RegionView } from '../../pmem/ndctl/region.js';
 import { maxExtent } from '../../pmem/ndctl/ops.js';
+import type { PfnMap } from '../../pmem/ndctl/pfn.js';
 import type { PmemRegionInfo } from '../../memory/state-folder.js';
 
 export type Json = string | number | bigint | boolean | null | Json[] | { [k: string]: Json };
@@ -52,6 +53,20 @@ function signed64(v: bigint): bigint {
   return v >= 1n << 63n ? v - (1n << 64n) : v;
 }
 
+/**
+ * The mode ndctl shows. An unclaimed namespace of an e820 (memmap=) region is ND_REGION_PAGEMAP:
+ * the kernel reports it as "memory", ndctl as fsdax with map "mem" and no align (measured on
+ * Linux 6.1 / ndctl 76).
+ */
+export function displayMode(
+  ns: Namespace,
+  pub: PmemRegionInfo | undefined,
+): { mode: Namespace['personality']['mode']; map: PfnMap | undefined } {
+  const p = ns.personality;
+  if (pub?.devtype === 'e820' && p.mode === 'raw') return { mode: 'fsdax', map: 'mem' };
+  return { mode: p.mode, map: p.pfn?.map };
+}
+
 export function namespaceJson(
   ns: Namespace,
   disabled: boolean,
@@ -59,8 +74,9 @@ export function namespaceJson(
   pub?: PmemRegionInfo,
 ): Json {
   const p = ns.personality;
-  const j: Record<string, Json> = { dev: ns.dev, mode: p.mode };
-  if (p.pfn !== undefined) j.map = p.pfn.map;
+  const shown = displayMode(ns, pub);
+  const j: Record<string, Json> = { dev: ns.dev, mode: shown.mode };
+  if (shown.map !== undefined) j.map = shown.map;
   j.size = size(p.size, o);
   if (p.uuid !== undefined) j.uuid = formatUuid(p.uuid);
   else if (ns.label !== undefined) j.uuid = formatUuid(ns.label.uuid);

@@ -2,7 +2,15 @@
 
 import type { CliIo } from '../io.js';
 import { count, flag, regionMatches, str, withRegions, type Ctx } from './context.js';
-import { dimmJson, formatJson, namespaceJson, regionJson, seedJson, type Json } from './json.js';
+import {
+  dimmJson,
+  displayMode,
+  formatJson,
+  namespaceJson,
+  regionJson,
+  seedJson,
+  type Json,
+} from './json.js';
 
 export const LIST_USAGE = `usage: nvmemu ndctl list [<options>] [--data DIR | --backing FILE --label-size SIZE]
 
@@ -68,7 +76,7 @@ function list(ctx: Ctx): number {
         const disabled = ctx.namespaceDisabled(ns);
         if (disabled && !idle) continue;
         if (nf !== undefined && nf !== 'all' && nf !== ns.dev) continue;
-        if (mf !== undefined && mf !== ns.personality.mode) continue;
+        if (mf !== undefined && mf !== displayMode(ns, pub).mode) continue;
         nsJson.push(namespaceJson(ns, disabled, o, pub));
       }
       if (
