@@ -16,6 +16,7 @@ import { defaultMachineArgs } from './default-machine.js';
 import { publishPmemState, removePmemState } from '../memory/state-folder.js';
 import { startMonitors } from '../monitor/index.js';
 import { startNvmeTcp, type NvmeTcpService } from '../nvme-tcp/target/index.js';
+import { LegacyPmem, planLegacyPmem, type LegacyPlan } from '../pmem/legacy/index.js';
 
 /** NVMe/TCP's IANA port on loopback only: never another interface unless the user asks. */
 const DEFAULT_LISTEN = '127.0.0.1:4420';
@@ -33,13 +34,16 @@ export function formatError(e: unknown): string {
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const started = await startMachine(argv, io);
   if (typeof started === 'number') return started;
-  const { machine, dataDir, args } = started;
+  const { machine, dataDir, args, legacy } = started;
   // Listen for signals (and a monitor `quit`) before telling anyone we run: a signal that
   // arrived in between would meet the default disposition and kill the process uncleanly.
   const stop = stopTrigger();
   let monitors: Awaited<ReturnType<typeof startMonitors>> | undefined;
   let tcp: NvmeTcpService | undefined;
+  let e820: LegacyPmem | undefined;
   try {
+    // memmap= regions live as long as the machine (volatile, like its RAM).
+    e820 = LegacyPmem.create(legacy, dataDir);
     if (args.listen !== 'none') {
       tcp = await startNvmeTcp(machine, {
         listen: args.listen ?? DEFAULT_LISTEN,
@@ -55,13 +59,21 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     stop.cancel();
     io.err(formatError(e));
     await tcp?.close();
+    await e820?.close();
     await machine.shutdown();
     return 1;
   }
   // Consumers in other processes (libpmem2, ndctl) find the pmem devices in the state folder.
-  publishPmemState(dataDir, machine.components());
-  machine.onComponentsChanged(() => publishPmemState(dataDir, machine.components()));
-  io.out(summary(machine, dataDir, [...(tcp?.describe() ?? []), ...monitors.describe()]));
+  const pmem = [...e820.regions];
+  publishPmemState(dataDir, [...machine.components(), ...pmem]);
+  machine.onComponentsChanged(() => publishPmemState(dataDir, [...machine.components(), ...pmem]));
+  io.out(
+    summary(machine, dataDir, [
+      ...e820.describe(),
+      ...(tcp?.describe() ?? []),
+      ...monitors.describe(),
+    ]),
+  );
   const reason = await stop.promise;
   io.out(`nvmemu: ${reason}: shutting down\n`);
   try {
@@ -73,6 +85,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     return 1;
   } finally {
     removePmemState(dataDir);
+    await e820.close();
   }
   return 0;
 }
@@ -84,7 +97,9 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
 export async function startMachine(
   argv: readonly string[],
   io: CliIo,
-): Promise<{ machine: Machine; dataDir: string; args: ParsedArgs } | number> {
+): Promise<
+  { machine: Machine; dataDir: string; args: ParsedArgs; legacy: LegacyPlan | undefined } | number
+> {
   registerAllTypes();
   let args: ParsedArgs;
   try {
@@ -138,12 +153,14 @@ export async function startMachine(
       args = { ...args, machine: d.machine, memory: d.memory, items: d.items };
     }
     const settings = machineSettings(args);
+    const legacy = planLegacyPmem(settings, args.append);
+    for (const w of legacy?.warnings ?? []) io.err(`nvmemu: -append: warning: ${w}\n`);
     const machine = await Machine.create(args.items, {
       settings,
       dataDir,
       warn: (line) => io.err(`nvmemu: ${line}\n`),
     });
-    return { machine, dataDir, args };
+    return { machine, dataDir, args, legacy };
   } catch (e) {
     // A failed start leaves the data folder as it was.
     for (const f of created.reverse()) rmSync(f, { force: true });
