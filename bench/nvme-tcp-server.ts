@@ -94,4 +94,11 @@ async function main(mode: string): Promise<void> {
   process.send?.({ port: svc.target.ioPort.port });
 }
 
-await main(process.argv[2] ?? 'target');
+// Only as the forked child: bench/nvme-tcp.ts imports the constants above, and a target started
+// at import time would keep the parent alive (and cost it a 256 MiB image and a machine).
+if (
+  process.argv[1] !== undefined &&
+  import.meta.url === new URL(`file://${process.argv[1]}`).href
+) {
+  await main(process.argv[2] ?? 'target');
+}

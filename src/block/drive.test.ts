@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_DRIVE_AIO, Drive, type DriveAio } from './drive.js';
+import { DEFAULT_DRIVE_AIO, Drive, ioBuffer, type DriveAio } from './drive.js';
 
 let dir = '';
 before(() => {
@@ -89,4 +89,36 @@ describe('Drive', () => {
       });
     });
   }
+});
+
+describe('ioBuffer', () => {
+  it('hands out zero-filled, non-overlapping buffers of exactly the asked length', () => {
+    const a = ioBuffer(4096);
+    const b = ioBuffer(13);
+    const c = ioBuffer(4096);
+    for (const [buf, len] of [
+      [a, 4096],
+      [b, 13],
+      [c, 4096],
+    ] as const) {
+      assert.equal(buf.length, len);
+      assert.ok(buf.every((x) => x === 0));
+    }
+    a.fill(0xaa);
+    c.fill(0xcc);
+    assert.ok(b.every((x) => x === 0));
+    assert.ok(a.every((x) => x === 0xaa));
+  });
+
+  it('gives a request above 64 KiB a buffer of its own', () => {
+    const big = ioBuffer(64 * 1024 + 1);
+    assert.equal(big.byteOffset, 0);
+    assert.equal(big.buffer.byteLength, 64 * 1024 + 1);
+  });
+
+  it('starts a fresh slab when the current one cannot hold the request', () => {
+    const views = Array.from({ length: 5 }, () => ioBuffer(64 * 1024));
+    assert.ok(views.every((v) => v.length === 64 * 1024 && v.every((x) => x === 0)));
+    assert.ok(new Set(views.map((v) => v.buffer)).size >= 2);
+  });
 });

@@ -74,7 +74,13 @@ interface Pending {
   readonly resolve: (r: CommandResult) => void;
   readonly reject: (e: Error) => void;
   readonly write: Uint8Array | undefined;
-  readonly readBuf: Uint8Array | undefined;
+  /** Controller→host length (0: no read data). */
+  readonly readLength: number;
+  /**
+   * The read data: the C2HData payload itself when one PDU carries it all (zero copy; it aliases
+   * the socket chunk, which Node never reuses), else gathered from several PDUs.
+   */
+  readBuf: Uint8Array | undefined;
   received: number;
   /** Bytes of write data already sent in R2T bursts. */
   sent: number;
@@ -197,7 +203,8 @@ export class HostQueue {
         resolve,
         reject,
         write,
-        readBuf: readLength > 0 ? new Uint8Array(readLength) : undefined,
+        readLength,
+        readBuf: undefined,
         received: 0,
         sent: 0,
       });
@@ -271,25 +278,36 @@ export class HostQueue {
       dw0: readU32le(cqe, 0),
       dw1: readU32le(cqe, 4),
       cid,
-      data: status === 0 ? (p.readBuf ?? EMPTY) : EMPTY,
+      // Data the target did not send reads as zeros, as before any C2HData arrived.
+      data:
+        status !== 0
+          ? EMPTY
+          : (p.readBuf ?? (p.readLength > 0 ? new Uint8Array(p.readLength) : EMPTY)),
       viaSuccessFlag: false,
     });
   }
 
   #onData(pdu: C2HDataPdu, digestError: boolean): void {
     const p = this.#pending.get(pdu.cccid);
-    const buf = p?.readBuf;
-    if (p === undefined || buf === undefined) {
+    if (p === undefined || p.readLength === 0) {
       return this.#protocol(`C2HData for unknown CID ${pdu.cccid}`);
     }
-    if (pdu.datao !== p.received || pdu.datao + pdu.data.length > buf.length) {
+    const length = p.readLength;
+    if (pdu.datao !== p.received || pdu.datao + pdu.data.length > length) {
       return this.#protocol(`C2HData out of range (DATAO ${pdu.datao})`);
     }
     if (digestError) return this.#protocol('C2HData data digest error');
-    buf.set(pdu.data, pdu.datao);
+    let buf = p.readBuf;
+    if (pdu.datao === 0 && pdu.data.length === length) {
+      buf = pdu.data;
+    } else {
+      buf ??= new Uint8Array(length);
+      buf.set(pdu.data, pdu.datao);
+    }
+    p.readBuf = buf;
     p.received += pdu.data.length;
     if (pdu.success) {
-      if (p.received !== buf.length) return this.#protocol('SUCCESS before all data');
+      if (p.received !== length) return this.#protocol('SUCCESS before all data');
       this.#pending.delete(p.cid);
       p.resolve({ status: 0, dw0: 0, dw1: 0, cid: p.cid, data: buf, viaSuccessFlag: true });
     }

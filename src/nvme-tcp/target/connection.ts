@@ -21,6 +21,7 @@ import { Status } from '../../nvme/spec/status.js';
 import type { Completion, HostData } from '../../nvme/spec/transfer.js';
 import { NO_DATA } from '../../nvme/spec/transfer.js';
 import { planData } from './sgl.js';
+import { ioBuffer } from '../../block/drive.js';
 
 /** Transport parameters of the target (defaults in DEFAULT_TARGET_OPTIONS). */
 export interface TargetTransportOptions {
@@ -246,13 +247,13 @@ export class TargetConnection {
         this.#byCid.set(cid, f);
         return this.#execute(f, writeData(inCapsule));
       case 'c2h': {
-        const buf = new Uint8Array(plan.length);
+        const buf = ioBuffer(plan.length);
         const g: Inflight = { ...f, length: plan.length, c2h: true, buf };
         this.#byCid.set(cid, g);
         return this.#execute(g, readData(buf));
       }
       case 'r2t': {
-        const g: Inflight = { ...f, length: plan.length, buf: new Uint8Array(plan.length) };
+        const g: Inflight = { ...f, length: plan.length, buf: ioBuffer(plan.length) };
         this.#byCid.set(cid, g);
         return this.#solicit(g);
       }

@@ -8,12 +8,15 @@
 
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { ioBuffer } from '../../block/drive.js';
 import type { Drive } from '../../block/drive.js';
 import type { Geometry } from './lbaf.js';
 import type { MediaFaults } from './media-faults.js';
 
 /** Largest piece of image I/O one command step does (bounds memory for huge commands). */
 export const CHUNK_BYTES = 1024 * 1024;
+
+const NO_META = new Uint8Array(0);
 
 export interface Blocks {
   /** nlb * lbaSize bytes. */
@@ -50,9 +53,9 @@ export class BlockStore {
     this.#check(lba, nlb);
     this.faults?.check('read', lba, nlb);
     const { lbaSize, ms, metaOffset } = this.geometry;
-    const data = new Uint8Array(nlb * lbaSize);
+    const data = ioBuffer(nlb * lbaSize);
     await this.drive.read(data, lba * lbaSize);
-    const meta = new Uint8Array(nlb * ms);
+    const meta = ms > 0 ? ioBuffer(nlb * ms) : NO_META;
     if (ms > 0) await this.drive.read(meta, metaOffset + lba * ms);
     return { data, meta };
   }
