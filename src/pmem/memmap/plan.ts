@@ -103,7 +103,7 @@ function commonWarnings(
   }
   if (n > 1) {
     warnings.push(
-      `${n} ranges give ${n} regions, each with one label-less raw namespace (namespaceN.0) that cannot be sub-divided; adjacent ranges are merged into one region`,
+      `${n} ranges give ${n} regions, each with one label-less raw namespace (namespaceN.0) that cannot be sub-divided`,
     );
   }
   const left = totalRam(report.userMap);
@@ -139,8 +139,8 @@ function place(table: readonly E820Entry[], size: bigint, count: number): bigint
     for (const e of [...high, ...low]) {
       let s = e.start > FOUR_GIB || e.end <= FOUR_GIB ? e.start : FOUR_GIB;
       s = ((s + align - 1n) / align) * align;
-      // count ranges, each followed by a gap of `align` so the kernel does not merge them.
-      const need = size * BigInt(count) + align * BigInt(count - 1);
+      // count ranges back to back: the kernel never merges type-12 entries (e820_nomerge).
+      const need = size * BigInt(count);
       if (s + need <= e.end) return s;
     }
   }
@@ -163,10 +163,8 @@ export function planMemmap(table: readonly E820Entry[], req: PlanRequest): Memma
     );
     return { args: [], ranges: [], userMap: [], warnings, errors };
   }
-  // The gap keeps consecutive ranges apart (adjacent `!` ranges merge into one region, §6.3).
-  const gap = [GiB, 128n * MiB, 16n * MiB, 2n * MiB].find((a) => start % a === 0n) ?? 2n * MiB;
   const ranges = Array.from({ length: count }, (_, i) => ({
-    start: start + BigInt(i) * (req.size + gap),
+    start: start + BigInt(i) * req.size,
     size: req.size,
   }));
   const args = ranges.map((r) => `memmap=${sizeArg(r.size)}!${sizeArg(r.start)}`);
@@ -209,10 +207,6 @@ export function checkMemmap(table: readonly E820Entry[], argsIn: readonly string
     const c = sorted[i]!;
     if (c.start < p.start + p.size)
       errors.push(`ranges at ${hex(p.start)} and ${hex(c.start)} overlap`);
-    else if (c.start === p.start + p.size)
-      warnings.push(
-        `ranges at ${hex(p.start)} and ${hex(c.start)} are adjacent: the kernel merges them into one region`,
-      );
   }
   return finish(table, ops, args, ranges, errors, warnings);
 }
