@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { resolveProps, type RawValue } from '../../config/schema.js';
 import { ConfigError } from '../../config/errors.js';
 import type { PlanContext, Planned } from '../../machine/registry.js';
-import { isEmuError } from '../../util/errors.js';
 import { nvmeNsSchema } from './props.js';
 import { checkNvmeNs } from './check.js';
 import type { NvmeNsConfig } from './config.js';
@@ -316,22 +315,12 @@ describe('nvme-ns checks (QEMU 7.2 messages)', () => {
     assert.equal(cfg.nsze, Math.floor((64 * 1024 * 1024) / 4112));
   });
 
-  const UNSUPPORTED = [
-    { props: 'drive=nvm,pi=1,ms=8', message: 'protection information (pi=1) is not supported yet' },
-  ];
-  for (const c of UNSUPPORTED) {
-    it(`refuses "${c.props}" after every QEMU check with EMU_ERR_UNSUPPORTED`, () => {
-      const m = std();
-      assert.throws(
-        () => plan(m, c.props),
-        (e: unknown) =>
-          e instanceof ConfigError &&
-          isEmuError(e, 'EMU_ERR_UNSUPPORTED') &&
-          e.message === c.message,
-      );
-      assert.equal(m.claims.size, 0, 'claims are released');
-    });
-  }
+  it('accepts protection information (pi=1, ms=8) now that it is implemented', () => {
+    const cfg = plan(std(), 'drive=nvm,pi=1,ms=8,pil=1');
+    assert.equal(cfg.pi, 1);
+    assert.equal(cfg.pil, 1);
+    assert.equal(cfg.ms, 8);
+  });
 
   it('warns that DULBE is disabled when the zone size is not a multiple of the granularity', () => {
     const m = std();

@@ -8,8 +8,7 @@
 //     pif, metadata size, nsid range, zoned limits;
 //  C. block configuration (blkconf_blocksizes): logical vs physical size, io size multiples;
 //  D. geometry: NSZE, zoned geometry, the DULBE granularity warning;
-//  E. NSID allocation in the subsystem/controller (ctrl/bus.ts reserveNsid);
-//  F. what QEMU accepts but nvmemu does not implement yet (PI): EMU_ERR_UNSUPPORTED.
+//  E. NSID allocation in the subsystem/controller (ctrl/bus.ts reserveNsid).
 //
 // The reference lists "detached requires ..." with the realize errors after the geometry; QEMU
 // 7.2's realize handles the parent bus (subsystem or not) before nvme_ns_setup, because the
@@ -23,7 +22,6 @@ import type { PlanContext, Planned } from '../../machine/registry.js';
 import { reserveNsid, resolveNvmeBus } from '../ctrl/bus.js';
 import { parseHexBytes } from '../../util/u64.js';
 import type { DrivePlanConfig, NvmeNsConfig, ZonedParams } from './config.js';
-import { UnsupportedConfigError } from './errors.js';
 import { defaultDiscardGranularity, isSupportedLbaSize } from './lbaf.js';
 
 /** NVME_MAX_NAMESPACES: NSIDs 1..256 (NN = 256). */
@@ -191,14 +189,6 @@ export function checkNvmeNs(props: Props, id: string | undefined, ctx: PlanConte
 
   // E. NSID allocation (nvme_ns_realize, after nvme_ns_setup).
   const nsid = reserveNsid(ctx, bus, requestedNsid);
-
-  // F. Accepted by QEMU, not implemented here yet.
-  if (pi !== 0) {
-    throw new UnsupportedConfigError(
-      `protection information (pi=${pi}) is not supported yet`,
-      'pi',
-    );
-  }
 
   let eui64 = props.big('eui64');
   if (eui64 === 0n && props.bool('eui64-default')) {

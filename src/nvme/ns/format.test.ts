@@ -39,11 +39,6 @@ const REJECTS: readonly {
     args: [1, 0, 5, 0, 0],
     expect: withDnr(Status.INVALID_FIELD),
   },
-  {
-    name: 'a valid PI format is refused with Invalid Format + DNR until PI is implemented',
-    args: [1, 0, 1, 0, 0],
-    expect: withDnr(Status.INVALID_FORMAT),
-  },
 ];
 
 describe('Format NVM (reference §3.8)', () => {

@@ -16,6 +16,8 @@ import { deinterleave, interleave } from './store.js';
 import type { Geometry } from './lbaf.js';
 import type { ZonedIo } from './zoned/zoned-ns.js';
 import type { CopyLimits } from './copy.js';
+import type { PiFormat } from './pi/tuple.js';
+import type { NamespaceApi } from '../spec/namespace-api.js';
 
 /** The namespace state the handlers work on. */
 export interface NsCore {
@@ -33,6 +35,10 @@ export interface NsCore {
   readonly zoned?: ZonedIo;
   /** Simple Copy limits (Identify NS MSSRL/MCL/MSRC) of the namespace. */
   readonly copyLimits?: CopyLimits;
+  /** Protection information of the active format (DPS type 1-3); pi/io.ts handles its I/O. */
+  readonly pi?: PiFormat;
+  /** The I/O core of another namespace of the controller (cross-namespace Copy). */
+  readonly peer?: (ns: NamespaceApi) => NsCore | undefined;
 }
 
 export interface IoStats {

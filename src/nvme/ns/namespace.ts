@@ -28,6 +28,8 @@ import * as io from './io.js';
 import { copy } from './copy.js';
 import { ZonedNs } from './zoned/zoned-ns.js';
 import { zoneAppend, zoneMgmtRecv, zoneMgmtSend } from './zoned/commands.js';
+import { piCompare, piRead, piVerify, piWrite, piWriteZeroes } from './pi/io.js';
+import type { PiFormat } from './pi/tuple.js';
 
 export interface NamespaceOptions {
   /**
@@ -55,6 +57,15 @@ const NVM_HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [IoOpc.COPY, copy],
 ]);
 
+/** The commands that move or check protected data, while the format has PI (pi/io.ts). */
+const PI_HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
+  [IoOpc.WRITE, piWrite],
+  [IoOpc.READ, piRead],
+  [IoOpc.COMPARE, piCompare],
+  [IoOpc.WRITE_ZEROES, piWriteZeroes],
+  [IoOpc.VERIFY, piVerify],
+]);
+
 type ZonedHandler = (zns: ZonedNs, core: io.NsCore, ctx: CommandContext) => Promise<Completion>;
 
 /** The Zoned command set's own commands (ZONED_IO_EFFECTS adds them to the NVM set). */
@@ -72,6 +83,9 @@ const CSS_ADMIN_ONLY = 7;
 export const ERR_REC_DULBE = 1 << 16;
 /** FLBAS bit 4: metadata transferred at the end of the data LBA (extended LBA). */
 const FLBAS_EXTENDED = 0x10;
+/** DPS bits 2:0 (protection information type) and bit 3 (tuple first in the metadata). */
+const DPS_TYPE = 0x7;
+const DPS_FIRST = 0x8;
 
 /** Opcodes with an LBA in cdw10-11, for error reports. */
 const LBA_OPCODES: ReadonlySet<number> = new Set<number>([
@@ -266,7 +280,8 @@ export class Namespace implements NamespaceApi, Component {
 
   #handler(opcode: number): Handler | undefined {
     if (opcode === IoOpc.WRITE_UNCOR && this.#writeUncorrectable) return io.writeUncorrectable;
-    return NVM_HANDLERS.get(opcode);
+    const pi = (this.#dps & DPS_TYPE) !== 0 ? PI_HANDLERS.get(opcode) : undefined;
+    return pi ?? NVM_HANDLERS.get(opcode);
   }
 
   /** Opcodes execute() accepts (for the Commands Supported and Effects log and ONCS). */
@@ -277,8 +292,29 @@ export class Namespace implements NamespaceApi, Component {
     return ops.sort((a, b) => a - b);
   }
 
-  #core(): io.NsCore {
+  /** Protection information of the active format, when DPS selects a type. */
+  get protection(): PiFormat | undefined {
+    const type = this.#dps & DPS_TYPE;
+    if (type === 0) return undefined;
     return {
+      type: type as 1 | 2 | 3,
+      pif: this.config.pif === 2 ? 2 : 0,
+      first: (this.#dps & DPS_FIRST) !== 0,
+      ms: this.geometry.ms,
+      lbaSize: this.geometry.lbaSize,
+    };
+  }
+
+  /** The I/O state handlers work on (also the source side of a cross-namespace Copy). */
+  ioCore(): io.NsCore {
+    return this.#core();
+  }
+
+  #core(): io.NsCore {
+    const pi = this.protection;
+    return {
+      ...(pi !== undefined ? { pi } : {}),
+      peer: (ns) => (ns instanceof Namespace ? ns.ioCore() : undefined),
       store: this.#store,
       // Bounds of a zoned namespace are whole zones; the image layout (metaOffset) is not.
       geometry:
@@ -296,9 +332,10 @@ export class Namespace implements NamespaceApi, Component {
   }
 
   /**
-   * Format NVM of this namespace (§3.8). Checks in QEMU's order; PI formats are refused with
-   * Invalid Format until protection information is implemented. While the image is zeroed,
-   * I/O completes with Format In Progress (0x084).
+   * Format NVM of this namespace (§3.8). Checks in QEMU's order: a PI type needs a format
+   * with at least the tuple's metadata bytes (8, or 16 for pif 2), else Invalid Format. While
+   * the image is zeroed, I/O completes with Format In Progress (0x084); afterwards every
+   * block reads with all-ones tuples (never written).
    */
   async format(
     lbaf: number,
@@ -314,8 +351,6 @@ export class Namespace implements NamespaceApi, Component {
     const tuple = this.config.pif === 2 ? 16 : 8;
     if (pi !== 0 && fmt.ms < tuple) return { status: withDnr(Status.INVALID_FORMAT) };
     if (pi > 3) return { status: withDnr(Status.INVALID_FIELD) };
-    // nvmemu: protection information is a later issue.
-    if (pi !== 0) return { status: withDnr(Status.INVALID_FORMAT) };
     this.#formatting = true;
     try {
       // Commands accepted before the format finish first; new ones see Format In Progress.
@@ -327,7 +362,7 @@ export class Namespace implements NamespaceApi, Component {
       this.#formatting = false;
     }
     this.#flbas = (lbaf & 0x0f) | ((mset & 1) << 4) | (((lbaf >> 4) & 0x3) << 5);
-    this.#dps = (pil & 1) << 3;
+    this.#dps = (pi & DPS_TYPE) | ((pil & 1) << 3);
     this.#store.geometry = this.#computeGeometry(this.#store.drive.size);
     this.#dealloc.clear();
     this.#uncorrectable.clear();
