@@ -177,7 +177,7 @@ describe('SR-IOV procedure through nvmemu nvme and the monitor', () => {
         { opcode: IoOpc.READ, nsid: 1, cdw10: 8, cdw12: 7 },
         { readLength: 4096 },
       );
-      assert.deepEqual(back.data, data);
+      assert.deepEqual(Uint8Array.from(back.data), data);
     } finally {
       await vf.disconnect();
       await pf.disconnect();
