@@ -38,23 +38,26 @@ const DONE: Promise<void> = Promise.resolve();
 /** Slab size for ioBuffer; requests above SLAB_MAX_CARVE get an ArrayBuffer of their own. */
 const SLAB_BYTES = 256 * 1024;
 const SLAB_MAX_CARVE = 64 * 1024;
-let slab = new ArrayBuffer(SLAB_BYTES);
+let slab: Uint8Array = Buffer.allocUnsafeSlow(SLAB_BYTES);
 let slabUsed = 0;
 
 /**
  * A zero-filled buffer for I/O data (the role of QEMU's qemu_blockalign). A fresh ArrayBuffer
  * per 4 KiB command costs ~2 µs in V8 (backing-store allocation plus its share of GC), more than
- * the pread itself; small buffers are therefore carved, never reused, from a shared zeroed slab
- * (as Node's Buffer pool does), which costs one typed-array object. A carved view keeps its whole
- * slab alive, so a caller that retains data for long should copy it.
+ * the pread itself; small buffers are therefore carved, never reused, from a shared slab (as
+ * Node's Buffer pool does) and zeroed one by one: a zeroed slab would cost a calloc and fresh
+ * page faults per slab, the per-carve memset only what is used. `zero: false` skips that memset
+ * for a buffer the caller overwrites entirely before anyone reads it (e.g. Drive.read's target).
+ * A carved view keeps its whole slab alive, so a caller that retains data for long should copy it.
  */
-export function ioBuffer(length: number): Uint8Array {
+export function ioBuffer(length: number, zero = true): Uint8Array {
   if (length > SLAB_MAX_CARVE) return new Uint8Array(length);
   if (slabUsed + length > SLAB_BYTES) {
-    slab = new ArrayBuffer(SLAB_BYTES);
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
     slabUsed = 0;
   }
-  const view = new Uint8Array(slab, slabUsed, length);
+  const view = new Uint8Array(slab.buffer, slab.byteOffset + slabUsed, length);
+  if (zero) view.fill(0);
   // Keep every carve 8-byte aligned.
   slabUsed += (length + 7) & ~7;
   return view;

@@ -228,34 +228,24 @@ export class TargetConnection {
     const maxTransfer = b?.maxTransfer ?? ADMIN_IN_CAPSULE;
     const plan = planData(sqe, inCapsule.length, maxTransfer > 0 ? maxTransfer : NO_MDTS_CAP);
     if (typeof plan === 'number') return this.#respond(cid, { status: plan });
-    const f: Inflight = {
-      cmd,
-      cid,
-      length: 0,
-      c2h: false,
-      buf: undefined,
-      received: 0,
-      burstEnd: 0,
-      ttag: 0,
-      digestError: false,
-    };
+    // One object per command, built with its final shape (no spreads: V8 clones those slowly).
     switch (plan.kind) {
       case 'none':
+      case 'inCapsule': {
+        const f = inflight(cmd, cid, 0, false, undefined);
         this.#byCid.set(cid, f);
-        return this.#execute(f, NO_DATA);
-      case 'inCapsule':
-        this.#byCid.set(cid, f);
-        return this.#execute(f, writeData(inCapsule));
+        return this.#execute(f, plan.kind === 'none' ? NO_DATA : new WriteData(inCapsule));
+      }
       case 'c2h': {
         const buf = ioBuffer(plan.length);
-        const g: Inflight = { ...f, length: plan.length, c2h: true, buf };
-        this.#byCid.set(cid, g);
-        return this.#execute(g, readData(buf));
+        const f = inflight(cmd, cid, plan.length, true, buf);
+        this.#byCid.set(cid, f);
+        return this.#execute(f, new ReadData(buf));
       }
       case 'r2t': {
-        const g: Inflight = { ...f, length: plan.length, buf: ioBuffer(plan.length) };
-        this.#byCid.set(cid, g);
-        return this.#solicit(g);
+        const f = inflight(cmd, cid, plan.length, false, ioBuffer(plan.length));
+        this.#byCid.set(cid, f);
+        return this.#solicit(f);
       }
     }
   }
@@ -300,7 +290,7 @@ export class TargetConnection {
     // §1.5: a bad data digest fails the command (SPDK's 22h), the connection stays up.
     if (f.digestError) return this.#respond(f.cid, { status: TRANSIENT_TRANSPORT_ERROR });
     const buf = f.buf;
-    this.#execute(f, buf === undefined ? NO_DATA : writeData(buf));
+    this.#execute(f, buf === undefined ? NO_DATA : new WriteData(buf));
   }
 
   #execute(f: Inflight, data: HostData): void {
@@ -405,31 +395,55 @@ export class TargetConnection {
   }
 }
 
+function inflight(
+  cmd: NvmeCmd,
+  cid: number,
+  length: number,
+  c2h: boolean,
+  buf: Uint8Array | undefined,
+): Inflight {
+  return { cmd, cid, length, c2h, buf, received: 0, burstEnd: 0, ttag: 0, digestError: false };
+}
+
+const transferError = Promise.resolve(Status.DATA_TRANSFER_ERROR);
+const transferDone = Promise.resolve(0);
+
 /** Host→controller data already in memory (in-capsule or gathered from H2CData). */
-function writeData(buf: Uint8Array): HostData {
-  return {
-    length: buf.length,
-    fromHost: (offset, len) =>
-      Promise.resolve(
-        offset >= 0 && len >= 0 && offset + len <= buf.length
-          ? buf.subarray(offset, offset + len)
-          : Status.DATA_TRANSFER_ERROR,
-      ),
-    toHost: () => Promise.resolve(Status.DATA_TRANSFER_ERROR),
-  };
+class WriteData implements HostData {
+  readonly #buf: Uint8Array;
+  constructor(buf: Uint8Array) {
+    this.#buf = buf;
+  }
+  get length(): number {
+    return this.#buf.length;
+  }
+  fromHost(offset: number, len: number): Promise<Uint8Array | number> {
+    const buf = this.#buf;
+    if (offset >= 0 && len >= 0 && offset + len <= buf.length) {
+      return Promise.resolve(buf.subarray(offset, offset + len));
+    }
+    return transferError;
+  }
+  toHost(): Promise<number> {
+    return transferError;
+  }
 }
 
 /** Controller→host data gathered into `buf` and sent as C2HData at completion. */
-function readData(buf: Uint8Array): HostData {
-  return {
-    length: buf.length,
-    fromHost: () => Promise.resolve(Status.DATA_TRANSFER_ERROR),
-    toHost(offset, data) {
-      if (offset < 0 || offset + data.length > buf.length) {
-        return Promise.resolve(Status.DATA_TRANSFER_ERROR);
-      }
-      buf.set(data, offset);
-      return Promise.resolve(0);
-    },
-  };
+class ReadData implements HostData {
+  readonly #buf: Uint8Array;
+  constructor(buf: Uint8Array) {
+    this.#buf = buf;
+  }
+  get length(): number {
+    return this.#buf.length;
+  }
+  fromHost(): Promise<Uint8Array | number> {
+    return transferError;
+  }
+  toHost(offset: number, data: Uint8Array): Promise<number> {
+    if (offset < 0 || offset + data.length > this.#buf.length) return transferError;
+    this.#buf.set(data, offset);
+    return transferDone;
+  }
 }

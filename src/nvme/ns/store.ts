@@ -53,9 +53,10 @@ export class BlockStore {
     this.#check(lba, nlb);
     this.faults?.check('read', lba, nlb);
     const { lbaSize, ms, metaOffset } = this.geometry;
-    const data = ioBuffer(nlb * lbaSize);
+    // Drive.read fills every byte (zeros past EOF), so the buffers need no zeroing first.
+    const data = ioBuffer(nlb * lbaSize, false);
     await this.drive.read(data, lba * lbaSize);
-    const meta = ms > 0 ? ioBuffer(nlb * ms) : NO_META;
+    const meta = ms > 0 ? ioBuffer(nlb * ms, false) : NO_META;
     if (ms > 0) await this.drive.read(meta, metaOffset + lba * ms);
     return { data, meta };
   }
