@@ -177,9 +177,14 @@ describe('Simple Copy on an NVM namespace', () => {
       status: D(Status.INVALID_FORMAT),
     },
     {
-      name: 'formats 2 and 3 (cross-namespace, with PI) are not supported: Invalid Field + DNR',
-      run: (t) => t.ns.execute(ctxOf({ opcode: IoOpc.COPY, cdw12: 2 << 8 }, new Uint8Array(64))),
+      name: 'format 4 (not in OCFS) is Invalid Field + DNR',
+      run: (t) => t.ns.execute(ctxOf({ opcode: IoOpc.COPY, cdw12: 4 << 8 }, new Uint8Array(64))),
       status: D(Status.INVALID_FIELD),
+    },
+    {
+      name: 'format 2 naming SNSID 0 is Invalid Namespace or Format + DNR',
+      run: (t) => t.ns.execute(ctxOf({ opcode: IoOpc.COPY, cdw12: 2 << 8 }, new Uint8Array(64))),
+      status: D(Status.INVALID_NSID),
     },
     {
       name: 'a source range past NSZE is LBA Out of Range + DNR with its index in DW0',
@@ -241,11 +246,18 @@ describe('Simple Copy on an NVM namespace', () => {
       assert.deepEqual(await read(t, 300, 2), pattern(2 * LBA, 8));
     }));
 
-  it('decodes SLBA and NLB of both entry formats', () => {
+  it('decodes SLBA, NLB and the expected tags of both entry formats', () => {
     const list = [{ slba: 0x1_0000_0002n, nlb: 7, eilbrt: 0x1234n, elbat: 0xab, elbatm: 0xff }];
     for (const f of [0, 1] as const) {
       assert.deepEqual(parseRanges(encodeCopyRanges(list, f), f, 1), [
-        { slba: 0x1_0000_0002n, nlb: 8 },
+        {
+          snsid: undefined,
+          slba: 0x1_0000_0002n,
+          nlb: 8,
+          reftag: 0x1234n,
+          apptag: 0xab,
+          appmask: 0xff,
+        },
       ]);
     }
     // Format 0 entry bytes: SLBA at 8, NLB at 16, EILBRT at 24, ELBAT 28, ELBATM 30.

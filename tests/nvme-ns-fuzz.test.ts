@@ -29,6 +29,7 @@ const ALLOWED = new Map<number, readonly number[]>([
     [
       D(Status.CMD_SIZE_LIMIT),
       D(Status.INVALID_FIELD),
+      D(Status.INVALID_NSID),
       D(Status.INVALID_FORMAT),
       D(Status.LBA_RANGE),
       D(Status.DULB),
@@ -37,6 +38,9 @@ const ALLOWED = new Map<number, readonly number[]>([
       Status.WRITE_FAULT,
     ],
   ],
+  // Flexible Data Placement outside an FDP subsystem.
+  [IoOpc.IO_MGMT_RECV, [D(Status.FDP_DISABLED)]],
+  [IoOpc.IO_MGMT_SEND, [D(Status.FDP_DISABLED)]],
   [
     IoOpc.VERIFY,
     [D(Status.INVALID_FIELD), D(Status.LBA_RANGE), D(Status.DULB), Status.UNRECOVERED_READ],

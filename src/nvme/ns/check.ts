@@ -22,7 +22,9 @@ import type { PlanContext, Planned } from '../../machine/registry.js';
 import { reserveNsid, resolveNvmeBus } from '../ctrl/bus.js';
 import { parseHexBytes } from '../../util/u64.js';
 import type { DrivePlanConfig, NvmeNsConfig, ZonedParams } from './config.js';
-import { defaultDiscardGranularity, isSupportedLbaSize } from './lbaf.js';
+import { buildLbaFormats, defaultDiscardGranularity, isSupportedLbaSize } from './lbaf.js';
+import type { NvmeSubsysConfig } from '../subsys/config.js';
+import { planNsFdp, type NsFdpPlan } from './fdp/plan.js';
 
 /** NVME_MAX_NAMESPACES: NSIDs 1..256 (NN = 256). */
 export const MAX_NAMESPACES = 256;
@@ -152,6 +154,12 @@ export function checkNvmeNs(props: Props, id: string | undefined, ctx: PlanConte
   // The block layer resolves sizes later (C); QEMU 7.2 divides by the still-unset logical
   // block size in the zrwas check (a crash when it is 0). We use the resolved value instead.
   const lbaSize = Number(props.big('logical_block_size')) || BDRV_SECTOR_SIZE;
+  // (post-7.2) An FDP subsystem has no zoned namespaces.
+  const subsysConfig = bus.config.subsys?.config as NvmeSubsysConfig | undefined;
+  const fdpParams = subsysConfig?.fdp;
+  if (fdpParams !== undefined && props.bool('zoned')) {
+    throw new ConfigError('cannot be a zoned- in an FDP configuration', 'zoned');
+  }
   const zoned = props.bool('zoned') ? checkZonedParams(props, lbaSize) : undefined;
 
   // C. blkconf_blocksizes.
@@ -187,6 +195,18 @@ export function checkNvmeNs(props: Props, id: string | undefined, ctx: PlanConte
   const nsze = Number(drive.size / BigInt(lbaSize + ms));
   if (zoned !== undefined) checkZonedGeometry(zoned, lbaSize, nsze, discardGranularity, ctx);
 
+  // nvme_ns_init_fdp (the end of nvme_ns_setup): placement handles of an FDP subsystem.
+  const fdp: NsFdpPlan | undefined =
+    fdpParams === undefined
+      ? undefined
+      : planNsFdp(
+          subsysConfig!,
+          fdpParams,
+          props.str('fdp.ruhs'),
+          buildLbaFormats(lbaSize, ms).initialIndex,
+          ctx,
+        );
+
   // E. NSID allocation (nvme_ns_realize, after nvme_ns_setup).
   const nsid = reserveNsid(ctx, bus, requestedNsid);
 
@@ -197,7 +217,8 @@ export function checkNvmeNs(props: Props, id: string | undefined, ctx: PlanConte
     eui64 = EUI64_DEFAULT + BigInt(earlier + 1);
   }
 
-  return {
+  const cfg: NvmeNsConfig & { fdp?: NsFdpPlan } = {
+    ...(fdp !== undefined ? { fdp } : {}),
     id,
     drive,
     controller: bus.controller,
@@ -228,6 +249,7 @@ export function checkNvmeNs(props: Props, id: string | undefined, ctx: PlanConte
     zoned,
     nsze,
   };
+  return cfg;
 }
 
 /** The zoned part of nvme_ns_check_constraints. */

@@ -94,6 +94,8 @@ export interface IdNsFields {
   readonly msrc: number;
   readonly nguid: Uint8Array | undefined;
   readonly eui64: bigint;
+  /** Endurance group (1 in an FDP subsystem, else 0). */
+  readonly endgid?: number;
 }
 
 export function encodeIdentifyNs(f: IdNsFields): Uint8Array {
@@ -121,6 +123,7 @@ export function encodeIdentifyNs(f: IdNsFields): Uint8Array {
     mssrl: f.mssrl,
     mcl: f.mcl,
     msrc: f.msrc,
+    endgid: f.endgid ?? 0,
     nguid: f.nguid ?? new Uint8Array(16),
     eui64: f.eui64,
     lbaf,

@@ -366,7 +366,7 @@ describe('NVM I/O command behaviour', () => {
           await run(t, { opcode: IoOpc.WRITE_UNCOR, ...rw(NSZE, 1) }),
           withDnr(Status.LBA_RANGE),
         );
-        assert.deepEqual(t.ns.supportedOpcodes(), [0, 1, 2, 4, 5, 8, 9, 12, 0x19]);
+        assert.deepEqual(t.ns.supportedOpcodes(), [0, 1, 2, 4, 5, 8, 9, 12, 0x12, 0x19, 0x1d]);
       },
       {},
       { writeUncorrectable: true },

@@ -18,6 +18,7 @@ import type { ZonedIo } from './zoned/zoned-ns.js';
 import type { CopyLimits } from './copy.js';
 import type { PiFormat } from './pi/tuple.js';
 import type { NamespaceApi } from '../spec/namespace-api.js';
+import type { NsFdp } from './fdp/placement.js';
 
 /** The namespace state the handlers work on. */
 export interface NsCore {
@@ -39,6 +40,8 @@ export interface NsCore {
   readonly pi?: PiFormat;
   /** The I/O core of another namespace of the controller (cross-namespace Copy). */
   readonly peer?: (ns: NamespaceApi) => NsCore | undefined;
+  /** FDP placement and reclaim unit accounting of writes (fdp/placement.ts). */
+  readonly fdp?: NsFdp;
 }
 
 export interface IoStats {
@@ -230,6 +233,7 @@ export async function writeData(
   }
   core.stats.writeCommands++;
   core.stats.bytesWritten += BigInt(r.nlb * g.lbaSize);
+  core.fdp?.onWrite(ctx.cmd, r.nlb);
   return OK;
 }
 
@@ -250,6 +254,7 @@ export async function writeZeroes(core: NsCore, ctx: CommandContext): Promise<Co
   if ((ctx.cmd.cdw12 & DEAC) !== 0) core.dealloc.add(slba, slba + r.nlb);
   else core.dealloc.remove(slba, slba + r.nlb);
   core.uncorrectable.remove(slba, slba + r.nlb);
+  core.fdp?.onWrite(ctx.cmd, r.nlb);
   if ((ctx.cmd.cdw12 & FUA) !== 0 || !core.writeCache) return done(await flushStatus(core));
   return OK;
 }

@@ -30,6 +30,9 @@ import { ZonedNs } from './zoned/zoned-ns.js';
 import { zoneAppend, zoneMgmtRecv, zoneMgmtSend } from './zoned/commands.js';
 import { piCompare, piRead, piVerify, piWrite, piWriteZeroes } from './pi/io.js';
 import type { PiFormat } from './pi/tuple.js';
+import { enduranceGroupFor } from './fdp/group.js';
+import { ioMgmtRecv, ioMgmtSend, NsFdp } from './fdp/placement.js';
+import type { NsFdpPlan } from './fdp/plan.js';
 
 export interface NamespaceOptions {
   /**
@@ -55,6 +58,9 @@ const NVM_HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [IoOpc.DSM, io.datasetManagement],
   [IoOpc.VERIFY, io.verify],
   [IoOpc.COPY, copy],
+  // Flexible Data Placement (fdp/placement.ts): FDP Disabled (0x029+DNR) outside an FDP subsystem.
+  [IoOpc.IO_MGMT_RECV, (core, ctx) => ioMgmtRecv(core.fdp, ctx)],
+  [IoOpc.IO_MGMT_SEND, (core, ctx) => ioMgmtSend(core.fdp, ctx)],
 ]);
 
 /** The commands that move or check protected data, while the format has PI (pi/io.ts). */
@@ -154,6 +160,7 @@ export class Namespace implements NamespaceApi, Component {
             ...(z.persist ? { stateFile: `${drive.path}.zones` } : {}),
             readOnly: drive.readOnly,
           });
+    this.fdp = this.#initFdp((cfg as { fdp?: NsFdpPlan }).fdp);
     // QEMU disables DULBE when the zone size is not a multiple of the deallocation granularity.
     const granularity = Math.floor(cfg.discardGranularity / cfg.lbaSize);
     this.dulbeCapable =
@@ -162,6 +169,8 @@ export class Namespace implements NamespaceApi, Component {
 
   /** Injected media errors (monitor x-nvmemu-inject-media-error; see media-faults.ts). */
   readonly mediaFaults: MediaFaults;
+  /** Placement handles in the subsystem's FDP endurance group (`fdp=on`). */
+  readonly fdp: NsFdp | undefined;
 
   #computeGeometry(imageSize: bigint): Geometry {
     const index = this.#flbas & 0x0f;
@@ -174,6 +183,16 @@ export class Namespace implements NamespaceApi, Component {
       imageSize,
       this.config.discardGranularity,
     );
+  }
+
+  /** Claims the planned handles in the endurance group shared by the subsystem's namespaces. */
+  #initFdp(plan: NsFdpPlan | undefined): NsFdp | undefined {
+    if (plan === undefined) return undefined;
+    const group = enduranceGroupFor(plan.key, plan.params);
+    for (const id of plan.phs) {
+      group.claim(id, plan.ctrl ? 'ctrl' : 'host', plan.lbafi, this.config.lbaSize);
+    }
+    return new NsFdp(group, this.nsid, plan.phs, this.config.lbaSize);
   }
 
   /** The active format and derived sizes. */
@@ -223,6 +242,8 @@ export class Namespace implements NamespaceApi, Component {
       msrc: this.config.msrc,
       nguid: this.config.nguid,
       eui64: this.config.eui64,
+      // Endurance group 1 holds every namespace of an FDP subsystem.
+      endgid: this.fdp !== undefined ? 1 : 0,
     });
   }
 
@@ -314,6 +335,7 @@ export class Namespace implements NamespaceApi, Component {
     const pi = this.protection;
     return {
       ...(pi !== undefined ? { pi } : {}),
+      ...(this.fdp !== undefined ? { fdp: this.fdp } : {}),
       peer: (ns) => (ns instanceof Namespace ? ns.ioCore() : undefined),
       store: this.#store,
       // Bounds of a zoned namespace are whole zones; the image layout (metaOffset) is not.

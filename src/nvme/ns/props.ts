@@ -1,6 +1,6 @@
 // `-device nvme-ns` property schema: every property QEMU 7.2 lists for `-device nvme-ns,help`
 // (names, types and defaults as printed; /tmp/qt/help-nvme-ns.txt) plus the post-7.2 `nguid`.
-// FDP (`fdp.ruhs`) is a later issue and deliberately absent: an unknown property is rejected.
+// `fdp.ruhs` (post-7.2) lists the placement handles of a namespace in an FDP subsystem.
 //
 // Three properties are declared as plain strings although QEMU has dedicated types for them,
 // because QEMU's property setters word their errors differently from a schema coercion and
@@ -46,6 +46,8 @@ export const NVME_NS_PROPS: readonly PropDef[] = Object.freeze([
   { name: 'mssrl', type: u16, default: 128, description: '' },
   { name: 'mcl', type: u32, default: 128, description: '' },
   { name: 'msrc', type: u8, default: 127, description: '' },
+  // Flexible Data Placement (TP 4146, post-7.2): placement handle -> reclaim unit handle list.
+  { name: 'fdp.ruhs', type: { kind: 'str' }, description: '' },
   // Zoned namespaces (TP 4053).
   { name: 'zoned', type: bool, default: false, description: '' },
   { name: 'zoned.zone_size', type: size, default: 134217728n, description: '' },

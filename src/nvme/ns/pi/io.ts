@@ -212,6 +212,7 @@ export async function piWriteData(
   }
   core.stats.writeCommands++;
   core.stats.bytesWritten += BigInt(nlb * core.geometry.lbaSize);
+  core.fdp?.onWrite(ctx.cmd, nlb);
   return done(Status.SUCCESS);
 }
 
@@ -322,6 +323,7 @@ export async function piWriteZeroes(core: NsCore, ctx: CommandContext): Promise<
   if ((ctx.cmd.cdw12 & DEAC) !== 0) core.dealloc.add(slba, slba + r.nlb);
   else core.dealloc.remove(slba, slba + r.nlb);
   core.uncorrectable.remove(slba, slba + r.nlb);
+  core.fdp?.onWrite(ctx.cmd, r.nlb);
   if ((ctx.cmd.cdw12 & FUA) !== 0 || !core.writeCache) return done(await io.flushStatus(core));
   return done(Status.SUCCESS);
 }
