@@ -6,6 +6,7 @@ import { Status, withDnr } from '../spec/status.js';
 import type { CommandContext, Completion } from '../spec/transfer.js';
 import type { Controller } from './controller.js';
 import { NSID_BROADCAST, nsidValid } from './io.js';
+import { nsFdpOf } from '../ns/fdp/placement.js';
 
 export const Fid = {
   ARBITRATION: 0x01,
@@ -21,6 +22,8 @@ export const Fid = {
   TIMESTAMP: 0x0e,
   HOST_BEHAVIOR_SUPPORT: 0x16,
   COMMAND_SET_PROFILE: 0x19,
+  FDP_MODE: 0x1d,
+  FDP_EVENTS: 0x1e,
 } as const;
 
 /** Capability bits returned by SEL=3 (Base Spec 2.0 Figure 329). */
@@ -42,6 +45,9 @@ export const FEATURE_CAPS: ReadonlyMap<number, number> = new Map([
   [Fid.TIMESTAMP, CAP_CHANGE],
   [Fid.HOST_BEHAVIOR_SUPPORT, CAP_CHANGE],
   [Fid.COMMAND_SET_PROFILE, CAP_CHANGE],
+  // Flexible Data Placement (ns/fdp): the mode of endurance group 1, events per handle.
+  [Fid.FDP_MODE, CAP_CHANGE],
+  [Fid.FDP_EVENTS, CAP_CHANGE | CAP_NS],
 ]);
 
 /** Arbitration Burst "no limit" (7) is the only non-zero plain default. */
@@ -117,6 +123,12 @@ export async function getFeatures(c: Controller, ctx: CommandContext): Promise<C
         break;
     }
   }
+  if (fid === Fid.FDP_MODE) {
+    // FDPE (bit 0) with configuration index 0, for endurance group 1 (cdw11 15:0).
+    if ((cdw11 & 0xffff) !== 1) return { status: withDnr(Status.INVALID_FIELD) };
+    return ok(c.subsys.fdp !== undefined ? 1 : 0);
+  }
+  if (fid === Fid.FDP_EVENTS) return fdpEventsGet(c, ctx);
   // SEL 1 (default), 2 (saved: nothing is saveable, so defaults) and the remaining FIDs.
   const nq = c.params.maxIoqpairs - 1;
   switch (fid) {
@@ -197,7 +209,34 @@ export async function setFeatures(c: Controller, ctx: CommandContext): Promise<C
     case Fid.COMMAND_SET_PROFILE:
       if ((cdw11 & 0x1ff) !== 0) return fail(Status.IOCS_COMBINATION_REJECTED);
       return { status: 0 };
+    case Fid.FDP_MODE:
+      // The configuration is fixed by the nvme-subsys properties (QEMU: Command Sequence Error).
+      return fail(Status.COMMAND_SEQUENCE_ERROR);
+    case Fid.FDP_EVENTS: {
+      const fdp = nsFdpOf(c.namespaces.get(nsid));
+      if (fdp === undefined) return fail(Status.FDP_DISABLED);
+      const noet = (cdw11 >>> 16) & 0xff;
+      if (noet === 0) return { status: 0 };
+      const types = await ctx.data.fromHost(0, noet);
+      if (typeof types === 'number') return { status: types };
+      if (!fdp.setEvents(cdw11 & 0xffff, types, (ctx.cmd.cdw12 & 1) !== 0)) {
+        return fail(Status.INVALID_FIELD);
+      }
+      return { status: 0 };
+    }
     default:
       return fail(Status.FEAT_NOT_CHANGEABLE);
   }
+}
+
+/** FDP Events (FID 1Eh) Get: NOET {type, enabled} descriptors of placement handle cdw11 15:0. */
+async function fdpEventsGet(c: Controller, ctx: CommandContext): Promise<Completion> {
+  const { cdw11, nsid } = ctx.cmd;
+  const fdp = nsFdpOf(c.namespaces.get(nsid));
+  if (fdp === undefined) return { status: withDnr(Status.FDP_DISABLED) };
+  const noet = (cdw11 >>> 16) & 0xff;
+  const list = noet === 0 ? undefined : fdp.eventConfig(cdw11 & 0xffff, noet);
+  if (list === undefined) return { status: withDnr(Status.INVALID_FIELD) };
+  const status = await ctx.data.toHost(0, list);
+  return { status, dw0: list.length / 2 };
 }

@@ -1,6 +1,6 @@
 // Identify (admin 06h), every CNS of reference §3.5 with QEMU 7.2's statuses.
 
-import { writeU16le, writeU32le, writeU64le } from '../../util/bytes.js';
+import { readU32le, writeU16le, writeU32le, writeU64le } from '../../util/bytes.js';
 import type { NamespaceApi } from '../spec/namespace-api.js';
 import { Status, withDnr } from '../spec/status.js';
 import type { CommandContext, Completion } from '../spec/transfer.js';
@@ -8,6 +8,7 @@ import type { Controller } from './controller.js';
 import { ID_SIZE, identifyController, identifyCtrlCsi } from './id-ctrl.js';
 import { MAX_NSID, NSID_BROADCAST, nsidValid } from './io.js';
 import { primaryCtrlCaps, secondaryCtrlList } from './virt.js';
+import { COPY_FORMATS } from '../ns/copy.js';
 
 export const Cns = {
   NS: 0x00,
@@ -42,7 +43,7 @@ export async function identify(c: Controller, ctx: CommandContext): Promise<Comp
     case Cns.NS_PRESENT:
       return send(identifyNs(c, nsid, cns === Cns.NS));
     case Cns.CTRL:
-      return send(identifyController(c));
+      return send(withNsFeatures(c, identifyController(c)));
     case Cns.NS_ACTIVE_LIST:
     case Cns.NS_PRESENT_LIST:
       return send(nsList(c, nsid, cns === Cns.NS_ACTIVE_LIST, undefined));
@@ -78,6 +79,22 @@ export async function identify(c: Controller, ctx: CommandContext): Promise<Comp
     default:
       return fail(Status.INVALID_FIELD);
   }
+}
+
+/** CTRATT bit 19: Flexible Data Placement supported. */
+const CTRATT_FDPS = 1 << 19;
+
+/**
+ * Identify Controller fields that follow namespace features: OCFS (the Copy descriptor
+ * formats ns/copy.ts implements) and, in an FDP subsystem, CTRATT.FDPS and ENDGIDMAX 1.
+ */
+function withNsFeatures(c: Controller, id: Uint8Array): Uint8Array {
+  writeU16le(id, 534, COPY_FORMATS);
+  if (c.subsys.fdp !== undefined) {
+    writeU32le(id, 96, (readU32le(id, 96) | CTRATT_FDPS) >>> 0);
+    writeU16le(id, 340, 1);
+  }
+  return id;
 }
 
 /** An attached namespace, or (for the "allocated" CNS values) any namespace of the subsystem. */

@@ -10,6 +10,7 @@ import { AerType } from './aer.js';
 import { adminEffects } from './admin-table.js';
 import type { Controller } from './controller.js';
 import { NSID_BROADCAST } from './io.js';
+import { FdpLid, fdpConfigsLog, fdpEventsLog, fdpStatsLog, ruhUsageLog } from '../ns/fdp/logs.js';
 
 export const Lid = {
   ERROR_INFO: 0x01,
@@ -76,6 +77,21 @@ export async function getLogPage(c: Controller, ctx: CommandContext): Promise<Co
     case Lid.CMD_EFFECTS:
       log = commandEffects(c, cdw14 >>> 24);
       break;
+    case FdpLid.CONFIGS:
+    case FdpLid.RUH_USAGE:
+    case FdpLid.STATS:
+    case FdpLid.EVENTS: {
+      // Endurance group scope: LSI (cdw11 31:16) names group 1, the subsystem's only one.
+      if (cdw11 >>> 16 !== 1) return fail(Status.INVALID_FIELD);
+      const g = c.subsys.fdp;
+      if (lid === FdpLid.CONFIGS) log = fdpConfigsLog(g);
+      else if (g === undefined) return fail(Status.FDP_DISABLED);
+      else if (lid === FdpLid.RUH_USAGE) log = ruhUsageLog(g);
+      else if (lid === FdpLid.STATS) log = fdpStatsLog(g);
+      // LSP bit 0 (cdw10 bit 8): host events, else controller events.
+      else log = fdpEventsLog(g, ((cdw10 >>> 8) & 1) === 1);
+      break;
+    }
     default:
       return fail(Status.INVALID_FIELD);
   }

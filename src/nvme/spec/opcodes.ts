@@ -75,6 +75,9 @@ export const NVM_IO_EFFECTS: ReadonlyMap<number, number> = new Map([
   [IoOpc.WRITE_UNCOR, Effects.CSUPP | Effects.LBCC],
   // Simple Copy (ns/copy.ts): ONCS bit 8 and OCFS derive from this entry.
   [IoOpc.COPY, Effects.CSUPP | Effects.LBCC],
+  // Flexible Data Placement (ns/fdp/placement.ts): FDP Disabled outside an FDP subsystem.
+  [IoOpc.IO_MGMT_RECV, Effects.CSUPP],
+  [IoOpc.IO_MGMT_SEND, Effects.CSUPP | Effects.LBCC],
 ]);
 
 /** [7.2] Zoned command set: the NVM set plus the three zone commands. */

@@ -9,6 +9,7 @@
 import type { Props, TypeSchema } from '../../config/schema.js';
 import { ConfigError } from '../../config/errors.js';
 import type { PlanContext, Planned } from '../../machine/registry.js';
+import { checkFdpSubsys, FDP_SUBSYS_PROPS, type FdpParams } from './fdp-config.js';
 
 /** QEMU 7.2 subsystems hold 256 controllers (cntlid 0..255, first controller gets 0). */
 export const MAX_CONTROLLERS = 256;
@@ -17,7 +18,7 @@ export const NVME_SUBSYS_SCHEMA: TypeSchema = {
   typeName: 'nvme-subsys',
   kind: 'device',
   reserved: ['id'],
-  props: [{ name: 'nqn', type: { kind: 'str' }, description: '' }],
+  props: [{ name: 'nqn', type: { kind: 'str' }, description: '' }, ...FDP_SUBSYS_PROPS],
 };
 
 /** Planned subsystem. */
@@ -27,13 +28,16 @@ export interface NvmeSubsysConfig {
   readonly nqn: string;
   /** SUBNQN as reported in Identify Controller. */
   readonly subnqn: string;
+  /** `fdp=on`: the endurance group's FDP configuration (fdp-config.ts). */
+  readonly fdp?: FdpParams;
 }
 
 export function checkNvmeSubsys(props: Props, id: string | undefined): NvmeSubsysConfig {
   // QEMU formats a NULL id with printf's "%s", which glibc renders as "(null)"; such a
   // subsystem cannot be referenced by subsys= anyway.
   const nqn = props.str('nqn') ?? id ?? '(null)';
-  return { id, nqn, subnqn: `nqn.2019-08.org.qemu:${nqn}` };
+  const fdp = checkFdpSubsys(props);
+  return { id, nqn, subnqn: `nqn.2019-08.org.qemu:${nqn}`, ...(fdp !== undefined ? { fdp } : {}) };
 }
 
 /**

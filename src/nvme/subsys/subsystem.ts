@@ -6,6 +6,8 @@
 // Namespace Attachment answer 0x002+DNR, as QEMU 7.2 does without a subsystem.
 
 import type { NamespaceApi } from '../spec/namespace-api.js';
+import type { FdpEnduranceGroup } from '../ns/fdp/group.js';
+import { nsFdpOf } from '../ns/fdp/placement.js';
 
 /** What the subsystem needs of a controller. */
 export interface SubsysController {
@@ -22,6 +24,11 @@ export class Subsystem {
   readonly controllers = new Map<number, SubsysController>();
   /** Allocated namespaces (including detached ones). */
   readonly namespaces = new Map<number, NamespaceApi>();
+  /**
+   * The FDP endurance group (`fdp=on`), known once the first of its namespaces is added: the
+   * subsystem device is built from its NQN alone, the namespaces carry the group.
+   */
+  fdp: FdpEnduranceGroup | undefined;
 
   constructor(
     readonly explicit: boolean,
@@ -53,6 +60,7 @@ export class Subsystem {
       throw new Error(`nsid ${ns.nsid} registered twice in ${this.subnqn}`);
     }
     this.namespaces.set(ns.nsid, ns);
+    this.fdp ??= nsFdpOf(ns)?.group;
     if (ns.detached) return;
     const targets = ns.shared && this.explicit ? [...this.controllers.values()] : [parent];
     for (const c of targets) {
