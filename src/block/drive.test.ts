@@ -110,15 +110,15 @@ describe('ioBuffer', () => {
     assert.ok(a.every((x) => x === 0xaa));
   });
 
-  it('gives a request above 64 KiB a buffer of its own', () => {
-    const big = ioBuffer(64 * 1024 + 1);
+  it('gives a request above 128 KiB a buffer of its own', () => {
+    const big = ioBuffer(128 * 1024 + 1);
     assert.equal(big.byteOffset, 0);
-    assert.equal(big.buffer.byteLength, 64 * 1024 + 1);
+    assert.equal(big.buffer.byteLength, 128 * 1024 + 1);
   });
 
   it('starts a fresh slab when the current one cannot hold the request', () => {
-    const views = Array.from({ length: 5 }, () => ioBuffer(64 * 1024));
-    assert.ok(views.every((v) => v.length === 64 * 1024 && v.every((x) => x === 0)));
+    const views = Array.from({ length: 9 }, () => ioBuffer(128 * 1024));
+    assert.ok(views.every((v) => v.length === 128 * 1024 && v.every((x) => x === 0)));
     assert.ok(new Set(views.map((v) => v.buffer)).size >= 2);
   });
 });

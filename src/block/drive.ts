@@ -36,8 +36,8 @@ export interface DriveConfig {
 const DONE: Promise<void> = Promise.resolve();
 
 /** Slab size for ioBuffer; requests above SLAB_MAX_CARVE get an ArrayBuffer of their own. */
-const SLAB_BYTES = 256 * 1024;
-const SLAB_MAX_CARVE = 64 * 1024;
+const SLAB_BYTES = 1024 * 1024;
+const SLAB_MAX_CARVE = 128 * 1024;
 let slab: Uint8Array = Buffer.allocUnsafeSlow(SLAB_BYTES);
 let slabUsed = 0;
 

@@ -6,6 +6,7 @@
 import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { PduFramer } from '../framer.js';
+import { writeBatch } from '../pdu/batch.js';
 import { encodePdu } from '../pdu/codec.js';
 import { PduType } from '../pdu/types.js';
 import type { C2HDataPdu, ParsedPdu, Pdu, R2TPdu } from '../pdu/types.js';
@@ -375,14 +376,7 @@ export class HostQueue {
     this.#out = [];
     const total = this.#outBytes;
     this.#outBytes = 0;
-    // Small batches are copied into one buffer: cheaper than one write per piece.
-    if (out.length === 1 || total > 1 << 20) {
-      this.socket.cork();
-      for (const piece of out) this.socket.write(piece);
-      this.socket.uncork();
-    } else {
-      this.socket.write(Buffer.concat(out, total));
-    }
+    writeBatch(this.socket, out, total);
   }
 }
 

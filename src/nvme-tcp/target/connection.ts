@@ -10,6 +10,7 @@
 import type { Socket } from 'node:net';
 import { PduFramer } from '../framer.js';
 import type { FramerFatal } from '../framer.js';
+import { writeBatch } from '../pdu/batch.js';
 import { encodePdu } from '../pdu/codec.js';
 import { DataOff } from '../pdu/data.js';
 import { Fes, PduType } from '../pdu/types.js';
@@ -364,14 +365,7 @@ export class TargetConnection {
     this.#out = [];
     const total = this.#outBytes;
     this.#outBytes = 0;
-    // Small batches are copied into one buffer: cheaper than one write per piece.
-    if (out.length === 1 || total > 1 << 20) {
-      this.socket.cork();
-      for (const piece of out) this.socket.write(piece);
-      this.socket.uncork();
-    } else {
-      this.socket.write(Buffer.concat(out, total));
-    }
+    writeBatch(this.socket, out, total);
   }
 
   // ---- fatal errors ----
