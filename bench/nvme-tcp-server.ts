@@ -59,7 +59,15 @@ function rawServe(socket: Socket): void {
   socket.on('error', () => undefined);
 }
 
+/** The parent samples this process's CPU time around each test (µs of CPU per operation). */
+function answerCpuQueries(): void {
+  process.on('message', (m: unknown) => {
+    if (m === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+  });
+}
+
 async function main(mode: string): Promise<void> {
+  answerCpuQueries();
   if (mode === 'raw') {
     const server = createServer(rawServe);
     server.listen({ host: '127.0.0.1', port: 0 }, () => {

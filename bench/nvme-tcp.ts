@@ -2,12 +2,18 @@
 // read/write through the host library against the target in a child process, each beside the
 // raw-loopback request/response baseline of the same shape measured in the same run (reference
 // nvme-tcp.md §5.2). Target: 4 KiB QD32 random reads ≥ 50% of the baseline's request rate.
+//
+// Honesty rules: baseline and NVMe runs alternate, ROUNDS times per shape, after a warm-up of
+// both, and the table reports the medians (a loaded machine drifts; alternating keeps the pair
+// under the same conditions). Each log line also gives the CPU time per operation of both
+// processes, which is what a busy machine distorts least, and the machine is printed first.
 
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { once } from 'node:events';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { NvmeTcpController } from '../src/nvme-tcp/host/index.js';
 import { IoOpc } from '../src/nvme/spec/opcodes.js';
@@ -15,7 +21,9 @@ import type { Benchmark, BenchResult } from './main.js';
 import { BENCH_IMAGE_BYTES, BENCH_NQN } from './nvme-tcp-server.js';
 
 const SERVER = fileURLToPath(new URL('./nvme-tcp-server.js', import.meta.url));
-const DURATION_MS = Number(process.env.NVMEMU_BENCH_MS ?? 2000);
+const DURATION_MS = Number(process.env.NVMEMU_BENCH_MS ?? 1000);
+const ROUNDS = Math.max(1, Number(process.env.NVMEMU_BENCH_ROUNDS ?? 3));
+const WARMUP_MS = 300;
 const LBA = 512;
 
 interface Shape {
@@ -42,12 +50,61 @@ async function startChild(mode: 'target' | 'raw'): Promise<{ child: ChildProcess
   return { child, port: msg.port };
 }
 
-/** Keeps `qd` operations in flight for DURATION_MS; returns ops/s and mean latency. */
+interface Run {
+  /** Operations per second. */
+  readonly ops: number;
+  /** Mean latency, µs. */
+  readonly lat: number;
+  /** CPU µs per operation: this process (the client) and the server child. */
+  readonly clientCpu: number;
+  readonly serverCpu: number;
+}
+
+async function childCpu(child: ChildProcess): Promise<number> {
+  const reply = once(child, 'message') as Promise<[{ cpu: NodeJS.CpuUsage }]>;
+  child.send('cpu');
+  const [msg] = await reply;
+  return msg.cpu.user + msg.cpu.system;
+}
+
+/** closedLoop with the CPU time both processes spent on it. */
+async function measured(
+  server: ChildProcess,
+  qd: number,
+  ms: number,
+  op: (i: number) => Promise<void>,
+): Promise<Run> {
+  const s0 = await childCpu(server);
+  const c0 = process.cpuUsage();
+  const r = await closedLoop(qd, ms, op);
+  const c = process.cpuUsage(c0);
+  const s1 = await childCpu(server);
+  const n = r.ops * r.secs;
+  return { ops: r.ops, lat: r.lat, clientCpu: (c.user + c.system) / n, serverCpu: (s1 - s0) / n };
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function medianRun(runs: readonly Run[]): Run {
+  return {
+    ops: median(runs.map((r) => r.ops)),
+    lat: median(runs.map((r) => r.lat)),
+    clientCpu: median(runs.map((r) => r.clientCpu)),
+    serverCpu: median(runs.map((r) => r.serverCpu)),
+  };
+}
+
+/** Keeps `qd` operations in flight for `ms`; returns ops/s and mean latency (µs). */
 async function closedLoop(
   qd: number,
+  ms: number,
   op: (i: number) => Promise<void>,
-): Promise<{ ops: number; lat: number }> {
-  const end = performance.now() + DURATION_MS;
+): Promise<{ ops: number; lat: number; secs: number }> {
+  const end = performance.now() + ms;
   let done = 0;
   let latSum = 0;
   let seq = 0;
@@ -62,7 +119,7 @@ async function closedLoop(
   const t0 = performance.now();
   await Promise.all(Array.from({ length: qd }, worker));
   const secs = (performance.now() - t0) / 1000;
-  return { ops: done / secs, lat: (latSum / done) * 1000 };
+  return { ops: done / secs, lat: (latSum / done) * 1000, secs };
 }
 
 /** Baseline client: the same request/response shapes without NVMe (see nvme-tcp-server.ts). */
@@ -104,7 +161,20 @@ class RawClient {
   }
 }
 
+function describeMachine(): string {
+  const cpu = cpus();
+  const load = loadavg().map((l) => l.toFixed(1));
+  return (
+    `machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, ` +
+    `load average ${load.join(' ')} at start; client and target each one event loop; ` +
+    `median of ${ROUNDS} alternating rounds of ${DURATION_MS} ms`
+  );
+}
+
+const us = (n: number): string => n.toFixed(1);
+
 async function runShapes(log: (l: string) => void): Promise<BenchResult[]> {
+  log(describeMachine());
   const raw = await startChild('raw');
   const tgt = await startChild('target');
   const results: BenchResult[] = [];
@@ -126,8 +196,8 @@ async function runShapes(log: (l: string) => void): Promise<BenchResult[]> {
       const data = payload.subarray(0, s.size);
       const lba = (i: number): number =>
         s.random ? Math.floor(Math.random() * (blocks / nlb)) * nlb : (i * nlb) % blocks;
-      const base = await closedLoop(s.qd, () => rc.request(s.kind, s.size, data));
-      const io = await closedLoop(s.qd, async (i) => {
+      const baseOp = (): Promise<void> => rc.request(s.kind, s.size, data);
+      const ioOp = async (i: number): Promise<void> => {
         const r = await c.ioCommand(
           {
             opcode: s.kind === 'read' ? IoOpc.READ : IoOpc.WRITE,
@@ -138,8 +208,23 @@ async function runShapes(log: (l: string) => void): Promise<BenchResult[]> {
           s.kind === 'read' ? { readLength: s.size } : { write: data },
         );
         if (r.status !== 0) throw new Error(`${s.name}: status 0x${r.status.toString(16)}`);
-      });
-      log(`${s.name}: ${Math.round(io.ops)} IOPS vs baseline ${Math.round(base.ops)} req/s`);
+      };
+      await closedLoop(s.qd, WARMUP_MS, baseOp);
+      await closedLoop(s.qd, WARMUP_MS, ioOp);
+      const bases: Run[] = [];
+      const ios: Run[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        bases.push(await measured(raw.child, s.qd, DURATION_MS, baseOp));
+        ios.push(await measured(tgt.child, s.qd, DURATION_MS, ioOp));
+      }
+      const base = medianRun(bases);
+      const io = medianRun(ios);
+      log(
+        `${s.name}: ${Math.round(io.ops)} IOPS (rounds ${ios.map((r) => Math.round(r.ops)).join(' ')}), ` +
+          `CPU/op host ${us(io.clientCpu)} µs + target ${us(io.serverCpu)} µs; ` +
+          `baseline ${Math.round(base.ops)} req/s (rounds ${bases.map((r) => Math.round(r.ops)).join(' ')}), ` +
+          `CPU/op ${us(base.clientCpu)} + ${us(base.serverCpu)} µs`,
+      );
       results.push({
         name: s.name,
         opsPerSec: io.ops,
@@ -162,6 +247,6 @@ async function runShapes(log: (l: string) => void): Promise<BenchResult[]> {
 
 export const nvmeTcpBenchmark: Benchmark = {
   name: 'nvme-tcp',
-  description: `host library ↔ target (child process) vs raw loopback TCP, ${DURATION_MS} ms per test`,
+  description: `host library ↔ target (child process) vs raw loopback TCP, median of ${ROUNDS} × ${DURATION_MS} ms per test`,
   run: runShapes,
 };
