@@ -63,7 +63,7 @@ function handleStates(
   params: FdpParams,
   ctx: PlanContext,
 ): { attr: RuhAttribute; lbafi: number }[] {
-  const st = Array.from({ length: params.nruh }, () => ({
+  const st: { attr: RuhAttribute; lbafi: number }[] = Array.from({ length: params.nruh }, () => ({
     attr: 'unused',
     lbafi: 0,
   }));
