@@ -91,6 +91,7 @@ export function parseRanges(buf: Uint8Array, format: number, count: number): Sou
 /** The source namespace core of a range, or the status that refuses it. */
 function sourceOf(core: NsCore, ctx: CommandContext, r: SourceRange): NsCore | number {
   if (r.snsid === undefined) return core;
+  if (r.snsid === ctx.cmd.nsid && ctx.ctrl.namespace(r.snsid) !== undefined) return core;
   if (r.snsid === 0 || r.snsid > NSID_MAX) return withDnr(Status.INVALID_NSID);
   const ns = ctx.ctrl.namespace(r.snsid);
   const src = ns === undefined ? undefined : core.peer?.(ns);
