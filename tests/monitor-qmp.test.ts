@@ -310,11 +310,14 @@ describe('QMP commands', () => {
       'x-nvmemu-clear-media-errors',
       'x-nvmemu-inject-badblocks',
       'x-nvmemu-inject-media-error',
+      'x-nvmemu-pci-reset',
       'x-nvmemu-power-fail',
       'x-nvmemu-query-badblocks',
       'x-nvmemu-query-media-errors',
       'x-nvmemu-query-nvme-tcp',
+      'x-nvmemu-query-sriov',
       'x-nvmemu-query-stats',
+      'x-nvmemu-sriov-numvfs',
     ]);
     c.close();
   });

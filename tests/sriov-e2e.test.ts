@@ -14,7 +14,6 @@ import { Machine } from '../src/machine/machine.js';
 import { machineSettings } from '../src/machine/settings.js';
 import { registerAllTypes } from '../src/machine/types.js';
 import { ALL_COMMANDS, Monitor } from '../src/monitor/index.js';
-import { pciCommands } from '../src/nvme/pci/qmp.js';
 import { NvmeTcpController } from '../src/nvme-tcp/host/index.js';
 import { startNvmeTcp, type NvmeTcpService } from '../src/nvme-tcp/target/index.js';
 import { AdminOpc, IoOpc } from '../src/nvme/spec/opcodes.js';
@@ -55,10 +54,7 @@ describe('SR-IOV procedure through nvmemu nvme and the monitor', () => {
     ]);
     machine = await Machine.create(a.items, { settings: machineSettings(a), dataDir: dir });
     svc = await startNvmeTcp(machine, { listen: '127.0.0.1:0', discoveryPort: 0 });
-    mon = new Monitor(machine, { quit: () => undefined, version: '0.0.0' }, [
-      ...ALL_COMMANDS,
-      ...pciCommands,
-    ]);
+    mon = new Monitor(machine, { quit: () => undefined, version: '0.0.0' }, ALL_COMMANDS);
   });
   after(async () => {
     await svc.close();

@@ -18,6 +18,7 @@ import { serveHmpSocket, serveHmpStdio } from './hmp-session.js';
 import { listen, type Listener } from './listen.js';
 import { Monitor, type MachineView, type MonitorHooks, type QmpCommand } from './monitor.js';
 import { QmpSession } from './qmp-session.js';
+import { pciCommands } from '../nvme/pci/qmp.js';
 
 export { Monitor, QEMU_VERSION } from './monitor.js';
 export type { MachineView, MonitorHooks, QmpEvent } from './monitor.js';
@@ -50,6 +51,7 @@ export const ALL_COMMANDS: readonly QmpCommand[] = [
   ...nvmeCommands,
   ...nvmeTcpCommands,
   ...statsCommands,
+  ...pciCommands,
 ];
 
 /** A monitor over `machine` with every command; for in-process use and tests. */
