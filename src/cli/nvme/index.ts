@@ -10,12 +10,14 @@ import { VIRT_COMMANDS } from './virt-cmds.js';
 import { UsageError, parse, targetOptions } from './options.js';
 import { COPY_COMMAND } from './copy.js';
 import { ZNS_COMMANDS } from './zns.js';
+import { FDP_COMMANDS } from './fdp.js';
 
 const ALL: readonly NvmeSubcommand[] = [
   ...ADMIN_COMMANDS,
   ...IO_COMMANDS,
   COPY_COMMAND,
   ...ZNS_COMMANDS,
+  ...FDP_COMMANDS,
   ...VIRT_COMMANDS,
 ];
 
@@ -37,9 +39,9 @@ export function nvmeUsage(): string {
 }
 
 export async function nvmeCommand(argv: string[], io: CliIo): Promise<number> {
-  // nvme-cli's plugins: `zns report-zones` is one command name here (zns.ts).
-  const plugin = argv[0] === 'zns' && argv[1] !== undefined;
-  const [name, ...rest] = plugin ? [`zns ${argv[1]}`, ...argv.slice(2)] : argv;
+  // nvme-cli's plugins: `zns report-zones`, `fdp configs` are one command name here.
+  const plugin = (argv[0] === 'zns' || argv[0] === 'fdp') && argv[1] !== undefined;
+  const [name, ...rest] = plugin ? [`${argv[0]} ${argv[1]}`, ...argv.slice(2)] : argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
     io.out(nvmeUsage());
     return name === undefined ? 2 : 0;

@@ -7,7 +7,7 @@ import type { CliIo } from '../io.js';
 import type { NvmeTcpController } from '../../nvme-tcp/host/index.js';
 import { NvmeStatusError } from '../../nvme-tcp/host/index.js';
 import { AdminOpc, IoOpc } from '../../nvme/spec/opcodes.js';
-import { readU8, writeU32le, writeU64le } from '../../util/bytes.js';
+import { readU16le, readU32le, readU8, writeU32le, writeU64le } from '../../util/bytes.js';
 import type { NvmeSubcommand } from './admin-cmds.js';
 import { num, numList, nsidOf, str, withController, UsageError } from './options.js';
 import type { Values } from './options.js';
@@ -18,18 +18,75 @@ const blockOpts = {
   'force-unit-access': { type: 'boolean', short: 'f' },
 } as const;
 
-/** LBA data size of the namespace's current format (Identify NS FLBAS → LBAF LBADS). */
-async function lbaSize(c: NvmeTcpController, nsid: number): Promise<number> {
-  const r = await c.adminOk(
-    'Identify Namespace',
-    { opcode: AdminOpc.IDENTIFY, nsid, cdw10: 0 },
-    {
-      readLength: 4096,
-    },
-  );
-  const flbas = readU8(r.data, 26);
+/** The namespace's current format as a transfer sees it (Identify NS, and CNS 05h for PIF). */
+interface NsFormat {
+  readonly lbaSize: number;
+  readonly ms: number;
+  /** FLBAS bit 4: metadata interleaved in the data buffer. */
+  readonly extended: boolean;
+  /** DPS bits 2:0. */
+  readonly piType: number;
+  /** PI tuple bytes: 8 (16-bit guard) or 16 (64-bit guard). */
+  readonly tuple: number;
+}
+
+async function nsFormat(c: NvmeTcpController, nsid: number): Promise<NsFormat> {
+  const id = (cdw10: number, cdw11 = 0): Promise<Uint8Array> =>
+    c
+      .adminOk(
+        'Identify Namespace',
+        { opcode: AdminOpc.IDENTIFY, nsid, cdw10, cdw11 },
+        { readLength: 4096 },
+      )
+      .then((r) => r.data);
+  const ns = await id(0);
+  const flbas = readU8(ns, 26);
   const idx = (flbas & 0xf) | (((flbas >> 5) & 3) << 4);
-  return 2 ** readU8(r.data, 130 + 4 * idx);
+  const piType = readU8(ns, 29) & 7;
+  // ELBAF PIF (bits 8:7) of the NVM command set Identify Namespace.
+  const pif = piType === 0 ? 0 : (readU32le(await id(0x05), 12 + 4 * idx) >>> 7) & 3;
+  return {
+    lbaSize: 2 ** readU8(ns, 130 + 4 * idx),
+    ms: readU16le(ns, 128 + 4 * idx),
+    extended: (flbas & 0x10) !== 0,
+    piType,
+    tuple: pif === 2 ? 16 : 8,
+  };
+}
+
+/** Protection and placement dwords from nvme-cli's options (cdw3, cdw12 bits, cdw13-15). */
+function protectionDwords(v: Values): {
+  cdw3: number;
+  cdw12: number;
+  cdw13: number;
+  cdw14: number;
+  cdw15: number;
+  pract: boolean;
+} {
+  const prinfo = num(v, 'prinfo', 0);
+  if (prinfo > 0xf)
+    throw new UsageError('--prinfo is a 4-bit field (PRACT 8, guard 4, apptag 2, reftag 1)');
+  const refText = str(v, 'ref-tag') ?? '0';
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(refText))
+    throw new UsageError(`invalid value '${refText}' for --ref-tag`);
+  const ref = BigInt(refText);
+  if (ref < 0n || ref > 0xffff_ffff_ffffn) throw new UsageError('--ref-tag is at most 48 bits');
+  const appTag = num(v, 'app-tag', 0);
+  const appMask = num(v, 'app-tag-mask', 0);
+  const dtype = num(v, 'dir-type', 0);
+  const dspec = num(v, 'dir-spec', 0);
+  if (appTag > 0xffff || appMask > 0xffff || dtype > 0xf || dspec > 0xffff) {
+    throw new UsageError('--app-tag, --app-tag-mask and --dir-spec are 16 bits, --dir-type 4 bits');
+  }
+  return {
+    // 64-bit guard formats take reference tag bits 47:32 from cdw3 (storage tag size 0).
+    cdw3: Number(ref >> 32n),
+    cdw12: ((prinfo << 26) | (dtype << 20)) >>> 0,
+    cdw13: (dspec << 16) >>> 0,
+    cdw14: Number(ref & 0xffff_ffffn),
+    cdw15: (appTag | (appMask << 16)) >>> 0,
+    pract: (prinfo & 0x8) !== 0,
+  };
 }
 
 function rangeDwords(v: Values): { cdw10: number; cdw11: number; nlb0: number } {
@@ -50,10 +107,24 @@ async function runIo(
   const nsid = nsidOf(v, 1);
   const { cdw10, cdw11, nlb0 } = rangeDwords(v);
   const fua = v['force-unit-access'] === true ? 1 << 30 : 0;
-  const cdw12 = nlb0 | fua | cdw12Extra;
+  const pi = protectionDwords(v);
+  const cdw12 = (nlb0 | fua | cdw12Extra | pi.cdw12) >>> 0;
   const file = str(v, 'data');
   return withController(v, 1, async (c) => {
-    const bytes = dir === 'none' ? 0 : (nlb0 + 1) * (await lbaSize(c, nsid));
+    let bytes = 0;
+    if (dir !== 'none') {
+      const f = await nsFormat(c, nsid);
+      // PRACT with tuple-only metadata: the controller inserts/strips it, data only moves.
+      const strip = pi.pract && f.piType !== 0 && f.ms === f.tuple;
+      if (f.ms > 0 && !strip && str(v, 'metadata') !== undefined) {
+        throw new UsageError(
+          f.extended
+            ? 'the namespace uses extended LBAs: metadata travels interleaved in --data'
+            : 'NVMe/TCP has no separate metadata buffer (MPTR): use an extended-LBA format (mset=1) or PRACT (--prinfo 8) with PI-only metadata',
+        );
+      }
+      bytes = (nlb0 + 1) * (f.lbaSize + (f.extended && !strip ? f.ms : 0));
+    }
     const size = num(v, 'data-size', bytes);
     if (dir !== 'none' && size < bytes) {
       throw new UsageError(
@@ -67,7 +138,17 @@ async function runIo(
       write.set(src.subarray(0, bytes));
     }
     const r = await c.ioCommand(
-      { opcode, nsid, cdw10, cdw11, cdw12 },
+      {
+        opcode,
+        nsid,
+        cdw3: pi.cdw3,
+        cdw10,
+        cdw11,
+        cdw12,
+        cdw13: pi.cdw13,
+        cdw14: pi.cdw14,
+        cdw15: pi.cdw15,
+      },
       dir === 'read' ? { readLength: bytes } : write !== undefined ? { write } : {},
     );
     if (r.status !== 0) throw new NvmeStatusError(name, r.status);
@@ -80,8 +161,21 @@ async function runIo(
   });
 }
 
+/** nvme-cli's protection and placement options (-a is --traddr here: --app-tag is long only). */
+const piOpts = {
+  metadata: { type: 'string', short: 'M' },
+  'metadata-size': { type: 'string', short: 'y' },
+  prinfo: { type: 'string', short: 'p' },
+  'ref-tag': { type: 'string', short: 'r' },
+  'app-tag': { type: 'string' },
+  'app-tag-mask': { type: 'string', short: 'm' },
+  'dir-type': { type: 'string', short: 'T' },
+  'dir-spec': { type: 'string', short: 'S' },
+} as const;
+
 const dataOpts = {
   ...blockOpts,
+  ...piOpts,
   'data-size': { type: 'string', short: 'z' },
   data: { type: 'string', short: 'd' },
 } as const;
@@ -89,14 +183,16 @@ const dataOpts = {
 export const IO_COMMANDS: readonly NvmeSubcommand[] = [
   {
     name: 'read',
-    summary: "Read (-s start-block, -c block-count 0's based, -z data-size, -d FILE or stdout)",
+    summary:
+      "Read (-s start-block, -c block-count 0's based, -z data-size, -d FILE or stdout, -p prinfo, -r ref-tag, --app-tag, -m app-tag-mask, -T/-S dir-type/spec)",
     options: dataOpts,
     shortS: false,
     run: (v, io) => runIo(v, io, 'read', IoOpc.READ, 'read'),
   },
   {
     name: 'write',
-    summary: 'Write (-s, -c, -z, -d FILE or stdin)',
+    summary:
+      'Write (-s, -c, -z, -d FILE or stdin, -p prinfo, -r ref-tag, --app-tag, -m, -T dir-type, -S dir-spec)',
     options: dataOpts,
     shortS: false,
     run: (v, io) => runIo(v, io, 'write', IoOpc.WRITE, 'write'),
@@ -110,8 +206,8 @@ export const IO_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'write-zeroes',
-    summary: 'Write Zeroes (-s, -c, --deac)',
-    options: { ...blockOpts, deac: { type: 'boolean', short: 'd' } },
+    summary: 'Write Zeroes (-s, -c, --deac, -p prinfo, -r ref-tag, --app-tag, -m app-tag-mask)',
+    options: { ...blockOpts, ...piOpts, deac: { type: 'boolean', short: 'd' } },
     shortS: false,
     run: (v, io) =>
       runIo(v, io, 'write-zeroes', IoOpc.WRITE_ZEROES, 'none', v.deac === true ? 1 << 25 : 0),
@@ -125,8 +221,8 @@ export const IO_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'verify',
-    summary: 'Verify (-s, -c)',
-    options: blockOpts,
+    summary: 'Verify (-s, -c, -p prinfo, -r ref-tag, --app-tag, -m app-tag-mask)',
+    options: { ...blockOpts, ...piOpts },
     shortS: false,
     run: (v, io) => runIo(v, io, 'verify', IoOpc.VERIFY, 'none'),
   },
