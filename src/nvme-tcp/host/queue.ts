@@ -300,7 +300,10 @@ export class HostQueue {
     if (digestError) return this.#protocol('C2HData data digest error');
     let buf = p.readBuf;
     if (pdu.datao === 0 && pdu.data.length === length) {
-      buf = pdu.data;
+      // A plain Uint8Array view: the framer's slices of socket chunks are Buffers, and callers
+      // get the same type whichever path the data took.
+      const d = pdu.data;
+      buf = new Uint8Array(d.buffer, d.byteOffset, d.length);
     } else {
       buf ??= new Uint8Array(length);
       buf.set(pdu.data, pdu.datao);
