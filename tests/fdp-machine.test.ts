@@ -315,6 +315,20 @@ describe('FDP through the controller (reference §8)', () => {
     }
   });
 
+  it('reports FDP Mode enabled in an fdp=on subsystem before any namespace exists', async () => {
+    const m = await build(SUB(',fdp=on,fdp.nruh=4'));
+    try {
+      const dev = m.component('c');
+      assert.ok(dev instanceof NvmeDevice);
+      const host = new Host(dev.controller);
+      assert.equal(host.enable(), 1);
+      const feat = await host.admin({ opcode: 0x0a, cdw10: 0x1d, cdw11: 1 });
+      assert.deepEqual([statusName(feat.status), feat.dw0], ['SUCCESS', 1]);
+    } finally {
+      await m.shutdown();
+    }
+  });
+
   it('answers FDP Disabled outside an FDP subsystem and Invalid Field for bad FDP Events requests', async () => {
     const m = await build(`${DRIVES} -device nvme,serial=n,id=c -device nvme-ns,drive=a`);
     try {

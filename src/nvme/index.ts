@@ -18,6 +18,7 @@ import { defaultParams, paramsFromConfig, type ControllerParams } from './ctrl/p
 import { checkNvmeSubsys, NVME_SUBSYS_SCHEMA, type NvmeSubsysConfig } from './subsys/config.js';
 import { Subsystem } from './subsys/subsystem.js';
 import { nvmeNsType, type NvmeNsConfig } from './ns/config.js';
+import { enduranceGroupFor } from './ns/fdp/group.js';
 
 export { Controller } from './ctrl/controller.js';
 export { Host } from './ctrl/host.js';
@@ -103,7 +104,11 @@ export const nvmeSubsysType: ComponentType = {
   check: (props, id) => checkNvmeSubsys(props, id),
   realize(plan: Planned): Promise<Component> {
     const cfg = plan.config as NvmeSubsysConfig;
-    const dev = new NvmeSubsysDevice(plan.id, new Subsystem(true, cfg.subnqn));
+    const subsys = new Subsystem(true, cfg.subnqn);
+    // The endurance group exists with the subsystem (keyed by its plan configuration, as the
+    // namespaces' placement plans are), so fdp=on reads as enabled before any namespace.
+    if (cfg.fdp !== undefined) subsys.fdp = enduranceGroupFor(cfg, cfg.fdp);
+    const dev = new NvmeSubsysDevice(plan.id, subsys);
     byConfig.set(cfg, dev);
     return Promise.resolve(dev);
   },
