@@ -136,9 +136,16 @@ export class PduFramer {
   }
 
   /** Feed the next slice of the byte stream. Emits zero or more PDUs, or one fatal error. */
-  push(chunk: Uint8Array): void {
+  push(data: Uint8Array): void {
     assert(!this.#busy, 'PduFramer.push called re-entrantly from a handler');
     this.#busy = true;
+    // Socket chunks are Buffers, whose subarray goes through Buffer's species constructor; one
+    // plain view per chunk makes every slice below a cheap Uint8Array, and the PDUs handed out
+    // have one type whichever way the bytes arrived.
+    const chunk =
+      data.constructor === Uint8Array
+        ? data
+        : new Uint8Array(data.buffer, data.byteOffset, data.length);
     try {
       let pos = 0;
       while (pos < chunk.length) {
