@@ -209,6 +209,18 @@ export class Namespace implements NamespaceApi, Component {
   get lbaSize(): number {
     return this.geometry.lbaSize;
   }
+
+  /** `nvmemu run`'s summary line. */
+  describe(): string {
+    const g = this.geometry;
+    const bytes = this.sizeBlocks * BigInt(g.lbaSize);
+    const format = `${g.lbaSize} B${g.ms > 0 ? ` + ${g.ms} B metadata` : ''} blocks`;
+    const kind =
+      this.#zoned === undefined ? '' : `, zoned (${this.#zoned.table.zones.length} zones)`;
+    const attach = this.detached ? ', detached' : this.shared ? ', shared' : ', private';
+    const id = this.id === undefined ? '' : ` '${this.id}'`;
+    return `nvme-ns${id} nsid ${this.nsid}: ${bytes} bytes, ${format}${kind}${attach}`;
+  }
   /** DMRSL contribution for Identify CNS 06h (blocks). */
   get dmrsl(): number {
     return this.geometry.dmrsl;
