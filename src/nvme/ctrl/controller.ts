@@ -11,6 +11,7 @@ import type { NamespaceApi } from '../spec/namespace-api.js';
 import { Status, withDnr } from '../spec/status.js';
 import {
   NO_DATA,
+  type CommandContext,
   type CommandError,
   type Completion,
   type ControllerView,
@@ -26,6 +27,7 @@ import {
   CompletionQueue,
   DEFERRED,
   SubmissionQueue,
+  type Deferred,
   type QueueFrontEnd,
   type Request,
 } from './queues.js';
@@ -48,6 +50,21 @@ const AER_ERROR = 0;
 const AER_INFO_INVALID_DB_REGISTER = 0;
 const AER_INFO_INVALID_DB_VALUE = 1;
 const LOG_ERROR_INFO = 0x01;
+
+/**
+ * Runs a command through fault injection (src/faults): the interceptor either calls `next`
+ * (the real dispatch) or completes, delays or holds the command itself. Admin commands are
+ * intercepted here, I/O commands in dispatchIo (so the PCI and NVMe/TCP paths share it).
+ */
+export interface CommandInterceptor {
+  intercept<T>(
+    ctrl: Controller,
+    ctx: CommandContext,
+    next: () => Promise<T>,
+  ): Promise<T | Completion>;
+  /** Controller reset: commands the interceptor holds are released (their requests are gone). */
+  reset(ctrl: Controller): void;
+}
 
 export class Controller implements ControllerView, SubsysController {
   /** The properties as configured (QEMU n->params). */
@@ -93,6 +110,8 @@ export class Controller implements ControllerView, SubsysController {
   readonly #waiters = new Map<number, (() => void)[]>();
   /** Called after CQEs were posted to `cqid` (the in-process "interrupt"). */
   onInterrupt: ((cqid: number) => void) | undefined;
+  /** Fault injection (src/faults); undefined costs nothing on the command path. */
+  interceptor: CommandInterceptor | undefined;
 
   constructor(params: ControllerParams, subsys: Subsystem) {
     this.baseParams = params;
@@ -348,6 +367,7 @@ export class Controller implements ControllerView, SubsysController {
     this.dbbuf = undefined;
     this.#front = undefined;
     this.onReset?.(kind, via !== undefined || kind === 'function');
+    this.interceptor?.reset(this);
     writeU32le(this.#regs, Reg.INTMS, 0);
     writeU32le(this.#regs, Reg.INTMC, 0);
     // A secondary controller that is offline reports CFS (reference §10).
@@ -505,7 +525,13 @@ export class Controller implements ControllerView, SubsysController {
         ctrl: this as ControllerView,
         ...(meta ? { meta } : {}),
       };
-      const run = sq.sqid === 0 ? dispatchAdmin(this, req, ctx) : dispatchIo(this, ctx);
+      const admin = (): Promise<Completion | Deferred> => dispatchAdmin(this, req, ctx);
+      const run =
+        sq.sqid !== 0
+          ? dispatchIo(this, ctx)
+          : this.interceptor === undefined
+            ? admin()
+            : this.interceptor.intercept(this, ctx, admin);
       run.then(
         (c) => {
           if (c !== DEFERRED) this.finish(req, c);
@@ -572,6 +598,14 @@ export class Controller implements ControllerView, SubsysController {
     let n = 0;
     for (const sq of this.sqs) if (sq !== undefined) n += sq.outstanding.size;
     return n;
+  }
+
+  /**
+   * Controller Fatal Status (injected fault): CSTS.CFS reads 1 until the host resets the
+   * controller (CC.EN 1->0 writes CSTS 0), as after an internal failure (Base Spec 2.0 §3.1.4.6).
+   */
+  setFatalStatus(): void {
+    writeU32le(this.#regs, Reg.CSTS, this.csts | CSTS_CFS);
   }
 
   /** Sets the injected SMART critical warning bits (QOM `smart_critical_warning`). */

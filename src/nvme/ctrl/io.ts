@@ -15,7 +15,9 @@ export function nsidValid(nsid: number): boolean {
 }
 
 export async function dispatchIo(c: Controller, ctx: CommandContext): Promise<Completion> {
-  const done = await route(c, ctx);
+  const hook = c.interceptor;
+  const done =
+    hook === undefined ? await route(c, ctx) : await hook.intercept(c, ctx, () => route(c, ctx));
   c.stats.ioCommands++;
   if (done.status !== 0) c.stats.ioErrors++;
   return done;

@@ -22,9 +22,40 @@ export const COMPOSITE_TEMPERATURE = 323;
 export const SMART_LOG_SIZE = 512;
 const LOG_SMART = 0x02;
 
+/**
+ * SMART counters a real drive keeps across power cycles (nvmemu: persisted with the device
+ * state, src/faults/device-state.ts; QEMU 7.2 reports them as 0). Data units and command
+ * counts carried over from earlier runs are added to the namespaces' current counts.
+ */
+export interface SmartCounters {
+  powerCycles: bigint;
+  unsafeShutdowns: bigint;
+  mediaErrors: bigint;
+  /** Power-on milliseconds of earlier runs. */
+  powerOnMs: bigint;
+  bytesRead: bigint;
+  bytesWritten: bigint;
+  readCommands: bigint;
+  writeCommands: bigint;
+}
+
+export const zeroSmartCounters = (): SmartCounters => ({
+  powerCycles: 0n,
+  unsafeShutdowns: 0n,
+  mediaErrors: 0n,
+  powerOnMs: 0n,
+  bytesRead: 0n,
+  bytesWritten: 0n,
+  readCommands: 0n,
+  writeCommands: 0n,
+});
+
 export class SmartState {
   criticalWarning: number;
-  readonly temperature = COMPOSITE_TEMPERATURE;
+  /** Composite temperature in Kelvin (QEMU's constant; fault injection changes it). */
+  temperature = COMPOSITE_TEMPERATURE;
+  /** Counters of earlier runs (restored device state) plus this run's unsafe shutdowns etc. */
+  readonly counters: SmartCounters = zeroSmartCounters();
 
   constructor(
     private readonly ctrl: Controller,
@@ -65,6 +96,13 @@ export class SmartState {
     return this.temperature >= f.tempOver || this.temperature <= f.tempUnder;
   }
 
+  /** Injected temperature excursion: a threshold crossing raises the temperature event. */
+  setTemperature(kelvin: number): void {
+    const was = this.temperatureExceeded;
+    this.temperature = kelvin;
+    if (!was) this.checkTemperature();
+  }
+
   /** After a threshold change: a crossing raises the temperature event (reference §3.3). */
   checkTemperature(): void {
     if (this.temperatureExceeded) this.event(SmartWarn.TEMPERATURE);
@@ -72,10 +110,11 @@ export class SmartState {
 
   /** The 512-byte log over `namespaces` (all attached, or one). */
   log(namespaces: readonly NamespaceApi[], nowMs: number): Uint8Array {
-    let bytesRead = 0n;
-    let bytesWritten = 0n;
-    let readCmds = 0n;
-    let writeCmds = 0n;
+    const k = this.counters;
+    let bytesRead = k.bytesRead;
+    let bytesWritten = k.bytesWritten;
+    let readCmds = k.readCommands;
+    let writeCmds = k.writeCommands;
     for (const ns of namespaces) {
       const s = ns.smart();
       bytesRead += s.bytesRead;
@@ -85,7 +124,8 @@ export class SmartState {
     }
     // Data units: thousands of 512-byte units, rounded up, after QEMU's >> 9 of the bytes.
     const units = (bytes: bigint): bigint => ((bytes >> 9n) + 999n) / 1000n;
-    const hours = BigInt(Math.max(0, Math.floor((nowMs - this.startMs) / 3_600_000)));
+    const hours =
+      (k.powerOnMs + BigInt(Math.max(0, Math.floor(nowMs - this.startMs)))) / 3_600_000n;
     const w = new ByteWriter(SMART_LOG_SIZE);
     w.u8(this.criticalWarning | (this.temperatureExceeded ? SmartWarn.TEMPERATURE : 0));
     w.u16le(this.temperature);
@@ -100,8 +140,10 @@ export class SmartState {
     u128(readCmds);
     u128(writeCmds);
     u128(0n); // controller busy time
-    u128(0n); // power cycles (QEMU 7.2 reports 0)
+    u128(k.powerCycles); // QEMU 7.2 reports 0; nvmemu counts restarts with persisted state
     u128(hours);
+    u128(k.unsafeShutdowns); // offset 144: power cuts (src/faults/power-cut.ts)
+    u128(k.mediaErrors); // offset 160: media and data integrity errors (injected)
     return w.buf;
   }
 }
