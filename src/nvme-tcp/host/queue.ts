@@ -6,7 +6,7 @@
 import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { PduFramer } from '../framer.js';
-import { writeBatch } from '../pdu/batch.js';
+import { SendQueue } from '../pdu/batch.js';
 import { encodePdu } from '../pdu/codec.js';
 import { PduType } from '../pdu/types.js';
 import type { C2HDataPdu, ParsedPdu, Pdu, R2TPdu } from '../pdu/types.js';
@@ -99,9 +99,8 @@ export class HostQueue {
   #maxH2CData = 4096;
   #nextCid = 0;
   #corked = false;
-  /** PDUs queued in this turn of the event loop, sent as one buffer (one syscall). */
-  #out: Uint8Array[] = [];
-  #outBytes = 0;
+  /** PDUs queued in this turn of the event loop, sent together (one syscall). */
+  readonly #out: SendQueue;
   #error: NvmeTcpError | undefined;
   inCapsuleLimit: number;
   /** Queue id once Connect succeeded (informational). */
@@ -109,6 +108,7 @@ export class HostQueue {
 
   private constructor(socket: Socket, inCapsuleLimit: number) {
     this.socket = socket;
+    this.#out = new SendQueue(socket);
     this.inCapsuleLimit = inCapsuleLimit;
     this.#framer = new PduFramer(
       { role: 'host', pda: 0 },
@@ -362,10 +362,7 @@ export class HostQueue {
       for (const piece of encodePdu(pdu, { hdgst: false, ddgst: false })) this.socket.write(piece);
       return;
     }
-    for (const piece of encodePdu(pdu, this.#send)) {
-      this.#out.push(piece);
-      this.#outBytes += piece.length;
-    }
+    for (const piece of encodePdu(pdu, this.#send)) this.#out.push(piece);
     if (!this.#corked) {
       this.#corked = true;
       setImmediate(() => this.#flush());
@@ -374,12 +371,7 @@ export class HostQueue {
 
   #flush(): void {
     this.#corked = false;
-    const out = this.#out;
-    if (out.length === 0 || this.socket.destroyed) return;
-    this.#out = [];
-    const total = this.#outBytes;
-    this.#outBytes = 0;
-    writeBatch(this.socket, out, total);
+    this.#out.flush();
   }
 }
 

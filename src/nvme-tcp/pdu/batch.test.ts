@@ -1,68 +1,95 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { COPY_LIMIT, coalesce, writeBatch } from './batch.js';
+import { ARENA_BYTES, COPY_LIMIT, SendQueue, type BatchSocket } from './batch.js';
 
 const bytes = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
-const sum = (ps: readonly Uint8Array[]): number => ps.reduce((n, p) => n + p.length, 0);
 
-describe('coalesce (one turn of queued PDUs → write units)', () => {
-  it('passes a lone piece through by reference', () => {
-    const p = bytes(72, 1);
-    const units = coalesce([p], 72);
-    assert.equal(units.length, 1);
-    assert.equal(units[0], p);
-  });
-
-  it('copies a batch of small pieces into one buffer with the same bytes in order', () => {
-    const pieces = [bytes(24, 1), bytes(4096, 2), bytes(24, 3)];
-    const units = coalesce(pieces, sum(pieces));
-    assert.equal(units.length, 1);
-    assert.deepEqual([...units[0]!], [...pieces[0]!, ...pieces[1]!, ...pieces[2]!]);
-  });
-
-  it('sends large payloads by reference between copied runs of small pieces', () => {
-    const big = bytes(COPY_LIMIT, 9);
-    const pieces = [bytes(24, 1), bytes(8, 2), big, bytes(24, 3)];
-    const units = coalesce(pieces, sum(pieces));
-    assert.deepEqual(
-      units.map((u) => u.length),
-      [32, COPY_LIMIT, 24],
-    );
-    assert.equal(units[1], big);
-    assert.equal(units[2], pieces[3]);
-    assert.deepEqual([...units[0]!], [...pieces[0]!, ...pieces[1]!]);
-  });
-});
-
-describe('writeBatch', () => {
-  function recorder(): { calls: string[]; socket: Parameters<typeof writeBatch>[0] } {
-    const calls: string[] = [];
-    return {
-      calls,
-      socket: {
-        cork: () => void calls.push('cork'),
-        uncork: () => void calls.push('uncork'),
-        write: (c) => (calls.push(`write ${c.length}`), true),
-      },
-    };
+/** A socket that records calls and copies what it is given (as the kernel would). */
+class Recorder implements BatchSocket {
+  writableLength = 0;
+  destroyed = false;
+  readonly calls: string[] = [];
+  /** The chunks as passed (references) and as they were at write time (copies). */
+  readonly chunks: Uint8Array[] = [];
+  readonly copies: Uint8Array[] = [];
+  cork(): void {
+    this.calls.push('cork');
   }
+  uncork(): void {
+    this.calls.push('uncork');
+  }
+  write(chunk: Uint8Array): boolean {
+    this.calls.push(`write ${chunk.length}`);
+    this.chunks.push(chunk);
+    this.copies.push(chunk.slice());
+    return true;
+  }
+}
 
-  it('writes one unit without corking', () => {
-    const r = recorder();
-    writeBatch(r.socket, [bytes(24, 0), bytes(24, 0)], 48);
-    assert.deepEqual(r.calls, ['write 48']);
+describe('SendQueue (one turn of queued PDUs → writes)', () => {
+  it('copies small pieces, in order, into one write', () => {
+    const s = new Recorder();
+    const q = new SendQueue(s);
+    const pieces = [bytes(24, 1), bytes(4096, 2), bytes(24, 3)];
+    assert.deepEqual(
+      pieces.map((p) => q.push(p)),
+      [true, true, true],
+    );
+    q.flush();
+    assert.deepEqual(s.calls, ['write 4144']);
+    assert.deepEqual([...s.copies[0]!], [...pieces[0]!, ...pieces[1]!, ...pieces[2]!]);
+    assert.equal(q.pending, false);
   });
 
-  it('corks several units into one writev', () => {
-    const r = recorder();
-    const pieces = [bytes(24, 0), bytes(COPY_LIMIT * 2, 0), bytes(24, 0)];
-    writeBatch(r.socket, pieces, sum(pieces));
-    assert.deepEqual(r.calls, [
-      'cork',
-      'write 24',
-      `write ${COPY_LIMIT * 2}`,
-      'write 24',
-      'uncork',
-    ]);
+  it('sends a large payload by reference between copied runs, corked into one writev', () => {
+    const s = new Recorder();
+    const q = new SendQueue(s);
+    const big = bytes(COPY_LIMIT, 9);
+    assert.equal(q.push(bytes(24, 1)), true);
+    assert.equal(q.push(big), false);
+    assert.equal(q.push(bytes(24, 3)), true);
+    q.flush();
+    assert.deepEqual(s.calls, ['cork', 'write 24', `write ${COPY_LIMIT}`, 'write 24', 'uncork']);
+    assert.equal(s.chunks[1], big);
+  });
+
+  it('reuses its arena only when the previous write left nothing buffered in the socket', () => {
+    const s = new Recorder();
+    const q = new SendQueue(s);
+    q.push(bytes(8, 1));
+    q.flush();
+    q.push(bytes(8, 2));
+    q.flush();
+    assert.equal(s.chunks[0]!.buffer, s.chunks[1]!.buffer, 'written synchronously: reused');
+    s.writableLength = 8; // the stream still holds the last chunk
+    q.push(bytes(8, 3));
+    q.flush();
+    q.push(bytes(8, 4));
+    q.flush();
+    assert.notEqual(s.chunks[3]!.buffer, s.chunks[2]!.buffer);
+    assert.deepEqual([...s.chunks[2]!], new Array<number>(8).fill(3), 'held chunk untouched');
+  });
+
+  it('continues in a fresh arena when one turn outgrows it', () => {
+    const s = new Recorder();
+    const q = new SendQueue(s);
+    const piece = bytes(COPY_LIMIT - 1, 5);
+    const n = Math.ceil(ARENA_BYTES / piece.length) + 1;
+    for (let i = 0; i < n; i++) q.push(piece);
+    q.flush();
+    const written = s.copies.reduce((t, c) => t + c.length, 0);
+    assert.equal(written, n * piece.length);
+    assert.equal(s.calls[0], 'cork');
+    assert.ok(s.copies.every((c) => c.every((x) => x === 5)));
+  });
+
+  it('drops what is queued when the socket is already destroyed', () => {
+    const s = new Recorder();
+    s.destroyed = true;
+    const q = new SendQueue(s);
+    q.push(bytes(24, 1));
+    q.flush();
+    assert.deepEqual(s.calls, []);
+    assert.equal(q.pending, false);
   });
 });

@@ -10,7 +10,7 @@
 import type { Socket } from 'node:net';
 import { PduFramer } from '../framer.js';
 import type { FramerFatal } from '../framer.js';
-import { writeBatch } from '../pdu/batch.js';
+import { COPY_LIMIT, SendQueue } from '../pdu/batch.js';
 import { encodePdu } from '../pdu/codec.js';
 import { DataOff } from '../pdu/data.js';
 import { Fes, PduType } from '../pdu/types.js';
@@ -89,6 +89,8 @@ interface Inflight {
 const TRANSIENT_TRANSPORT_ERROR = 0x022;
 
 let nextConnectionId = 1;
+/** Read buffers kept for reuse per length and connection (a queue depth's worth). */
+const MAX_SPARES = 128;
 
 export class TargetConnection {
   readonly id = nextConnectionId++;
@@ -104,15 +106,17 @@ export class TargetConnection {
   #nextTtag = 1;
   #sqhd = 0;
   #corked = false;
-  /** PDUs queued in this turn of the event loop, sent as one buffer (one syscall). */
-  #out: Uint8Array[] = [];
-  #outBytes = 0;
+  /** PDUs queued in this turn of the event loop, sent together (one syscall). */
+  readonly #out: SendQueue;
+  /** Read buffers ready for reuse, by length (see #c2hBuffer). */
+  readonly #spares = new Map<number, Uint8Array[]>();
   #closed = false;
   /** Why the connection ended (for logs and tests). */
   closeReason: string | undefined;
 
   constructor(socket: Socket, sink: CommandSink, opts: TargetTransportOptions) {
     this.socket = socket;
+    this.#out = new SendQueue(socket);
     this.#sink = sink;
     this.#opts = opts;
     this.#framer = new PduFramer(
@@ -238,7 +242,7 @@ export class TargetConnection {
         return this.#execute(f, plan.kind === 'none' ? NO_DATA : new WriteData(inCapsule));
       }
       case 'c2h': {
-        const buf = ioBuffer(plan.length);
+        const buf = this.#c2hBuffer(plan.length);
         const f = inflight(cmd, cid, plan.length, true, buf);
         this.#byCid.set(cid, f);
         return this.#execute(f, new ReadData(buf));
@@ -313,18 +317,22 @@ export class TargetConnection {
         (c.dw0 ?? 0) === 0 &&
         (c.dw1 ?? 0) === 0;
       const chunk = this.#opts.c2hChunk;
+      let copied = true;
       for (let off = 0; off < f.length; off += chunk) {
         const end = Math.min(f.length, off + chunk);
         const last = end === f.length;
-        this.#write({
-          type: PduType.C2HData,
-          cccid: f.cid,
-          datao: off,
-          lastPdu: last,
-          success: last && success,
-          data: f.buf.subarray(off, end),
-        });
+        copied =
+          this.#write({
+            type: PduType.C2HData,
+            cccid: f.cid,
+            datao: off,
+            lastPdu: last,
+            success: last && success,
+            data: f.buf.subarray(off, end),
+          }) && copied;
       }
+      // The send queue copied the data, so the buffer can serve the next read (see #c2hBuffer).
+      if (copied) this.#recycle(f.buf);
       if (success) {
         this.#byCid.delete(f.cid);
         return;
@@ -345,27 +353,41 @@ export class TargetConnection {
     this.#write({ type: PduType.CapsuleResp, cqe });
   }
 
-  /** Queue one PDU; writes issued in one turn of the event loop go out as one writev. */
-  #write(pdu: Pdu): void {
-    if (this.#closed) return;
-    for (const piece of encodePdu(pdu, this.#send)) {
-      this.#out.push(piece);
-      this.#outBytes += piece.length;
-    }
+  /**
+   * Queue one PDU; writes issued in one turn of the event loop go out as one writev. Returns true
+   * when every piece was copied into the send queue (the caller may reuse the data's memory).
+   */
+  #write(pdu: Pdu): boolean {
+    if (this.#closed) return false;
+    let copied = true;
+    for (const piece of encodePdu(pdu, this.#send)) copied = this.#out.push(piece) && copied;
     if (!this.#corked) {
       this.#corked = true;
       setImmediate(() => this.#flush());
     }
+    return copied;
+  }
+
+  /**
+   * A zeroed buffer for a read's data. Buffers of reads whose data the send queue has copied are
+   * reused (zeroed again): a fresh 4 KiB buffer per read is external memory that V8 must account
+   * and collect, and at tens of thousands of reads per second that churn forces full GCs.
+   */
+  #c2hBuffer(length: number): Uint8Array {
+    const spare = this.#spares.get(length)?.pop();
+    return spare !== undefined ? spare.fill(0) : ioBuffer(length);
+  }
+
+  #recycle(buf: Uint8Array): void {
+    if (buf.length >= COPY_LIMIT) return;
+    let list = this.#spares.get(buf.length);
+    if (list === undefined) this.#spares.set(buf.length, (list = []));
+    if (list.length < MAX_SPARES) list.push(buf);
   }
 
   #flush(): void {
     this.#corked = false;
-    const out = this.#out;
-    if (out.length === 0 || this.socket.destroyed) return;
-    this.#out = [];
-    const total = this.#outBytes;
-    this.#outBytes = 0;
-    writeBatch(this.socket, out, total);
+    this.#out.flush();
   }
 
   // ---- fatal errors ----
