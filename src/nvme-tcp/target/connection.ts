@@ -248,7 +248,8 @@ export class TargetConnection {
         return this.#execute(f, new ReadData(buf));
       }
       case 'r2t': {
-        const f = inflight(cmd, cid, plan.length, false, ioBuffer(plan.length));
+        // The buffer is made on the first H2CData (see #onH2CData).
+        const f = inflight(cmd, cid, plan.length, false, undefined);
         this.#byCid.set(cid, f);
         return this.#solicit(f);
       }
@@ -283,7 +284,14 @@ export class TargetConnection {
     if (pdu.datao !== f.received || pdu.datao + pdu.data.length > f.burstEnd) {
       return this.#fail(Fes.DataOutOfRange, undefined, header, 'H2CData outside the R2T');
     }
-    f.buf?.set(pdu.data, f.received);
+    if (f.buf === undefined && pdu.data.length === f.length) {
+      // One H2CData carries the whole write: use its payload in place (zero copy; it aliases a
+      // socket chunk or the framer's gathered buffer, neither of which is ever reused).
+      f.buf = pdu.data;
+    } else {
+      f.buf ??= ioBuffer(f.length);
+      f.buf.set(pdu.data, f.received);
+    }
     f.received += pdu.data.length;
     if (digestError) f.digestError = true;
     if (f.received < f.burstEnd) {
