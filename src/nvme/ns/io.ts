@@ -228,7 +228,7 @@ export async function writeData(
   if (status !== Status.SUCCESS) return done(status);
   const fua = (ctx.cmd.cdw12 & FUA) !== 0;
   if (fua || !core.writeCache) {
-    const f = await flushStatus(core);
+    const f = await flushStatus(core, { lba: slba, nlb });
     if (f !== Status.SUCCESS) return done(f);
   }
   core.stats.writeCommands++;
@@ -255,14 +255,22 @@ export async function writeZeroes(core: NsCore, ctx: CommandContext): Promise<Co
   else core.dealloc.remove(slba, slba + r.nlb);
   core.uncorrectable.remove(slba, slba + r.nlb);
   core.fdp?.onWrite(ctx.cmd, r.nlb);
-  if ((ctx.cmd.cdw12 & FUA) !== 0 || !core.writeCache) return done(await flushStatus(core));
+  if ((ctx.cmd.cdw12 & FUA) !== 0 || !core.writeCache) {
+    return done(await flushStatus(core, { lba: slba, nlb: r.nlb }));
+  }
   return OK;
 }
 
-/** Flush of this namespace's drive; a host error is Write Fault. */
-export async function flushStatus(core: NsCore): Promise<number> {
+/**
+ * Flush of this namespace's drive; a host error is Write Fault. With `range` (FUA, write
+ * through) only those blocks become durable in the write cache model (nvme/ns/write-cache.ts).
+ */
+export async function flushStatus(
+  core: NsCore,
+  range?: { readonly lba: number; readonly nlb: number },
+): Promise<number> {
   try {
-    await core.store.drive.flush();
+    await core.store.flush(range);
     return Status.SUCCESS;
   } catch {
     return Status.WRITE_FAULT;

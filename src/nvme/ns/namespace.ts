@@ -408,7 +408,7 @@ export class Namespace implements NamespaceApi, Component {
   }
 
   async flush(): Promise<void> {
-    await this.#store.drive.flush();
+    await this.#store.flush();
     // The zone state file is made durable with the data it describes.
     this.#zoned?.flush();
   }

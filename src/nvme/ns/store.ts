@@ -25,11 +25,31 @@ export interface Blocks {
   readonly meta: Uint8Array;
 }
 
+/**
+ * Sees every change of the image (the volatile write cache model, nvme/ns/write-cache.ts):
+ * before blocks change, after they changed, and when flushes make them durable.
+ */
+export interface StoreJournal {
+  beforeWrite(lba: number, nlb: number): Promise<void>;
+  /** `data`/`meta`: the bytes written, 'zero' for zeros, undefined when that part is unchanged. */
+  wrote(lba: number, nlb: number, data: StoreBytes, meta: StoreBytes): void;
+  /** Taken before a flush starts: writes completed up to here are what it covers. */
+  mark(): number;
+  /** The flush completed: everything up to `mark` is durable, or only `range` (FUA). */
+  persisted(mark: number, range?: { readonly lba: number; readonly nlb: number }): void;
+  /** Format NVM rewrote the image. */
+  formatted(): void;
+}
+
+export type StoreBytes = Uint8Array | 'zero' | undefined;
+
 export class BlockStore {
   readonly drive: Drive;
   geometry: Geometry;
   /** Injected media errors: an access that meets one throws like a failing backend. */
   faults: MediaFaults | undefined;
+  /** Volatile write cache model (power cuts); undefined costs nothing. */
+  journal: StoreJournal | undefined;
 
   constructor(drive: Drive, geometry: Geometry) {
     this.drive = drive;
@@ -68,11 +88,20 @@ export class BlockStore {
     const nlb = data.length / lbaSize;
     this.#check(lba, nlb);
     this.faults?.check('write', lba, nlb);
+    if (this.journal !== undefined) await this.journal.beforeWrite(lba, nlb);
     await this.drive.write(data, lba * lbaSize);
     if (ms > 0 && meta !== undefined) {
       assert(meta.length === nlb * ms, 'metadata length does not match the block count');
       await this.drive.write(meta, metaOffset + lba * ms);
     }
+    this.journal?.wrote(lba, nlb, data, ms > 0 ? meta : undefined);
+  }
+
+  /** Makes completed writes durable: all of them (Flush), or one range (FUA, write-through). */
+  async flush(range?: { readonly lba: number; readonly nlb: number }): Promise<void> {
+    const mark = this.journal?.mark();
+    await this.drive.flush();
+    if (mark !== undefined) this.journal?.persisted(mark, range);
   }
 
   /** Writes zeros to the metadata of [lba, lba + nlb). */
@@ -80,16 +109,20 @@ export class BlockStore {
     this.#check(lba, nlb);
     const { ms, metaOffset } = this.geometry;
     if (ms === 0) return;
+    if (this.journal !== undefined) await this.journal.beforeWrite(lba, nlb);
     await writeZeros(this.drive, metaOffset + lba * ms, nlb * ms);
+    this.journal?.wrote(lba, nlb, undefined, 'zero');
   }
 
   /** Writes zeros to data and metadata of [lba, lba + nlb), in CHUNK_BYTES pieces. */
   async zero(lba: number, nlb: number): Promise<void> {
     this.#check(lba, nlb);
     this.faults?.check('write', lba, nlb);
-    const { lbaSize } = this.geometry;
+    const { lbaSize, ms, metaOffset } = this.geometry;
+    if (this.journal !== undefined) await this.journal.beforeWrite(lba, nlb);
     await writeZeros(this.drive, lba * lbaSize, nlb * lbaSize);
-    await this.zeroMeta(lba, nlb);
+    if (ms > 0) await writeZeros(this.drive, metaOffset + lba * ms, nlb * ms);
+    this.journal?.wrote(lba, nlb, 'zero', ms > 0 ? 'zero' : undefined);
   }
 
   /**
@@ -99,6 +132,7 @@ export class BlockStore {
    * would otherwise hold every other queue and connection of the process for its duration.
    */
   async zeroImage(): Promise<void> {
+    this.journal?.formatted();
     const size = Number(this.drive.size);
     const buf = new Uint8Array(CHUNK_BYTES);
     const zeros = new Uint8Array(CHUNK_BYTES);
