@@ -43,6 +43,15 @@ export const ConnectOff = {
 export const CONNECT_DATA_LEN = 1024;
 
 const FID_NUM_QUEUES = 0x07;
+/** CSTS property offset and its CFS bit (Base Spec 2.0 Figure 36). */
+const PROP_CSTS = 0x1c;
+const CSTS_CFS = 0x2;
+
+/** CSTS.CFS of the in-process controller behind a fabrics controller, if it has one. */
+function controllerFatal(c: FabricsController): boolean {
+  const inner = (c as { readonly ctrl?: { readonly csts?: unknown } }).ctrl;
+  return typeof inner?.csts === 'number' && (inner.csts & CSTS_CFS) !== 0;
+}
 const FID_KATO = 0x0f;
 const LID_EFFECTS = 0x05;
 const CNTLID_DYNAMIC = 0xffff;
@@ -110,7 +119,19 @@ export class FabricsTarget implements CommandSink {
     return [...this.#busy.values()].filter((a) => !a.dead);
   }
 
+  /**
+   * Path faults (src/faults/path-loss.ts), consulted before every command of a connection with
+   * the connection's subsystem (undefined before Connect): a promise holds the command while
+   * the path is stalled; a dropped path has closed the socket and never settles.
+   */
+  pathGate:
+    ((conn: TargetConnection, subnqn: string | undefined) => Promise<void> | undefined) | undefined;
+
   async execute(conn: TargetConnection, cmd: NvmeCmd, data: HostData): Promise<Completion> {
+    if (this.pathGate !== undefined) {
+      const wait = this.pathGate(conn, this.#queues.get(conn)?.assoc.subsys.nqn);
+      if (wait !== undefined) await wait;
+    }
     const q = this.#queues.get(conn);
     if (cmd.opcode === AdminOpc.FABRICS) return this.#fabrics(conn, q, cmd, data);
     // §2.1: before Connect only Connect is legal.
@@ -176,9 +197,15 @@ export class FabricsTarget implements CommandSink {
     if (q === undefined) return { status: withDnr(Status.INVALID_OPCODE) };
     const size8 = (cmd.cdw10 & 0x7) === 1;
     switch (fctype) {
-      case FcType.PROPERTY_GET:
+      case FcType.PROPERTY_GET: {
         if (q.qid !== 0) return { status: withDnr(Status.INVALID_OPCODE) };
-        return q.assoc.getProperty(cmd.cdw11 >>> 0, size8);
+        const got = q.assoc.getProperty(cmd.cdw11 >>> 0, size8);
+        // An injected Controller Fatal Status (src/faults) of the controller shows in CSTS.
+        if (cmd.cdw11 >>> 0 === PROP_CSTS && got.status === 0 && controllerFatal(q.assoc.ctrl)) {
+          return { ...got, dw0: (got.dw0 ?? 0) | CSTS_CFS };
+        }
+        return got;
+      }
       case FcType.PROPERTY_SET: {
         if (q.qid !== 0) return { status: withDnr(Status.INVALID_OPCODE) };
         const value = BigInt(cmd.cdw12 >>> 0) | (BigInt(cmd.cdw13 >>> 0) << 32n);
