@@ -12,6 +12,13 @@ import type { OptionItem } from '../config/options.js';
 import { checkDrive, type DrivePlan } from '../block/config.js';
 import { Drive } from '../block/drive.js';
 import {
+  carryState,
+  cutPower,
+  restoreState,
+  type PowerCutOptions,
+  type PowerCutReport,
+} from '../faults/power-cut.js';
+import {
   findType,
   type Component,
   type ComponentKind,
@@ -63,8 +70,12 @@ export class Machine {
   readonly #components: { kind: ComponentKind; id: string | undefined; component: Component }[] =
     [];
   #state: 'building' | 'running' | 'stopped' = 'building';
+  readonly #opts: MachineOptions;
+  /** The options this machine was built from, plus hot-added ones (what a restart rebuilds). */
+  #items: OptionItem[] = [];
 
   private constructor(opts: MachineOptions) {
+    this.#opts = opts;
     this.settings = opts.settings;
     this.dataDir = opts.dataDir;
     this.#host = opts.host ?? defaultHost;
@@ -92,8 +103,40 @@ export class Machine {
       }
     }
     await m.#realizeAll(planned);
+    m.#items = [...items];
     m.#state = 'running';
     return m;
+  }
+
+  /**
+   * Simulated power cut (docs/faults.md): what was not durable is lost (NVMe write cache
+   * model, pmem persistence model), every NVMe controller counts an unsafe shutdown, then the
+   * machine is rebuilt from the same options over the surviving images. This machine is
+   * stopped; the returned one runs. SMART counters carry over to the new controllers.
+   */
+  async powerCut(
+    opts: PowerCutOptions = {},
+  ): Promise<{ machine: Machine; report: PowerCutReport }> {
+    if (this.#state !== 'running') throw new ConfigError('machine is not running', undefined, '');
+    const report = await cutPower(this, opts);
+    const carried = carryState(this.components());
+    await this.shutdown();
+    const next = await Machine.create(this.#items, this.#opts);
+    restoreState(next.components(), carried);
+    return { machine: next, report };
+  }
+
+  /**
+   * Clean restart: shut down (everything flushed) and build again from the same options;
+   * SMART counters carry over (one more power cycle).
+   */
+  async restart(): Promise<Machine> {
+    if (this.#state !== 'running') throw new ConfigError('machine is not running', undefined, '');
+    const carried = carryState(this.components());
+    await this.shutdown();
+    const next = await Machine.create(this.#items, this.#opts);
+    restoreState(next.components(), carried);
+    return next;
   }
 
   readonly #listeners: (() => void)[] = [];
@@ -118,6 +161,7 @@ export class Machine {
     await this.#realizeAll([plan]);
     const entry = this.#components.at(-1);
     if (entry === undefined) throw new Error('realize produced no component');
+    this.#items.push({ kind, values, location, json: front === 'qmp', help: false });
     for (const fn of this.#listeners) fn();
     return entry.component;
   }
@@ -141,6 +185,14 @@ export class Machine {
     // and tells them), then it is closed.
     if (kind !== 'drive') await findType(kind, entry.component.typeName)?.unplug?.(entry.component);
     this.#components.splice(i, 1);
+    this.#items = this.#items.filter(
+      (it) =>
+        !(
+          it.kind === kind &&
+          it.values.get('id') !== undefined &&
+          String(it.values.get('id')) === id
+        ),
+    );
     const p = this.#plans.findIndex((x) => x.kind === kind && x.id === id);
     const plan = this.#plans[p];
     if (plan !== undefined) {
