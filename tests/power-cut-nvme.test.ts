@@ -1,0 +1,155 @@
+// Power cuts of an NVMe namespace with the write cache model (docs/faults.md "Power cuts"):
+// what a real drive keeps when the power goes — flushed and FUA data, and everything with the
+// volatile write cache disabled — and what it loses, and the flush audit that names the loss.
+
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Machine } from '../src/machine/machine.js';
+import { flushAudit, trackWrites } from '../src/faults/power-cut.js';
+import { AdminOpc } from '../src/nvme/spec/opcodes.js';
+import {
+  controllerOf,
+  flush,
+  hostOf,
+  nvmeMachine,
+  pattern,
+  read,
+  tempDir,
+  write,
+  BLOCK,
+} from './faults-harness.js';
+
+const dirs: (() => void)[] = [];
+after(() => dirs.forEach((c) => c()));
+
+async function setup(ns = ''): Promise<Machine> {
+  const t = tempDir('cut');
+  dirs.push(t.cleanup);
+  const m = await nvmeMachine(t.dir, { ns });
+  trackWrites(m);
+  return m;
+}
+
+const zeros = new Uint8Array(BLOCK);
+
+describe('power cut with the volatile write cache enabled', () => {
+  it('loses writes that were never flushed and keeps flushed ones', async () => {
+    const m = await setup();
+    const h = await hostOf(m);
+    assert.equal(await write(h, 0, pattern(0, 1)), 0);
+    assert.equal(await flush(h), 0);
+    assert.equal(await write(h, 0, pattern(0, 2)), 0);
+    assert.equal(await write(h, 5, pattern(5, 2)), 0);
+    const { machine: m2, report } = await m.powerCut({ seed: 1 });
+    assert.equal(report.namespaces[0]!.cut!.volatileWrites, 2);
+    assert.deepEqual(
+      report.namespaces[0]!.cut!.lost.map((w) => [w.lba, w.nlb]),
+      [
+        [0, 1],
+        [5, 1],
+      ],
+    );
+    const h2 = await hostOf(m2);
+    assert.deepEqual((await read(h2, 0)).data, pattern(0, 1));
+    assert.deepEqual((await read(h2, 5)).data, zeros);
+    await m2.shutdown();
+  });
+
+  it('keeps a FUA write but not the cached write before it', async () => {
+    const m = await setup();
+    const h = await hostOf(m);
+    await write(h, 1, pattern(1, 1));
+    await write(h, 2, pattern(2, 1), { fua: true });
+    const { machine: m2 } = await m.powerCut();
+    const h2 = await hostOf(m2);
+    assert.deepEqual((await read(h2, 1)).data, zeros);
+    assert.deepEqual((await read(h2, 2)).data, pattern(2, 1));
+    await m2.shutdown();
+  });
+
+  it('a FUA rewrite of a cached block supersedes the older cached write', async () => {
+    const m = await setup();
+    const h = await hostOf(m);
+    await write(h, 3, pattern(3, 1));
+    await write(h, 3, pattern(3, 2), { fua: true });
+    const { machine: m2, report } = await m.powerCut({ mode: 'subset', seed: 9 });
+    assert.equal(report.namespaces[0]!.cut!.volatileWrites, 0);
+    const h2 = await hostOf(m2);
+    assert.deepEqual((await read(h2, 3)).data, pattern(3, 2));
+    await m2.shutdown();
+  });
+
+  it('counts an unsafe shutdown in SMART and a power cycle on the restarted controller', async () => {
+    const m = await setup();
+    await hostOf(m);
+    const { machine: m2, report } = await m.powerCut();
+    assert.deepEqual(report.unsafeShutdowns, { faults0: 1 });
+    const h2 = await hostOf(m2);
+    const log = new Uint8Array(512);
+    const cqe = await h2.admin(
+      { opcode: AdminOpc.GET_LOG_PAGE, nsid: 0xffffffff, cdw10: 0x02 | (127 << 16) },
+      log,
+    );
+    assert.equal(cqe.status, 0);
+    assert.equal(log[112], 1, 'power cycles');
+    assert.equal(log[144], 1, 'unsafe shutdowns');
+    const { machine: m3 } = await m2.powerCut();
+    assert.equal(controllerOf(m3).smart.counters.unsafeShutdowns, 2n);
+    assert.equal(controllerOf(m3).smart.counters.powerCycles, 2n);
+    await m3.shutdown();
+  });
+
+  it('the flush audit lists acknowledged writes that were never made durable', async () => {
+    const m = await setup();
+    const h = await hostOf(m);
+    await write(h, 10, pattern(10, 1, 4));
+    await write(h, 20, pattern(20, 1), { fua: true });
+    await write(h, 30, pattern(30, 1, 2));
+    const a = flushAudit(m);
+    assert.deepEqual(
+      a.map((x) => ({ ...x, volatile: x.volatile.map((w) => [w.lba, w.nlb, w.volatileBlocks]) })),
+      [
+        {
+          device: 'ns1',
+          nsid: 1,
+          writeCache: true,
+          tracked: true,
+          volatile: [
+            [10, 4, 4],
+            [30, 2, 2],
+          ],
+        },
+      ],
+    );
+    await flush(h);
+    assert.deepEqual(flushAudit(m)[0]!.volatile, []);
+    await m.shutdown();
+  });
+});
+
+describe('power cut with the volatile write cache disabled', () => {
+  it('keeps every completed write (write-cache=off)', async () => {
+    const m = await setup(',write-cache=off');
+    const h = await hostOf(m);
+    for (let i = 0; i < 8; i++) assert.equal(await write(h, i, pattern(i, 7)), 0);
+    assert.deepEqual(flushAudit(m)[0]!.volatile, []);
+    const { machine: m2 } = await m.powerCut({ mode: 'subset', seed: 3 });
+    const h2 = await hostOf(m2);
+    for (let i = 0; i < 8; i++) assert.deepEqual((await read(h2, i)).data, pattern(i, 7));
+    await m2.shutdown();
+  });
+
+  it('Set Features VWC=0 flushes what was cached, and later writes are durable', async () => {
+    const m = await setup();
+    const h = await hostOf(m);
+    await write(h, 0, pattern(0, 1));
+    const cqe = await h.admin({ opcode: AdminOpc.SET_FEATURES, cdw10: 0x06, cdw11: 0 });
+    assert.equal(cqe.status, 0);
+    await write(h, 1, pattern(1, 1));
+    const { machine: m2 } = await m.powerCut();
+    const h2 = await hostOf(m2);
+    assert.deepEqual((await read(h2, 0)).data, pattern(0, 1));
+    assert.deepEqual((await read(h2, 1)).data, pattern(1, 1));
+    await m2.shutdown();
+  });
+});
