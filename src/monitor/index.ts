@@ -6,6 +6,7 @@ import type { Machine } from '../machine/machine.js';
 import { parseChardev, type ChardevSpec } from './chardev.js';
 import { blockCommands } from './commands/block.js';
 import { coreCommands } from './commands/core.js';
+import { faultCommands, wireFaultEvents } from './commands/faults.js';
 import { hotplugCommands } from './commands/hotplug.js';
 import { memoryCommands } from './commands/memory.js';
 import { nvmeCommands } from './commands/nvme.js';
@@ -52,6 +53,7 @@ export const ALL_COMMANDS: readonly QmpCommand[] = [
   ...nvmeTcpCommands,
   ...statsCommands,
   ...pciCommands,
+  ...faultCommands,
 ];
 
 /** A monitor over `machine` with every command; for in-process use and tests. */
@@ -104,7 +106,12 @@ export async function startMonitors(
     throw new Error('cannot use stdio by multiple character devices');
   }
   const monitor = createMonitor(machine, hooks);
-  const unwire = wireNvmeEvents(monitor);
+  const unwireNvme = wireNvmeEvents(monitor);
+  const unwireFaults = wireFaultEvents(monitor);
+  const unwire = (): void => {
+    unwireNvme();
+    unwireFaults();
+  };
   const listeners: Listener[] = [];
   const lines: string[] = [];
   const closers: (() => void)[] = [];

@@ -6,11 +6,12 @@
 //       device in the state folder, so PMDK consumers see them at once;
 //   x-nvmemu-power-fail
 //       simulated power failure of the whole machine: unpersisted pmem stores are discarded,
-//       nvdimms count an unsafe shutdown, then the machine stops (event NVMEMU_POWER_FAIL,
-//       then SHUTDOWN with reason host-error).
+//       nvdimms count an unsafe shutdown, NVMe namespaces lose what their write cache model
+//       says was not durable (the same cut as x-nvmemu-power-cut, faults.ts), then the machine
+//       stops (event NVMEMU_POWER_FAIL, then SHUTDOWN with reason host-error).
 
 import type { Component } from '../../machine/registry.js';
-import { powerFailComponents } from '../../pmem/index.js';
+import { cutPower } from '../../faults/power-cut.js';
 import { genericError } from '../errors.js';
 import type { MachineView, QmpCommand } from '../monitor.js';
 import { findDevice } from './hotplug.js';
@@ -80,7 +81,7 @@ export const nvmemuCommands: readonly QmpCommand[] = [
     args: [],
     run: async ({ machine, monitor }) => {
       if (machine.state !== 'running') throw genericError('the machine is not running');
-      const reports = await powerFailComponents(machine.components());
+      const reports = (await cutPower(machine)).pmem;
       const backends = reports.map((r) => ({
         id: r.id,
         image: r.image,
