@@ -27,7 +27,12 @@ export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
  */
 export async function nvmeMachine(
   dir: string,
-  opts: { sizeKiB?: number; ns?: string; extra?: readonly string[]; images?: readonly string[] } = {},
+  opts: {
+    sizeKiB?: number;
+    ns?: string;
+    extra?: readonly string[];
+    images?: readonly string[];
+  } = {},
 ): Promise<Machine> {
   registerAllTypes();
   const size = (opts.sizeKiB ?? 256) * 1024;
