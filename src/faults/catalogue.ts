@@ -239,8 +239,9 @@ export function parseFaultSpec(r: Loose): FaultSpec {
   }
   const lba = int(r, 'lba', 0);
   const count = int(r, 'count', 1);
-  if (count !== undefined && lba === undefined)
-    throw new FaultSpecError(`fault 'count' needs 'lba'`);
+  if (count !== undefined && lba === undefined && r.sector === undefined) {
+    throw new FaultSpecError(`fault 'count' needs 'lba' (or 'sector')`);
+  }
   const id = str(r, 'id');
   const nsid = int(r, 'nsid', 1, 0xffff_ffff);
   const qid = int(r, 'qid', 0, 0xffff);
