@@ -1,0 +1,5 @@
+// Scenario files (docs/scenarios.md): parse, then run in-process.
+
+export { parseScenario, ScenarioError, type Scenario, type ScenarioStep } from './format.js';
+export { ScenarioRun, type ScenarioResult, type StepResult } from './runner.js';
+export { blockPattern } from './pattern.js';
