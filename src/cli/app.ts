@@ -10,6 +10,7 @@ import { ndctlCommand } from './ndctl/index.js';
 import { memmapCommand } from './memmap.js';
 import { nvmeCommand } from './nvme/index.js';
 import { monitorCommand } from './monitor.js';
+import { scenarioCommand } from './scenario.js';
 
 export const USAGE = `Usage: nvmemu <command> [options]
 
@@ -29,6 +30,7 @@ Commands:
   ndctl <command>       ndctl's commands on nvdimm backing files (docs/ndctl.md)
   memmap plan|check     plan or check memmap= kernel options from an e820 table (docs/memmap.md)
   monitor [SOCKET]      interactive HMP client of a running machine (default data/qmp.sock)
+  scenario run FILE     run a fault/power-cut scenario; exit 0 pass, 1 fail (docs/scenarios.md)
 
 Options:
   -h, --help            show this help
@@ -45,6 +47,7 @@ const COMMANDS: Record<string, Command> = {
   memmap: memmapCommand,
   nvme: nvmeCommand,
   monitor: monitorCommand,
+  scenario: scenarioCommand,
 };
 
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
