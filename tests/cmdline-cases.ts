@@ -306,6 +306,19 @@ export const CMDLINE_CASES: readonly CmdlineCase[] = [
       "-drive file=nvm.img,id=d,format=raw,if=none,foo=1: Block format 'raw' does not support the option 'foo'",
   },
 
+  {
+    name: "a drive on QEMU's thread-pool data path",
+    argv: ['-drive', 'file=nvm.img,if=none,id=d,format=raw,aio=threads'],
+    expect: 'ok',
+  },
+  {
+    name: 'a drive with Linux native AIO, which nvmemu does not emulate',
+    argv: ['-drive', 'file=nvm.img,if=none,id=d,format=raw,aio=native,cache=none'],
+    expect:
+      '-drive file=nvm.img,if=none,id=d,format=raw,aio=native,cache=none: aio=native is not supported by nvmemu (use aio=threads or aio=sync)',
+    qemu: false,
+  },
+
   // --- -device nvme / nvme-subsys
   {
     name: 'an unknown device type',

@@ -7,6 +7,7 @@ import { parseBool } from '../config/numbers.js';
 import { ConfigError } from '../config/errors.js';
 import type { RawValue } from '../config/schema.js';
 import type { HostProbe } from '../machine/registry.js';
+import { DEFAULT_DRIVE_AIO, type DriveAio } from './drive.js';
 
 /** The typed configuration a drive plan carries (`Planned.config` for kind 'drive'). */
 export interface DrivePlan {
@@ -18,6 +19,11 @@ export interface DrivePlan {
   readonly size: bigint;
   /** `cache=`: `writethrough`/`directsync` make every write durable before it completes. */
   readonly writeThrough: boolean;
+  /**
+   * `aio=`: `threads` (QEMU's default: every request through libuv's thread pool) or nvmemu's
+   * `sync` (default: pread/pwrite on the event loop, a few µs for page-cache hits).
+   */
+  readonly aio: DriveAio;
 }
 
 const FORMATS_KNOWN = new Set([
@@ -35,7 +41,6 @@ const FORMATS_KNOWN = new Set([
 const CACHE_MODES = new Set(['writeback', 'none', 'writethrough', 'directsync', 'unsafe']);
 /** Keys accepted with no effect on an emulator (guest-side or performance-only in QEMU). */
 const INERT_KEYS = new Set([
-  'aio',
   'media',
   'discard',
   'detect-zeroes',
@@ -59,7 +64,8 @@ export function checkDrive(
   const iface = str('if') ?? 'ide';
   const format = str('format');
   for (const key of values.keys()) {
-    if (['file', 'if', 'id', 'format', 'readonly', 'read-only', 'cache'].includes(key)) continue;
+    if (['file', 'if', 'id', 'format', 'readonly', 'read-only', 'cache', 'aio'].includes(key))
+      continue;
     if (INERT_KEYS.has(key)) continue;
     throw new ConfigError(
       `Block format '${format ?? 'raw'}' does not support the option '${key}'`,
@@ -91,6 +97,15 @@ export function checkDrive(
   const readOnly = parseBool(roText);
   if (readOnly === undefined)
     throw new ConfigError(`Parameter 'readonly' expects 'on' or 'off'`, 'readonly');
+  const aioText = str('aio') ?? DEFAULT_DRIVE_AIO;
+  if (aioText !== 'threads' && aioText !== 'sync') {
+    throw new ConfigError(
+      aioText === 'native' || aioText === 'io_uring'
+        ? `aio=${aioText} is not supported by nvmemu (use aio=threads or aio=sync)`
+        : `Parameter 'aio' does not accept value '${aioText}'`,
+      'aio',
+    );
+  }
   const cache = str('cache') ?? 'writeback';
   if (!CACHE_MODES.has(cache)) throw new ConfigError(`invalid cache option`, 'cache');
   const path = isAbsolute(file) ? file : resolve(cwd, file);
@@ -110,5 +125,6 @@ export function checkDrive(
     readOnly,
     size: st.size,
     writeThrough: cache === 'writethrough' || cache === 'directsync',
+    aio: aioText,
   };
 }
