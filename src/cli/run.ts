@@ -14,7 +14,10 @@ import { isEmuError } from '../util/errors.js';
 import type { CliIo } from './io.js';
 import { defaultMachineArgs } from './default-machine.js';
 import { publishPmemState, removePmemState } from '../memory/state-folder.js';
-import { startMonitors } from '../monitor/index.js';
+import { startMonitors, type MonitorHooks } from '../monitor/index.js';
+import type { PowerCutHooks } from '../monitor/commands/faults.js';
+import { machineFaults } from '../faults/injector.js';
+import { MachineSwitch, rewireNvmeTcp } from '../faults/machine-switch.js';
 import { startNvmeTcp, type NvmeTcpService } from '../nvme-tcp/target/index.js';
 import { LegacyPmem, planLegacyPmem, type LegacyPlan } from '../pmem/legacy/index.js';
 
@@ -34,41 +37,60 @@ export function formatError(e: unknown): string {
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const started = await startMachine(argv, io);
   if (typeof started === 'number') return started;
-  const { machine, dataDir, args, legacy } = started;
+  const { dataDir, args, legacy } = started;
+  // The monitor and the NVMe/TCP target outlive a power cut, which replaces the machine.
+  const view = new MachineSwitch(started.machine);
   // Listen for signals (and a monitor `quit`) before telling anyone we run: a signal that
   // arrived in between would meet the default disposition and kill the process uncleanly.
   const stop = stopTrigger();
   let monitors: Awaited<ReturnType<typeof startMonitors>> | undefined;
   let tcp: NvmeTcpService | undefined;
   let e820: LegacyPmem | undefined;
+  // Consumers in other processes (libpmem2, ndctl) find the pmem devices in the state folder.
+  const publishState = (): void =>
+    publishPmemState(dataDir, [...view.current.components(), ...(e820?.regions ?? [])]);
   try {
     // memmap= regions live as long as the machine (volatile, like its RAM).
     e820 = LegacyPmem.create(legacy, dataDir);
     if (args.listen !== 'none') {
-      tcp = await startNvmeTcp(machine, {
+      tcp = await startNvmeTcp(view.current, {
         listen: args.listen ?? DEFAULT_LISTEN,
         discoveryPort: args.discovery === 'none' ? null : Number(args.discovery ?? 8009),
       });
+      machineFaults(view).attachNvmeTcp(tcp.target);
     }
+    const served = tcp;
+    const hooks: MonitorHooks & PowerCutHooks = {
+      quit: () => stop.fire('quit'),
+      version: version(),
+      ...(served ? { nvmeTcp: served } : {}),
+      // x-nvmemu-power-cut: cut, then run the rebuilt machine behind the same endpoints.
+      powerCut: async (opts) => {
+        const { machine: next, report } = await view.current.powerCut(opts);
+        view.current = next;
+        if (served) rewireNvmeTcp(served.target, next);
+        publishState();
+        next.onComponentsChanged(publishState);
+        return report;
+      },
+    };
     monitors = await startMonitors(
-      machine,
+      view,
       { qmp: args.qmp, monitor: args.monitor, defaultSocket: join(dataDir, 'qmp.sock') },
-      { quit: () => stop.fire('quit'), version: version(), ...(tcp ? { nvmeTcp: tcp } : {}) },
+      hooks,
     );
   } catch (e) {
     stop.cancel();
     io.err(formatError(e));
     await tcp?.close();
     await e820?.close();
-    await machine.shutdown();
+    await view.current.shutdown();
     return 1;
   }
-  // Consumers in other processes (libpmem2, ndctl) find the pmem devices in the state folder.
-  const pmem = [...e820.regions];
-  publishPmemState(dataDir, [...machine.components(), ...pmem]);
-  machine.onComponentsChanged(() => publishPmemState(dataDir, [...machine.components(), ...pmem]));
+  view.current.onComponentsChanged(publishState);
+  publishState();
   io.out(
-    summary(machine, dataDir, [
+    summary(view.current, dataDir, [
       ...e820.describe(),
       ...(tcp?.describe() ?? []),
       ...monitors.describe(),
@@ -79,7 +101,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   try {
     await monitors.close();
     await tcp?.close();
-    if (machine.state !== 'stopped') await machine.shutdown();
+    if (view.current.state !== 'stopped') await view.current.shutdown();
   } catch (e) {
     io.err(formatError(e));
     return 1;
