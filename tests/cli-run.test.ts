@@ -239,6 +239,66 @@ describe('nvmemu run serving NVMe/TCP', () => {
   });
 });
 
+describe('nvmemu run --advertise', () => {
+  it('names the advertised address in the discovery log (a guest reaches 127.0.0.1 as 10.0.2.2)', async () => {
+    const data = join(dir, 'adv');
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'run',
+        '--data',
+        data,
+        '--listen',
+        '127.0.0.1:0',
+        '--discovery',
+        '0',
+        '--advertise',
+        '10.0.2.2',
+      ],
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      let out = '';
+      const port = await new Promise<string>((done, fail) => {
+        const timer = setTimeout(() => fail(new Error(`no discovery line: ${out}`)), 20_000);
+        child.stdout.on('data', (b: Buffer) => {
+          out += b.toString();
+          const m = /nvme-tcp: discovery on 127\.0\.0\.1:(\d+)/.exec(out);
+          if (m !== null && out.includes('Running;')) {
+            clearTimeout(timer);
+            done(m[1] as string);
+          }
+        });
+      });
+      const r = cli(
+        'nvme',
+        'discover',
+        '-t',
+        'tcp',
+        '-a',
+        '127.0.0.1',
+        '--trsvcid',
+        port,
+        '-o',
+        'json',
+      );
+      assert.equal(r.status, 0, r.stderr);
+      const log = JSON.parse(r.stdout) as { records: { traddr: string; subnqn: string }[] };
+      assert.deepEqual(
+        log.records.map((e) => [e.subnqn, e.traddr]),
+        [
+          ['nqn.2019-08.org.qemu:subsys0', '10.0.2.2'],
+          ['nqn.2014-08.org.nvmexpress.discovery', '10.0.2.2'],
+        ],
+      );
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('exit', r));
+    }
+  });
+});
+
 describe('nvmemu', () => {
   it('prints its version', () => {
     const r = cli('--version');

@@ -26,6 +26,7 @@ Commands:
                         --data DIR (state and default images; default ./data)
                         --listen HOST:PORT|none (NVMe/TCP; default 127.0.0.1:4420)
                         --discovery PORT|none (discovery controller; default 8009)
+                        --advertise ADDR (address the discovery log names; e.g. 10.0.2.2)
   nvme <command>        nvme-cli's commands against an NVMe/TCP target (docs/nvme-cli.md)
   ndctl <command>       ndctl's commands on nvdimm backing files (docs/ndctl.md)
   memmap plan|check     plan or check memmap= kernel options from an e820 table (docs/memmap.md)

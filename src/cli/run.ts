@@ -56,6 +56,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       tcp = await startNvmeTcp(view.current, {
         listen: args.listen ?? DEFAULT_LISTEN,
         discoveryPort: args.discovery === 'none' ? null : Number(args.discovery ?? 8009),
+        ...(args.advertise === undefined ? {} : { advertise: args.advertise }),
       });
       machineFaults(view).attachNvmeTcp(tcp.target);
     }

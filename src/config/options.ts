@@ -36,6 +36,8 @@ export interface ParsedArgs {
   readonly listen: string | undefined;
   /** nvmemu: discovery controller port (`--discovery 8009`, `--discovery none`). */
   readonly discovery: string | undefined;
+  /** nvmemu: address the discovery log advertises (`--advertise 10.0.2.2`). */
+  readonly advertise: string | undefined;
   /** QEMU options that only concern a guest CPU; accepted and reported as ignored. */
   readonly ignored: readonly string[];
   /**
@@ -112,6 +114,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   let dataDir: string | undefined;
   let listen: string | undefined;
   let discovery: string | undefined;
+  let advertise: string | undefined;
   let listHelp: ParsedArgs['listHelp'];
   let append: string | undefined;
 
@@ -185,6 +188,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       case 'listen':
         listen = takeArg();
         break;
+      case 'advertise':
+        advertise = takeArg();
+        break;
       case 'discovery':
         discovery = takeArg();
         if (discovery !== 'none' && !/^\d{1,5}$/.test(discovery)) {
@@ -214,6 +220,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     dataDir,
     listen,
     discovery,
+    advertise,
     ignored,
     append,
     warnings,

@@ -26,6 +26,11 @@ export interface PortInfo {
   /** The listen address ('0.0.0.0'/'::' are replaced by the address the host reached). */
   readonly address: string;
   readonly port: number;
+  /**
+   * The address the discovery log names instead of `address` (`--advertise`): a host behind
+   * NAT reaches 127.0.0.1 as another address (QEMU user networking: 10.0.2.2).
+   */
+  readonly advertise?: string;
 }
 
 /**
@@ -58,6 +63,7 @@ export function discoverySubsystem(src: DiscoverySource): FabricsSubsystem {
 }
 
 function reachable(p: PortInfo, localAddress: string): string {
+  if (p.advertise !== undefined) return p.advertise;
   const unspecified = p.address === '0.0.0.0' || p.address === '::' || p.address === '';
   const addr = unspecified ? localAddress : p.address;
   return addr.startsWith('::ffff:') ? addr.slice(7) : addr;

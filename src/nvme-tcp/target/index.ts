@@ -23,6 +23,8 @@ export interface StartNvmeTcpOptions {
   readonly discoveryPort?: number | null;
   /** Per-SUBNQN allow-lists of host NQNs (default: any host), like nvmet's allowed_hosts. */
   readonly allowedHosts?: ReadonlyMap<string, readonly string[]>;
+  /** Address the discovery log names (`--advertise`), e.g. 10.0.2.2 for a QEMU guest. */
+  readonly advertise?: string;
   /** Transport tuning (MAXH2CDATA, in-capsule size, ...); see TcpTargetOptions. */
   readonly transport?: Omit<TcpTargetOptions, 'host' | 'port' | 'discoveryPort'>;
 }
@@ -57,6 +59,7 @@ export async function startNvmeTcp(
     host,
     port,
     discoveryPort: opts.discoveryPort === undefined ? 8009 : opts.discoveryPort,
+    ...(opts.advertise === undefined ? {} : { advertise: opts.advertise }),
   });
   return {
     target,

@@ -21,6 +21,8 @@ export interface TcpTargetOptions extends Partial<TargetTransportOptions> {
   readonly discoveryPort?: number | null;
   /** Grace added to KATO before an association is torn down (default 5000 ms). */
   readonly katoGraceMs?: number;
+  /** Address the discovery log advertises instead of the listen address. */
+  readonly advertise?: string;
 }
 
 function listen(server: Server, host: string, port: number): Promise<number> {
@@ -90,12 +92,18 @@ export class TcpTarget {
     try {
       const io = createServer(accept);
       servers.push(io);
-      ports.io = { portid: 1, address: host, port: await listen(io, host, opts.port ?? 4420) };
+      const adv = opts.advertise === undefined ? {} : { advertise: opts.advertise };
+      ports.io = {
+        portid: 1,
+        address: host,
+        port: await listen(io, host, opts.port ?? 4420),
+        ...adv,
+      };
       const dp = opts.discoveryPort === undefined ? 8009 : opts.discoveryPort;
       if (dp !== null) {
         const disc = createServer(accept);
         servers.push(disc);
-        ports.disc = { portid: 2, address: host, port: await listen(disc, host, dp) };
+        ports.disc = { portid: 2, address: host, port: await listen(disc, host, dp), ...adv };
       }
     } catch (e) {
       for (const s of servers) s.close();
