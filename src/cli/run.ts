@@ -17,6 +17,7 @@ import { publishPmemState, removePmemState } from '../memory/state-folder.js';
 import { startMonitors, type MonitorHooks } from '../monitor/index.js';
 import type { PowerCutHooks } from '../monitor/commands/faults.js';
 import { machineFaults } from '../faults/injector.js';
+import { trackWrites } from '../faults/power-cut.js';
 import { MachineSwitch, rewireNvmeTcp } from '../faults/machine-switch.js';
 import { startNvmeTcp, type NvmeTcpService } from '../nvme-tcp/target/index.js';
 import { LegacyPmem, planLegacyPmem, type LegacyPlan } from '../pmem/legacy/index.js';
@@ -69,6 +70,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       powerCut: async (opts) => {
         const { machine: next, report } = await view.current.powerCut(opts);
         view.current = next;
+        // Write tracking continues on the new machine if it was on.
+        if (report.namespaces.some((n) => n.tracked)) trackWrites(next);
         if (served) rewireNvmeTcp(served.target, next);
         publishState();
         next.onComponentsChanged(publishState);
