@@ -7,9 +7,11 @@ import assert from 'node:assert/strict';
 import type { Machine } from '../src/machine/machine.js';
 import { flushAudit, trackWrites } from '../src/faults/power-cut.js';
 import { AdminOpc } from '../src/nvme/spec/opcodes.js';
+import { ZoneState } from '../src/nvme/ns/zoned/state.js';
 import {
   controllerOf,
   flush,
+  namespaceOf,
   hostOf,
   nvmeMachine,
   pattern,
@@ -150,6 +152,29 @@ describe('power cut with the volatile write cache disabled', () => {
     const h2 = await hostOf(m2);
     assert.deepEqual((await read(h2, 0)).data, pattern(0, 1));
     assert.deepEqual((await read(h2, 1)).data, pattern(1, 1));
+    await m2.shutdown();
+  });
+});
+
+describe('power cut of a zoned namespace with persisted zone state', () => {
+  it('moves the write pointer back to the first lost block and keeps the flushed part', async () => {
+    const t = tempDir('cut-zns');
+    dirs.push(t.cleanup);
+    // 256 KiB = 512 blocks; zones of 64 KiB (128 blocks).
+    const m = await nvmeMachine(t.dir, { ns: ',zoned=on,zoned.zone_size=64K,zoned.persist=on' });
+    trackWrites(m);
+    const h = await hostOf(m);
+    assert.equal(await write(h, 0, pattern(0, 1, 4)), 0);
+    assert.equal(await flush(h), 0);
+    assert.equal(await write(h, 4, pattern(4, 1, 4)), 0);
+    assert.equal(await write(h, 128, pattern(128, 1, 2), { fua: true }), 0);
+    const { machine: m2, report } = await m.powerCut();
+    assert.equal(report.namespaces[0]!.zonesRolledBack, 1);
+    const zones = namespaceOf(m2).zoned!.table.zones;
+    assert.deepEqual([zones[0]!.wp, zones[0]!.state, zones[1]!.wp], [4, ZoneState.CLOSED, 130]);
+    const h2 = await hostOf(m2);
+    assert.deepEqual((await read(h2, 0, 4)).data, pattern(0, 1, 4));
+    assert.deepEqual((await read(h2, 128, 2)).data, pattern(128, 1, 2));
     await m2.shutdown();
   });
 });
