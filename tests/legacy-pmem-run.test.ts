@@ -19,8 +19,8 @@ import {
   Pmem2Config,
   Pmem2Map,
   Pmem2Source,
-  type Pmem2Error,
 } from '../src/pmem2/index.js';
+import { errorCode as code, stopRun as stop } from './support/run.js';
 
 const CLI = resolve(fileURLToPath(import.meta.url), '../../src/cli/main.js');
 const MiB = 1 << 20;
@@ -58,26 +58,10 @@ function start(args: string[]): Promise<{ child: ChildProcess; out: string; err:
   });
 }
 
-async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill(signal);
-  await exited;
-}
-
 async function ndctl(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = bufferIo();
   const code = await ndctlCommand([...argv, '--data', data()], io);
   return { code, out: io.stdout, err: io.stderr };
-}
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-    return 'ok';
-  } catch (e) {
-    return `${(e as Pmem2Error).code}: ${(e as Error).message}`;
-  }
 }
 
 /** Maps namespace1.0 (the 64 MiB region) with libpmem2. */

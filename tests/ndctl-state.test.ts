@@ -4,38 +4,19 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { bufferIo } from '../src/cli/io.js';
 import { ndctlCommand } from '../src/cli/ndctl/index.js';
+import { startRun } from './support/run.js';
 
-const CLI = resolve(fileURLToPath(import.meta.url), '../../src/cli/main.js');
 let dir = '';
 let data = '';
 let machine: ChildProcess | undefined;
-
-/** Starts `nvmemu run ARGS` and resolves once it prints its summary. */
-function start(args: string[]): Promise<ChildProcess> {
-  return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [CLI, 'run', '--listen', 'none', ...args], {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const timer = setTimeout(() => fail(new Error(`not ready: ${out}`)), 15_000);
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('Running;')) {
-        clearTimeout(timer);
-        ok(child);
-      }
-    });
-    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  });
-}
+const start = async (args: string[]) =>
+  (await startRun(['--listen', 'none', ...args], { cwd: dir })).child;
 
 /** `nvmemu ndctl ARGS --data DATA`, in process (the machine runs in its own process). */
 async function ndctl(...args: string[]): Promise<{ rc: number; out: string; err: string }> {

@@ -4,22 +4,15 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import {
-  PMEM2_GRANULARITY_BYTE,
-  Pmem2Config,
-  Pmem2Map,
-  Pmem2Source,
-  type Pmem2Error,
-} from '../src/pmem2/index.js';
+import { join } from 'node:path';
+import { PMEM2_GRANULARITY_BYTE, Pmem2Config, Pmem2Map, Pmem2Source } from '../src/pmem2/index.js';
+import { errorCode as code, startRun, stopRun as stop } from './support/run.js';
 
-const CLI = resolve(fileURLToPath(import.meta.url), '../../src/cli/main.js');
 const MiB = 1 << 20;
 let dir = '';
+const start = async (args: string[]) => (await startRun(args)).child;
 
 function machineArgs(data: string, persistence: 'cpu' | 'mem-ctrl'): string[] {
   return [
@@ -40,41 +33,6 @@ function machineArgs(data: string, persistence: 'cpu' | 'mem-ctrl'): string[] {
     '-device',
     'virtio-pmem-pci,id=vp1,memdev=m2',
   ];
-}
-
-/** Starts `nvmemu run`, resolving once it prints its summary. */
-function start(args: string[]): Promise<ChildProcess> {
-  return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [CLI, 'run', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const timer = setTimeout(() => fail(new Error(`not ready: ${out}`)), 15_000);
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('Running;')) {
-        clearTimeout(timer);
-        ok(child);
-      }
-    });
-    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  });
-}
-
-async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill(signal);
-  await exited;
-}
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-    return 'ok';
-  } catch (e) {
-    return `${(e as Pmem2Error).code}: ${(e as Error).message}`;
-  }
 }
 
 before(() => {
