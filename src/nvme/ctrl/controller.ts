@@ -112,6 +112,12 @@ export class Controller implements ControllerView, SubsysController {
   onInterrupt: ((cqid: number) => void) | undefined;
   /** Fault injection (src/faults); undefined costs nothing on the command path. */
   interceptor: CommandInterceptor | undefined;
+  /**
+   * Called after a successful Flush: persisted device state (SMART counters with
+   * x-persist-smart=on, FDP state; src/faults/device-state.ts) is saved with the data. A throw
+   * fails the Flush with Write Fault.
+   */
+  onDurable: (() => void) | undefined;
 
   constructor(params: ControllerParams, subsys: Subsystem) {
     this.baseParams = params;

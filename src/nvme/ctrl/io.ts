@@ -49,5 +49,12 @@ async function flush(c: Controller, nsid: number): Promise<Completion> {
     targets = [ns];
   }
   const results = await Promise.allSettled(targets.map((ns) => ns.flush()));
-  return { status: results.some((r) => r.status === 'rejected') ? Status.WRITE_FAULT : 0 };
+  if (results.some((r) => r.status === 'rejected')) return { status: Status.WRITE_FAULT };
+  try {
+    c.onDurable?.();
+  } catch {
+    // The device could not make its own state durable with the data.
+    return { status: Status.WRITE_FAULT };
+  }
+  return { status: 0 };
 }

@@ -103,7 +103,7 @@ function encodeHeader(g: JournalGeometry): Uint8Array {
   return h;
 }
 
-function encodeRecord(type: number, zone: number, payload: Uint8Array): Uint8Array {
+export function encodeRecord(type: number, zone: number, payload: Uint8Array): Uint8Array {
   const r = new Uint8Array(REC_HEAD + payload.length + 4);
   writeU16le(r, 0, type);
   writeU16le(r, 2, payload.length);
@@ -281,7 +281,7 @@ export class ZoneJournal {
 }
 
 /** Writes `parts` to `<file>.tmp`, fsyncs, renames over `file` and fsyncs the folder. */
-function writeAtomically(file: string, parts: readonly Uint8Array[]): void {
+export function writeAtomically(file: string, parts: readonly Uint8Array[]): void {
   const tmp = `${file}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
