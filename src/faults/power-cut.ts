@@ -8,7 +8,8 @@
 //  - Zoned namespaces with persisted zone state: a write pointer never claims a block that did
 //    not survive (it moves back to the first lost block of its zone; the zone is then Closed,
 //    or Empty at its start).
-//  - Every NVMe controller counts an unsafe shutdown in SMART (log 02h offset 144).
+//  - Every NVMe controller counts an unsafe shutdown in SMART (log 02h offset 144); persisted
+//    SMART counters and FDP state are saved as the cut leaves them (device-state.ts).
 //  - pmem: nvdimms count a dirty shutdown, memory backends discard unpersisted stores
 //    (memory/persistence.ts), exactly as x-nvmemu-power-fail always did.
 
@@ -26,6 +27,7 @@ import {
 import { ZoneState, type Zone } from '../nvme/ns/zoned/state.js';
 import { powerFailComponents, type PowerFailReport } from '../pmem/index.js';
 import { deriveSeed } from './rng.js';
+import { saveDeviceState, smartPersistenceOf } from './device-state.js';
 import { allControllers, allNamespaces, type FaultMachine } from './targets.js';
 
 export interface PowerCutOptions {
@@ -128,6 +130,9 @@ export async function cutPower(
   for (const c of allControllers(machine)) {
     c.smart.counters.unsafeShutdowns++;
     unsafeShutdowns[c.params.serial] = Number(c.smart.counters.unsafeShutdowns);
+    // Persisted SMART counters and FDP state as the cut leaves them (the cut is counted, so
+    // the next start must not count it again).
+    saveDeviceState(c, false);
   }
   const pmem = await powerFailComponents(machine.components());
   return { seed, mode, namespaces: cuts, unsafeShutdowns, pmem };
@@ -198,7 +203,8 @@ export function restoreState(components: readonly Component[], state: CarriedSta
     if (!(c instanceof NvmeDevice)) continue;
     const ctrl = c.controller;
     const s = state.smart.get(ctrl.params.serial);
-    if (s === undefined) continue;
+    // x-persist-smart=on: the controller loaded its counters from its state file already.
+    if (s === undefined || smartPersistenceOf(ctrl) !== undefined) continue;
     const k = ctrl.smart.counters;
     k.powerCycles = s.counters.powerCycles + 1n;
     k.unsafeShutdowns = s.counters.unsafeShutdowns;

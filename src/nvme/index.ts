@@ -19,6 +19,10 @@ import { checkNvmeSubsys, NVME_SUBSYS_SCHEMA, type NvmeSubsysConfig } from './su
 import { Subsystem } from './subsys/subsystem.js';
 import { nvmeNsType, type NvmeNsConfig } from './ns/config.js';
 import { enduranceGroupFor } from './ns/fdp/group.js';
+import { saveDeviceState, SmartPersistence } from '../faults/device-state.js';
+import { FdpPersistence, saveFdpStateOf } from '../faults/fdp-state.js';
+import { fileSafe } from '../faults/state-file.js';
+import { join } from 'node:path';
 
 export { Controller } from './ctrl/controller.js';
 export { Host } from './ctrl/host.js';
@@ -59,6 +63,8 @@ export class NvmeDevice implements Component {
       this.pci.pf.functionLevelReset();
       this.pciHost?.unplug(this.pci.pf);
     }
+    // Persisted device state is saved before the controller lets go of its namespaces.
+    saveDeviceState(this.controller, false);
     this.controller.reset();
     this.controller.subsys.removeController(this.controller.cntlid);
     await this.legacyNamespace?.close();
@@ -73,6 +79,7 @@ export class NvmeSubsysDevice implements Component {
     readonly subsystem: Subsystem,
   ) {}
   close(): Promise<void> {
+    saveFdpStateOf(this.subsystem);
     return Promise.resolve();
   }
 }
@@ -102,12 +109,20 @@ export const nvmeSubsysType: ComponentType = {
   description: 'Virtual NVMe subsystem',
   hotpluggable: false,
   check: (props, id) => checkNvmeSubsys(props, id),
-  realize(plan: Planned): Promise<Component> {
+  realize(plan: Planned, ctx: RealizeContext): Promise<Component> {
     const cfg = plan.config as NvmeSubsysConfig;
     const subsys = new Subsystem(true, cfg.subnqn);
     // The endurance group exists with the subsystem (keyed by its plan configuration, as the
     // namespaces' placement plans are), so fdp=on reads as enabled before any namespace.
-    if (cfg.fdp !== undefined) subsys.fdp = enduranceGroupFor(cfg, cfg.fdp);
+    // With x-persist-fdp=on its state is kept in the data folder (src/faults/fdp-state.ts),
+    // loaded before the namespaces claim their handles.
+    if (cfg.fdp !== undefined) {
+      subsys.fdp = enduranceGroupFor(cfg, cfg.fdp);
+    }
+    if (cfg.fdp !== undefined && cfg.persistFdp === true) {
+      const file = join(ctx.dataDir, 'nvme', `${fileSafe(cfg.id ?? cfg.nqn)}.fdp`);
+      FdpPersistence.attach(subsys, enduranceGroupFor(cfg, cfg.fdp), file);
+    }
     const dev = new NvmeSubsysDevice(plan.id, subsys);
     byConfig.set(cfg, dev);
     return Promise.resolve(dev);
@@ -133,6 +148,8 @@ export const nvmeType: ComponentType = {
       subsys = new Subsystem(false, `nqn.2019-08.org.qemu:${cfg.serial}`);
     }
     const ctrl = new Controller(paramsFromConfig(cfg), subsys);
+    if (cfg.smartStateFile !== undefined) SmartPersistence.attach(ctrl, cfg.smartStateFile);
+    ctrl.onDurable = () => saveDeviceState(ctrl, true);
     subsys.addController(ctrl);
     ctx.onRollback(() => subsys.removeController(ctrl.cntlid));
     const host = machinePciHost(ctx.settings);

@@ -15,6 +15,8 @@ import type { SriovConfig } from './virt.js';
 import type { NvmeNsConfig } from '../ns/config.js';
 import { planLegacyNamespace } from './legacy.js';
 import { BLOCK_PROPS } from '../../block/props.js';
+import { join } from 'node:path';
+import { fileSafe } from '../../faults/state-file.js';
 
 const u8 = { kind: 'uint', bits: 8 } as const;
 const u16 = { kind: 'uint', bits: 16 } as const;
@@ -71,6 +73,8 @@ export const NVME_SCHEMA: TypeSchema = {
     { name: 'sriov_max_vq_per_vf', type: u8, default: 0, description: '' },
     { name: 'sriov_max_vi_per_vf', type: u8, default: 0, description: '' },
     { name: 'smart_critical_warning', type: u8, description: '' },
+    // nvmemu extension: SMART counters kept across runs in the data folder (docs/faults.md).
+    { name: 'x-persist-smart', type: bool, default: false, description: 'on/off' },
     { name: 'bootindex', type: { kind: 'int32' }, description: '', inert: true },
   ],
 };
@@ -110,6 +114,8 @@ export interface NvmeCtrlConfig {
   readonly zasl: number;
   readonly zonedAutoTransition: boolean;
   readonly smartCriticalWarning: number;
+  /** x-persist-smart=on: the SMART state file (`<dataDir>/nvme/<subsys id or serial>-<cntlid>.smart`). */
+  readonly smartStateFile: string | undefined;
   /** SR-IOV properties when sriov_max_vfs > 0, with the cntlids reserved for the VFs. */
   readonly sriov: (SriovConfig & { readonly scids: readonly number[] }) | undefined;
 }
@@ -224,6 +230,9 @@ export function checkNvme(props: Props, id: string | undefined, ctx: PlanContext
     if (sriov !== undefined) scids = reserveSecondaryCntlids(subsys, cntlid, sriov.maxVfs, ctx);
     nsidDomain = `subsys:${subsys.id ?? ''}`;
   }
+  const smartStateFile = props.bool('x-persist-smart')
+    ? planSmartStateFile(subsys?.id ?? serial, cntlid, ctx)
+    : undefined;
   const legacy: LegacyNamespaceConfig | undefined =
     drive === undefined
       ? undefined
@@ -259,8 +268,21 @@ export function checkNvme(props: Props, id: string | undefined, ctx: PlanContext
     zasl,
     zonedAutoTransition: props.bool('zoned.auto_transition'),
     smartCriticalWarning: scw,
+    smartStateFile,
     sriov: sriov === undefined ? undefined : { ...sriov, scids },
   };
+}
+
+/** The SMART state file of a controller; two controllers cannot share one. */
+function planSmartStateFile(owner: string, cntlid: number, ctx: PlanContext): string {
+  const file = join(ctx.dataDir, 'nvme', `${fileSafe(owner)}-${cntlid}.smart`);
+  if (!ctx.claim(`smart-state:${file}`)) {
+    throw new ConfigError(
+      `x-persist-smart: another controller already keeps its SMART state in '${file}' (give it another serial)`,
+      'x-persist-smart',
+    );
+  }
+  return file;
 }
 
 function checkPmr(

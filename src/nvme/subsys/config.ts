@@ -18,7 +18,12 @@ export const NVME_SUBSYS_SCHEMA: TypeSchema = {
   typeName: 'nvme-subsys',
   kind: 'device',
   reserved: ['id'],
-  props: [{ name: 'nqn', type: { kind: 'str' }, description: '' }, ...FDP_SUBSYS_PROPS],
+  props: [
+    { name: 'nqn', type: { kind: 'str' }, description: '' },
+    ...FDP_SUBSYS_PROPS,
+    // nvmemu extension: the FDP state is kept across runs in the data folder (docs/faults.md).
+    { name: 'x-persist-fdp', type: { kind: 'bool' }, default: false, description: 'on/off' },
+  ],
 };
 
 /** Planned subsystem. */
@@ -30,6 +35,8 @@ export interface NvmeSubsysConfig {
   readonly subnqn: string;
   /** `fdp=on`: the endurance group's FDP configuration (fdp-config.ts). */
   readonly fdp?: FdpParams;
+  /** `x-persist-fdp=on` (needs fdp=on): the FDP state is saved in the data folder. */
+  readonly persistFdp?: boolean;
 }
 
 export function checkNvmeSubsys(props: Props, id: string | undefined): NvmeSubsysConfig {
@@ -37,7 +44,17 @@ export function checkNvmeSubsys(props: Props, id: string | undefined): NvmeSubsy
   // subsystem cannot be referenced by subsys= anyway.
   const nqn = props.str('nqn') ?? id ?? '(null)';
   const fdp = checkFdpSubsys(props);
-  return { id, nqn, subnqn: `nqn.2019-08.org.qemu:${nqn}`, ...(fdp !== undefined ? { fdp } : {}) };
+  const persistFdp = props.bool('x-persist-fdp');
+  if (persistFdp && fdp === undefined) {
+    throw new ConfigError('x-persist-fdp=on needs fdp=on', 'x-persist-fdp');
+  }
+  return {
+    id,
+    nqn,
+    subnqn: `nqn.2019-08.org.qemu:${nqn}`,
+    ...(fdp !== undefined ? { fdp } : {}),
+    ...(persistFdp ? { persistFdp } : {}),
+  };
 }
 
 /**
