@@ -1,7 +1,7 @@
 // FDP state of an `fdp=on` subsystem kept across runs (docs/faults.md "Device state across
 // restarts"): reclaim unit handles (attribute, LBA format, RU size, enabled events), each
 // handle's current reclaim unit per reclaim group (RUAMW, generation), the statistics of log
-// 22h and the event rings of log 23h. A snapshot (state-file.ts) in
+// 22h and the event rings of log 23h. With `x-persist-fdp=on`, a snapshot (state-file.ts) in
 // `<dataDir>/nvme/<subsys id>.fdp`, written at start, after every Flush, at a power cut and at
 // a clean shutdown. The drive keeps this metadata through a power loss (it is the controller's
 // own, power-loss protected state): a cut saves it as it is at the cut.
