@@ -245,6 +245,9 @@ for (let i = 0; ; i++) {
   const c = await ns.execute(ctxOf({ opcode: 0x7d, ...rw(zslba, 4) }, data, undefined, ctrl));
   if (c.status !== 0) { console.error('status', c.status); process.exit(2); }
   process.stdout.write('ok ' + c.dw0 + '\\n');
+  // With synchronous drive I/O every await above may resolve without a turn of the event
+  // loop; yield so stdout drains and journal writes complete, as a real host's would.
+  await new Promise((r) => setImmediate(r));
 }
 `,
     );
@@ -262,9 +265,16 @@ for (let i = 0; ; i++) {
           for (const l of lines) completed.push(Number(l.slice(3)));
           if (completed.length >= 400 && p.exitCode === null) p.kill('SIGKILL');
         });
-        p.on('exit', (code, signal) =>
-          signal === 'SIGKILL' ? resolve() : reject(new Error(`writer exited ${code}: ${err}`)),
-        );
+        // A watchdog: the writer must never outlive the test, whatever happens to its output.
+        const watchdog = setTimeout(() => {
+          p.kill('SIGKILL');
+          reject(new Error(`writer made ${completed.length} completions in 60 s: ${err}`));
+        }, 60_000);
+        p.on('exit', (code, signal) => {
+          clearTimeout(watchdog);
+          if (signal === 'SIGKILL') resolve();
+          else reject(new Error(`writer exited ${code}: ${err}`));
+        });
       });
       assert.ok(completed.length >= 400);
       const t = await open(img);
