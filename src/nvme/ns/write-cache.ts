@@ -107,14 +107,15 @@ export class WriteCacheModel implements StoreJournal {
 
   beforeWrite(lba: number, nlb: number): Promise<void> {
     if (this.#sealed) return Promise.reject(new Error('power cut: the device is off'));
-    const todo: number[] = [];
+    // Blocks whose pre-write image is not captured yet (first write since the last flush).
+    const uncaptured: number[] = [];
     for (let b = lba; b < lba + nlb; b++) {
       if (!this.#pre.has(b) && !this.#claimed.has(b)) {
         this.#claimed.add(b);
-        todo.push(b);
+        uncaptured.push(b);
       }
     }
-    const run = this.#chain.then(() => this.#capture(todo));
+    const run = this.#chain.then(() => this.#capture(uncaptured));
     this.#chain = run.catch(() => undefined);
     return run;
   }
