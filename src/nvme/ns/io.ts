@@ -107,6 +107,12 @@ export async function readBlocks(core: NsCore, lba: number, nlb: number): Promis
   return b;
 }
 
+/** SMART/stats accounting of a command that read `nlb` blocks from the medium. */
+function countRead(core: NsCore, nlb: number): void {
+  core.stats.readCommands++;
+  core.stats.bytesRead += BigInt(nlb * core.geometry.lbaSize);
+}
+
 /** Visits [slba, slba + nlb) in store-sized chunks. Stops at the first non-zero status. */
 async function eachChunk(
   core: NsCore,
@@ -160,10 +166,7 @@ export async function read(core: NsCore, ctx: CommandContext): Promise<Completio
     const m = await meta.toHost(i * g.ms, b.meta);
     return m === 0 ? 0 : mapErr(m);
   });
-  if (status === Status.SUCCESS) {
-    core.stats.readCommands++;
-    core.stats.bytesRead += BigInt(r.nlb * g.lbaSize);
-  }
+  if (status === Status.SUCCESS) countRead(core, r.nlb);
   return done(status);
 }
 
@@ -319,10 +322,7 @@ export async function verify(core: NsCore, ctx: CommandContext): Promise<Complet
       return Status.UNRECOVERED_READ;
     }
   });
-  if (status === Status.SUCCESS) {
-    core.stats.readCommands++;
-    core.stats.bytesRead += BigInt(r.nlb * g.lbaSize);
-  }
+  if (status === Status.SUCCESS) countRead(core, r.nlb);
   return done(status);
 }
 
@@ -358,10 +358,8 @@ export async function compare(core: NsCore, ctx: CommandContext): Promise<Comple
     if (typeof hm === 'number') return hm;
     return equal(hm, stored.meta) ? 0 : Status.CMP_FAILURE;
   });
-  if (status === Status.SUCCESS || status === Status.CMP_FAILURE) {
-    core.stats.readCommands++;
-    core.stats.bytesRead += BigInt(r.nlb * g.lbaSize);
-  }
+  // A miscompare still read every block.
+  if (status === Status.SUCCESS || status === Status.CMP_FAILURE) countRead(core, r.nlb);
   return done(status);
 }
 
