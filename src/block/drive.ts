@@ -119,20 +119,28 @@ export class Drive implements Component {
   read(buf: Uint8Array, offset: number): Promise<void> {
     if (this.aio === 'threads') return this.#readThreads(buf, offset);
     try {
-      this.#checkRange(offset, buf.length);
-      const fd = this.#handle().fd;
-      let done = 0;
-      while (done < buf.length) {
-        const n = readSync(fd, buf, done, buf.length - done, offset + done);
-        if (n === 0) {
-          buf.fill(0, done);
-          break;
-        }
-        done += n;
-      }
+      this.readNow(buf, offset);
       return DONE;
     } catch (e) {
       return rejected(e);
+    }
+  }
+
+  /**
+   * read() on the event loop whatever `aio` says, throwing on failure: the synchronous fast path
+   * (nvme/ns/io.ts readNow) uses it only when `aio` is 'sync'.
+   */
+  readNow(buf: Uint8Array, offset: number): void {
+    this.#checkRange(offset, buf.length);
+    const fd = this.#handle().fd;
+    let done = 0;
+    while (done < buf.length) {
+      const n = readSync(fd, buf, done, buf.length - done, offset + done);
+      if (n === 0) {
+        buf.fill(0, done);
+        return;
+      }
+      done += n;
     }
   }
 

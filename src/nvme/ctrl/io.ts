@@ -23,6 +23,31 @@ export async function dispatchIo(c: Controller, ctx: CommandContext): Promise<Co
   return done;
 }
 
+/**
+ * dispatchIo() without a promise when the namespace can run the command at once
+ * (NamespaceApi.executeNow); undefined — nothing done — when it must go through dispatchIo().
+ * Fault injection (an interceptor) and Flush always take the asynchronous path.
+ */
+export function dispatchIoNow(c: Controller, ctx: CommandContext): Completion | undefined {
+  const { cmd } = ctx;
+  if (c.interceptor !== undefined || cmd.opcode === IoOpc.FLUSH || !nsidValid(cmd.nsid)) {
+    return undefined;
+  }
+  const ns = c.namespaces.get(cmd.nsid);
+  if (ns?.executeNow === undefined) return undefined;
+  let done: Completion | undefined;
+  try {
+    done = ns.executeNow(ctx);
+  } catch {
+    c.internalErrors++;
+    done = { status: Status.INTERNAL_DEVICE_ERROR };
+  }
+  if (done === undefined) return undefined;
+  c.stats.ioCommands++;
+  if (done.status !== 0) c.stats.ioErrors++;
+  return done;
+}
+
 async function route(c: Controller, ctx: CommandContext): Promise<Completion> {
   const { cmd } = ctx;
   if (cmd.opcode === IoOpc.FLUSH) return flush(c, cmd.nsid);

@@ -33,15 +33,15 @@ export interface NsCore {
   readonly dulbe: boolean;
   readonly stats: IoStats;
   /** Zone rules of a zoned namespace (reference §6.3): checked after the LBA range. */
-  readonly zoned?: ZonedIo;
+  readonly zoned?: ZonedIo | undefined;
   /** Simple Copy limits (Identify NS MSSRL/MCL/MSRC) of the namespace. */
-  readonly copyLimits?: CopyLimits;
+  readonly copyLimits?: CopyLimits | undefined;
   /** Protection information of the active format (DPS type 1-3); pi/io.ts handles its I/O. */
-  readonly pi?: PiFormat;
+  readonly pi?: PiFormat | undefined;
   /** The I/O core of another namespace of the controller (cross-namespace Copy). */
   readonly peer?: (ns: NamespaceApi) => NsCore | undefined;
   /** FDP placement and reclaim unit accounting of writes (fdp/placement.ts). */
-  readonly fdp?: NsFdp;
+  readonly fdp?: NsFdp | undefined;
 }
 
 export interface IoStats {
@@ -50,6 +50,8 @@ export interface IoStats {
   readCommands: bigint;
   writeCommands: bigint;
 }
+
+const NO_META = new Uint8Array(0);
 
 /** A completion with only a status. */
 const done = (status: number): Completion => ({ status });
@@ -99,12 +101,17 @@ export function checkDulbe(core: NsCore, slba: number, nlb: number): Completion 
 /** Reads blocks as the host sees them: deallocated ranges are zeros (DLFEAT = 1). */
 export async function readBlocks(core: NsCore, lba: number, nlb: number): Promise<Blocks> {
   const b = await core.store.read(lba, nlb);
+  zeroDeallocated(core, lba, nlb, b);
+  return b;
+}
+
+/** Zeroes the deallocated blocks of `b`, which holds [lba, lba + nlb). */
+function zeroDeallocated(core: NsCore, lba: number, nlb: number, b: Blocks): void {
   const { lbaSize, ms } = core.geometry;
   for (const r of core.dealloc.overlaps(lba, lba + nlb)) {
     b.data.fill(0, (r.start - lba) * lbaSize, (r.end - lba) * lbaSize);
     b.meta.fill(0, (r.start - lba) * ms, (r.end - lba) * ms);
   }
-  return b;
 }
 
 /** SMART/stats accounting of a command that read `nlb` blocks from the medium. */
@@ -136,10 +143,12 @@ function metaBuffer(core: NsCore, ctx: CommandContext): HostData | undefined {
 /** A transfer status (mapping failure) on the Read/Write path carries DNR (QEMU `invalid:`). */
 const mapErr = (s: number): number => s | DNR;
 
-export async function read(core: NsCore, ctx: CommandContext): Promise<Completion> {
-  const g = core.geometry;
-  const r = rwRange(ctx);
-  const bad = checkMdts(ctx, hostBytes(g, r.nlb));
+/**
+ * Read's checks in QEMU's order — MDTS, LBA range, zone, DULBE — then blocks marked
+ * uncorrectable: the start LBA, or the completion that ends the command.
+ */
+function admitRead(core: NsCore, ctx: CommandContext, r: RwRange): number | Completion {
+  const bad = checkMdts(ctx, hostBytes(core.geometry, r.nlb));
   if (bad) return bad;
   const slba = checkBounds(core, r);
   if (typeof slba !== 'number') return slba;
@@ -148,6 +157,14 @@ export async function read(core: NsCore, ctx: CommandContext): Promise<Completio
   const dulbe = checkDulbe(core, slba, r.nlb);
   if (dulbe) return dulbe;
   if (core.uncorrectable.intersects(slba, slba + r.nlb)) return done(Status.UNRECOVERED_READ);
+  return slba;
+}
+
+export async function read(core: NsCore, ctx: CommandContext): Promise<Completion> {
+  const g = core.geometry;
+  const r = rwRange(ctx);
+  const slba = admitRead(core, ctx, r);
+  if (typeof slba !== 'number') return slba;
   const meta = metaBuffer(core, ctx);
   const status = await eachChunk(core, slba, r.nlb, async (lba, n, i) => {
     let b: Blocks;
@@ -168,6 +185,25 @@ export async function read(core: NsCore, ctx: CommandContext): Promise<Completio
   });
   if (status === Status.SUCCESS) countRead(core, r.nlb);
   return done(status);
+}
+
+/**
+ * Read without a promise (the fast path of Namespace.executeNow): the checks and outcome of
+ * read() for a namespace without metadata whose store reads on the event loop, the data going
+ * straight into `into`, the host buffer, exactly nlb * lbaSize bytes long.
+ */
+export function readNow(core: NsCore, ctx: CommandContext, into: Uint8Array): Completion {
+  const r = rwRange(ctx);
+  const slba = admitRead(core, ctx, r);
+  if (typeof slba !== 'number') return slba;
+  try {
+    core.store.readNow(slba, r.nlb, into);
+  } catch {
+    return done(Status.UNRECOVERED_READ);
+  }
+  zeroDeallocated(core, slba, r.nlb, { data: into, meta: NO_META });
+  countRead(core, r.nlb);
+  return OK;
 }
 
 export async function write(core: NsCore, ctx: CommandContext): Promise<Completion> {

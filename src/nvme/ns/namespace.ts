@@ -281,17 +281,39 @@ export class Namespace implements NamespaceApi, Component {
     } finally {
       this.#inflight.delete(running);
     }
-    if (c.status !== Status.SUCCESS) {
-      const { cmd } = ctx;
-      ctx.ctrl.notifyError({
-        sqid: ctx.sqid,
-        cid: cmd.cid,
-        nsid: this.nsid,
-        status: c.status,
-        ...(LBA_OPCODES.has(cmd.opcode) ? { lba: io.rwRange(ctx).slba } : {}),
-      });
-    }
+    if (c.status !== Status.SUCCESS) this.#reportError(ctx, c);
     return c;
+  }
+
+  /**
+   * execute() without a promise for a plain Read (the NVMe/TCP fast path, docs/nvme-tcp.md
+   * "Performance"): the data lands in the host buffer the front end holds, and nothing of the
+   * namespace needs waiting — no metadata or PI, no zones, no format running, and a drive read
+   * on the event loop. Anything else is left to execute() (undefined).
+   */
+  executeNow(ctx: CommandContext): Completion | undefined {
+    const { cmd } = ctx;
+    const into = ctx.data.direct;
+    if (cmd.opcode !== IoOpc.READ || into === undefined || cmd.fuse !== 0) return undefined;
+    if (this.#closed || this.#formatting || this.#zoned !== undefined) return undefined;
+    if ((this.#dps & DPS_TYPE) !== 0 || ctx.ctrl.css === CSS_ADMIN_ONLY) return undefined;
+    const g = this.#store.geometry;
+    if (g.ms !== 0 || !this.#store.syncData) return undefined;
+    if (into.length !== ((cmd.cdw12 & 0xffff) + 1) * g.lbaSize) return undefined;
+    const c = io.readNow(this.#core(), ctx, into);
+    if (c.status !== Status.SUCCESS) this.#reportError(ctx, c);
+    return c;
+  }
+
+  #reportError(ctx: CommandContext, c: Completion): void {
+    const { cmd } = ctx;
+    ctx.ctrl.notifyError({
+      sqid: ctx.sqid,
+      cid: cmd.cid,
+      nsid: this.nsid,
+      status: c.status,
+      ...(LBA_OPCODES.has(cmd.opcode) ? { lba: io.rwRange(ctx).slba } : {}),
+    });
   }
 
   async #dispatch(ctx: CommandContext): Promise<Completion> {
@@ -344,26 +366,28 @@ export class Namespace implements NamespaceApi, Component {
   }
 
   #core(): io.NsCore {
-    const pi = this.protection;
+    // One object literal per command (spreads of optional parts cost more than the command).
+    const zoned = this.#zoned;
     return {
-      ...(pi !== undefined ? { pi } : {}),
-      ...(this.fdp !== undefined ? { fdp: this.fdp } : {}),
-      peer: (ns) => (ns instanceof Namespace ? ns.ioCore() : undefined),
+      pi: this.protection,
+      fdp: this.fdp,
+      peer: this.#peer,
       store: this.#store,
       // Bounds of a zoned namespace are whole zones; the image layout (metaOffset) is not.
       geometry:
-        this.#zoned === undefined
-          ? this.#store.geometry
-          : { ...this.#store.geometry, nsze: this.#zoned.nsze },
+        zoned === undefined ? this.#store.geometry : { ...this.#store.geometry, nsze: zoned.nsze },
       dealloc: this.#dealloc,
       uncorrectable: this.#uncorrectable,
       writeCache: this.#writeCache,
       dulbe: this.dulbeCapable && (this.errorRecovery & ERR_REC_DULBE) !== 0,
       stats: this.#stats,
       copyLimits: this.config,
-      ...(this.#zoned !== undefined ? { zoned: this.#zoned } : {}),
+      zoned,
     };
   }
+
+  readonly #peer = (ns: NamespaceApi): io.NsCore | undefined =>
+    ns instanceof Namespace ? ns.ioCore() : undefined;
 
   /**
    * Format NVM of this namespace (§3.8). Checks in QEMU's order: a PI type needs a format

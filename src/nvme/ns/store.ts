@@ -62,10 +62,9 @@ export class BlockStore {
   }
 
   #check(lba: number, nlb: number): void {
-    assert(
-      Number.isSafeInteger(lba) && nlb >= 0 && lba + nlb <= this.geometry.nsze,
-      `LBA range [${lba}, +${nlb}) outside NSZE ${this.geometry.nsze}`,
-    );
+    if (!Number.isSafeInteger(lba) || nlb < 0 || lba + nlb > this.geometry.nsze) {
+      assert.fail(`LBA range [${lba}, +${nlb}) outside NSZE ${this.geometry.nsze}`);
+    }
   }
 
   /** Reads data and metadata of `nlb` blocks from `lba` (no deallocation semantics here). */
@@ -79,6 +78,22 @@ export class BlockStore {
     const meta = ms > 0 ? ioBuffer(nlb * ms, false) : NO_META;
     if (ms > 0) await this.drive.read(meta, metaOffset + lba * ms);
     return { data, meta };
+  }
+
+  /**
+   * The data of `nlb` blocks from `lba` straight into `into` (nlb * lbaSize bytes), on the event
+   * loop, throwing like read() rejects. Only for `syncData` stores without metadata (the fast
+   * path of nvme/ns/io.ts readNow).
+   */
+  readNow(lba: number, nlb: number, into: Uint8Array): void {
+    this.#check(lba, nlb);
+    this.faults?.check('read', lba, nlb);
+    this.drive.readNow(into, lba * this.geometry.lbaSize);
+  }
+
+  /** Data I/O happens on the event loop (`aio=sync`), so readNow may be used. */
+  get syncData(): boolean {
+    return this.drive.aio === 'sync';
   }
 
   /** Writes data (and metadata when given) of whole blocks starting at `lba`. */

@@ -63,6 +63,12 @@ export interface NamespaceApi {
   /** Runs an I/O command whose NSID is this namespace (reference §4.1 steps 3-6 onwards). */
   execute(ctx: CommandContext): Promise<Completion>;
   /**
+   * The same command executed synchronously when nothing in it has to wait (the fast path of a
+   * front end that holds the host buffer, HostData.direct): its completion, with every effect
+   * execute() would have had, or undefined — then nothing happened and execute() must run it.
+   */
+  executeNow?(ctx: CommandContext): Completion | undefined;
+  /**
    * Format NVM of this namespace (reference §3.8): `lbaf` already includes LBAFU<<4 when the
    * host enabled LBAFEE. Returns 0x10a+DNR / 0x002+DNR per §3.8; zeroes the namespace.
    */

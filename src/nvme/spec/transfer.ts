@@ -16,6 +16,12 @@ export interface HostData {
   fromHost(offset: number, len: number): Promise<Uint8Array | number>;
   /** Controller → host: copy `data` to `offset` of the host buffer; 0 or an NVMe status. */
   toHost(offset: number, data: Uint8Array): Promise<number>;
+  /**
+   * The whole host buffer, when the front end holds it in memory (NVMe/TCP: the buffer C2HData
+   * is sent from): an executor may fill it in place and at once (NamespaceApi.executeNow)
+   * instead of going through toHost.
+   */
+  readonly direct?: Uint8Array;
 }
 
 /** A command that names an error for the controller's error accounting (house rule 2). */

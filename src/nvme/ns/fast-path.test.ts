@@ -1,0 +1,178 @@
+// Namespace.executeNow, the synchronous Read of the NVMe/TCP fast path: wherever it answers, it
+// must answer exactly as execute() does — status, data, SMART counters, error reports — and
+// wherever anything could have to wait it must decline (undefined) without doing anything.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Drive } from '../../block/drive.js';
+import { writeU32le, writeU64le } from '../../util/bytes.js';
+import type { CmdInit } from '../spec/command.js';
+import { IoOpc } from '../spec/opcodes.js';
+import { statusName } from '../spec/status.js';
+import type { CommandContext, HostData } from '../spec/transfer.js';
+import { bufferData } from '../spec/transfer.js';
+import { ctxOf, fakeCtrl, MIB, nsConfig, pattern, rw, tempNamespace } from './fixtures.js';
+import type { TempNs } from './fixtures.js';
+import { Namespace, ERR_REC_DULBE } from './namespace.js';
+import { tempZoned } from './zoned/fixtures.js';
+
+/** NSZE of the 1 MiB, 512 B-block namespaces below. */
+const NSZE = 2048;
+
+/** A host buffer the executor may fill in place, as the NVMe/TCP target's C2HData buffer. */
+function directData(buf: Uint8Array): HostData {
+  return { ...bufferData(buf), direct: buf };
+}
+
+const read = (slba: number, nlb: number, over: Partial<CmdInit> = {}): CmdInit => ({
+  opcode: IoOpc.READ,
+  ...rw(slba, nlb),
+  ...over,
+});
+
+function ctxWith(init: CmdInit, data: HostData, ctrl = fakeCtrl()): CommandContext {
+  return { ...ctxOf(init, undefined, undefined, ctrl), data };
+}
+
+/**
+ * Runs `init` through execute() and executeNow() on the same namespace and state; both must
+ * end identically. Returns the status name.
+ */
+async function samePath(t: TempNs, init: CmdInit, mdtsBytes = 4096 << 7): Promise<string> {
+  const nlb = (((init.cdw12 ?? 0) & 0xffff) >>> 0) + 1;
+  const slow = { buf: new Uint8Array(nlb * 512).fill(0xcc), ctrl: fakeCtrl({ mdtsBytes }) };
+  const fast = { buf: new Uint8Array(nlb * 512).fill(0xcc), ctrl: fakeCtrl({ mdtsBytes }) };
+  const s0 = t.ns.smart();
+  const c1 = await t.ns.execute(ctxWith(init, bufferData(slow.buf), slow.ctrl));
+  const s1 = t.ns.smart();
+  const c2 = t.ns.executeNow(ctxWith(init, directData(fast.buf), fast.ctrl));
+  const s2 = t.ns.smart();
+  assert.ok(c2 !== undefined, 'the fast path declined a command it can run');
+  assert.deepEqual(c2, c1);
+  if (c1.status === 0) assert.deepEqual(fast.buf, slow.buf);
+  assert.deepEqual(fast.ctrl.errors, slow.ctrl.errors);
+  assert.equal(s2.readCommands - s1.readCommands, s1.readCommands - s0.readCommands);
+  assert.equal(s2.bytesRead - s1.bytesRead, s1.bytesRead - s0.bytesRead);
+  return statusName(c1.status);
+}
+
+async function withNs(fn: (t: TempNs) => Promise<void> | void, over = {}): Promise<void> {
+  const t = await tempNamespace(MIB, over);
+  try {
+    await fn(t);
+  } finally {
+    await t.cleanup();
+  }
+}
+
+async function write(t: TempNs, slba: number, data: Uint8Array): Promise<void> {
+  const init = { opcode: IoOpc.WRITE, ...rw(slba, data.length / 512) };
+  const c = await t.ns.execute(ctxOf(init, data));
+  assert.equal(c.status, 0);
+}
+
+describe('Namespace.executeNow (synchronous Read)', () => {
+  it('answers like execute() for every outcome of a Read', async () => {
+    await withNs(async (t) => {
+      await write(t, 0, pattern(64 * 512, 1));
+      // Blocks 8..15 deallocated by DSM (the image keeps their bytes: only the namespace knows
+      // they read as zeros), 32..33 uncorrectable, 40 a media fault.
+      const range = new Uint8Array(16);
+      writeU32le(range, 4, 8);
+      writeU64le(range, 8, 8n);
+      const dsm = { opcode: IoOpc.DSM, cdw10: 0, cdw11: 1 << 2 };
+      assert.equal((await t.ns.execute(ctxOf(dsm, range))).status, 0);
+      t.ns.injectUncorrectable(32, 2);
+      t.ns.mediaFaults.inject('read', 40, 41);
+      const cases: [CmdInit, string, number?][] = [
+        [read(0, 8), 'SUCCESS'],
+        [read(4, 8), 'SUCCESS'], // half deallocated: those blocks read as zeros
+        [read(30, 4), 'UNRECOVERED_READ'],
+        [read(38, 4), 'UNRECOVERED_READ'],
+        [read(NSZE - 1, 1), 'SUCCESS'],
+        [read(NSZE - 1, 2), 'LBA_RANGE'],
+        [read(2 ** 40, 1), 'LBA_RANGE'],
+        [read(0, 16), 'INVALID_FIELD', 4096], // beyond MDTS
+      ];
+      for (const [init, want, mdts] of cases) {
+        assert.equal(
+          (await samePath(t, init, mdts)).replace(/[ +].*/, ''),
+          want,
+          JSON.stringify(init),
+        );
+      }
+      // DULBE on: the deallocated range now fails the same way on both paths.
+      t.ns.errorRecovery |= ERR_REC_DULBE;
+      assert.equal(await samePath(t, read(4, 8)), 'DULB+DNR');
+    });
+  });
+
+  it('declines, doing nothing, whatever might have to wait or does not fit', async () => {
+    await withNs((t) => {
+      const buf = new Uint8Array(4096);
+      const declines: [string, CommandContext][] = [
+        ['a Write', ctxWith({ opcode: IoOpc.WRITE, ...rw(0, 8) }, directData(buf))],
+        ['no direct buffer', ctxWith(read(0, 8), bufferData(buf))],
+        ['a buffer longer than the transfer', ctxWith(read(0, 4), directData(buf))],
+        ['a fused command', ctxWith(read(0, 8, { fuse: 1 }), directData(buf))],
+        ['CC.CSS admin only', ctxWith(read(0, 8), directData(buf), fakeCtrl({ css: 7 }))],
+      ];
+      for (const [what, ctx] of declines) {
+        const before = t.ns.smart();
+        assert.equal(t.ns.executeNow(ctx), undefined, what);
+        assert.deepEqual(t.ns.smart(), before, what);
+      }
+    });
+    const ineligible: [string, () => Promise<TempNs>][] = [
+      ['metadata', () => tempNamespace(MIB, { ms: 8 })],
+      ['protection information', () => tempNamespace(MIB, { ms: 8, pi: 1 })],
+      ['a zoned namespace', () => tempZoned()],
+      ['aio=threads', () => threadsNamespace()],
+    ];
+    for (const [what, make] of ineligible) {
+      const t = await make();
+      try {
+        const ctx = ctxWith(read(0, 1), directData(new Uint8Array(t.ns.lbaSize)));
+        assert.equal(t.ns.executeNow(ctx), undefined, what);
+        // …and the ordinary path still serves it.
+        assert.equal((await t.ns.execute(ctx)).status, 0, what);
+      } finally {
+        await t.cleanup();
+      }
+    }
+  });
+
+  it('declines while a format runs and once the namespace is closed', async () => {
+    await withNs(async (t) => {
+      const ctx = ctxWith(read(0, 1), directData(new Uint8Array(512)));
+      const formatting = t.ns.format(0, 0, 0, 0, 0);
+      assert.equal(t.ns.executeNow(ctx), undefined);
+      assert.equal((await formatting).status, 0);
+      assert.equal(t.ns.executeNow(ctx)?.status, 0);
+      await t.ns.close();
+      assert.equal(t.ns.executeNow(ctx), undefined);
+    });
+  });
+});
+
+/** A 1 MiB namespace whose drive reads through the thread pool (`-drive aio=threads`). */
+async function threadsNamespace(): Promise<TempNs> {
+  const dir = mkdtempSync(join(tmpdir(), 'nvmemu-ns-'));
+  const file = join(dir, 'img');
+  writeFileSync(file, '');
+  truncateSync(file, MIB);
+  const drive = await Drive.open({ id: 'd', file, readOnly: false, aio: 'threads' });
+  const ns = new Namespace(nsConfig(BigInt(MIB)), drive);
+  return {
+    ns,
+    drive,
+    async cleanup(): Promise<void> {
+      await ns.close();
+      await drive.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
