@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import {
   CQE_SIZE,
   CqeLayout,
@@ -56,6 +57,42 @@ describe('nvme queue entry layouts', () => {
     assert.equal(back.prp2, 0xb000n);
     assert.equal(back.cdw15, 0xffffffff);
     assert.deepEqual(parseSqe(encodeSqe(back)), back);
+  });
+
+  it('parseSqe (hand-written) decodes every SQE exactly as the SqeLayout table does', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 64, maxLength: 80 }), fc.nat(16), (bytes, at) => {
+        const off = Math.min(at, bytes.length - 64);
+        const v = SqeLayout.decode(bytes, off);
+        const cmd = parseSqe(bytes, off);
+        assert.deepEqual(
+          { ...cmd },
+          {
+            opcode: v.opcode,
+            fuse: v.flags & 3,
+            psdt: v.flags >>> 6,
+            cid: v.cid,
+            nsid: v.nsid,
+            cdw2: v.cdw2,
+            cdw3: v.cdw3,
+            mptr: v.mptr,
+            dptr: v.dptr,
+            prp1: Buffer.from(v.dptr).readBigUInt64LE(0),
+            prp2: Buffer.from(v.dptr).readBigUInt64LE(8),
+            cdw10: v.cdw10,
+            cdw11: v.cdw11,
+            cdw12: v.cdw12,
+            cdw13: v.cdw13,
+            cdw14: v.cdw14,
+            cdw15: v.cdw15,
+          },
+        );
+        // DPTR is a copy: the command must not change when the queue slot is reused.
+        bytes.fill(0xee);
+        assert.deepEqual(cmd.dptr, v.dptr);
+      }),
+    );
+    assert.throws(() => parseSqe(new Uint8Array(63)), { name: 'DecodeError' });
   });
 
   it('keeps DPTR as raw bytes so an SGL descriptor survives a round trip', () => {
