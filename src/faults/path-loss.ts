@@ -31,7 +31,16 @@ export class PathFaults {
 
   attach(target: TcpTarget): void {
     this.#targets.add(target);
-    target.fabrics.pathGate = (conn, nqn) => this.#gate(conn, nqn);
+    this.#install(target);
+  }
+
+  /**
+   * The gate sits in the target's command path only while a path fault exists: without one,
+   * commands keep the target's synchronous fast path (FabricsTarget.executeNow).
+   */
+  #install(target: TcpTarget): void {
+    target.fabrics.pathGate =
+      this.#faults.length > 0 ? (conn, nqn) => this.#gate(conn, nqn) : undefined;
   }
 
   detach(target: TcpTarget): void {
@@ -46,6 +55,7 @@ export class PathFaults {
   add(fault: ActiveFault): void {
     const pf: PathFault = { fault, subnqn: fault.spec.target.subnqn, mode: fault.spec.mode! };
     this.#faults.push(pf);
+    for (const t of this.#targets) this.#install(t);
     let n = 0;
     for (const t of this.#targets) {
       for (const a of t.fabrics.associations) {
@@ -69,6 +79,7 @@ export class PathFaults {
   remove(fault: ActiveFault): void {
     const i = this.#faults.findIndex((f) => f.fault === fault);
     if (i >= 0) this.#faults.splice(i, 1);
+    for (const t of this.#targets) this.#install(t);
     if (this.#faults.some((f) => f.mode === 'stall')) return;
     for (const s of this.#stalled) {
       s.uncork();

@@ -6,7 +6,7 @@
 import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { PduFramer } from '../framer.js';
-import { SendQueue } from '../pdu/batch.js';
+import { FLUSH_IN_GROUPS, SendQueue } from '../pdu/batch.js';
 import { encodePdu } from '../pdu/codec.js';
 import { PduType } from '../pdu/types.js';
 import type { C2HDataPdu, ParsedPdu, Pdu, R2TPdu } from '../pdu/types.js';
@@ -99,7 +99,7 @@ export class HostQueue {
   #maxH2CData = 4096;
   #nextCid = 0;
   #corked = false;
-  /** PDUs queued in this turn of the event loop, sent together (one syscall). */
+  /** PDUs queued in this turn of the event loop, sent in groups (pdu/batch.ts FlushPolicy). */
   readonly #out: SendQueue;
   #error: NvmeTcpError | undefined;
   inCapsuleLimit: number;
@@ -108,7 +108,7 @@ export class HostQueue {
 
   private constructor(socket: Socket, inCapsuleLimit: number) {
     this.socket = socket;
-    this.#out = new SendQueue(socket);
+    this.#out = new SendQueue(socket, FLUSH_IN_GROUPS);
     this.inCapsuleLimit = inCapsuleLimit;
     this.#framer = new PduFramer(
       { role: 'host', pda: 0 },
@@ -362,8 +362,10 @@ export class HostQueue {
       for (const piece of encodePdu(pdu, { hdgst: false, ddgst: false })) this.socket.write(piece);
       return;
     }
-    for (const piece of encodePdu(pdu, this.#send)) this.#out.push(piece);
-    if (!this.#corked) {
+    this.#out.pushPdu(encodePdu(pdu, this.#send));
+    if (this.#out.due) {
+      this.#out.flush();
+    } else if (!this.#corked) {
       this.#corked = true;
       setImmediate(() => this.#flush());
     }

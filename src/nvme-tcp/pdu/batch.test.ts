@@ -92,4 +92,25 @@ describe('SendQueue (one turn of queued PDUs → writes)', () => {
     assert.deepEqual(s.calls, []);
     assert.equal(q.pending, false);
   });
+
+  it('reports a group due at its byte or PDU count, whichever comes first, and restarts after a flush', () => {
+    const q = new SendQueue(new Recorder(), { bytes: 8192, pdus: 3 });
+    assert.equal(q.pushPdu([bytes(24, 1), bytes(4096, 2)]), true);
+    assert.equal(q.due, false);
+    q.pushPdu([bytes(24, 1), bytes(4096, 2)]);
+    assert.equal(q.due, true, '8240 bytes ≥ 8192');
+    q.flush();
+    assert.equal(q.due, false);
+    q.pushPdu([bytes(16, 1)]);
+    q.pushPdu([bytes(16, 1)]);
+    assert.equal(q.due, false);
+    q.pushPdu([bytes(16, 1)]);
+    assert.equal(q.due, true, 'three PDUs');
+  });
+
+  it('never reports a group due under the default per-turn policy', () => {
+    const q = new SendQueue(new Recorder());
+    for (let i = 0; i < 1000; i++) q.pushPdu([bytes(4096, i & 0xff)]);
+    assert.equal(q.due, false);
+  });
 });

@@ -128,7 +128,8 @@ export function encodePdu(pdu: Pdu, opts: EncodeOptions): Uint8Array[] {
   const info = PDU_INFO[pdu.type];
   const data = pduData(pdu);
   const pda = opts.pda ?? 0;
-  assert(Number.isInteger(pda) && pda >= 0 && pda <= MAX_PDA, `PDA ${pda} out of range`);
+  // (if/fail rather than assert(cond, `...`): the message would be built for every PDU.)
+  if (!Number.isInteger(pda) || pda < 0 || pda > MAX_PDA) assert.fail(`PDA ${pda} out of range`);
   const hd = info.digests && opts.hdgst ? DIGEST_LEN : 0;
   const headerLen = info.hlen + hd;
   let headLen = headerLen;
@@ -140,12 +141,15 @@ export function encodePdu(pdu: Pdu, opts: EncodeOptions): Uint8Array[] {
       break;
     case 'term':
       // TermReq data follows the header directly; PDO stays 0 as SPDK sends it (§1.3).
-      assert(data.length <= TERM_MAX_DATA, `${info.name} data ${data.length} > ${TERM_MAX_DATA}`);
+      if (data.length > TERM_MAX_DATA) {
+        assert.fail(`${info.name} data ${data.length} > ${TERM_MAX_DATA}`);
+      }
       plen = info.hlen + data.length;
       break;
     case 'optional':
     case 'required':
-      assert(info.data === 'optional' || data.length > 0, `${info.name} must carry data`);
+      if (info.data === 'required' && data.length === 0)
+        assert.fail(`${info.name} must carry data`);
       if (data.length > 0) {
         pdo = alignedPdo(headerLen, pda);
         dd = info.digests && opts.ddgst ? DIGEST_LEN : 0;

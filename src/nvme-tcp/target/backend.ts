@@ -34,6 +34,8 @@ export interface FabricsController {
   admin(cmd: NvmeCmd, data: HostData): Promise<Completion>;
   /** An I/O command on queue `sqid` (≥ 1). */
   io(sqid: number, cmd: NvmeCmd, data: HostData): Promise<Completion>;
+  /** io() run at once when nothing in it has to wait; undefined: nothing done, call io(). */
+  ioNow?(sqid: number, cmd: NvmeCmd, data: HostData): Completion | undefined;
 }
 
 /** One NVM subsystem as the target serves it. */

@@ -10,7 +10,7 @@
 import type { Socket } from 'node:net';
 import { PduFramer } from '../framer.js';
 import type { FramerFatal } from '../framer.js';
-import { COPY_LIMIT, SendQueue } from '../pdu/batch.js';
+import { COPY_LIMIT, FLUSH_IN_GROUPS, SendQueue } from '../pdu/batch.js';
 import { encodePdu } from '../pdu/codec.js';
 import { DataOff } from '../pdu/data.js';
 import { Fes, PduType } from '../pdu/types.js';
@@ -68,6 +68,8 @@ export interface QueueBinding {
 /** Executes the commands of a connection (the fabrics layer). */
 export interface CommandSink {
   execute(conn: TargetConnection, cmd: NvmeCmd, data: HostData): Promise<Completion>;
+  /** The command run at once if nothing in it has to wait; undefined: nothing done, execute(). */
+  executeNow?(conn: TargetConnection, cmd: NvmeCmd, data: HostData): Completion | undefined;
   /** Called once when the connection is gone (socket closed or fatal error). */
   closed(conn: TargetConnection): void;
 }
@@ -106,7 +108,7 @@ export class TargetConnection {
   #nextTtag = 1;
   #sqhd = 0;
   #corked = false;
-  /** PDUs queued in this turn of the event loop, sent together (one syscall). */
+  /** PDUs queued in this turn of the event loop, sent in groups (pdu/batch.ts FlushPolicy). */
   readonly #out: SendQueue;
   /** Read buffers ready for reuse, by length (see #c2hBuffer). */
   readonly #spares = new Map<number, Uint8Array[]>();
@@ -116,7 +118,7 @@ export class TargetConnection {
 
   constructor(socket: Socket, sink: CommandSink, opts: TargetTransportOptions) {
     this.socket = socket;
-    this.#out = new SendQueue(socket);
+    this.#out = new SendQueue(socket, FLUSH_IN_GROUPS);
     this.#sink = sink;
     this.#opts = opts;
     this.#framer = new PduFramer(
@@ -307,6 +309,8 @@ export class TargetConnection {
   }
 
   #execute(f: Inflight, data: HostData): void {
+    const now = this.#sink.executeNow?.(this, f.cmd, data);
+    if (now !== undefined) return this.#complete(f, now);
     this.#sink.execute(this, f.cmd, data).then(
       (c) => this.#complete(f, c),
       () => this.#complete(f, { status: Status.INTERNAL_DEVICE_ERROR }),
@@ -362,14 +366,15 @@ export class TargetConnection {
   }
 
   /**
-   * Queue one PDU; writes issued in one turn of the event loop go out as one writev. Returns true
+   * Queue one PDU; it leaves with its group or at the end of this turn of the event loop. Returns true
    * when every piece was copied into the send queue (the caller may reuse the data's memory).
    */
   #write(pdu: Pdu): boolean {
     if (this.#closed) return false;
-    let copied = true;
-    for (const piece of encodePdu(pdu, this.#send)) copied = this.#out.push(piece) && copied;
-    if (!this.#corked) {
+    const copied = this.#out.pushPdu(encodePdu(pdu, this.#send));
+    if (this.#out.due) {
+      this.#out.flush();
+    } else if (!this.#corked) {
       this.#corked = true;
       setImmediate(() => this.#flush());
     }
@@ -458,6 +463,9 @@ class ReadData implements HostData {
   readonly #buf: Uint8Array;
   constructor(buf: Uint8Array) {
     this.#buf = buf;
+  }
+  get direct(): Uint8Array {
+    return this.#buf;
   }
   get length(): number {
     return this.#buf.length;

@@ -127,6 +127,14 @@ export class FabricsTarget implements CommandSink {
   pathGate:
     ((conn: TargetConnection, subnqn: string | undefined) => Promise<void> | undefined) | undefined;
 
+  /** An I/O command run at once (FabricsController.ioNow) when no path fault is armed. */
+  executeNow(conn: TargetConnection, cmd: NvmeCmd, data: HostData): Completion | undefined {
+    if (this.pathGate !== undefined) return undefined;
+    const q = this.#queues.get(conn);
+    if (q === undefined || q.qid === 0 || !q.assoc.ready) return undefined;
+    return q.assoc.ctrl.ioNow?.(q.qid, cmd, data);
+  }
+
   async execute(conn: TargetConnection, cmd: NvmeCmd, data: HostData): Promise<Completion> {
     if (this.pathGate !== undefined) {
       const wait = this.pathGate(conn, this.#queues.get(conn)?.assoc.subsys.nqn);

@@ -11,7 +11,7 @@
 import type { Machine } from '../../machine/machine.js';
 import { NvmeDevice } from '../../nvme/index.js';
 import type { Controller } from '../../nvme/ctrl/controller.js';
-import { dispatchIo } from '../../nvme/ctrl/io.js';
+import { dispatchIo, dispatchIoNow } from '../../nvme/ctrl/io.js';
 import { Reg } from '../../nvme/ctrl/regs.js';
 import type { NvmeCmd } from '../../nvme/spec/command.js';
 import { Status } from '../../nvme/spec/status.js';
@@ -94,7 +94,19 @@ export class MachineController implements FabricsController {
   }
 
   async io(sqid: number, cmd: NvmeCmd, data: HostData): Promise<Completion> {
-    const c = await dispatchIo(this.ctrl, { cmd, data, sqid, ctrl: this.ctrl });
+    return this.#counted(
+      sqid,
+      cmd,
+      await dispatchIo(this.ctrl, { cmd, data, sqid, ctrl: this.ctrl }),
+    );
+  }
+
+  ioNow(sqid: number, cmd: NvmeCmd, data: HostData): Completion | undefined {
+    const c = dispatchIoNow(this.ctrl, { cmd, data, sqid, ctrl: this.ctrl });
+    return c === undefined ? undefined : this.#counted(sqid, cmd, c);
+  }
+
+  #counted(sqid: number, cmd: NvmeCmd, c: Completion): Completion {
     if (c.status !== 0) {
       this.ctrl.notifyError({ sqid, cid: cmd.cid, nsid: cmd.nsid, status: c.status });
     }

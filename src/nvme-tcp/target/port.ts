@@ -134,6 +134,7 @@ export class TcpTarget {
       socket,
       {
         execute: (c, cmd, data) => this.fabrics.execute(c, cmd, data),
+        executeNow: (c, cmd, data) => this.fabrics.executeNow(c, cmd, data),
         closed: (c) => {
           this.#connections.delete(c);
           this.fabrics.closed(c);
