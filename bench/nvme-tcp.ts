@@ -24,6 +24,8 @@ const SERVER = fileURLToPath(new URL('./nvme-tcp-server.js', import.meta.url));
 const DURATION_MS = Number(process.env.NVMEMU_BENCH_MS ?? 1000);
 const ROUNDS = Math.max(1, Number(process.env.NVMEMU_BENCH_ROUNDS ?? 3));
 const WARMUP_MS = 300;
+/** Only the shapes whose name contains this (e.g. `qd32`), for focused runs. */
+const ONLY = process.env.NVMEMU_BENCH_ONLY ?? '';
 const LBA = 512;
 
 interface Shape {
@@ -191,7 +193,7 @@ async function runShapes(log: (l: string) => void): Promise<BenchResult[]> {
     });
     const blocks = BENCH_IMAGE_BYTES / LBA;
     const payload = Buffer.alloc(131072, 0xa5);
-    for (const s of SHAPES) {
+    for (const s of SHAPES.filter((x) => x.name.includes(ONLY))) {
       const nlb = s.size / LBA;
       const data = payload.subarray(0, s.size);
       const lba = (i: number): number =>
