@@ -128,7 +128,7 @@ export class Drive implements Component {
 
   /**
    * read() on the event loop whatever `aio` says, throwing on failure: the synchronous fast path
-   * (nvme/ns/io.ts readNow) uses it only when `aio` is 'sync'.
+   * (nvme/ns/io.ts readNow, writeNow) uses it only when `aio` is 'sync'.
    */
   readNow(buf: Uint8Array, offset: number): void {
     this.#checkRange(offset, buf.length);
@@ -162,16 +162,21 @@ export class Drive implements Component {
   write(data: Uint8Array, offset: number): Promise<void> {
     if (this.aio === 'threads') return this.#writeThreads(data, offset);
     try {
-      this.#checkWritable();
-      this.#checkRange(offset, data.length);
-      const fd = this.#handle().fd;
-      let done = 0;
-      while (done < data.length) {
-        done += writeSync(fd, data, done, data.length - done, offset + done);
-      }
+      this.writeNow(data, offset);
       return DONE;
     } catch (e) {
       return rejected(e);
+    }
+  }
+
+  /** write() on the event loop whatever `aio` says, throwing on failure (see readNow). */
+  writeNow(data: Uint8Array, offset: number): void {
+    this.#checkWritable();
+    this.#checkRange(offset, data.length);
+    const fd = this.#handle().fd;
+    let done = 0;
+    while (done < data.length) {
+      done += writeSync(fd, data, done, data.length - done, offset + done);
     }
   }
 

@@ -443,6 +443,9 @@ class WriteData implements HostData {
   constructor(buf: Uint8Array) {
     this.#buf = buf;
   }
+  get direct(): Uint8Array {
+    return this.#buf;
+  }
   get length(): number {
     return this.#buf.length;
   }

@@ -1,10 +1,10 @@
-// Namespace.executeNow, the synchronous Read of the NVMe/TCP fast path: wherever it answers, it
+// Namespace.executeNow, the synchronous Read and Write of the NVMe/TCP fast path: wherever it answers, it
 // must answer exactly as execute() does — status, data, SMART counters, error reports — and
 // wherever anything could have to wait it must decline (undefined) without doing anything.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Drive } from '../../block/drive.js';
@@ -15,8 +15,11 @@ import { statusName } from '../spec/status.js';
 import type { CommandContext, HostData } from '../spec/transfer.js';
 import { bufferData } from '../spec/transfer.js';
 import { ctxOf, fakeCtrl, MIB, nsConfig, pattern, rw, tempNamespace } from './fixtures.js';
-import type { TempNs } from './fixtures.js';
+import type { FakeCtrl, TempNs } from './fixtures.js';
 import { Namespace, ERR_REC_DULBE } from './namespace.js';
+import { FUA } from './io.js';
+import { CHUNK_BYTES } from './store.js';
+import { attachWriteCacheModel } from './write-cache.js';
 import { tempZoned } from './zoned/fixtures.js';
 
 /** NSZE of the 1 MiB, 512 B-block namespaces below. */
@@ -74,7 +77,7 @@ async function write(t: TempNs, slba: number, data: Uint8Array): Promise<void> {
   assert.equal(c.status, 0);
 }
 
-describe('Namespace.executeNow (synchronous Read)', () => {
+describe('Namespace.executeNow (synchronous Read and Write)', () => {
   it('answers like execute() for every outcome of a Read', async () => {
     await withNs(async (t) => {
       await write(t, 0, pattern(64 * 512, 1));
@@ -110,11 +113,69 @@ describe('Namespace.executeNow (synchronous Read)', () => {
     });
   });
 
+  it('writes like execute() — image, deallocated and uncorrectable blocks, counters, status', async () => {
+    interface Case {
+      readonly what: string;
+      readonly init: CmdInit;
+      readonly want: string;
+      readonly arrange?: (t: TempNs) => void;
+      readonly mdts?: number;
+    }
+    const w = (slba: number, nlb: number): CmdInit => ({ opcode: IoOpc.WRITE, ...rw(slba, nlb) });
+    const cases: Case[] = [
+      { what: 'plain', init: w(16, 8), want: 'SUCCESS' },
+      { what: 'over deallocated and uncorrectable blocks', init: w(6, 8), want: 'SUCCESS' },
+      { what: 'at the end', init: w(NSZE - 2, 2), want: 'SUCCESS' },
+      { what: 'beyond NSZE', init: w(NSZE - 1, 2), want: 'LBA_RANGE+DNR' },
+      { what: 'beyond MDTS', init: w(0, 16), want: 'INVALID_FIELD+DNR', mdts: 4096 },
+      {
+        what: 'onto an injected media fault',
+        init: w(40, 4),
+        want: 'WRITE_FAULT',
+        arrange: (t) => t.ns.mediaFaults.inject('write', 42, 43),
+      },
+    ];
+    for (const { what, init, want, arrange, mdts } of cases) {
+      const slow = await tempNamespace(MIB);
+      const fast = await tempNamespace(MIB);
+      try {
+        for (const t of [slow, fast]) {
+          await write(t, 0, pattern(64 * 512, 3));
+          const range = new Uint8Array(16);
+          writeU32le(range, 4, 4);
+          writeU64le(range, 8, 4n);
+          const dsm = { opcode: IoOpc.DSM, cdw10: 0, cdw11: 1 << 2 };
+          assert.equal((await t.ns.execute(ctxOf(dsm, range))).status, 0);
+          t.ns.injectUncorrectable(10, 2);
+          arrange?.(t);
+        }
+        const nlb = ((init.cdw12 ?? 0) & 0xffff) + 1;
+        const data = pattern(nlb * 512, 9);
+        const mk = (): FakeCtrl => fakeCtrl({ mdtsBytes: mdts ?? 4096 << 7 });
+        const ctrl = { slow: mk(), fast: mk() };
+        const c1 = await slow.ns.execute(ctxWith(init, bufferData(data), ctrl.slow));
+        const c2 = fast.ns.executeNow(ctxWith(init, directData(data), ctrl.fast));
+        assert.ok(c2 !== undefined, `${what}: declined`);
+        assert.deepEqual(c2, c1, what);
+        assert.equal(statusName(c1.status), want, what);
+        assert.deepEqual(ctrl.fast.errors, ctrl.slow.errors, what);
+        assert.deepEqual(fast.ns.smart(), slow.ns.smart(), what);
+        assert.deepEqual(fast.ns.deallocatedRanges(), slow.ns.deallocatedRanges(), what);
+        assert.deepEqual(fast.ns.uncorrectableRanges(), slow.ns.uncorrectableRanges(), what);
+        assert.deepEqual(readFileSync(fast.drive.path), readFileSync(slow.drive.path), what);
+      } finally {
+        await slow.cleanup();
+        await fast.cleanup();
+      }
+    }
+  });
+
   it('declines, doing nothing, whatever might have to wait or does not fit', async () => {
     await withNs((t) => {
       const buf = new Uint8Array(4096);
       const declines: [string, CommandContext][] = [
-        ['a Write', ctxWith({ opcode: IoOpc.WRITE, ...rw(0, 8) }, directData(buf))],
+        ['a Compare', ctxWith({ opcode: IoOpc.COMPARE, ...rw(0, 8) }, directData(buf))],
+        ['a FUA Write', ctxWith({ opcode: IoOpc.WRITE, ...rw(0, 8, FUA) }, directData(buf))],
         ['no direct buffer', ctxWith(read(0, 8), bufferData(buf))],
         ['a buffer longer than the transfer', ctxWith(read(0, 4), directData(buf))],
         ['a fused command', ctxWith(read(0, 8, { fuse: 1 }), directData(buf))],
@@ -125,6 +186,19 @@ describe('Namespace.executeNow (synchronous Read)', () => {
         assert.equal(t.ns.executeNow(ctx), undefined, what);
         assert.deepEqual(t.ns.smart(), before, what);
       }
+    });
+    await withNs(async (t) => {
+      const big = new Uint8Array(CHUNK_BYTES + 512);
+      const ctx = ctxWith({ opcode: IoOpc.WRITE, ...rw(0, big.length / 512) }, directData(big));
+      assert.equal(t.ns.executeNow(ctx), undefined, 'a Write of more than one store step');
+      await t.ns.setWriteCache(false);
+      const wt = ctxWith({ opcode: IoOpc.WRITE, ...rw(0, 1) }, directData(new Uint8Array(512)));
+      assert.equal(t.ns.executeNow(wt), undefined, 'write cache off (write-through)');
+      await t.ns.setWriteCache(true);
+      attachWriteCacheModel(t.ns.ioCore().store);
+      assert.equal(t.ns.executeNow(wt), undefined, 'the write cache model of power cuts');
+      const r = ctxWith(read(0, 1), directData(new Uint8Array(512)));
+      assert.equal(t.ns.executeNow(r)?.status, 0, 'reads need no journal');
     });
     const ineligible: [string, () => Promise<TempNs>][] = [
       ['metadata', () => tempNamespace(MIB, { ms: 8 })],

@@ -69,7 +69,7 @@ export function rwRange(ctx: CommandContext): RwRange {
 }
 
 /** FUA: cdw12 bit 30. */
-const FUA = 1 << 30;
+export const FUA = 1 << 30;
 /** Write Zeroes DEAC: cdw12 bit 25. */
 const DEAC = 1 << 25;
 /** DSM attribute Deallocate (AD): cdw11 bit 2. */
@@ -118,6 +118,13 @@ function zeroDeallocated(core: NsCore, lba: number, nlb: number, b: Blocks): voi
 function countRead(core: NsCore, nlb: number): void {
   core.stats.readCommands++;
   core.stats.bytesRead += BigInt(nlb * core.geometry.lbaSize);
+}
+
+/** SMART/stats and FDP accounting of a Write of `nlb` blocks that completed. */
+function countWrite(core: NsCore, ctx: CommandContext, nlb: number): void {
+  core.stats.writeCommands++;
+  core.stats.bytesWritten += BigInt(nlb * core.geometry.lbaSize);
+  core.fdp?.onWrite(ctx.cmd, nlb);
 }
 
 /** Visits [slba, slba + nlb) in store-sized chunks. Stops at the first non-zero status. */
@@ -206,6 +213,29 @@ export function readNow(core: NsCore, ctx: CommandContext, into: Uint8Array): Co
   return OK;
 }
 
+/**
+ * Write without a promise (Namespace.executeNow): the checks and outcome of write() for a
+ * namespace without metadata or zones, a store that writes on the event loop, a volatile write
+ * cache that is on and no FUA — nothing to wait for — with `from`, the host buffer, exactly
+ * nlb * lbaSize bytes and at most one store step (CHUNK_BYTES) long.
+ */
+export function writeNow(core: NsCore, ctx: CommandContext, from: Uint8Array): Completion {
+  const r = rwRange(ctx);
+  const bad = checkMdts(ctx, hostBytes(core.geometry, r.nlb));
+  if (bad) return bad;
+  const slba = checkBounds(core, r);
+  if (typeof slba !== 'number') return slba;
+  try {
+    core.store.writeNow(slba, from);
+  } catch {
+    return done(Status.WRITE_FAULT);
+  }
+  core.dealloc.remove(slba, slba + r.nlb);
+  core.uncorrectable.remove(slba, slba + r.nlb);
+  countWrite(core, ctx, r.nlb);
+  return OK;
+}
+
 export async function write(core: NsCore, ctx: CommandContext): Promise<Completion> {
   const g = core.geometry;
   const r = rwRange(ctx);
@@ -270,9 +300,7 @@ export async function writeData(
     const f = await flushStatus(core, { lba: slba, nlb });
     if (f !== Status.SUCCESS) return done(f);
   }
-  core.stats.writeCommands++;
-  core.stats.bytesWritten += BigInt(r.nlb * g.lbaSize);
-  core.fdp?.onWrite(ctx.cmd, r.nlb);
+  countWrite(core, ctx, r.nlb);
   return OK;
 }
 

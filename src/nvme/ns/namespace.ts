@@ -14,7 +14,7 @@ import { IoOpc } from '../spec/opcodes.js';
 import { Status, withDnr } from '../spec/status.js';
 import type { NvmeNsConfig } from './config.js';
 import { RangeSet, type LbaRange } from './ranges.js';
-import { BlockStore } from './store.js';
+import { BlockStore, CHUNK_BYTES } from './store.js';
 import { MediaFaults } from './media-faults.js';
 import { buildLbaFormats, computeGeometry, type Geometry, type LbaFormatTable } from './lbaf.js';
 import {
@@ -286,21 +286,34 @@ export class Namespace implements NamespaceApi, Component {
   }
 
   /**
-   * execute() without a promise for a plain Read (the NVMe/TCP fast path, docs/nvme-tcp.md
-   * "Performance"): the data lands in the host buffer the front end holds, and nothing of the
-   * namespace needs waiting — no metadata or PI, no zones, no format running, and a drive read
-   * on the event loop. Anything else is left to execute() (undefined).
+   * execute() without a promise for a plain Read or Write (the NVMe/TCP fast path,
+   * docs/nvme-tcp.md "Performance"): the data moves straight between the image and the host
+   * buffer the front end holds, and nothing of the namespace needs waiting — no metadata or PI,
+   * no zones, no format running, drive I/O on the event loop; for a Write also no FUA, the
+   * volatile write cache on, no write cache model (power cuts) and one store step at most.
+   * Anything else is left to execute() (undefined, nothing done).
    */
   executeNow(ctx: CommandContext): Completion | undefined {
     const { cmd } = ctx;
-    const into = ctx.data.direct;
-    if (cmd.opcode !== IoOpc.READ || into === undefined || cmd.fuse !== 0) return undefined;
+    const buf = ctx.data.direct;
+    const isRead = cmd.opcode === IoOpc.READ;
+    if ((!isRead && cmd.opcode !== IoOpc.WRITE) || buf === undefined || cmd.fuse !== 0) {
+      return undefined;
+    }
     if (this.#closed || this.#formatting || this.#zoned !== undefined) return undefined;
     if ((this.#dps & DPS_TYPE) !== 0 || ctx.ctrl.css === CSS_ADMIN_ONLY) return undefined;
-    const g = this.#store.geometry;
-    if (g.ms !== 0 || !this.#store.syncData) return undefined;
-    if (into.length !== ((cmd.cdw12 & 0xffff) + 1) * g.lbaSize) return undefined;
-    const c = io.readNow(this.#core(), ctx, into);
+    const store = this.#store;
+    const g = store.geometry;
+    if (g.ms !== 0 || buf.length !== ((cmd.cdw12 & 0xffff) + 1) * g.lbaSize) return undefined;
+    let c: Completion;
+    if (isRead) {
+      if (!store.syncData) return undefined;
+      c = io.readNow(this.#core(), ctx, buf);
+    } else {
+      const plain = (cmd.cdw12 & io.FUA) === 0 && this.#writeCache;
+      if (!plain || !store.syncWrites || buf.length > CHUNK_BYTES) return undefined;
+      c = io.writeNow(this.#core(), ctx, buf);
+    }
     if (c.status !== Status.SUCCESS) this.#reportError(ctx, c);
     return c;
   }

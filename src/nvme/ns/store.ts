@@ -91,9 +91,25 @@ export class BlockStore {
     this.drive.readNow(into, lba * this.geometry.lbaSize);
   }
 
+  /**
+   * `data` (whole blocks) written at `lba` on the event loop, throwing like write() rejects.
+   * Only for `syncWrites` stores without metadata (nvme/ns/io.ts writeNow).
+   */
+  writeNow(lba: number, data: Uint8Array): void {
+    const nlb = data.length / this.geometry.lbaSize;
+    this.#check(lba, nlb);
+    this.faults?.check('write', lba, nlb);
+    this.drive.writeNow(data, lba * this.geometry.lbaSize);
+  }
+
   /** Data I/O happens on the event loop (`aio=sync`), so readNow may be used. */
   get syncData(): boolean {
     return this.drive.aio === 'sync';
+  }
+
+  /** writeNow may be used: sync data I/O and no write cache model waiting on each write. */
+  get syncWrites(): boolean {
+    return this.drive.aio === 'sync' && this.journal === undefined;
   }
 
   /** Writes data (and metadata when given) of whole blocks starting at `lba`. */
