@@ -154,6 +154,10 @@ export class PduFramer {
           case 'failed':
             return;
           case 'commonHeader': {
+            if (this.#partial === undefined && chunk.length - pos >= CH_LEN) {
+              pos = this.#inPlace(chunk, pos);
+              break;
+            }
             pos = this.#collect(chunk, pos, CH_LEN);
             const ch = this.#take();
             if (ch !== undefined) this.#onCommonHeader(ch);
@@ -180,6 +184,22 @@ export class PduFramer {
     }
   }
 
+  /**
+   * The common case, a chunk holding at least the next common header: the same three phases,
+   * each on a view of the chunk, without gathering (a PDU the chunk does not hold entirely goes
+   * on through the states as usual). Returns the new position.
+   */
+  #inPlace(chunk: Uint8Array, start: number): number {
+    this.#onCommonHeader(chunk.subarray(start, start + CH_LEN));
+    if (this.#state !== 'header') return start + CH_LEN;
+    const layout = this.#layoutNow();
+    if (chunk.length - start < layout.plen) return start + CH_LEN;
+    if (this.#onHeader(chunk.subarray(start, start + layout.headerLen), layout)) {
+      this.#finish(chunk.subarray(start + layout.headerLen, start + layout.plen), layout);
+    }
+    return start + layout.plen;
+  }
+
   #onCommonHeader(ch: Uint8Array): void {
     const fields = readCommonHeader(ch);
     const seq = this.#sequenceError(fields.type);
@@ -191,13 +211,19 @@ export class PduFramer {
     this.#state = 'header';
   }
 
-  #onHeader(header: Uint8Array, layout: FrameLayout): void {
+  /** True when the header was accepted and the PDU has a body still to come. */
+  #onHeader(header: Uint8Array, layout: FrameLayout): boolean {
     const head = parsePduHeader(header, layout);
-    if (head instanceof PduFatal) return this.#fail(head, header.subarray(0, layout.info.hlen));
+    if (head instanceof PduFatal) {
+      this.#fail(head, header.subarray(0, layout.info.hlen));
+      return false;
+    }
     this.#header = header;
     this.#head = head;
     this.#state = 'body';
-    if (layout.plen === layout.headerLen) this.#finish(EMPTY, layout);
+    if (layout.plen > layout.headerLen) return true;
+    this.#finish(EMPTY, layout);
+    return false;
   }
 
   #finish(body: Uint8Array, layout: FrameLayout): void {

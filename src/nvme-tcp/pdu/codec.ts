@@ -211,12 +211,30 @@ function withData(p: Pdu, data: Uint8Array): Pdu {
     case PduType.CapsuleResp:
     case PduType.R2T:
       return p;
+    // Spelled out rather than { ...p, data }: a spread clone per data PDU was a visible cost.
     case PduType.H2CTermReq:
     case PduType.C2HTermReq:
+      return { type: p.type, fes: p.fes, fei: p.fei, data };
     case PduType.CapsuleCmd:
+      return { type: p.type, sqe: p.sqe, data };
     case PduType.H2CData:
+      return {
+        type: p.type,
+        cccid: p.cccid,
+        ttag: p.ttag,
+        datao: p.datao,
+        lastPdu: p.lastPdu,
+        data,
+      };
     case PduType.C2HData:
-      return { ...p, data };
+      return {
+        type: p.type,
+        cccid: p.cccid,
+        datao: p.datao,
+        lastPdu: p.lastPdu,
+        success: p.success,
+        data,
+      };
   }
 }
 
@@ -229,7 +247,7 @@ export function completePdu(
   layout: FrameLayout,
   body: Uint8Array,
 ): { pdu: Pdu; dataDigestError: boolean } {
-  assert.equal(body.length, layout.plen - layout.headerLen, 'PDU body length');
+  if (body.length !== layout.plen - layout.headerLen) assert.fail('PDU body length');
   if (layout.dataLen === 0) return { pdu: head, dataDigestError: false };
   const start = layout.dataOffset - layout.headerLen;
   const data = body.subarray(start, start + layout.dataLen);
