@@ -7,6 +7,9 @@
 // both, and the table reports the medians (a loaded machine drifts; alternating keeps the pair
 // under the same conditions). Each log line also gives the CPU time per operation of both
 // processes, which is what a busy machine distorts least, and the machine is printed first.
+//
+// Knobs: NVMEMU_BENCH_ROUNDS (default 5), NVMEMU_BENCH_MS (per round, default 1000),
+// NVMEMU_BENCH_ONLY (run only the shapes whose name contains it, e.g. `randread qd32`).
 
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -22,8 +25,12 @@ import { BENCH_IMAGE_BYTES, BENCH_NQN } from './nvme-tcp-server.js';
 
 const SERVER = fileURLToPath(new URL('./nvme-tcp-server.js', import.meta.url));
 const DURATION_MS = Number(process.env.NVMEMU_BENCH_MS ?? 1000);
-const ROUNDS = Math.max(1, Number(process.env.NVMEMU_BENCH_ROUNDS ?? 3));
-const WARMUP_MS = 300;
+const ROUNDS = Math.max(1, Number(process.env.NVMEMU_BENCH_ROUNDS ?? 5));
+/**
+ * Warm-up of each side before a shape's rounds: long enough for V8 to optimise the NVMe path
+ * (300 ms left the first round of a shape up to 40% below the later ones).
+ */
+const WARMUP_MS = 1000;
 /** Only the shapes whose name contains this (e.g. `qd32`), for focused runs. */
 const ONLY = process.env.NVMEMU_BENCH_ONLY ?? '';
 const LBA = 512;

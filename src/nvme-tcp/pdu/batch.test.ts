@@ -53,7 +53,7 @@ describe('SendQueue (one turn of queued PDUs → writes)', () => {
     assert.equal(s.chunks[1], big);
   });
 
-  it('reuses its arena only when the previous write left nothing buffered in the socket', () => {
+  it('reuses its arena from the start only when the previous write left nothing buffered in the socket', () => {
     const s = new Recorder();
     const q = new SendQueue(s);
     q.push(bytes(8, 1));
@@ -66,8 +66,19 @@ describe('SendQueue (one turn of queued PDUs → writes)', () => {
     q.flush();
     q.push(bytes(8, 4));
     q.flush();
-    assert.notEqual(s.chunks[3]!.buffer, s.chunks[2]!.buffer);
-    assert.deepEqual([...s.chunks[2]!], new Array<number>(8).fill(3), 'held chunk untouched');
+    const [held, next] = [s.chunks[2]!, s.chunks[3]!];
+    assert.ok(
+      next.buffer !== held.buffer || next.byteOffset >= held.byteOffset + held.length,
+      'continues after the held chunk',
+    );
+    assert.deepEqual([...held], new Array<number>(8).fill(3), 'held chunk untouched');
+    s.writableLength = 0;
+    q.push(bytes(8, 5));
+    q.flush(); // nothing held after this write…
+    q.push(bytes(8, 6));
+    q.flush(); // …so this one starts the arena over
+    assert.equal(s.chunks[5]!.buffer, s.chunks[4]!.buffer);
+    assert.equal(s.chunks[5]!.byteOffset, s.chunks[0]!.byteOffset, 'drained: from the start again');
   });
 
   it('continues in a fresh arena when one turn outgrows it', () => {
