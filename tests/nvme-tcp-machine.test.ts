@@ -113,6 +113,39 @@ describe('NVMe/TCP target serving a machine', () => {
     assert.equal(img.length, 4 << 20);
   });
 
+  it('never lets a read buffer reused from an earlier read leak its bytes', async () => {
+    const c = await NvmeTcpController.connect({ ...opts(), ioQueues: 1 });
+    try {
+      const write = async (lba: number, data: Uint8Array): Promise<void> => {
+        const cmd = { opcode: IoOpc.WRITE, nsid: 1, cdw10: lba, cdw12: data.length / 512 - 1 };
+        assert.equal((await c.ioCommand(cmd, { write: data })).status, 0);
+      };
+      const full = randomBytes(4096);
+      const one = randomBytes(512);
+      await write(2000, full);
+      await write(3000, one);
+      // 8 blocks into a 4 KiB buffer (the fast path fills it whole; it is then reused) …
+      const r8 = { opcode: IoOpc.READ, nsid: 1, cdw10: 2000, cdw12: 7 };
+      for (let i = 0; i < 4; i++) {
+        const r = await c.ioCommand(r8, { readLength: 4096 });
+        assert.deepEqual(Buffer.from(r.data), full);
+      }
+      // … then 1 block (512 B) into a 4 KiB buffer: the rest of it must be zeros.
+      const r1 = { opcode: IoOpc.READ, nsid: 1, cdw10: 3000, cdw12: 0 };
+      for (let i = 0; i < 4; i++) {
+        const r = await c.ioCommand(r1, { readLength: 4096 });
+        assert.equal(r.status, 0);
+        assert.deepEqual(Buffer.from(r.data.subarray(0, 512)), one);
+        assert.ok(
+          r.data.subarray(512).every((b) => b === 0),
+          'unwritten bytes read as zeros',
+        );
+      }
+    } finally {
+      await c.disconnect();
+    }
+  });
+
   it('gives a second host the other controller of the subsystem (multipath), then Controller Busy', async () => {
     const a = await NvmeTcpController.connect(opts());
     const b = await NvmeTcpController.connect(opts());

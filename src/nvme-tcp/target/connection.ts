@@ -309,8 +309,11 @@ export class TargetConnection {
   }
 
   #execute(f: Inflight, data: HostData): void {
+    // A successful fast-path read has filled the whole buffer; a failed one sends no data.
     const now = this.#sink.executeNow?.(this, f.cmd, data);
     if (now !== undefined) return this.#complete(f, now);
+    // The executor may leave parts of the host buffer unwritten: they read as zeros.
+    if (f.c2h) f.buf?.fill(0);
     this.#sink.execute(this, f.cmd, data).then(
       (c) => this.#complete(f, c),
       () => this.#complete(f, { status: Status.INTERNAL_DEVICE_ERROR }),
@@ -366,8 +369,9 @@ export class TargetConnection {
   }
 
   /**
-   * Queue one PDU; it leaves with its group or at the end of this turn of the event loop. Returns true
-   * when every piece was copied into the send queue (the caller may reuse the data's memory).
+   * Queue one PDU; it leaves with its group or at the end of this turn of the event loop.
+   * Returns true when every piece was copied into the send queue (the caller may reuse the
+   * data's memory).
    */
   #write(pdu: Pdu): boolean {
     if (this.#closed) return false;
@@ -382,13 +386,13 @@ export class TargetConnection {
   }
 
   /**
-   * A zeroed buffer for a read's data. Buffers of reads whose data the send queue has copied are
-   * reused (zeroed again): a fresh 4 KiB buffer per read is external memory that V8 must account
-   * and collect, and at tens of thousands of reads per second that churn forces full GCs.
+   * A buffer for a read's data; it may still hold an earlier read's bytes (#execute zeroes it
+   * unless the fast path fills it whole). Buffers of reads whose data the send queue has copied
+   * are reused: a fresh 4 KiB buffer per read is external memory that V8 must account and
+   * collect, and at tens of thousands of reads per second that churn forces full GCs.
    */
   #c2hBuffer(length: number): Uint8Array {
-    const spare = this.#spares.get(length)?.pop();
-    return spare !== undefined ? spare.fill(0) : ioBuffer(length);
+    return this.#spares.get(length)?.pop() ?? ioBuffer(length, false);
   }
 
   #recycle(buf: Uint8Array): void {
