@@ -4,19 +4,16 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Drive } from '../../block/drive.js';
+import { readFileSync } from 'node:fs';
 import { writeU32le, writeU64le } from '../../util/bytes.js';
 import type { CmdInit } from '../spec/command.js';
 import { IoOpc } from '../spec/opcodes.js';
 import { statusName } from '../spec/status.js';
 import type { CommandContext, HostData } from '../spec/transfer.js';
 import { bufferData } from '../spec/transfer.js';
-import { ctxOf, fakeCtrl, MIB, nsConfig, pattern, rw, tempNamespace } from './fixtures.js';
+import { ctxOf, fakeCtrl, MIB, pattern, rw, tempNamespace } from './fixtures.js';
 import type { FakeCtrl, TempNs } from './fixtures.js';
-import { Namespace, ERR_REC_DULBE } from './namespace.js';
+import { ERR_REC_DULBE } from './namespace.js';
 import { FUA } from './io.js';
 import { CHUNK_BYTES } from './store.js';
 import { attachWriteCacheModel } from './write-cache.js';
@@ -77,17 +74,22 @@ async function write(t: TempNs, slba: number, data: Uint8Array): Promise<void> {
   assert.equal(c.status, 0);
 }
 
+/** DSM Deallocate of [slba, slba + nlb): the image keeps its bytes, the namespace reads zeros. */
+async function deallocate(t: TempNs, slba: number, nlb: number): Promise<void> {
+  const range = new Uint8Array(16);
+  writeU32le(range, 4, nlb);
+  writeU64le(range, 8, BigInt(slba));
+  const dsm = { opcode: IoOpc.DSM, cdw10: 0, cdw11: 1 << 2 };
+  assert.equal((await t.ns.execute(ctxOf(dsm, range))).status, 0);
+}
+
 describe('Namespace.executeNow (synchronous Read and Write)', () => {
   it('answers like execute() for every outcome of a Read', async () => {
     await withNs(async (t) => {
       await write(t, 0, pattern(64 * 512, 1));
       // Blocks 8..15 deallocated by DSM (the image keeps their bytes: only the namespace knows
       // they read as zeros), 32..33 uncorrectable, 40 a media fault.
-      const range = new Uint8Array(16);
-      writeU32le(range, 4, 8);
-      writeU64le(range, 8, 8n);
-      const dsm = { opcode: IoOpc.DSM, cdw10: 0, cdw11: 1 << 2 };
-      assert.equal((await t.ns.execute(ctxOf(dsm, range))).status, 0);
+      await deallocate(t, 8, 8);
       t.ns.injectUncorrectable(32, 2);
       t.ns.mediaFaults.inject('read', 40, 41);
       const cases: [CmdInit, string, number?][] = [
@@ -141,11 +143,7 @@ describe('Namespace.executeNow (synchronous Read and Write)', () => {
       try {
         for (const t of [slow, fast]) {
           await write(t, 0, pattern(64 * 512, 3));
-          const range = new Uint8Array(16);
-          writeU32le(range, 4, 4);
-          writeU64le(range, 8, 4n);
-          const dsm = { opcode: IoOpc.DSM, cdw10: 0, cdw11: 1 << 2 };
-          assert.equal((await t.ns.execute(ctxOf(dsm, range))).status, 0);
+          await deallocate(t, 4, 4);
           t.ns.injectUncorrectable(10, 2);
           arrange?.(t);
         }
@@ -204,7 +202,7 @@ describe('Namespace.executeNow (synchronous Read and Write)', () => {
       ['metadata', () => tempNamespace(MIB, { ms: 8 })],
       ['protection information', () => tempNamespace(MIB, { ms: 8, pi: 1 })],
       ['a zoned namespace', () => tempZoned()],
-      ['aio=threads', () => threadsNamespace()],
+      ['aio=threads', () => tempNamespace(MIB, {}, {}, 'threads')],
     ];
     for (const [what, make] of ineligible) {
       const t = await make();
@@ -231,22 +229,3 @@ describe('Namespace.executeNow (synchronous Read and Write)', () => {
     });
   });
 });
-
-/** A 1 MiB namespace whose drive reads through the thread pool (`-drive aio=threads`). */
-async function threadsNamespace(): Promise<TempNs> {
-  const dir = mkdtempSync(join(tmpdir(), 'nvmemu-ns-'));
-  const file = join(dir, 'img');
-  writeFileSync(file, '');
-  truncateSync(file, MIB);
-  const drive = await Drive.open({ id: 'd', file, readOnly: false, aio: 'threads' });
-  const ns = new Namespace(nsConfig(BigInt(MIB)), drive);
-  return {
-    ns,
-    drive,
-    async cleanup(): Promise<void> {
-      await ns.close();
-      await drive.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}

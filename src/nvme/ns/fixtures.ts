@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Drive } from '../../block/drive.js';
+import { Drive, type DriveAio } from '../../block/drive.js';
 import type { Planned } from '../../machine/registry.js';
 import { makeCmd, type CmdInit } from '../spec/command.js';
 import {
@@ -76,12 +76,18 @@ export async function tempNamespace(
   size: number,
   over: Partial<NvmeNsConfig> = {},
   opts: NamespaceOptions = {},
+  aio?: DriveAio,
 ): Promise<TempNs> {
   const dir = mkdtempSync(join(tmpdir(), 'nvmemu-ns-'));
   const file = join(dir, 'img');
   writeFileSync(file, '');
   truncateSync(file, size);
-  const drive = await Drive.open({ id: 'd', file, readOnly: over.drive?.readOnly ?? false });
+  const drive = await Drive.open({
+    id: 'd',
+    file,
+    readOnly: over.drive?.readOnly ?? false,
+    ...(aio === undefined ? {} : { aio }),
+  });
   const ns = new Namespace(nsConfig(BigInt(size), over), drive, opts);
   return {
     ns,
