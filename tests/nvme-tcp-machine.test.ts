@@ -146,6 +146,31 @@ describe('NVMe/TCP target serving a machine', () => {
     }
   });
 
+  it('serves concurrent 128 KiB reads from recycled buffers without mixing them up', async () => {
+    const c = await NvmeTcpController.connect({ ...opts(), ioQueues: 1 });
+    try {
+      const blocks = [4096, 4352, 4608, 4864];
+      const data = blocks.map(() => randomBytes(128 * 1024));
+      for (const [i, lba] of blocks.entries()) {
+        const w = { opcode: IoOpc.WRITE, nsid: 1, cdw10: lba, cdw12: 255 };
+        assert.equal((await c.ioCommand(w, { write: data[i]! })).status, 0);
+      }
+      for (let round = 0; round < 8; round++) {
+        const reads = blocks.flatMap((lba, i) =>
+          [0, 1, 2].map(async () => {
+            const r = { opcode: IoOpc.READ, nsid: 1, cdw10: lba, cdw12: 255 };
+            const got = await c.ioCommand(r, { readLength: 128 * 1024 });
+            assert.equal(got.status, 0);
+            assert.ok(Buffer.from(got.data).equals(data[i]!), `round ${round}, LBA ${lba}`);
+          }),
+        );
+        await Promise.all(reads);
+      }
+    } finally {
+      await c.disconnect();
+    }
+  });
+
   it('gives a second host the other controller of the subsystem (multipath), then Controller Busy', async () => {
     const a = await NvmeTcpController.connect(opts());
     const b = await NvmeTcpController.connect(opts());

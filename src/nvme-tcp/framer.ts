@@ -290,7 +290,9 @@ export class PduFramer {
         this.#filled = need;
         return pos + need;
       }
-      this.#partial = new Uint8Array(need);
+      // Not zeroed: #take hands the piece out only once every byte of it has been written.
+      const b = Buffer.allocUnsafeSlow(need);
+      this.#partial = new Uint8Array(b.buffer, b.byteOffset, need);
       this.#filled = 0;
     }
     const n = Math.min(need - this.#filled, chunk.length - pos);

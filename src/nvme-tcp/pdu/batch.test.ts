@@ -18,10 +18,13 @@ class Recorder implements BatchSocket {
   uncork(): void {
     this.calls.push('uncork');
   }
-  write(chunk: Uint8Array): boolean {
-    this.calls.push(`write ${chunk.length}`);
+  /** Write callbacks not yet run (the test runs them: "the kernel took it"). */
+  readonly callbacks: (() => void)[] = [];
+  write(chunk: Uint8Array, written?: () => void): boolean {
+    this.calls.push(`write ${chunk.length}${written === undefined ? '' : ' +cb'}`);
     this.chunks.push(chunk);
     this.copies.push(chunk.slice());
+    if (written !== undefined) this.callbacks.push(written);
     return true;
   }
 }
@@ -123,5 +126,34 @@ describe('SendQueue (one turn of queued PDUs → writes)', () => {
     const q = new SendQueue(new Recorder());
     for (let i = 0; i < 1000; i++) q.pushPdu([bytes(4096, i & 0xff)]);
     assert.equal(q.due, false);
+  });
+
+  it('tells when a piece held by reference has been written, after everything before it', () => {
+    const s = new Recorder();
+    const q = new SendQueue(s);
+    const big = bytes(COPY_LIMIT, 9);
+    q.push(bytes(24, 1));
+    assert.equal(q.push(big), false, 'held by reference');
+    q.push(bytes(24, 2));
+    let released = 0;
+    q.whenWritten(() => released++);
+    assert.equal(released, 0);
+    q.flush();
+    assert.deepEqual(s.calls, [
+      'cork',
+      'write 24',
+      `write ${COPY_LIMIT}`,
+      'write 24 +cb',
+      'uncork',
+    ]);
+    assert.equal(released, 0, 'not before the socket says so');
+    s.callbacks.shift()!();
+    assert.equal(released, 1);
+    // With nothing queued, an empty write carries the callback behind what the socket holds.
+    q.whenWritten(() => released++);
+    q.flush();
+    assert.deepEqual(s.calls.at(-1), 'write 0 +cb');
+    s.callbacks.shift()!();
+    assert.equal(released, 2);
   });
 });

@@ -41,7 +41,7 @@ export interface BatchSocket {
   readonly destroyed: boolean;
   cork(): void;
   uncork(): void;
-  write(chunk: Uint8Array): boolean;
+  write(chunk: Uint8Array, written?: () => void): boolean;
 }
 
 export class SendQueue {
@@ -52,6 +52,8 @@ export class SendQueue {
   #segStart = 0;
   /** Write units of this turn, in order: arena segments and large pieces by reference. */
   #units: Uint8Array[] = [];
+  /** whenWritten callbacks to run once the next flush's writes are done. */
+  #waiters: (() => void)[] = [];
 
   readonly #policy: FlushPolicy;
   /** Bytes and PDUs queued since the last flush. */
@@ -103,21 +105,36 @@ export class SendQueue {
     return true;
   }
 
+  /**
+   * Runs `fn` once everything queued so far has been written (the socket holds no reference to
+   * it any more): how a caller learns that a piece pushed by reference may be reused. Never runs
+   * if the socket is destroyed first.
+   */
+  whenWritten(fn: () => void): void {
+    this.#waiters.push(fn);
+  }
+
   /** Writes everything queued (one writev when there are several units); drops it if destroyed. */
   flush(): void {
     this.#bytes = 0;
     this.#pdus = 0;
     this.#cut();
     const units = this.#units;
-    if (units.length === 0) return;
+    const waiters = this.#waiters;
+    if (units.length === 0 && waiters.length === 0) return;
     this.#units = [];
+    this.#waiters = [];
     const socket = this.#socket;
     if (!socket.destroyed) {
-      if (units.length === 1) {
-        socket.write(units[0]!);
+      // Writes complete in order: the last one's callback covers everything before it.
+      const last = units.length === 0 ? new Uint8Array(0) : units.pop()!;
+      const done = waiters.length === 0 ? undefined : () => waiters.forEach((fn) => fn());
+      if (units.length === 0) {
+        socket.write(last, done);
       } else {
         socket.cork();
         for (const u of units) socket.write(u);
+        socket.write(last, done);
         socket.uncork();
       }
     }
