@@ -115,20 +115,20 @@ function zeroDeallocated(core: NsCore, lba: number, nlb: number, b: Blocks): voi
 }
 
 /** SMART/stats accounting of a command that read `nlb` blocks from the medium. */
-function countRead(core: NsCore, nlb: number): void {
+export function countRead(core: NsCore, nlb: number): void {
   core.stats.readCommands++;
   core.stats.bytesRead += BigInt(nlb * core.geometry.lbaSize);
 }
 
 /** SMART/stats and FDP accounting of a Write of `nlb` blocks that completed. */
-function countWrite(core: NsCore, ctx: CommandContext, nlb: number): void {
+export function countWrite(core: NsCore, ctx: CommandContext, nlb: number): void {
   core.stats.writeCommands++;
   core.stats.bytesWritten += BigInt(nlb * core.geometry.lbaSize);
   core.fdp?.onWrite(ctx.cmd, nlb);
 }
 
 /** Visits [slba, slba + nlb) in store-sized chunks. Stops at the first non-zero status. */
-async function eachChunk(
+export async function eachChunk(
   core: NsCore,
   slba: number,
   nlb: number,

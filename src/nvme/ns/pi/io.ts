@@ -50,25 +50,27 @@ function piHostBytes(core: NsCore, f: PiFormat, p: PrInfo, nlb: number): number 
   return nlb * (g.lbaSize + (g.extended && !strips(f, p) ? g.ms : 0));
 }
 
-async function eachChunk(
+/**
+ * Stored blocks (never-written tuples shown as all ones) of piece `i` of a command from `slba`,
+ * checked as PRCHK asks: the blocks, or the status that ends the command.
+ */
+async function checkedBlocks(
   core: NsCore,
+  f: PiFormat,
+  p: PrInfo,
+  lba: number,
+  n: number,
+  i: number,
   slba: number,
-  nlb: number,
-  fn: (lba: number, n: number, index: number) => Promise<number>,
-): Promise<number> {
-  const step = core.store.chunkBlocks;
-  for (let i = 0; i < nlb; i += step) {
-    const status = await fn(slba + i, Math.min(step, nlb - i), i);
-    if (status !== Status.SUCCESS) return status;
+): Promise<Blocks | number> {
+  let b: Blocks;
+  try {
+    b = await io.readBlocks(core, lba, n);
+  } catch {
+    return Status.UNRECOVERED_READ;
   }
-  return Status.SUCCESS;
-}
-
-/** Stored blocks with never-written tuples shown as all ones. */
-async function storedBlocks(core: NsCore, f: PiFormat, lba: number, n: number): Promise<Blocks> {
-  const b = await io.readBlocks(core, lba, n);
   markUnwritten(f, b.meta);
-  return b;
+  return checkBlocks(f, p, b.data, b.meta, i, slba)?.status ?? b;
 }
 
 /** The data and metadata of `n` blocks from the host buffers (piece `i` of the command). */
@@ -140,21 +142,11 @@ export async function piRead(core: NsCore, ctx: CommandContext): Promise<Complet
   if (unreadable) return unreadable;
   const pi = checkPrInfo(f, p, r.slba);
   if (pi !== Status.SUCCESS) return done(pi);
-  const status = await eachChunk(core, slba, r.nlb, async (lba, n, i) => {
-    let b: Blocks;
-    try {
-      b = await storedBlocks(core, f, lba, n);
-    } catch {
-      return Status.UNRECOVERED_READ;
-    }
-    const fail = checkBlocks(f, p, b.data, b.meta, i, slba);
-    if (fail) return fail.status;
-    return toHost(core, ctx, f, p, i, b);
+  const status = await io.eachChunk(core, slba, r.nlb, async (lba, n, i) => {
+    const b = await checkedBlocks(core, f, p, lba, n, i, slba);
+    return typeof b === 'number' ? b : toHost(core, ctx, f, p, i, b);
   });
-  if (status === Status.SUCCESS) {
-    core.stats.readCommands++;
-    core.stats.bytesRead += BigInt(r.nlb * core.geometry.lbaSize);
-  }
+  if (status === Status.SUCCESS) io.countRead(core, r.nlb);
   return done(status);
 }
 
@@ -188,7 +180,7 @@ export async function piWriteData(
   p: PrInfo,
 ): Promise<Completion> {
   const f = piOf(core);
-  const status = await eachChunk(core, slba, nlb, async (lba, n, i) => {
+  const status = await io.eachChunk(core, slba, nlb, async (lba, n, i) => {
     const b = await fromHost(core, ctx, f, p, i, n);
     if (typeof b === 'number') return b;
     if (pract(p)) generate(f, p, b.data, b.meta, i);
@@ -210,9 +202,7 @@ export async function piWriteData(
     const fl = await io.flushStatus(core);
     if (fl !== Status.SUCCESS) return done(fl);
   }
-  core.stats.writeCommands++;
-  core.stats.bytesWritten += BigInt(nlb * core.geometry.lbaSize);
-  core.fdp?.onWrite(ctx.cmd, nlb);
+  io.countWrite(core, ctx, nlb);
   return done(Status.SUCCESS);
 }
 
@@ -231,15 +221,9 @@ export async function piCompare(core: NsCore, ctx: CommandContext): Promise<Comp
   if (unreadable) return unreadable;
   const pi = checkPrInfo(f, p, r.slba);
   if (pi !== Status.SUCCESS) return done(pi);
-  const status = await eachChunk(core, slba, r.nlb, async (lba, n, i) => {
-    let stored: Blocks;
-    try {
-      stored = await storedBlocks(core, f, lba, n);
-    } catch {
-      return Status.UNRECOVERED_READ;
-    }
-    const fail = checkBlocks(f, p, stored.data, stored.meta, i, slba);
-    if (fail) return fail.status;
+  const status = await io.eachChunk(core, slba, r.nlb, async (lba, n, i) => {
+    const stored = await checkedBlocks(core, f, p, lba, n, i, slba);
+    if (typeof stored === 'number') return stored;
     if (!g.extended && ctx.meta === undefined) {
       // No metadata buffer: the data alone is compared (as with MPTR 0 on a non-PI namespace).
       const data = await ctx.data.fromHost(i * g.lbaSize, n * g.lbaSize);
@@ -251,10 +235,7 @@ export async function piCompare(core: NsCore, ctx: CommandContext): Promise<Comp
     if (!equal(host.data, stored.data)) return Status.CMP_FAILURE;
     return metaEqualOutsideTuple(f, host.meta, stored.meta) ? 0 : Status.CMP_FAILURE;
   });
-  if (status === Status.SUCCESS || status === Status.CMP_FAILURE) {
-    core.stats.readCommands++;
-    core.stats.bytesRead += BigInt(r.nlb * g.lbaSize);
-  }
+  if (status === Status.SUCCESS || status === Status.CMP_FAILURE) io.countRead(core, r.nlb);
   return done(status);
 }
 
@@ -272,19 +253,11 @@ export async function piVerify(core: NsCore, ctx: CommandContext): Promise<Compl
   if (typeof slba !== 'number') return slba;
   const unreadable = readable(core, slba, r.nlb);
   if (unreadable) return unreadable;
-  const status = await eachChunk(core, slba, r.nlb, async (lba, n, i) => {
-    let b: Blocks;
-    try {
-      b = await storedBlocks(core, f, lba, n);
-    } catch {
-      return Status.UNRECOVERED_READ;
-    }
-    return checkBlocks(f, p, b.data, b.meta, i, slba)?.status ?? 0;
+  const status = await io.eachChunk(core, slba, r.nlb, async (lba, n, i) => {
+    const b = await checkedBlocks(core, f, p, lba, n, i, slba);
+    return typeof b === 'number' ? b : Status.SUCCESS;
   });
-  if (status === Status.SUCCESS) {
-    core.stats.readCommands++;
-    core.stats.bytesRead += BigInt(r.nlb * g.lbaSize);
-  }
+  if (status === Status.SUCCESS) io.countRead(core, r.nlb);
   return done(status);
 }
 
@@ -306,7 +279,7 @@ export async function piWriteZeroes(core: NsCore, ctx: CommandContext): Promise<
   let status: number;
   try {
     status = pract(p)
-      ? await eachChunk(core, slba, r.nlb, async (lba, n, i) => {
+      ? await io.eachChunk(core, slba, r.nlb, async (lba, n, i) => {
           const data = new Uint8Array(n * g.lbaSize);
           const meta = new Uint8Array(n * g.ms);
           generate(f, p, data, meta, i);
