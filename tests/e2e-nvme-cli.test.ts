@@ -5,58 +5,40 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { Machine } from '../src/machine/machine.js';
-import { machineSettings } from '../src/machine/settings.js';
-import { registerAllTypes } from '../src/machine/types.js';
-import { parseArgs } from '../src/config/options.js';
-import { startNvmeTcp } from '../src/nvme-tcp/target/index.js';
-import type { NvmeTcpService } from '../src/nvme-tcp/target/index.js';
-import { nvmeCommand } from '../src/cli/nvme/index.js';
-import { bufferIo } from '../src/cli/io.js';
+import { nvmeCli, tcpMachine, type TcpMachine } from './support/tcp-machine.js';
 
 const run = promisify(execFile);
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const NQN = 'nqn.2019-08.org.qemu:clisub';
 
 describe('nvmemu nvme against a served machine', () => {
-  let dir = '';
-  let machine: Machine;
-  let svc: NvmeTcpService;
+  let m: TcpMachine;
   const target = () => ['-t', 'tcp', '-a', '127.0.0.1', '-n', NQN];
-  const port = () => String(svc.target.ioPort.port);
-  const cli = async (...args: string[]) => {
-    const io = bufferIo();
-    const code = await nvmeCommand(args, io);
-    return { code, out: io.stdout, err: io.stderr };
-  };
+  const port = () => String(m.port);
+  const cli = (...args: string[]) => nvmeCli(args);
 
   before(async () => {
-    registerAllTypes();
-    dir = mkdtempSync(join(tmpdir(), 'nvmemu-cli-'));
-    writeFileSync(join(dir, 'nvm.img'), new Uint8Array(2 << 20));
-    const a = parseArgs([
-      '-drive',
-      `file=${join(dir, 'nvm.img')},if=none,id=nvm,format=raw`,
-      '-device',
-      'nvme-subsys,id=s,nqn=clisub',
-      '-device',
-      'nvme,id=c0,serial=cli0,subsys=s',
-      '-device',
-      'nvme-ns,drive=nvm,nsid=1',
-    ]);
-    machine = await Machine.create(a.items, { settings: machineSettings(a), dataDir: dir });
-    svc = await startNvmeTcp(machine, { listen: '127.0.0.1:0', discoveryPort: 0 });
+    m = await tcpMachine(
+      'cli',
+      { 'nvm.img': 2 << 20 },
+      (d) => [
+        '-drive',
+        `file=${join(d, 'nvm.img')},if=none,id=nvm,format=raw`,
+        '-device',
+        'nvme-subsys,id=s,nqn=clisub',
+        '-device',
+        'nvme,id=c0,serial=cli0,subsys=s',
+        '-device',
+        'nvme-ns,drive=nvm,nsid=1',
+      ],
+      0,
+    );
   });
-  after(async () => {
-    await svc.close();
-    await machine.shutdown();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => m.close());
 
   it('discover -o json lists the subsystem with nvme-cli field names (spawned CLI)', async () => {
     const { stdout } = await run(process.execPath, [
@@ -68,7 +50,7 @@ describe('nvmemu nvme against a served machine', () => {
       '-a',
       '127.0.0.1',
       '-s',
-      String(svc.target.discoveryPort!.port),
+      String(m.svc.target.discoveryPort!.port),
       '-o',
       'json',
     ]);
@@ -89,8 +71,8 @@ describe('nvmemu nvme against a served machine', () => {
   });
 
   it('write then read through the spawned CLI round-trips the data file', async () => {
-    const src = join(dir, 'in.bin');
-    const dst = join(dir, 'out.bin');
+    const src = join(m.dir, 'in.bin');
+    const dst = join(m.dir, 'out.bin');
     const data = Buffer.alloc(4096, 0x5a);
     writeFileSync(src, data);
     const w = await run(process.execPath, [
@@ -206,7 +188,7 @@ describe('nvmemu nvme against a served machine', () => {
       '-c',
       '3',
       '-d',
-      join(dir, 'x'),
+      join(m.dir, 'x'),
     );
     assert.equal(bad.code, 1);
     assert.match(

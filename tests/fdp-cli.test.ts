@@ -4,67 +4,43 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Machine } from '../src/machine/machine.js';
-import { machineSettings } from '../src/machine/settings.js';
-import { registerAllTypes } from '../src/machine/types.js';
-import { parseArgs } from '../src/config/options.js';
-import { startNvmeTcp } from '../src/nvme-tcp/target/index.js';
-import type { NvmeTcpService } from '../src/nvme-tcp/target/index.js';
-import { nvmeCommand } from '../src/cli/nvme/index.js';
-import { bufferIo } from '../src/cli/io.js';
 import { crc16T10Dif } from '../src/util/crc.js';
+import { nvmeCli, tcpMachine, type TcpMachine } from './support/tcp-machine.js';
 
 const NQN = 'nqn.2019-08.org.qemu:fdpcli';
 
 describe('nvmemu nvme fdp and PI read/write over NVMe/TCP', () => {
-  let dir = '';
-  let machine: Machine;
-  let svc: NvmeTcpService;
-  const cli = async (...args: string[]) => {
-    const io = bufferIo();
-    const code = await nvmeCommand(
-      [...args, '--trsvcid', String(svc.target.ioPort.port), '-n', NQN],
-      io,
-    );
-    return { code, out: io.stdout, err: io.stderr };
-  };
+  let m: TcpMachine;
+  const cli = (...args: string[]) => nvmeCli(args, ['--trsvcid', String(m.port), '-n', NQN]);
 
   before(async () => {
-    registerAllTypes();
-    dir = mkdtempSync(join(tmpdir(), 'nvmemu-fdp-cli-'));
-    for (const f of ['a.img', 'b.img']) {
-      writeFileSync(join(dir, f), '');
-      truncateSync(join(dir, f), 4 << 20);
-    }
-    const a = parseArgs([
-      '-drive',
-      `file=${join(dir, 'a.img')},if=none,id=a,format=raw`,
-      '-drive',
-      `file=${join(dir, 'b.img')},if=none,id=b,format=raw`,
-      '-device',
-      'nvme-subsys,id=s,nqn=fdpcli,fdp=on,fdp.nruh=4,fdp.runs=64K',
-      '-device',
-      'nvme,id=c0,serial=fdp0,subsys=s',
-      '-device',
-      'nvme-ns,drive=a,nsid=1,ms=8,mset=1,pi=1,fdp.ruhs=0-1',
-      '-device',
-      'nvme-ns,drive=b,nsid=2,ms=8,pi=1,fdp.ruhs=2',
-    ]);
-    machine = await Machine.create(a.items, { settings: machineSettings(a), dataDir: dir });
-    svc = await startNvmeTcp(machine, { listen: '127.0.0.1:0', discoveryPort: null });
+    m = await tcpMachine(
+      'fdp-cli',
+      { 'a.img': 4 << 20, 'b.img': 4 << 20 },
+      (d) => [
+        '-drive',
+        `file=${join(d, 'a.img')},if=none,id=a,format=raw`,
+        '-drive',
+        `file=${join(d, 'b.img')},if=none,id=b,format=raw`,
+        '-device',
+        'nvme-subsys,id=s,nqn=fdpcli,fdp=on,fdp.nruh=4,fdp.runs=64K',
+        '-device',
+        'nvme,id=c0,serial=fdp0,subsys=s',
+        '-device',
+        'nvme-ns,drive=a,nsid=1,ms=8,mset=1,pi=1,fdp.ruhs=0-1',
+        '-device',
+        'nvme-ns,drive=b,nsid=2,ms=8,pi=1,fdp.ruhs=2',
+      ],
+      null,
+    );
   });
-  after(async () => {
-    await svc.close();
-    await machine.shutdown();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => m.close());
 
   it('writes with PRACT (data only) and reads back 520-byte extended blocks with their tuples', async () => {
     const data = Uint8Array.from({ length: 1024 }, (_, i) => (i * 5) & 0xff);
-    writeFileSync(join(dir, 'in'), data);
+    writeFileSync(join(m.dir, 'in'), data);
     const w = await cli(
       'write',
       '--namespace-id',
@@ -74,7 +50,7 @@ describe('nvmemu nvme fdp and PI read/write over NVMe/TCP', () => {
       '-c',
       '1',
       '-d',
-      join(dir, 'in'),
+      join(m.dir, 'in'),
       '-p',
       '0xd',
       '-r',
@@ -99,7 +75,7 @@ describe('nvmemu nvme fdp and PI read/write over NVMe/TCP', () => {
       '-c',
       '1',
       '-d',
-      join(dir, 'out'),
+      join(m.dir, 'out'),
       '-p',
       '7',
       '-r',
@@ -110,7 +86,7 @@ describe('nvmemu nvme fdp and PI read/write over NVMe/TCP', () => {
       '0xffff',
     );
     assert.equal(r.code, 0, r.err);
-    const back = readFileSync(join(dir, 'out'));
+    const back = readFileSync(join(m.dir, 'out'));
     assert.equal(back.length, 1040);
     assert.deepEqual(back.subarray(0, 512), Buffer.from(data.subarray(0, 512)));
     const g = crc16T10Dif(data.subarray(0, 512)).toString(16).padStart(4, '0');
@@ -125,14 +101,14 @@ describe('nvmemu nvme fdp and PI read/write over NVMe/TCP', () => {
       '-c',
       '1',
       '-d',
-      join(dir, 'out2'),
+      join(m.dir, 'out2'),
       '-p',
       '0xd',
       '-r',
       '6',
     );
     assert.equal(s.code, 0, s.err);
-    assert.equal(readFileSync(join(dir, 'out2')).length, 1024);
+    assert.equal(readFileSync(join(m.dir, 'out2')).length, 1024);
     // A wrong expected application tag is reported with nvme-cli's status name, exit 1.
     const bad = await cli(
       'read',
@@ -143,7 +119,7 @@ describe('nvmemu nvme fdp and PI read/write over NVMe/TCP', () => {
       '-c',
       '0',
       '-d',
-      join(dir, 'o3'),
+      join(m.dir, 'o3'),
       '-p',
       '2',
       '--app-tag',
@@ -156,7 +132,7 @@ describe('nvmemu nvme fdp and PI read/write over NVMe/TCP', () => {
   });
 
   it('refuses a separate metadata file over NVMe/TCP with a precise message', async () => {
-    writeFileSync(join(dir, 'm'), new Uint8Array(8));
+    writeFileSync(join(m.dir, 'm'), new Uint8Array(8));
     const r = await cli(
       'write',
       '--namespace-id',
@@ -166,9 +142,9 @@ describe('nvmemu nvme fdp and PI read/write over NVMe/TCP', () => {
       '-c',
       '0',
       '-d',
-      join(dir, 'in'),
+      join(m.dir, 'in'),
       '-M',
-      join(dir, 'm'),
+      join(m.dir, 'm'),
       '-y',
       '8',
     );
@@ -184,7 +160,7 @@ describe('nvmemu nvme fdp and PI read/write over NVMe/TCP', () => {
       '-c',
       '0',
       '-d',
-      join(dir, 'in'),
+      join(m.dir, 'in'),
       '-p',
       '8',
     );

@@ -5,62 +5,41 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nvmeCommand } from '../src/cli/nvme/index.js';
-import { parseArgs } from '../src/config/options.js';
-import { Machine } from '../src/machine/machine.js';
-import { machineSettings } from '../src/machine/settings.js';
-import { registerAllTypes } from '../src/machine/types.js';
 import { ALL_COMMANDS, Monitor } from '../src/monitor/index.js';
 import { NvmeTcpController } from '../src/nvme-tcp/host/index.js';
-import { startNvmeTcp, type NvmeTcpService } from '../src/nvme-tcp/target/index.js';
 import { AdminOpc, IoOpc } from '../src/nvme/spec/opcodes.js';
 import { readU16le } from '../src/util/bytes.js';
+import { nvmeCli, tcpMachine, type TcpMachine } from './support/tcp-machine.js';
 
 const NQN = 'nqn.2019-08.org.qemu:subsys0';
 
 describe('SR-IOV procedure through nvmemu nvme and the monitor', () => {
-  let dir = '';
-  let machine: Machine;
-  let svc: NvmeTcpService;
+  let m: TcpMachine;
   let mon: Monitor;
-  const target = (): string[] => ['--trsvcid', String(svc.target.ioPort.port), '-n', NQN];
+  const target = (): string[] => ['--trsvcid', String(m.port), '-n', NQN];
 
-  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const code = await nvmeCommand([...argv, ...target()], {
-      out: (t) => void (out += t),
-      err: (t) => void (err += t),
-    });
-    return { code, out, err };
-  }
+  const cli = (...argv: string[]) => nvmeCli(argv, target());
 
   before(async () => {
-    registerAllTypes();
-    dir = mkdtempSync(join(tmpdir(), 'nvmemu-sriov-'));
-    writeFileSync(join(dir, 'nvm.img'), new Uint8Array(4 << 20));
-    const a = parseArgs([
-      '-drive',
-      `file=${join(dir, 'nvm.img')},if=none,id=nvm,format=raw`,
-      '-device',
-      'nvme-subsys,id=subsys0',
-      '-device',
-      'nvme,id=nvme0,serial=deadbeef,subsys=subsys0,sriov_max_vfs=2,sriov_vq_flexible=8,sriov_vi_flexible=4',
-      '-device',
-      'nvme-ns,drive=nvm,nsid=1',
-    ]);
-    machine = await Machine.create(a.items, { settings: machineSettings(a), dataDir: dir });
-    svc = await startNvmeTcp(machine, { listen: '127.0.0.1:0', discoveryPort: 0 });
-    mon = new Monitor(machine, { quit: () => undefined, version: '0.0.0' }, ALL_COMMANDS);
+    m = await tcpMachine(
+      'sriov',
+      { 'nvm.img': 4 << 20 },
+      (d) => [
+        '-drive',
+        `file=${join(d, 'nvm.img')},if=none,id=nvm,format=raw`,
+        '-device',
+        'nvme-subsys,id=subsys0',
+        '-device',
+        'nvme,id=nvme0,serial=deadbeef,subsys=subsys0,sriov_max_vfs=2,sriov_vq_flexible=8,sriov_vi_flexible=4',
+        '-device',
+        'nvme-ns,drive=nvm,nsid=1',
+      ],
+      0,
+    );
+    mon = new Monitor(m.machine, { quit: () => undefined, version: '0.0.0' }, ALL_COMMANDS);
   });
-  after(async () => {
-    await svc.close();
-    await machine.shutdown();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => m.close());
 
   it('runs the documented steps and the online VF serves I/O over NVMe/TCP', async () => {
     // 1. Unbind the flexible resources from the primary controller.
@@ -141,7 +120,7 @@ describe('SR-IOV procedure through nvmemu nvme and the monitor', () => {
     });
     // 5. Use the secondary controller: a host that asks for cntlid 1 gets the VF, and a dynamic
     //    connect reaches it while the PF is taken.
-    const port = svc.target.ioPort.port;
+    const port = m.svc.target.ioPort.port;
     const pf = await NvmeTcpController.connect({ address: '127.0.0.1', port, subnqn: NQN });
     const vf = await NvmeTcpController.connect({
       address: '127.0.0.1',

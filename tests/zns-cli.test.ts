@@ -5,63 +5,41 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Machine } from '../src/machine/machine.js';
-import { machineSettings } from '../src/machine/settings.js';
-import { registerAllTypes } from '../src/machine/types.js';
-import { parseArgs } from '../src/config/options.js';
-import { startNvmeTcp } from '../src/nvme-tcp/target/index.js';
-import type { NvmeTcpService } from '../src/nvme-tcp/target/index.js';
 import { nvmeCommand } from '../src/cli/nvme/index.js';
 import { bufferIo } from '../src/cli/io.js';
+import { nvmeCli, tcpMachine, type TcpMachine } from './support/tcp-machine.js';
 
 const NQN = 'nqn.2019-08.org.qemu:znscli';
 
 describe('nvmemu nvme zns / copy against a served zoned namespace', () => {
-  let dir = '';
-  let machine: Machine;
-  let svc: NvmeTcpService;
-  const cli = async (...args: string[]) => {
-    const io = bufferIo();
-    const code = await nvmeCommand(
-      [...args, '--trsvcid', String(svc.target.ioPort.port), '-n', NQN],
-      io,
-    );
-    return { code, out: io.stdout, err: io.stderr };
-  };
+  let m: TcpMachine;
+  const cli = (...args: string[]) => nvmeCli(args, ['--trsvcid', String(m.port), '-n', NQN]);
   const zns = (cmd: string, ...args: string[]) => cli('zns', cmd, '--namespace-id', '2', ...args);
 
   before(async () => {
-    registerAllTypes();
-    dir = mkdtempSync(join(tmpdir(), 'nvmemu-zns-cli-'));
-    for (const f of ['nvm.img', 'zns.img']) {
-      writeFileSync(join(dir, f), '');
-      truncateSync(join(dir, f), 8 << 20);
-    }
-    const a = parseArgs([
-      '-drive',
-      `file=${join(dir, 'nvm.img')},if=none,id=nvm,format=raw`,
-      '-drive',
-      `file=${join(dir, 'zns.img')},if=none,id=zns,format=raw`,
-      '-device',
-      'nvme-subsys,id=s,nqn=znscli',
-      '-device',
-      'nvme,id=c0,serial=zns0,subsys=s',
-      '-device',
-      'nvme-ns,drive=nvm,nsid=1',
-      '-device',
-      'nvme-ns,drive=zns,nsid=2,zoned=on,zoned.zone_size=1M,zoned.descr_ext_size=64,zoned.max_open=4,zoned.max_active=6',
-    ]);
-    machine = await Machine.create(a.items, { settings: machineSettings(a), dataDir: dir });
-    svc = await startNvmeTcp(machine, { listen: '127.0.0.1:0', discoveryPort: null });
+    m = await tcpMachine(
+      'zns-cli',
+      { 'nvm.img': 8 << 20, 'zns.img': 8 << 20 },
+      (d) => [
+        '-drive',
+        `file=${join(d, 'nvm.img')},if=none,id=nvm,format=raw`,
+        '-drive',
+        `file=${join(d, 'zns.img')},if=none,id=zns,format=raw`,
+        '-device',
+        'nvme-subsys,id=s,nqn=znscli',
+        '-device',
+        'nvme,id=c0,serial=zns0,subsys=s',
+        '-device',
+        'nvme-ns,drive=nvm,nsid=1',
+        '-device',
+        'nvme-ns,drive=zns,nsid=2,zoned=on,zoned.zone_size=1M,zoned.descr_ext_size=64,zoned.max_open=4,zoned.max_active=6',
+      ],
+      null,
+    );
   });
-  after(async () => {
-    await svc.close();
-    await machine.shutdown();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => m.close());
 
   it('zns id-ctrl and id-ns print nvme-cli fields', async () => {
     const c = await zns('id-ctrl', '-o', 'json');
@@ -115,7 +93,7 @@ describe('nvmemu nvme zns / copy against a served zoned namespace', () => {
   });
 
   it('zone-append prints the assigned LBA; open/close/reset/offline print nvme-cli messages', async () => {
-    const data = join(dir, 'payload');
+    const data = join(m.dir, 'payload');
     writeFileSync(data, 'hello zones');
     const a1 = await zns('zone-append', '-s', '0x1000', '-z', '4096', '-d', data);
     assert.deepEqual([a1.code, a1.out], [0, 'Success appended data to LBA 1000\n']);
@@ -131,7 +109,7 @@ describe('nvmemu nvme zns / copy against a served zoned namespace', () => {
   });
 
   it('set-zone-desc and the extended report show the extension data', async () => {
-    const ext = join(dir, 'ext');
+    const ext = join(m.dir, 'ext');
     writeFileSync(ext, Buffer.alloc(64, 0xab));
     const s = await zns('set-zone-desc', '-s', '0x2000', '-d', ext);
     assert.deepEqual([s.code, s.out], [0, 'set-zone-desc: Success, zone:2000 nsid:2\n']);
@@ -153,9 +131,9 @@ describe('nvmemu nvme zns / copy against a served zoned namespace', () => {
   });
 
   it('copy copies ranges on the NVM namespace and reports statuses with nvme-cli words', async () => {
-    const data = join(dir, 'blk');
+    const data = join(m.dir, 'blk');
     writeFileSync(data, Buffer.alloc(1024, 0x5a));
-    const base = ['--trsvcid', String(svc.target.ioPort.port), '-n', NQN, '--namespace-id', '1'];
+    const base = ['--trsvcid', String(m.port), '-n', NQN, '--namespace-id', '1'];
     const w = await nvmeCommand(
       ['write', ...base, '--start-block', '4', '-c', '1', '-d', data],
       bufferIo(),
