@@ -178,12 +178,14 @@ describe('Simple Copy on an NVM namespace', () => {
     },
     {
       name: 'format 4 (not in OCFS) is Invalid Field + DNR',
-      run: (t) => t.ns.execute(ctxOf({ opcode: IoOpc.COPY, cdw12: 4 << 8 }, new Uint8Array(64))),
+      run: async (t) =>
+        t.ns.execute(ctxOf({ opcode: IoOpc.COPY, cdw12: 4 << 8 }, new Uint8Array(64))),
       status: D(Status.INVALID_FIELD),
     },
     {
       name: 'format 2 naming SNSID 0 is Invalid Namespace or Format + DNR',
-      run: (t) => t.ns.execute(ctxOf({ opcode: IoOpc.COPY, cdw12: 2 << 8 }, new Uint8Array(64))),
+      run: async (t) =>
+        t.ns.execute(ctxOf({ opcode: IoOpc.COPY, cdw12: 2 << 8 }, new Uint8Array(64))),
       status: D(Status.INVALID_NSID),
     },
     {

@@ -12,7 +12,7 @@ import { parseArgs } from '../src/config/options.js';
 import { Machine } from '../src/machine/machine.js';
 import { machineSettings } from '../src/machine/settings.js';
 import { registerAllTypes } from '../src/machine/types.js';
-import { Host } from '../src/nvme/ctrl/host.js';
+import { Host } from '../src/nvme/pci/local-host.js';
 import { AdminOpc, IoOpc } from '../src/nvme/spec/opcodes.js';
 import { readU16le, readU32le, readU64le, writeU16le } from '../src/util/bytes.js';
 import { decodeSmartCounters, encodeSmartCounters } from '../src/faults/device-state.js';

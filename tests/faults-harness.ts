@@ -9,7 +9,7 @@ import { Machine } from '../src/machine/machine.js';
 import { machineSettings } from '../src/machine/settings.js';
 import { registerAllTypes } from '../src/machine/types.js';
 import { NvmeDevice } from '../src/nvme/index.js';
-import { Host } from '../src/nvme/ctrl/host.js';
+import { Host } from '../src/nvme/pci/local-host.js';
 import type { Controller } from '../src/nvme/ctrl/controller.js';
 import { IoOpc } from '../src/nvme/spec/opcodes.js';
 import type { Namespace } from '../src/nvme/ns/namespace.js';

@@ -9,7 +9,7 @@ import { machineFaults } from '../src/faults/injector.js';
 import { FaultSpecError, parseFaultSpec } from '../src/faults/catalogue.js';
 import { AdminOpc, IoOpc } from '../src/nvme/spec/opcodes.js';
 import { readU16le } from '../src/util/bytes.js';
-import type { Host } from '../src/nvme/ctrl/host.js';
+import type { Host } from '../src/nvme/pci/local-host.js';
 import {
   controllerOf,
   hostOf,

@@ -196,14 +196,16 @@ describe('Identify Controller (§2.6)', () => {
     put(72, '06005452' + '00' + '07' + '0000' + '00040100');
     put(92, '00010000' + '00800000');
     put(111, '01');
-    put(256, '0a01' + '03' + '03' + '03' + '07');
+    // Documented difference: ELPE 63 (64 Error Information entries; QEMU 7.2 keeps none: 0).
+    put(256, '0a01' + '03' + '03' + '03' + '07' + '3f');
     put(266, '5701' + '7501');
     put(512, '6644');
     // Documented difference from QEMU 7.2's ONCS 0x15d: Write Uncorrectable (bit 1) is
-    // advertised too; Copy (bit 8) with OCFS 0x3 (formats 0 and 1) as in QEMU 7.2.
+    // advertised too; Copy (bit 8) with OCFS 0xf: formats 0-3 (QEMU 7.2: 0x3, formats 0 and 1;
+    // 2 and 3 came with newer QEMU).
     put(516, '00010000' + '5f01');
     put(525, '07');
-    put(534, '0300' + '01000000');
+    put(534, '0f00' + '01000000');
     ascii(768, 'nqn.2019-08.org.qemu:deadbeef', 256, 0);
     put(2048, 'c409' + '0000' + '10000000' + '04000000');
     assert.equal(hex(id), hex(expected));
@@ -233,11 +235,33 @@ describe('Identify Controller (§2.6)', () => {
     assert.deepEqual([id[77], id[259]], [0, 9]);
   });
 
-  it('the fabrics personality drops Doorbell Buffer Config from OACS and advertises KAS', () => {
-    const { ctrl } = rig({ params: { transport: 'fabrics' } });
+  it('the fabrics personality drops Doorbell Buffer Config from OACS and reports its fields', () => {
+    const { ctrl } = rig({ enable: false });
+    const fabrics = {
+      inCapsuleSize: 8192,
+      katoGraceMs: 0,
+      hasQueue: () => false,
+      disconnect: () => undefined,
+    };
+    const fe = {
+      transport: 'fabrics' as const,
+      fabrics,
+      start: () => true,
+      reset: () => undefined,
+      evicted: () => undefined,
+    };
+    assert.ok(ctrl.bind(fe));
     const id = identifyController(ctrl);
-    assert.equal(readU16le(id, 256), 0x0a);
-    assert.equal(readU16le(id, 320), 100);
+    assert.equal(readU16le(id, 256), 0x0a, 'OACS without bit 8');
+    assert.equal(readU16le(id, 320), 10, 'KAS 1 s');
+    assert.equal(id[76], 0x02, 'CMIC: a reconnect may overlap the old association');
+    assert.equal(readU16le(id, 514), 2048, 'MAXCMD = MQES + 1');
+    assert.equal(readU32le(id, 536), 0x0010_0001, 'SGLS');
+    assert.equal(readU32le(id, 1792), (64 + 8192) / 16, 'IOCCSZ');
+    assert.equal(readU32le(id, 1796), 1, 'IORCSZ');
+    assert.deepEqual([id[1803], readU16le(id, 1804)], [1, 1], 'MSDBD, OFCS');
+    ctrl.release(fe);
+    assert.equal(readU16le(identifyController(ctrl), 256), 0x10a, 'back to PCIe');
   });
 });
 

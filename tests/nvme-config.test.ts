@@ -12,7 +12,7 @@ import { registerAllTypes } from '../src/machine/types.js';
 import { parseArgs } from '../src/config/options.js';
 import { ConfigError } from '../src/config/errors.js';
 import { NvmeDevice } from '../src/nvme/index.js';
-import { Host } from '../src/nvme/ctrl/host.js';
+import { Host } from '../src/nvme/pci/local-host.js';
 import { readU32le, readU64le } from '../src/util/bytes.js';
 
 let dir = '';

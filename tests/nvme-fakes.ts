@@ -6,8 +6,10 @@ import { readU64le, writeU64le } from '../src/util/bytes.js';
 import type { NamespaceApi, NsSmartCounters } from '../src/nvme/spec/namespace-api.js';
 import { Status, withDnr } from '../src/nvme/spec/status.js';
 import type { CommandContext, Completion } from '../src/nvme/spec/transfer.js';
+import type { NvmeCmd } from '../src/nvme/spec/command.js';
+import { PcieController } from '../src/nvme/pci/pcie-controller.js';
 import { Controller } from '../src/nvme/ctrl/controller.js';
-import { Host } from '../src/nvme/ctrl/host.js';
+import { Host } from '../src/nvme/pci/local-host.js';
 import { defaultParams, type ControllerParams } from '../src/nvme/ctrl/params.js';
 import { Subsystem } from '../src/nvme/subsys/subsystem.js';
 
@@ -80,6 +82,11 @@ export class FakeNamespace implements NamespaceApi {
     return b;
   }
 
+  transferLength(cmd: NvmeCmd): { data: number; meta: number } | undefined {
+    if (cmd.opcode !== 0x01 && cmd.opcode !== 0x02) return undefined;
+    return { data: ((cmd.cdw12 & 0xffff) + 1) * this.lbaSize, meta: 0 };
+  }
+
   async execute(ctx: CommandContext): Promise<Completion> {
     this.executed++;
     this.inFlight++;
@@ -97,14 +104,14 @@ export class FakeNamespace implements NamespaceApi {
         return { status: withDnr(Status.INVALID_OPCODE) };
       if (slba + BigInt(nlb) > this.sizeBlocks) return { status: withDnr(Status.LBA_RANGE) };
       if (cmd.opcode === 0x01) {
-        const d = await ctx.data.fromHost(0, len);
+        const d = ctx.data.fromHost(0, len);
         if (typeof d === 'number') return { status: d };
         this.media.set(d, off);
         this.#counters.bytesWritten += BigInt(len);
         this.#counters.writeCommands++;
         return { status: 0 };
       }
-      const st = await ctx.data.toHost(0, this.media.slice(off, off + len));
+      const st = ctx.data.toHost(0, this.media.slice(off, off + len));
       if (st === 0) {
         this.#counters.bytesRead += BigInt(len);
         this.#counters.readCommands++;
@@ -149,6 +156,8 @@ function u32(v: number): number[] {
 
 export interface Rig {
   readonly ctrl: Controller;
+  /** The controller's PCIe personality: registers, rings, submit/reap. */
+  readonly pcie: PcieController;
   readonly host: Host;
   readonly subsys: Subsystem;
   readonly ns: FakeNamespace[];
@@ -165,7 +174,12 @@ export function rig(
   for (const n of ns) subsys.addNamespace(n, ctrl);
   const host = new Host(ctrl);
   if (opts.enable ?? true) host.enable();
-  return { ctrl, host, subsys, ns };
+  return { ctrl, pcie: host.pcie, host, subsys, ns };
+}
+
+/** The PCIe personality of `ctrl` (registers, rings) for tests that drive it directly. */
+export function pcieOf(ctrl: Controller): PcieController {
+  return PcieController.of(ctrl);
 }
 
 /** A fresh 4 KiB host buffer. */

@@ -157,7 +157,12 @@ rows('Get Log Page (§3.4)', [
   ['SMART NSID 0', { opcode: GL, cdw10: numd(512) | 0x02, nsid: 0 }, 'INVALID_NSID+DNR'],
   ['SMART unattached NSID', { opcode: GL, cdw10: numd(512) | 0x02, nsid: 9 }, 'INVALID_NSID+DNR'],
   ['SMART NSID 1', { opcode: GL, cdw10: numd(512) | 0x02, nsid: 1 }, 'SUCCESS'],
-  ['Error log offset 64', { opcode: GL, cdw10: numd(64) | 0x01, cdw12: 64 }, 'INVALID_FIELD+DNR'],
+  ['Error log offset 64', { opcode: GL, cdw10: numd(64) | 0x01, cdw12: 64 }, 'SUCCESS'],
+  [
+    'Error log offset 4096',
+    { opcode: GL, cdw10: numd(64) | 0x01, cdw12: 4096 },
+    'INVALID_FIELD+DNR',
+  ],
   ['Firmware Slot', { opcode: GL, cdw10: numd(512) | 0x03 }, 'SUCCESS'],
   [
     'Changed NS list offset 4096',

@@ -9,7 +9,7 @@ import { isKnownStatus, statusName } from '../src/nvme/spec/status.js';
 import { bufferData } from '../src/nvme/spec/transfer.js';
 import { Subsystem } from '../src/nvme/subsys/subsystem.js';
 import { openController } from '../src/nvme/index.js';
-import { FakeNamespace } from './nvme-fakes.js';
+import { FakeNamespace, pcieOf } from './nvme-fakes.js';
 
 const OPCODES = [
   0x00, 0x01, 0x02, 0x04, 0x05, 0x06, 0x08, 0x09, 0x0a, 0x0c, 0x0d, 0x15, 0x18, 0x1c, 0x7c, 0x80,
@@ -44,7 +44,7 @@ describe('admin fuzz', () => {
         subsys.addNamespace(new FakeNamespace(3, { csi: 2 }), c);
         let cid = 0;
         for (const s of cmds) {
-          const ok = c.submit(
+          const ok = pcieOf(c).submit(
             0,
             {
               opcode: s.opcode,
@@ -63,7 +63,7 @@ describe('admin fuzz', () => {
           );
           assert.ok(ok, 'admin SQ accepts');
           for (let i = 0; i < 3; i++) await tick();
-          for (const cqe of c.reap(0)) {
+          for (const cqe of pcieOf(c).reap(0)) {
             assert.ok(isKnownStatus(cqe.status), `unknown status ${statusName(cqe.status)}`);
             assert.equal(cqe.sqid, 0);
           }

@@ -9,7 +9,7 @@ import { bufferData } from '../src/nvme/spec/transfer.js';
 import { Reg } from '../src/nvme/ctrl/regs.js';
 import { Subsystem } from '../src/nvme/subsys/subsystem.js';
 import { openController } from '../src/nvme/index.js';
-import { FakeNamespace, page, rig } from './nvme-fakes.js';
+import { FakeNamespace, page, rig, pcieOf } from './nvme-fakes.js';
 
 const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -53,24 +53,27 @@ describe('queues', () => {
       0,
     );
     const buf = (): ReturnType<typeof bufferData> => bufferData(new Uint8Array(512));
-    const cq = ctrl.cqs[1]!;
+    const cq = pcieOf(ctrl).cqs[1]!;
     // Fetching is immediate while request slots are free (one per SQ entry: 4).
-    for (let i = 0; i < 3; i++) assert.ok(ctrl.submit(1, { opcode: 2, nsid: 1, cid: i }, buf()));
+    for (let i = 0; i < 3; i++)
+      assert.ok(pcieOf(ctrl).submit(1, { opcode: 2, nsid: 1, cid: i }, buf()));
     await tick();
     assert.equal(ns.executed, 3);
     assert.equal(cq.pending.length, 1, 'two posted, the third waits for room');
-    for (let i = 3; i < 6; i++) assert.ok(ctrl.submit(1, { opcode: 2, nsid: 1, cid: i }, buf()));
+    for (let i = 3; i < 6; i++)
+      assert.ok(pcieOf(ctrl).submit(1, { opcode: 2, nsid: 1, cid: i }, buf()));
     await tick();
     assert.equal(ns.executed, 6);
     assert.equal(cq.pending.length, 4, 'all four request slots wait on the full CQ');
     // No slot is free: entries stay in the SQ until it is full (3 of 4 entries).
-    for (let i = 6; i < 9; i++) assert.ok(ctrl.submit(1, { opcode: 2, nsid: 1, cid: i }, buf()));
-    assert.equal(ctrl.submit(1, { opcode: 2, nsid: 1, cid: 9 }, buf()), false, 'SQ full');
+    for (let i = 6; i < 9; i++)
+      assert.ok(pcieOf(ctrl).submit(1, { opcode: 2, nsid: 1, cid: i }, buf()));
+    assert.equal(pcieOf(ctrl).submit(1, { opcode: 2, nsid: 1, cid: 9 }, buf()), false, 'SQ full');
     await tick();
     assert.equal(ns.executed, 6);
     const got: Cqe[] = [];
     while (got.length < 9) {
-      got.push(...ctrl.reap(1));
+      got.push(...pcieOf(ctrl).reap(1));
       await tick();
     }
     assert.deepEqual(got.map((c) => c.cid).sort(), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
@@ -85,13 +88,15 @@ describe('queues', () => {
     const ns = new FakeNamespace(1, { delayMs: 20 });
     const { ctrl, host } = rig({ ns: [ns] });
     await host.createIoQueues(1);
-    assert.ok(ctrl.submit(1, { opcode: 2, nsid: 1, cid: 1 }, bufferData(new Uint8Array(512))));
+    assert.ok(
+      pcieOf(ctrl).submit(1, { opcode: 2, nsid: 1, cid: 1 }, bufferData(new Uint8Array(512))),
+    );
     await tick();
     assert.equal(ns.inFlight, 1);
     assert.equal((await host.admin({ opcode: 0, cdw10: 1 })).status, 0);
     await tick(40);
     assert.equal(ns.inFlight, 0);
-    assert.deepEqual(ctrl.reap(1), []);
+    assert.deepEqual(pcieOf(ctrl).reap(1), []);
   });
 
   it('routes I/O NSID errors and Flush per §4.1 steps 1-2', async () => {
@@ -114,14 +119,6 @@ describe('queues', () => {
     assert.equal(await st(0, 0), 'INVALID_NSID+DNR');
     ns[1]!.failFlush = true;
     assert.equal(await st(0xffffffff, 0), 'WRITE_FAULT');
-  });
-
-  it('creates fabrics queue pairs with createIoQueuePair', () => {
-    const { ctrl } = rig();
-    assert.equal(ctrl.createIoQueuePair(1, 32), 0);
-    assert.equal(statusName(ctrl.createIoQueuePair(1, 32)), 'INVALID_QID+DNR');
-    assert.equal(statusName(ctrl.createIoQueuePair(65, 32)), 'INVALID_QID+DNR');
-    assert.equal(statusName(ctrl.createIoQueuePair(2, 4096)), 'MAX_QSIZE_EXCEEDED+DNR');
   });
 });
 
@@ -179,15 +176,15 @@ describe('asynchronous events (§3.6)', () => {
 
   it('reports a doorbell write to a missing queue as an Error event when an AER waits', async () => {
     const { ctrl, host } = rig();
-    ctrl.writeReg32(0x1000 + 8 * 5, 1); // no AER outstanding: ignored
+    pcieOf(ctrl).writeReg32(0x1000 + 8 * 5, 1); // no AER outstanding: ignored
     assert.equal(ctrl.aer.queuedCount, 0);
     const aer = host.admin({ opcode: 0x0c });
     await tick();
-    ctrl.writeReg32(0x1000 + 8 * 5, 1);
+    pcieOf(ctrl).writeReg32(0x1000 + 8 * 5, 1);
     assert.equal((await aer).dw0, 0x00010000);
     const aer2 = host.admin({ opcode: 0x0c });
     await host.admin({ opcode: 0x02, cdw10: (15 << 16) | 0x01 }, page()); // read error log: unmask
-    ctrl.writeReg32(0x1000 + 4, 4000); // admin CQ head beyond its size
+    pcieOf(ctrl).writeReg32(0x1000 + 4, 4000); // admin CQ head beyond its size
     assert.equal((await aer2).dw0, 0x00010100);
   });
 
@@ -195,7 +192,7 @@ describe('asynchronous events (§3.6)', () => {
     const { ctrl, host } = rig();
     void host.admin({ opcode: 0x0c }).catch(() => undefined);
     await tick();
-    ctrl.writeReg32(Reg.CC, 0);
+    pcieOf(ctrl).writeReg32(Reg.CC, 0);
     assert.deepEqual([ctrl.aer.outstandingCount, ctrl.aer.queuedCount], [0, 0]);
   });
 

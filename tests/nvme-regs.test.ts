@@ -4,38 +4,41 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Reg, encodeCc } from '../src/nvme/ctrl/regs.js';
 import { statusName } from '../src/nvme/spec/status.js';
-import { rig, page } from './nvme-fakes.js';
+import { rig, page, pcieOf } from './nvme-fakes.js';
 
 describe('nvme registers', () => {
   it('reads CAP 0x004018200f0107ff and VS 1.4, as two 32-bit halves too', () => {
     const { ctrl } = rig({ enable: false });
-    assert.equal(ctrl.readReg64(Reg.CAP), 0x004018200f0107ffn);
-    assert.equal(ctrl.readReg32(0), 0x0f0107ff);
-    assert.equal(ctrl.readReg32(4), 0x00401820);
-    assert.equal(ctrl.readReg32(Reg.VS), 0x00010400);
-    assert.equal(ctrl.readReg32(0x1000), 0, 'doorbells read 0');
-    assert.equal(ctrl.readReg32(0xf00), 0);
+    assert.equal(pcieOf(ctrl).readReg64(Reg.CAP), 0x004018200f0107ffn);
+    assert.equal(pcieOf(ctrl).readReg32(0), 0x0f0107ff);
+    assert.equal(pcieOf(ctrl).readReg32(4), 0x00401820);
+    assert.equal(pcieOf(ctrl).readReg32(Reg.VS), 0x00010400);
+    assert.equal(pcieOf(ctrl).readReg32(0x1000), 0, 'doorbells read 0');
+    assert.equal(pcieOf(ctrl).readReg32(0xf00), 0);
   });
 
   it('sets CAP.PMRS and CAP.CMBS with pmrdev / cmb_size_mb', () => {
     const { ctrl } = rig({ enable: false, params: { pmr: true, cmbSizeMb: 2 } });
-    assert.equal(ctrl.readReg64(Reg.CAP), 0x034018200f0107ffn);
+    assert.equal(pcieOf(ctrl).readReg64(Reg.CAP), 0x034018200f0107ffn);
   });
 
   it('keeps one interrupt mask: INTMS sets, INTMC clears, both read it', () => {
     const { ctrl } = rig({ enable: false });
-    ctrl.writeReg32(Reg.INTMS, 0x5);
-    ctrl.writeReg32(Reg.INTMC, 0x1);
-    assert.deepEqual([ctrl.readReg32(Reg.INTMS), ctrl.readReg32(Reg.INTMC)], [0x4, 0x4]);
+    pcieOf(ctrl).writeReg32(Reg.INTMS, 0x5);
+    pcieOf(ctrl).writeReg32(Reg.INTMC, 0x1);
+    assert.deepEqual(
+      [pcieOf(ctrl).readReg32(Reg.INTMS), pcieOf(ctrl).readReg32(Reg.INTMC)],
+      [0x4, 0x4],
+    );
   });
 
   it('ignores host writes to CAP, VS and CSTS', () => {
     const { ctrl } = rig({ enable: false });
-    ctrl.writeReg32(Reg.CAP, 0);
-    ctrl.writeReg32(Reg.VS, 0);
-    ctrl.writeReg32(Reg.CSTS, 0xff);
-    assert.equal(ctrl.readReg32(Reg.CAP), 0x0f0107ff);
-    assert.equal(ctrl.readReg32(Reg.VS), 0x10400);
+    pcieOf(ctrl).writeReg32(Reg.CAP, 0);
+    pcieOf(ctrl).writeReg32(Reg.VS, 0);
+    pcieOf(ctrl).writeReg32(Reg.CSTS, 0xff);
+    assert.equal(pcieOf(ctrl).readReg32(Reg.CAP), 0x0f0107ff);
+    assert.equal(pcieOf(ctrl).readReg32(Reg.VS), 0x10400);
     assert.equal(ctrl.csts, 0);
   });
 });
@@ -64,12 +67,12 @@ describe('nvme enable (CC.EN 0->1)', () => {
     it(name, () => {
       const { ctrl } = rig({ enable: false });
       const v = { ...ok, ...over };
-      ctrl.writeReg32(Reg.AQA, v.aqa);
-      ctrl.writeReg64(Reg.ASQ, v.asq);
-      ctrl.writeReg64(Reg.ACQ, v.acq);
-      ctrl.writeReg32(Reg.CC, v.cc);
+      pcieOf(ctrl).writeReg32(Reg.AQA, v.aqa);
+      pcieOf(ctrl).writeReg64(Reg.ASQ, v.asq);
+      pcieOf(ctrl).writeReg64(Reg.ACQ, v.acq);
+      pcieOf(ctrl).writeReg32(Reg.CC, v.cc);
       assert.equal(ctrl.csts, csts);
-      assert.equal(ctrl.sqs[0] !== undefined, csts === 1);
+      assert.equal(pcieOf(ctrl).sqs[0] !== undefined, csts === 1);
     });
   }
 });
@@ -83,10 +86,13 @@ describe('nvme reset and shutdown', () => {
     host.disable();
     assert.equal(ctrl.csts, 0);
     assert.equal(ctrl.cc, 0);
-    assert.deepEqual([ctrl.sqs[0], ctrl.sqs[1], ctrl.cqs[2]], [undefined, undefined, undefined]);
-    assert.equal(ctrl.readReg32(Reg.AQA), 0x001f001f);
-    assert.equal(ctrl.readReg64(Reg.ASQ), 0x10000n);
-    ctrl.writeReg32(Reg.CC, encodeCc({ en: true, css: 6 }));
+    assert.deepEqual(
+      [pcieOf(ctrl).sqs[0], pcieOf(ctrl).sqs[1], pcieOf(ctrl).cqs[2]],
+      [undefined, undefined, undefined],
+    );
+    assert.equal(pcieOf(ctrl).readReg32(Reg.AQA), 0x001f001f);
+    assert.equal(pcieOf(ctrl).readReg64(Reg.ASQ), 0x10000n);
+    pcieOf(ctrl).writeReg32(Reg.CC, encodeCc({ en: true, css: 6 }));
     assert.equal(ctrl.csts, 1);
     const get = await host.admin({ opcode: 0x0a, cdw10: 0x0b });
     assert.equal(get.dw0, 0x1ff);
@@ -96,17 +102,17 @@ describe('nvme reset and shutdown', () => {
 
   it('shutdown sets SHST complete immediately (CSTS 0x9) and shuts every namespace down', () => {
     const { ctrl, ns } = rig();
-    ctrl.writeReg32(Reg.CC, ctrl.cc | (1 << 14));
+    pcieOf(ctrl).writeReg32(Reg.CC, ctrl.cc | (1 << 14));
     assert.equal(ctrl.csts, 0x9);
     assert.equal(ns[0]!.shutdowns, 1);
-    ctrl.writeReg32(Reg.CC, ctrl.cc & ~(3 << 14));
+    pcieOf(ctrl).writeReg32(Reg.CC, ctrl.cc & ~(3 << 14));
     assert.equal(ctrl.csts, 0x1);
   });
 
   it('refuses to enable while admin queues exist (EN written 0->1 twice without reset is a no-op)', () => {
     const { ctrl } = rig();
     const cc = ctrl.cc;
-    ctrl.writeReg32(Reg.CC, cc | (1 << 4));
+    pcieOf(ctrl).writeReg32(Reg.CC, cc | (1 << 4));
     assert.equal(ctrl.cc, cc, 'CC is not rewritten while enabled');
     assert.equal(ctrl.csts, 1);
   });

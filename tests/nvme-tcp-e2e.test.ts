@@ -27,7 +27,7 @@ describe('NVMe/TCP host library against the target', () => {
   let target: TcpTarget;
   before(async () => {
     // Small MAXH2CDATA, R2T bursts and C2HData chunks so every multi-PDU path is exercised.
-    target = await TcpTarget.start([subsys], {
+    target = await TcpTarget.start(() => [subsys], {
       port: 0,
       discoveryPort: null,
       maxH2CData: 4096,
@@ -94,7 +94,7 @@ describe('NVMe/TCP host library against the target', () => {
     }
   });
 
-  it('reports the fabrics Identify fields over the controller’s own (§2.8)', async () => {
+  it('reports the fabrics Identify fields of the controller (§2.8)', async () => {
     const c = await NvmeTcpController.connect({
       address: '127.0.0.1',
       port: target.ioPort.port,
@@ -107,7 +107,7 @@ describe('NVMe/TCP host library against the target', () => {
       assert.equal(readU8(id, 76) & 2, 2, 'CMIC.MCTRS');
       assert.equal(readU8(id, 111), 1, 'CNTRLTYPE');
       assert.equal(readU16le(id, 320), 10, 'KAS');
-      assert.equal(readU16le(id, 514), 128, 'MAXCMD');
+      assert.equal(readU16le(id, 514), 2048, 'MAXCMD = CAP.MQES + 1');
       assert.equal(readU32le(id, 536), 0x100001, 'SGLS');
       assert.equal(readU32le(id, 1796), 1, 'IORCSZ');
       assert.equal(readU16le(id, 1800), 0, 'ICDOFF');

@@ -49,7 +49,7 @@ describe('NVMe/TCP fabrics commands', () => {
   let t: TcpTarget;
   const base = () => ({ address: '127.0.0.1', port: t.ioPort.port, ioQueues: 0 });
   before(async () => {
-    t = await TcpTarget.start([one.subsys, two.subsys, locked.subsys], {
+    t = await TcpTarget.start(() => [one.subsys, two.subsys, locked.subsys], {
       port: 0,
       discoveryPort: 0,
       katoGraceMs: 0,
@@ -107,7 +107,7 @@ describe('NVMe/TCP fabrics commands', () => {
     } finally {
       await c.disconnect();
     }
-    assert.equal(one.ctrls[0]!.shutdowns, 1);
+    assert.equal(one.ns.shutdowns, 1);
   });
 
   it('rejects I/O Connect for a QID beyond the granted queues with IPO 42 in the SQE', async () => {

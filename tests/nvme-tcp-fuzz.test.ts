@@ -55,7 +55,7 @@ describe('NVMe/TCP target under mutated PDU streams', () => {
   const { subsys } = fakeSubsystem(NQN, 2);
   let t: TcpTarget;
   before(async () => {
-    t = await TcpTarget.start([subsys], { port: 0, discoveryPort: null, icTimeoutMs: 200 });
+    t = await TcpTarget.start(() => [subsys], { port: 0, discoveryPort: null, icTimeoutMs: 200 });
   });
   after(() => t.close());
 

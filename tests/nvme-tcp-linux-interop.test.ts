@@ -29,7 +29,7 @@ describe('NVMe/TCP target against what the Linux 6.1 guest did', () => {
   const sub = fakeSubsystem(NQN, 1);
   let t: TcpTarget;
   before(async () => {
-    t = await TcpTarget.start([sub.subsys], { port: 0, discoveryPort: 0, katoGraceMs: 0 });
+    t = await TcpTarget.start(() => [sub.subsys], { port: 0, discoveryPort: 0, katoGraceMs: 0 });
   });
   after(() => t.close());
 
@@ -78,7 +78,8 @@ describe('NVMe/TCP target against what the Linux 6.1 guest did', () => {
     try {
       assert.equal(await c.propertyGet(0x00, true), sub.ctrls[0]!.cap);
       assert.equal(await c.propertyGet(0x08), 0x0001_0400n);
-      assert.equal(await c.propertyGet(0x14), 0x0046_0001n);
+      // IOCQES 4, IOSQES 6, CSS 110b (CAP.CSS has I/O command sets), EN.
+      assert.equal(await c.propertyGet(0x14), 0x0046_0061n);
       assert.equal(await c.propertyGet(0x1c), 1n);
     } finally {
       await c.disconnect();

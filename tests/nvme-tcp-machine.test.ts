@@ -124,18 +124,25 @@ describe('NVMe/TCP target serving a machine', () => {
       const one = randomBytes(512);
       await write(2000, full);
       await write(3000, one);
-      // 8 blocks into a 4 KiB buffer (the fast path fills it whole; it is then reused) …
+      // 8 blocks into a 4 KiB buffer (filled whole; it is then reused) …
       const r8 = { opcode: IoOpc.READ, nsid: 1, cdw10: 2000, cdw12: 7 };
       for (let i = 0; i < 4; i++) {
         const r = await c.ioCommand(r8, { readLength: 4096 });
         assert.deepEqual(Buffer.from(r.data), full);
       }
-      // … then 1 block (512 B) into a 4 KiB buffer: the rest of it must be zeros.
+      // … a Read whose SGL is longer than its transfer is refused as nvmet refuses it (Data SGL
+      // Length Invalid + DNR) and sends no data …
       const r1 = { opcode: IoOpc.READ, nsid: 1, cdw10: 3000, cdw12: 0 };
+      const long = await c.ioCommand(r1, { readLength: 4096 });
+      assert.equal(long.status, 0x400f);
+      assert.equal(long.data.length, 0);
+      assert.deepEqual(Buffer.from((await c.ioCommand(r1, { readLength: 512 })).data), one);
+      // … and a command that writes less than its buffer (the 512-byte SMART log into 4 KiB)
+      // gets a reused buffer whose unwritten bytes are zeros.
       for (let i = 0; i < 4; i++) {
-        const r = await c.ioCommand(r1, { readLength: 4096 });
+        const smart = { opcode: 0x02, nsid: 0xffffffff, cdw10: 0x02 | (1023 << 16) };
+        const r = await c.adminCommand(smart, { readLength: 4096 });
         assert.equal(r.status, 0);
-        assert.deepEqual(Buffer.from(r.data.subarray(0, 512)), one);
         assert.ok(
           r.data.subarray(512).every((b) => b === 0),
           'unwritten bytes read as zeros',

@@ -5,6 +5,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { pcieOf } from './nvme-fakes.js';
 import { readU32le } from '../src/util/bytes.js';
 import type { MsiMessage } from '../src/nvme/pci/index.js';
 import { AdminOpc } from '../src/nvme/spec/opcodes.js';
@@ -160,7 +161,7 @@ describe('Function Level Reset', () => {
     assert.equal(await d.cfgRead(0x10, 4), 0x4);
     assert.equal((await d.cfgRead(0x42, 2)) & 0xc000, 0);
     assert.equal(r.ctrl.csts, 0);
-    assert.equal(r.ctrl.sqs[0], undefined);
+    assert.equal(pcieOf(r.ctrl).sqs[0], undefined);
     const again = await attach(r);
     assert.equal(await again.reg32(0x24), 0x001f_001f, 'AQA survives, as in QEMU');
   });

@@ -17,7 +17,7 @@
 
 import { readSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import type { Component } from '../machine/registry.js';
+import type { MaybePromise } from '../util/maybe.js';
 import { EmuError } from '../util/errors.js';
 
 /** How reads and writes reach the image (see the header comment). */
@@ -32,8 +32,6 @@ export interface DriveConfig {
   /** Default DEFAULT_DRIVE_AIO. */
   readonly aio?: DriveAio;
 }
-
-const DONE: Promise<void> = Promise.resolve();
 
 /** Slab size for ioBuffer; requests above SLAB_MAX_CARVE get an ArrayBuffer of their own. */
 const SLAB_BYTES = 1024 * 1024;
@@ -63,12 +61,7 @@ export function ioBuffer(length: number, zero = true): Uint8Array {
   return view;
 }
 
-/** The sync paths report failures as rejections, like the threads paths (callers await). */
-function rejected(e: unknown): Promise<never> {
-  return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-}
-
-export class Drive implements Component {
+export class Drive {
   readonly typeName = 'drive';
   readonly id: string;
   readonly path: string;
@@ -115,22 +108,13 @@ export class Drive implements Component {
     }
   }
 
-  /** Reads exactly `buf.length` bytes at `offset`; bytes past EOF of a sparse image are 0. */
-  read(buf: Uint8Array, offset: number): Promise<void> {
-    if (this.aio === 'threads') return this.#readThreads(buf, offset);
-    try {
-      this.readNow(buf, offset);
-      return DONE;
-    } catch (e) {
-      return rejected(e);
-    }
-  }
-
   /**
-   * read() on the event loop whatever `aio` says, throwing on failure: the synchronous fast path
-   * (nvme/ns/io.ts readNow, writeNow) uses it only when `aio` is 'sync'.
+   * Reads exactly `buf.length` bytes at `offset`; bytes past EOF of a sparse image are 0. With
+   * `aio=sync` the read is done when this returns (a failure throws); with `aio=threads` it
+   * returns a promise (a failure rejects).
    */
-  readNow(buf: Uint8Array, offset: number): void {
+  read(buf: Uint8Array, offset: number): MaybePromise<void> {
+    if (this.aio === 'threads') return this.#readThreads(buf, offset);
     this.#checkRange(offset, buf.length);
     const fd = this.#handle().fd;
     let done = 0;
@@ -158,19 +142,9 @@ export class Drive implements Component {
     }
   }
 
-  /** Writes all of `data` at `offset` (into the page cache; see flush()). */
-  write(data: Uint8Array, offset: number): Promise<void> {
+  /** Writes all of `data` at `offset` (into the page cache; see flush()); like read(). */
+  write(data: Uint8Array, offset: number): MaybePromise<void> {
     if (this.aio === 'threads') return this.#writeThreads(data, offset);
-    try {
-      this.writeNow(data, offset);
-      return DONE;
-    } catch (e) {
-      return rejected(e);
-    }
-  }
-
-  /** write() on the event loop whatever `aio` says, throwing on failure (see readNow). */
-  writeNow(data: Uint8Array, offset: number): void {
     this.#checkWritable();
     this.#checkRange(offset, data.length);
     const fd = this.#handle().fd;

@@ -18,7 +18,7 @@ import { startMonitors, type MonitorHooks } from '../monitor/index.js';
 import type { PowerCutHooks } from '../monitor/commands/faults.js';
 import { machineFaults } from '../faults/injector.js';
 import { trackWrites } from '../faults/power-cut.js';
-import { MachineSwitch, rewireNvmeTcp } from '../faults/machine-switch.js';
+import { MachineSwitch } from '../faults/machine-switch.js';
 import { startNvmeTcp, type NvmeTcpService } from '../nvme-tcp/target/index.js';
 import { LegacyPmem, planLegacyPmem, type LegacyPlan } from '../pmem/legacy/index.js';
 
@@ -54,7 +54,9 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     // memmap= regions live as long as the machine (volatile, like its RAM).
     e820 = LegacyPmem.create(legacy, dataDir);
     if (args.listen !== 'none') {
-      tcp = await startNvmeTcp(view.current, {
+      // The target reads the switch: after a power cut it serves the new machine's controllers
+      // (the old ones were removed with their machine, which ended their associations).
+      tcp = await startNvmeTcp(view, {
         listen: args.listen ?? DEFAULT_LISTEN,
         discoveryPort: args.discovery === 'none' ? null : Number(args.discovery ?? 8009),
         ...(args.advertise === undefined ? {} : { advertise: args.advertise }),
@@ -72,7 +74,6 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
         view.current = next;
         // Write tracking continues on the new machine if it was on.
         if (report.namespaces.some((n) => n.tracked)) trackWrites(next);
-        if (served) rewireNvmeTcp(served.target, next);
         publishState();
         next.onComponentsChanged(publishState);
         return report;

@@ -1,13 +1,11 @@
 // `nvmemu run` across power cuts: the monitor and the NVMe/TCP target outlive the machine that
-// a cut replaces. MachineSwitch is the MachineView the monitor holds (it forwards to the
-// current machine); rewireNvmeTcp points the target at the new controllers and drops the old
+// a cut replaces. MachineSwitch is the MachineView both hold (it forwards to the current
+// machine). The old machine's controllers were removed with it, which ended their
 // associations, so hosts reconnect as after a real power loss of the target.
 
 import type { Machine } from '../machine/machine.js';
 import type { ComponentKind } from '../machine/registry.js';
 import type { RawValue, Front } from '../config/schema.js';
-import { machineSubsystems } from '../nvme-tcp/target/machine.js';
-import type { TcpTarget } from '../nvme-tcp/target/port.js';
 
 export class MachineSwitch {
   constructor(public current: Machine) {}
@@ -38,10 +36,4 @@ export class MachineSwitch {
   remove(kind: ComponentKind, id: string): Promise<void> {
     return this.current.remove(kind, id);
   }
-}
-
-/** Serves `machine`'s subsystems on `target` instead of the old ones; old connections drop. */
-export function rewireNvmeTcp(target: TcpTarget, machine: Machine): void {
-  for (const s of machineSubsystems(machine).subsystems) target.fabrics.addSubsystem(s);
-  for (const c of target.connections) c.socket.destroy();
 }

@@ -13,7 +13,7 @@ import { registerType } from '../machine/registry.js';
 import type { NamespaceApi } from './spec/namespace-api.js';
 import { checkNvme, NVME_SCHEMA, type NvmeCtrlConfig } from './ctrl/config.js';
 import { Controller } from './ctrl/controller.js';
-import { Host, type EnableOptions } from './ctrl/host.js';
+import { Host, type EnableOptions } from './pci/local-host.js';
 import { defaultParams, paramsFromConfig, type ControllerParams } from './ctrl/params.js';
 import { checkNvmeSubsys, NVME_SUBSYS_SCHEMA, type NvmeSubsysConfig } from './subsys/config.js';
 import { Subsystem } from './subsys/subsystem.js';
@@ -25,7 +25,8 @@ import { fileSafe } from '../faults/state-file.js';
 import { join } from 'node:path';
 
 export { Controller } from './ctrl/controller.js';
-export { Host } from './ctrl/host.js';
+export { Host } from './pci/local-host.js';
+export { PcieController } from './pci/pcie-controller.js';
 export { Subsystem } from './subsys/subsystem.js';
 export { defaultParams, type ControllerParams, type Clock } from './ctrl/params.js';
 
@@ -65,7 +66,8 @@ export class NvmeDevice implements Component {
     }
     // Persisted device state is saved before the controller lets go of its namespaces.
     saveDeviceState(this.controller, false);
-    this.controller.reset();
+    // Hosts see the path go (an NVMe/TCP association ends); nothing can bind it again.
+    this.controller.remove();
     this.controller.subsys.removeController(this.controller.cntlid);
     await this.legacyNamespace?.close();
   }

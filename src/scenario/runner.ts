@@ -13,7 +13,7 @@ import { Machine } from '../machine/machine.js';
 import { machineSettings } from '../machine/settings.js';
 import { registerAllTypes } from '../machine/types.js';
 import { NvmeDevice } from '../nvme/index.js';
-import { Host } from '../nvme/ctrl/host.js';
+import { Host } from '../nvme/pci/local-host.js';
 import type { Cqe } from '../nvme/spec/command.js';
 import { AdminOpc, IoOpc } from '../nvme/spec/opcodes.js';
 import { readU16le, readU64le } from '../util/bytes.js';

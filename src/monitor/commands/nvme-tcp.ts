@@ -73,7 +73,7 @@ export const nvmeTcpCommands: readonly QmpCommand[] = [
         ...(target.discoveryPort !== undefined ? { discovery: port(target.discoveryPort) } : {}),
         subsystems: target.fabrics.subsystems
           .filter((s) => s.kind === 'nvm')
-          .map((s) => ({ nqn: s.nqn, cntlids: s.controllers.map((c) => c.cntlid) })),
+          .map((s) => ({ nqn: s.nqn, cntlids: s.controllers().map((c) => c.cntlid) })),
         associations: target.fabrics.associations.map(associationInfo),
       };
     },

@@ -23,6 +23,8 @@ import type { Completion, HostData } from '../../nvme/spec/transfer.js';
 import { NO_DATA } from '../../nvme/spec/transfer.js';
 import { planData } from './sgl.js';
 import { ioBuffer } from '../../block/drive.js';
+import { IoOpc } from '../../nvme/spec/opcodes.js';
+import type { MaybePromise } from '../../util/maybe.js';
 
 /** Transport parameters of the target (defaults in DEFAULT_TARGET_OPTIONS). */
 export interface TargetTransportOptions {
@@ -67,9 +69,8 @@ export interface QueueBinding {
 
 /** Executes the commands of a connection (the fabrics layer). */
 export interface CommandSink {
-  execute(conn: TargetConnection, cmd: NvmeCmd, data: HostData): Promise<Completion>;
-  /** The command run at once if nothing in it has to wait; undefined: nothing done, execute(). */
-  executeNow?(conn: TargetConnection, cmd: NvmeCmd, data: HostData): Completion | undefined;
+  /** The completion now when nothing had to wait, else later; never rejects. */
+  execute(conn: TargetConnection, cmd: NvmeCmd, data: HostData): MaybePromise<Completion>;
   /** Called once when the connection is gone (socket closed or fatal error). */
   closed(conn: TargetConnection): void;
 }
@@ -245,7 +246,11 @@ export class TargetConnection {
         return this.#execute(f, plan.kind === 'none' ? NO_DATA : new WriteData(inCapsule));
       }
       case 'c2h': {
-        const buf = this.#c2hBuffer(plan.length);
+        // A Read fills its whole buffer when it succeeds (the controller checks the SGL length
+        // equals the transfer over fabrics); any other command may leave bytes unwritten, which
+        // must read as zeros, not as an earlier command's data.
+        const read = b !== undefined && b.qid > 0 && cmd.opcode === IoOpc.READ;
+        const buf = this.#c2hBuffer(plan.length, !read);
         const f = inflight(cmd, cid, plan.length, true, buf);
         this.#byCid.set(cid, f);
         return this.#execute(f, new ReadData(buf));
@@ -310,12 +315,9 @@ export class TargetConnection {
   }
 
   #execute(f: Inflight, data: HostData): void {
-    // A successful fast-path read has filled the whole buffer; a failed one sends no data.
-    const now = this.#sink.executeNow?.(this, f.cmd, data);
-    if (now !== undefined) return this.#complete(f, now);
-    // The executor may leave parts of the host buffer unwritten: they read as zeros.
-    if (f.c2h) f.buf?.fill(0);
-    this.#sink.execute(this, f.cmd, data).then(
+    const done = this.#sink.execute(this, f.cmd, data);
+    if (!(done instanceof Promise)) return this.#complete(f, done);
+    done.then(
       (c) => this.#complete(f, c),
       () => this.#complete(f, { status: Status.INTERNAL_DEVICE_ERROR }),
     );
@@ -389,16 +391,17 @@ export class TargetConnection {
   }
 
   /**
-   * A buffer for a read's data; it may still hold an earlier read's bytes (#execute zeroes it
-   * unless the fast path fills it whole). Buffers of reads whose data has been copied into the
-   * send queue or written to the socket are reused: a fresh buffer per read is external memory
-   * that V8 must account and collect, and at tens of thousands of 4 KiB reads (or 128 KiB reads
-   * at 700 MB/s) per second that churn forces back-to-back full GCs.
+   * A buffer for controller-to-host data, zeroed unless `zero` is false (the command writes it
+   * whole). Buffers whose data has been copied into the send queue or written to the socket are
+   * reused: a fresh buffer per read is external memory that V8 must account and collect, and at
+   * tens of thousands of 4 KiB reads (or 128 KiB reads at 700 MB/s) per second that churn forces
+   * back-to-back full GCs.
    */
-  #c2hBuffer(length: number): Uint8Array {
+  #c2hBuffer(length: number, zero: boolean): Uint8Array {
     const spare = this.#spares.get(length)?.pop();
-    if (spare === undefined) return ioBuffer(length, false);
+    if (spare === undefined) return ioBuffer(length, zero);
     this.#spareBytes -= length;
+    if (zero) spare.fill(0);
     return spare;
   }
 
@@ -446,30 +449,24 @@ function inflight(
   return { cmd, cid, length, c2h, buf, received: 0, burstEnd: 0, ttag: 0, digestError: false };
 }
 
-const transferError = Promise.resolve(Status.DATA_TRANSFER_ERROR);
-const transferDone = Promise.resolve(0);
-
 /** Host→controller data already in memory (in-capsule or gathered from H2CData). */
 class WriteData implements HostData {
   readonly #buf: Uint8Array;
   constructor(buf: Uint8Array) {
     this.#buf = buf;
   }
-  get direct(): Uint8Array {
-    return this.#buf;
-  }
   get length(): number {
     return this.#buf.length;
   }
-  fromHost(offset: number, len: number): Promise<Uint8Array | number> {
+  fromHost(offset: number, len: number): Uint8Array | number {
     const buf = this.#buf;
     if (offset >= 0 && len >= 0 && offset + len <= buf.length) {
-      return Promise.resolve(buf.subarray(offset, offset + len));
+      return buf.subarray(offset, offset + len);
     }
-    return transferError;
+    return Status.DATA_TRANSFER_ERROR;
   }
-  toHost(): Promise<number> {
-    return transferError;
+  toHost(): number {
+    return Status.DATA_TRANSFER_ERROR;
   }
 }
 
@@ -479,18 +476,19 @@ class ReadData implements HostData {
   constructor(buf: Uint8Array) {
     this.#buf = buf;
   }
-  get direct(): Uint8Array {
-    return this.#buf;
-  }
   get length(): number {
     return this.#buf.length;
   }
-  fromHost(): Promise<Uint8Array | number> {
-    return transferError;
+  fromHost(): number {
+    return Status.DATA_TRANSFER_ERROR;
   }
-  toHost(offset: number, data: Uint8Array): Promise<number> {
-    if (offset < 0 || offset + data.length > this.#buf.length) return transferError;
+  toHost(offset: number, data: Uint8Array): number {
+    if (offset < 0 || offset + data.length > this.#buf.length) return Status.DATA_TRANSFER_ERROR;
     this.#buf.set(data, offset);
-    return transferDone;
+    return 0;
+  }
+  window(offset: number, len: number): Uint8Array | undefined {
+    if (offset < 0 || len < 0 || offset + len > this.#buf.length) return undefined;
+    return this.#buf.subarray(offset, offset + len);
   }
 }

@@ -1,20 +1,20 @@
 // NVMe/TCP target: public surface, and `startNvmeTcp` which `nvmemu run` calls to serve the
 // machine's controllers (reference nvme-tcp.md §6; docs/nvme-tcp.md).
 
-import type { Machine } from '../../machine/machine.js';
 import { EmuError, ErrorCode } from '../../util/errors.js';
-import { machineSubsystems } from './machine.js';
+import { machineSubsystems, type MachineView } from './machine.js';
 import { TcpTarget } from './port.js';
 import type { TcpTargetOptions } from './port.js';
 
 export { TcpTarget } from './port.js';
 export type { TcpTargetOptions } from './port.js';
-export type { FabricsController, FabricsSubsystem } from './backend.js';
+export type { FabricsSubsystem, SubsystemSource } from './backend.js';
 export { FabricsTarget, FcType, ConnectStatus } from './fabrics.js';
 export { TargetConnection, DEFAULT_TARGET_OPTIONS } from './connection.js';
 export type { TargetTransportOptions } from './connection.js';
-export { MachineController, machineSubsystems } from './machine.js';
-export { DiscoveryController, discoverySubsystem } from './discovery-ctrl.js';
+export { machineSubsystems, type MachineView } from './machine.js';
+export { discoverySubsystem } from './discovery-ctrl.js';
+export { Association } from './association.js';
 
 export interface StartNvmeTcpOptions {
   /** `host:port` (IPv6 as `[addr]:port`); default 127.0.0.1:4420; port 0 picks a free one. */
@@ -47,14 +47,17 @@ export function parseListen(spec: string): { host: string; port: number } {
   return { host: host === '' ? '127.0.0.1' : host, port };
 }
 
-/** Serves every NVM subsystem of `machine` over NVMe/TCP, plus a discovery controller. */
+/**
+ * Serves every NVM subsystem of `machine` over NVMe/TCP, plus a discovery controller. The
+ * subsystems are read from `machine` live (hotplug, power cuts: pass the monitor's switch).
+ */
 export async function startNvmeTcp(
-  machine: Machine,
+  machine: MachineView,
   opts: StartNvmeTcpOptions,
 ): Promise<NvmeTcpService> {
   const { host, port } = parseListen(opts.listen);
-  const { subsystems, warnings } = machineSubsystems(machine, opts.allowedHosts);
-  const target = await TcpTarget.start(subsystems, {
+  const { source, warnings } = machineSubsystems(machine, opts.allowedHosts);
+  const target = await TcpTarget.start(source, {
     ...opts.transport,
     host,
     port,

@@ -4,7 +4,7 @@
 
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import type { FabricsSubsystem } from './backend.js';
+import type { SubsystemSource } from './backend.js';
 import { DEFAULT_TARGET_OPTIONS, TargetConnection } from './connection.js';
 import type { TargetTransportOptions } from './connection.js';
 import { discoverySubsystem } from './discovery-ctrl.js';
@@ -63,10 +63,7 @@ export class TcpTarget {
   }
 
   /** Starts listening; rejects (nothing left open) when a port cannot be bound. */
-  static async start(
-    subsystems: readonly FabricsSubsystem[],
-    opts: TcpTargetOptions = {},
-  ): Promise<TcpTarget> {
+  static async start(source: SubsystemSource, opts: TcpTargetOptions = {}): Promise<TcpTarget> {
     const transport: TargetTransportOptions = {
       maxH2CData: opts.maxH2CData ?? DEFAULT_TARGET_OPTIONS.maxH2CData,
       inCapsuleSize: opts.inCapsuleSize ?? DEFAULT_TARGET_OPTIONS.inCapsuleSize,
@@ -78,8 +75,7 @@ export class TcpTarget {
     const host = opts.host ?? '127.0.0.1';
     const servers: Server[] = [];
     const ports: { io?: PortInfo; disc?: PortInfo } = {};
-    const all: FabricsSubsystem[] = [...subsystems];
-    const fabrics = new FabricsTarget(all, {
+    const fabrics = new FabricsTarget(source, {
       katoGraceMs: opts.katoGraceMs ?? 5000,
       inCapsuleSize: transport.inCapsuleSize,
     });
@@ -134,7 +130,6 @@ export class TcpTarget {
       socket,
       {
         execute: (c, cmd, data) => this.fabrics.execute(c, cmd, data),
-        executeNow: (c, cmd, data) => this.fabrics.executeNow(c, cmd, data),
         closed: (c) => {
           this.#connections.delete(c);
           this.fabrics.closed(c);
@@ -150,7 +145,10 @@ export class TcpTarget {
     const lines = [`nvme-tcp: listening on ${this.ioPort.address}:${this.ioPort.port}`];
     for (const s of this.fabrics.subsystems) {
       if (s.kind !== 'nvm') continue;
-      const ids = s.controllers.map((c) => c.cntlid).join(',');
+      const ids = s
+        .controllers()
+        .map((c) => c.cntlid)
+        .join(',');
       lines.push(`  subsystem ${s.nqn} (cntlid ${ids})`);
     }
     if (this.discoveryPort !== undefined) {

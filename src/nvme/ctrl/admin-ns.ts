@@ -1,47 +1,47 @@
-// Namespace Attachment (reference §3.7), Format NVM (§3.8) and Virtualization Management
-// without SR-IOV (§10): QEMU 7.2's checks in QEMU's order.
+// Namespace Attachment (reference §3.7) and Format NVM (§3.8): QEMU 7.2's checks in QEMU's
+// order.
 
 import { readU16le } from '../../util/bytes.js';
 import { Status, withDnr } from '../spec/status.js';
-import type { CommandContext, Completion } from '../spec/transfer.js';
-import type { Controller } from './controller.js';
-import { MAX_NSID, NSID_BROADCAST, nsidValid } from './io.js';
+import { rejected, type CommandContext, type Completion } from '../spec/transfer.js';
+import type { ControllerState } from './state.js';
+import { MAX_NSID, NSID_BROADCAST, nsidValid } from './nsid.js';
 
-const fail = (s: number): Completion => ({ status: withDnr(s) });
+const fail = (s: number, field: string): Completion => rejected(withDnr(s), field);
 
-export async function nsAttachment(c: Controller, ctx: CommandContext): Promise<Completion> {
+export function nsAttachment(c: ControllerState, ctx: CommandContext): Completion {
   const { nsid, cdw10 } = ctx.cmd;
   const sel = cdw10 & 0xf;
-  if (!nsidValid(nsid)) return fail(Status.INVALID_NSID);
+  if (!nsidValid(nsid)) return fail(Status.INVALID_NSID, 'nsid');
   const ns = c.subsys.explicit && nsid <= MAX_NSID ? c.subsys.namespaces.get(nsid) : undefined;
-  if (ns === undefined) return fail(Status.INVALID_FIELD);
-  const list = await ctx.data.fromHost(0, 4096);
+  if (ns === undefined) return fail(Status.INVALID_FIELD, 'nsid');
+  const list = ctx.data.fromHost(0, 4096);
   if (typeof list === 'number') return { status: list };
   const count = Math.min(readU16le(list, 0), 2047);
-  if (count === 0) return fail(Status.NS_CTRL_LIST_INVALID);
+  if (count === 0) return fail(Status.NS_CTRL_LIST_INVALID, 'dptr');
   for (let i = 0; i < count; i++) {
     const target = c.subsys.controllers.get(readU16le(list, 2 + 2 * i));
-    if (target === undefined) return fail(Status.NS_CTRL_LIST_INVALID);
-    const ctrl = target as Controller;
+    if (target === undefined) return fail(Status.NS_CTRL_LIST_INVALID, 'dptr');
+    const ctrl = target;
     switch (sel) {
       case 0:
-        if (ctrl.isAttached(nsid)) return fail(Status.NS_ALREADY_ATTACHED);
-        if (!ns.shared && c.subsys.attachedCount(nsid) > 0) return fail(Status.NS_PRIVATE);
+        if (ctrl.isAttached(nsid)) return fail(Status.NS_ALREADY_ATTACHED, 'nsid');
+        if (!ns.shared && c.subsys.attachedCount(nsid) > 0) return fail(Status.NS_PRIVATE, 'nsid');
         ctrl.attachNamespace(ns);
         break;
       case 1:
-        if (!ctrl.isAttached(nsid)) return fail(Status.NS_NOT_ATTACHED);
+        if (!ctrl.isAttached(nsid)) return fail(Status.NS_NOT_ATTACHED, 'nsid');
         ctrl.detachNamespace(nsid);
         break;
       default:
-        return fail(Status.INVALID_FIELD);
+        return fail(Status.INVALID_FIELD, 'cdw10.sel');
     }
     ctrl.noteNamespaceChanged(nsid);
   }
   return { status: 0 };
 }
 
-export async function formatNvm(c: Controller, ctx: CommandContext): Promise<Completion> {
+export async function formatNvm(c: ControllerState, ctx: CommandContext): Promise<Completion> {
   const { nsid, cdw10 } = ctx.cmd;
   let lbaf = cdw10 & 0xf;
   const mset = (cdw10 >>> 4) & 1;
@@ -54,9 +54,9 @@ export async function formatNvm(c: Controller, ctx: CommandContext): Promise<Com
   if (nsid === NSID_BROADCAST) {
     targets = [...c.namespaces.values()].sort((a, b) => a.nsid - b.nsid);
   } else {
-    if (!nsidValid(nsid)) return fail(Status.INVALID_NSID);
+    if (!nsidValid(nsid)) return fail(Status.INVALID_NSID, 'nsid');
     const ns = c.namespaces.get(nsid);
-    if (ns === undefined) return fail(Status.INVALID_FIELD);
+    if (ns === undefined) return fail(Status.INVALID_FIELD, 'nsid');
     targets = [ns];
   }
   // Broadcast formats sequentially and stops at the first failure.
@@ -65,26 +65,4 @@ export async function formatNvm(c: Controller, ctx: CommandContext): Promise<Com
     if (r.status !== 0) return r;
   }
   return { status: 0 };
-}
-
-/** Virtualization Management without SR-IOV: no secondary controllers, no flexible resources. */
-export function virtMgmt(c: Controller, ctx: CommandContext): Completion {
-  const { cdw10, cdw11 } = ctx.cmd;
-  const act = cdw10 & 0xf;
-  const rt = (cdw10 >>> 8) & 0x7;
-  const cntlid = cdw10 >>> 16;
-  const nr = cdw11 & 0xffff;
-  if (rt !== 0 && rt !== 1) return fail(Status.INVALID_RESOURCE_ID);
-  switch (act) {
-    case 0x1: // Primary Flexible Allocation: 0 flexible resources exist.
-      if (cntlid !== c.cntlid) return fail(Status.INVALID_CTRL_ID);
-      if (nr > 0) return fail(Status.INVALID_NUM_RESOURCES);
-      return { status: 0, dw0: 0 };
-    case 0x7: // Secondary Offline
-    case 0x8: // Secondary Assign
-    case 0x9: // Secondary Online
-      return fail(Status.INVALID_CTRL_ID);
-    default:
-      return fail(Status.INVALID_FIELD);
-  }
 }

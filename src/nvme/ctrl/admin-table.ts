@@ -1,82 +1,104 @@
-// The admin command table (house rule 6): dispatch, OACS and the Commands Supported and
-// Effects log all derive from it. [7.2] set, reference §3.1; transport-specific entries are
-// filtered by `available`.
+// The admin command table (house rule 6): dispatch, OACS and the Commands Supported and Effects
+// log all derive from it ([7.2] set, reference §3.1). Each entry says which personalities have
+// the command: queue creation, deletion and Doorbell Buffer Config exist only on PCIe (queues are
+// created by Connect over fabrics, there are no doorbells); Keep Alive and the Fabrics commands
+// exist only over fabrics (NVMe-oF 1.1 §3). A command absent from the personality is Invalid
+// Opcode, and Identify and the effects log never list it.
 
 import { AdminOpc, Effects } from '../spec/opcodes.js';
 import { Status, withDnr } from '../spec/status.js';
-import type { CommandContext, Completion } from '../spec/transfer.js';
+import { rejected, type CommandContext, type Completion } from '../spec/transfer.js';
+import type { MaybePromise } from '../../util/maybe.js';
 import { formatNvm, nsAttachment } from './admin-ns.js';
-import {
-  abort,
-  asyncEventRequest,
-  createCq,
-  createSq,
-  dbbufConfig,
-  deleteCq,
-  deleteSq,
-} from './admin-queue.js';
-import type { Controller } from './controller.js';
+import { fabricsCommand } from './fabrics.js';
 import { getFeatures, setFeatures } from './features.js';
 import { identify } from './identify.js';
 import { getLogPage } from './logs.js';
-import type { Deferred, Request } from './queues.js';
+import type { Transport } from './params.js';
+import { OK, type AdminCommandInfo, type ControllerState, type QueueCommands } from './state.js';
 import { virtMgmt } from './virt.js';
 
-type Handler = (
-  c: Controller,
-  ctx: CommandContext,
-  req: Request,
-) => Completion | Deferred | Promise<Completion | Deferred>;
+type Handler = (c: ControllerState, ctx: CommandContext) => MaybePromise<Completion>;
 
-export interface AdminCommand {
-  readonly opcode: number;
+export interface AdminCommand extends AdminCommandInfo {
   readonly name: string;
-  readonly effects: number;
   readonly run: Handler;
-  /** OACS bit advertised while the command is available. */
-  readonly oacs?: number;
-  readonly available?: (c: Controller) => boolean;
+  /** The personalities that have the command (both when undefined). */
+  readonly only?: Transport;
 }
 
-const pciOnly = (c: Controller): boolean => c.params.transport === 'pci';
-const fabricsOnly = (c: Controller): boolean => c.params.transport === 'fabrics';
 const CSUPP = Effects.CSUPP;
+
+/** A PCIe queue command, run by the front end that owns the queues. */
+const queueCommand =
+  (pick: (q: QueueCommands) => (ctx: CommandContext) => Completion): Handler =>
+  (c, ctx) => {
+    const q = c.queueCommands;
+    return q === undefined ? rejected(withDnr(Status.INVALID_OPCODE), 'opcode') : pick(q)(ctx);
+  };
 
 export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   {
     opcode: AdminOpc.DELETE_SQ,
     name: 'Delete I/O Submission Queue',
     effects: CSUPP,
-    run: deleteSq,
+    oacs: 0,
+    run: queueCommand((q) => (ctx) => q.deleteSq(ctx)),
+    only: 'pci',
   },
   {
     opcode: AdminOpc.CREATE_SQ,
     name: 'Create I/O Submission Queue',
     effects: CSUPP,
-    run: createSq,
+    oacs: 0,
+    run: queueCommand((q) => (ctx) => q.createSq(ctx)),
+    only: 'pci',
   },
-  { opcode: AdminOpc.GET_LOG_PAGE, name: 'Get Log Page', effects: CSUPP, run: getLogPage },
+  {
+    opcode: AdminOpc.GET_LOG_PAGE,
+    name: 'Get Log Page',
+    effects: CSUPP,
+    oacs: 0,
+    run: getLogPage,
+  },
   {
     opcode: AdminOpc.DELETE_CQ,
     name: 'Delete I/O Completion Queue',
     effects: CSUPP,
-    run: deleteCq,
+    oacs: 0,
+    run: queueCommand((q) => (ctx) => q.deleteCq(ctx)),
+    only: 'pci',
   },
   {
     opcode: AdminOpc.CREATE_CQ,
     name: 'Create I/O Completion Queue',
     effects: CSUPP,
-    run: createCq,
+    oacs: 0,
+    run: queueCommand((q) => (ctx) => q.createCq(ctx)),
+    only: 'pci',
   },
-  { opcode: AdminOpc.IDENTIFY, name: 'Identify', effects: CSUPP, run: identify },
-  { opcode: AdminOpc.ABORT, name: 'Abort', effects: CSUPP, run: abort },
-  { opcode: AdminOpc.SET_FEATURES, name: 'Set Features', effects: CSUPP, run: setFeatures },
-  { opcode: AdminOpc.GET_FEATURES, name: 'Get Features', effects: CSUPP, run: getFeatures },
+  { opcode: AdminOpc.IDENTIFY, name: 'Identify', effects: CSUPP, oacs: 0, run: identify },
+  { opcode: AdminOpc.ABORT, name: 'Abort', effects: CSUPP, oacs: 0, run: abort },
+  {
+    opcode: AdminOpc.SET_FEATURES,
+    name: 'Set Features',
+    effects: CSUPP,
+    oacs: 0,
+    run: setFeatures,
+  },
+  {
+    opcode: AdminOpc.GET_FEATURES,
+    name: 'Get Features',
+    effects: CSUPP,
+    oacs: 0,
+    run: getFeatures,
+  },
   {
     opcode: AdminOpc.ASYNC_EVENT_REQ,
     name: 'Asynchronous Event Request',
     effects: CSUPP,
-    run: (c, _ctx, req) => asyncEventRequest(c, req),
+    oacs: 0,
+    run: (c, ctx) => c.aer.submit(ctx.cmd.cid),
   },
   {
     opcode: AdminOpc.NS_ATTACHMENT,
@@ -90,8 +112,12 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
     opcode: AdminOpc.KEEP_ALIVE,
     name: 'Keep Alive',
     effects: CSUPP,
-    run: () => ({ status: 0 }),
-    available: fabricsOnly,
+    oacs: 0,
+    run: (c) => {
+      c.keepAlive();
+      return OK;
+    },
+    only: 'fabrics',
   },
   {
     opcode: AdminOpc.VIRT_MNGMT,
@@ -100,14 +126,25 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
     run: virtMgmt,
     // [7.2] listed and executed always; OACS bit7 stays clear even with SR-IOV (measured
     // through qtest: OACS 0x10a with sriov_max_vfs=2, although reference §2.6 says +0x80).
+    oacs: 0,
   },
   {
     opcode: AdminOpc.DBBUF_CONFIG,
     name: 'Doorbell Buffer Config',
     effects: CSUPP,
-    run: dbbufConfig,
+    run: queueCommand((q) => (ctx) => q.dbbufConfig(ctx)),
     oacs: 0x100,
-    available: pciOnly,
+    only: 'pci',
+  },
+  {
+    // The Fabrics command set (Property Get/Set, Connect, Disconnect, Authentication): not an
+    // admin command of the effects log (effects 0: unlisted, as nvmet).
+    opcode: AdminOpc.FABRICS,
+    name: 'Fabrics',
+    effects: 0,
+    oacs: 0,
+    run: fabricsCommand,
+    only: 'fabrics',
   },
   {
     opcode: AdminOpc.FORMAT_NVM,
@@ -120,33 +157,27 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
 
 const BY_OPCODE = new Map(ADMIN_COMMANDS.map((d) => [d.opcode, d]));
 
-function available(c: Controller, d: AdminCommand): boolean {
-  return d.available?.(c) ?? true;
+/** The entry of `opcode` when the personality `transport` has it. */
+export function adminCommand(opcode: number, transport: Transport): AdminCommand | undefined {
+  const d = BY_OPCODE.get(opcode);
+  return d === undefined || (d.only !== undefined && d.only !== transport) ? undefined : d;
 }
 
-/** The admin commands this controller supports, with their effects. */
-export function adminEffects(c: Controller): [number, number][] {
-  return ADMIN_COMMANDS.filter((d) => available(c, d)).map((d) => [d.opcode, d.effects]);
+/** The commands of a personality that the effects log lists. */
+export function listedAdminCommands(transport: Transport): AdminCommand[] {
+  return ADMIN_COMMANDS.filter((d) => d.effects !== 0 && (d.only ?? transport) === transport);
 }
 
-/** Identify Controller OACS derived from the table. */
-export function adminOacs(c: Controller): number {
-  let oacs = 0;
-  for (const d of ADMIN_COMMANDS) if (available(c, d)) oacs |= d.oacs ?? 0;
-  return oacs;
-}
-
-/** nvme_admin_cmd: opcode support, PSDT (PCI only allows PRPs), FUSE; then the handler. */
-export async function dispatchAdmin(
-  c: Controller,
-  req: Request,
-  ctx: CommandContext,
-): Promise<Completion | Deferred> {
-  const def = BY_OPCODE.get(ctx.cmd.opcode);
-  if (def === undefined || !available(c, def)) return { status: withDnr(Status.INVALID_OPCODE) };
-  if (c.params.transport === 'pci' && ctx.cmd.psdt !== 0) {
-    return { status: withDnr(Status.INVALID_FIELD) };
-  }
-  if (ctx.cmd.fuse !== 0) return { status: Status.INVALID_FIELD };
-  return def.run(c, ctx, req);
+/**
+ * Abort: dw0 bit0 = 1 ("not aborted") unless the CID is an outstanding AER, which then
+ * completes with 0x007. In-flight I/O is never aborted (QEMU 7.2 cancels asynchronously and
+ * still reports 1; here commands simply run to completion). The SQID must name a queue.
+ */
+function abort(c: ControllerState, ctx: CommandContext): Completion {
+  const sqid = ctx.cmd.cdw10 & 0xffff;
+  const cid = ctx.cmd.cdw10 >>> 16;
+  const exists = c.queueCommands?.hasSq(sqid) ?? (sqid === 0 || c.fabrics?.hasQueue(sqid) === true);
+  if (!exists) return rejected(withDnr(Status.INVALID_FIELD), 'cdw10.sqid');
+  if (sqid === 0 && c.aer.abort(cid)) return { status: 0, dw0: 0 };
+  return { status: 0, dw0: 1 };
 }

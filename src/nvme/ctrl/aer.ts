@@ -7,7 +7,12 @@
 
 import { Status } from '../spec/status.js';
 import type { Completion } from '../spec/transfer.js';
-import { DEFERRED, type Deferred, type Request } from './queues.js';
+
+/** An outstanding AER command: its CID and how to complete it. */
+interface Outstanding {
+  readonly cid: number;
+  readonly complete: (c: Completion) => void;
+}
 
 /** Event types (Base Spec 2.0 Figure 146). */
 export const AerType = { ERROR: 0, SMART: 1, NOTICE: 2 } as const;
@@ -20,14 +25,13 @@ interface AerEvent {
 
 export class AerState {
   /** Outstanding AER commands; the most recent one completes first. */
-  readonly #outstanding: Request[] = [];
+  #outstanding: Outstanding[] = [];
   readonly #queue: AerEvent[] = [];
   #mask = 0;
 
   constructor(
     readonly aerl: number,
     readonly maxQueued: number,
-    readonly complete: (req: Request, c: Completion) => void,
   ) {}
 
   get outstandingCount(): number {
@@ -40,12 +44,16 @@ export class AerState {
     return this.#mask;
   }
 
-  /** An AER command: 0x105 beyond aerl+1 outstanding, else held until an event. */
-  submit(req: Request): Completion | Deferred {
+  /**
+   * An AER command: 0x105 beyond aerl+1 outstanding, else held until an event (the promise
+   * settles then, or with Abort; a reset drops it unsettled, as its queue is gone).
+   */
+  submit(cid: number): Completion | Promise<Completion> {
     if (this.#outstanding.length > this.aerl) return { status: Status.AER_LIMIT_EXCEEDED };
-    this.#outstanding.push(req);
-    this.#process();
-    return DEFERRED;
+    // An event waiting already completes this request at once (it is the most recent one).
+    const ev = this.#take();
+    if (ev !== undefined) return ev;
+    return new Promise((complete) => this.#outstanding.push({ cid, complete }));
   }
 
   enqueue(type: number, info: number, log: number): void {
@@ -65,28 +73,31 @@ export class AerState {
     const i = this.#outstanding.findIndex((r) => r.cid === cid);
     if (i < 0) return false;
     const [req] = this.#outstanding.splice(i, 1);
-    this.complete(req!, { status: Status.ABORT_REQUESTED });
+    req!.complete({ status: Status.ABORT_REQUESTED });
     return true;
   }
 
   /** Controller reset: everything dropped (the requests themselves are cancelled). */
   reset(): void {
-    this.#outstanding.length = 0;
+    this.#outstanding = [];
     this.#queue.length = 0;
     this.#mask = 0;
   }
 
   #process(): void {
-    for (let i = 0; i < this.#queue.length && this.#outstanding.length > 0;) {
-      const ev = this.#queue[i]!;
-      if ((this.#mask & (1 << ev.type)) !== 0) {
-        i++;
-        continue;
-      }
-      this.#queue.splice(i, 1);
-      this.#mask |= 1 << ev.type;
-      const req = this.#outstanding.pop()!;
-      this.complete(req, { status: 0, dw0: ev.type | (ev.info << 8) | (ev.log << 16) });
+    while (this.#outstanding.length > 0) {
+      const c = this.#take();
+      if (c === undefined) return;
+      this.#outstanding.pop()!.complete(c);
     }
+  }
+
+  /** The completion of the oldest unmasked event, which is dequeued and masks its type. */
+  #take(): Completion | undefined {
+    const i = this.#queue.findIndex((ev) => (this.#mask & (1 << ev.type)) === 0);
+    if (i < 0) return undefined;
+    const [ev] = this.#queue.splice(i, 1);
+    this.#mask |= 1 << ev!.type;
+    return { status: 0, dw0: ev!.type | (ev!.info << 8) | (ev!.log << 16) };
   }
 }

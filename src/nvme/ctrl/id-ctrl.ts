@@ -1,13 +1,18 @@
 // Identify Controller (CNS 01h) and the I/O command set specific controller structures
-// (CNS 06h), reference §2.6, NVMe Base Spec 2.0 Figure 275. Declared once as a layout table.
+// (CNS 06h), reference §2.6, NVMe Base Spec 2.0 Figure 275. Declared once as a layout table and
+// encoded once: the fields that depend on the personality (PCIe or fabrics: NVMe-oF 1.1 §4.1,
+// reference nvme-tcp.md §2.8) and on the namespaces' features derive from the controller's
+// state and command table, never patched afterwards.
 
 import { defineLayout } from '../../util/layout.js';
 import { writeU32le, writeU64le } from '../../util/bytes.js';
 import { Status, withDnr } from '../spec/status.js';
-import type { Controller } from './controller.js';
-import { TEMP_CRITICAL, TEMP_WARNING } from './features.js';
-import { adminOacs } from './admin-table.js';
+import type { ControllerState } from './state.js';
+import { TEMP_CRITICAL, TEMP_WARNING } from './features-state.js';
 import { IoOpc, NVM_IO_EFFECTS } from '../spec/opcodes.js';
+import { ELPE } from './error-log.js';
+import { COPY_FORMATS } from '../ns/copy.js';
+import { MQES } from './regs.js';
 
 export const ID_SIZE = 4096;
 
@@ -31,17 +36,27 @@ export const IdCtrlLayout = defineLayout('identify-controller', ID_SIZE, [
   { name: 'aerl', offset: 259, type: 'u8' },
   { name: 'frmw', offset: 260, type: 'u8' },
   { name: 'lpa', offset: 261, type: 'u8' },
+  { name: 'elpe', offset: 262, type: 'u8' },
   { name: 'wctemp', offset: 266, type: 'u16le' },
   { name: 'cctemp', offset: 268, type: 'u16le' },
   { name: 'kas', offset: 320, type: 'u16le' },
+  { name: 'endgidmax', offset: 340, type: 'u16le' },
   { name: 'sqes', offset: 512, type: 'u8' },
   { name: 'cqes', offset: 513, type: 'u8' },
+  { name: 'maxcmd', offset: 514, type: 'u16le' },
   { name: 'nn', offset: 516, type: 'u32le' },
   { name: 'oncs', offset: 520, type: 'u16le' },
   { name: 'vwc', offset: 525, type: 'u8' },
   { name: 'ocfs', offset: 534, type: 'u16le' },
   { name: 'sgls', offset: 536, type: 'u32le' },
   { name: 'subnqn', offset: 768, type: { ascii: 256, pad: 0 } },
+  // NVMe over Fabrics (NVMe-oF 1.1 Figure 28): zero on PCIe.
+  { name: 'ioccsz', offset: 1792, type: 'u32le' },
+  { name: 'iorcsz', offset: 1796, type: 'u32le' },
+  { name: 'icdoff', offset: 1800, type: 'u16le' },
+  { name: 'fcatt', offset: 1802, type: 'u8' },
+  { name: 'msdbd', offset: 1803, type: 'u8' },
+  { name: 'ofcs', offset: 1804, type: 'u16le' },
   { name: 'psd0Mp', offset: 2048, type: 'u16le' },
   { name: 'psd0Enlat', offset: 2052, type: 'u32le' },
   { name: 'psd0Exlat', offset: 2056, type: 'u32le' },
@@ -64,10 +79,15 @@ export const ONCS = ONCS_COMMAND_BITS.reduce(
   (acc, [opc, bit]) => (NVM_IO_EFFECTS.has(opc) ? acc | bit : acc),
   (1 << 4) | (1 << 6),
 );
-/** OCFS: copy formats 0 and 1 once Copy is implemented. */
-const OCFS = NVM_IO_EFFECTS.has(IoOpc.COPY) ? 0x3 : 0;
-/** Keep Alive granularity advertised by the fabrics personality, in 100 ms units (= 10 s). */
-export const FABRICS_KAS = 100;
+/** OCFS: the Copy descriptor formats ns/copy.ts implements, while Copy is in the I/O table. */
+const OCFS = NVM_IO_EFFECTS.has(IoOpc.COPY) ? COPY_FORMATS : 0;
+/** Keep Alive granularity over fabrics, in 100 ms units: 1 s like nvmet (§2.4). */
+export const FABRICS_KAS = 10;
+/** CTRATT bit 15 (Extended LBA Formats, QEMU 7.2) and bit 19 (Flexible Data Placement). */
+const CTRATT_ELBAS = 0x8000;
+const CTRATT_FDPS = 1 << 19;
+/** SGLS over fabrics: SGLs supported (bit 0), in-capsule data address is an offset (bit 20). */
+const FABRICS_SGLS = 0x0010_0001;
 
 /**
  * Truncates an Identify string field the way QEMU's strpadcpy does (padding is the layout's).
@@ -78,9 +98,12 @@ function fit(s: string, len: number): string {
   return ascii.length > len ? ascii.slice(0, len) : ascii;
 }
 
-export function identifyController(c: Controller): Uint8Array {
+export function identifyController(c: ControllerState): Uint8Array {
   const p = c.params;
   const explicitSubsys = c.subsys.explicit;
+  const fabrics = c.fabrics;
+  let oacs = 0;
+  for (const a of c.adminCommands()) oacs |= a.oacs;
   return IdCtrlLayout.encode({
     vid: p.useIntelId ? 0x8086 : 0x1b36,
     ssvid: 0x1af4,
@@ -89,32 +112,95 @@ export function identifyController(c: Controller): Uint8Array {
     fr: fit(p.firmwareRevision, 8),
     rab: 6,
     ieee: p.useIntelId ? Uint8Array.of(0xb3, 0x02, 0x00) : Uint8Array.of(0x00, 0x54, 0x52),
-    cmic: explicitSubsys ? 0x02 : 0,
+    // CMIC bit 1 (several controllers): in a subsystem, and always over fabrics, where a
+    // reconnect's new association may overlap the old one (reference nvme-tcp.md §2.8).
+    cmic: explicitSubsys || fabrics !== undefined ? 0x02 : 0,
     mdts: p.mdts,
     cntlid: p.cntlid,
     ver: 0x00010400,
     oaes: 0x100,
-    ctratt: 0x8000,
+    ctratt: c.subsys.fdp !== undefined ? CTRATT_ELBAS | CTRATT_FDPS : CTRATT_ELBAS,
     cntrltype: 1,
-    oacs: adminOacs(c),
+    oacs,
     acl: 3,
     aerl: p.aerl,
     frmw: 0x03,
     lpa: 0x07,
+    elpe: ELPE,
     wctemp: TEMP_WARNING,
     cctemp: TEMP_CRITICAL,
-    kas: p.transport === 'fabrics' ? FABRICS_KAS : 0,
+    kas: fabrics !== undefined ? FABRICS_KAS : 0,
+    // Endurance group 1 holds every namespace of an FDP subsystem.
+    endgidmax: c.subsys.fdp !== undefined ? 1 : 0,
     sqes: 0x66,
     cqes: 0x44,
+    maxcmd: fabrics !== undefined ? Math.min(0xffff, MQES + 1) : 0,
     nn: 256,
     oncs: ONCS,
     vwc: 0x07,
     ocfs: OCFS,
-    sgls: 0x1,
+    sgls: fabrics !== undefined ? FABRICS_SGLS : 0x1,
     subnqn: fit(c.subsys.subnqn, 255),
+    ioccsz: fabrics !== undefined ? (64 + fabrics.inCapsuleSize) / 16 : 0,
+    iorcsz: fabrics !== undefined ? 1 : 0,
+    icdoff: 0,
+    // FCATT 0: the dynamic controller model is not claimed; MSDBD 1; OFCS bit 0: Disconnect.
+    fcatt: 0,
+    msdbd: fabrics !== undefined ? 1 : 0,
+    ofcs: fabrics !== undefined ? 1 : 0,
     psd0Mp: 0x09c4,
     psd0Enlat: 16,
     psd0Exlat: 4,
+  });
+}
+
+/** Identify Controller of a discovery controller (NVMe-oF 1.1 §5.1; reference §2.6). */
+export function identifyDiscovery(c: ControllerState): Uint8Array {
+  return IdCtrlLayout.encode({
+    vid: 0,
+    ssvid: 0,
+    sn: fit(c.params.serial, 20),
+    mn: 'nvmemu discovery controller',
+    fr: fit(c.params.firmwareRevision, 8),
+    rab: 0,
+    ieee: new Uint8Array(3),
+    cmic: 0,
+    mdts: 0,
+    cntlid: c.cntlid,
+    ver: c.vs,
+    oaes: 0,
+    ctratt: 0,
+    cntrltype: 2,
+    oacs: 0,
+    acl: 0,
+    aerl: c.params.aerl,
+    frmw: 0,
+    // LPA bit 2: extended data for Get Log Page (LPO, NUMDU).
+    lpa: 0x04,
+    elpe: 0,
+    wctemp: 0,
+    cctemp: 0,
+    kas: FABRICS_KAS,
+    endgidmax: 0,
+    sqes: 0x66,
+    cqes: 0x44,
+    maxcmd: Number(c.cap & 0xffffn) + 1,
+    nn: 0,
+    oncs: 0,
+    vwc: 0,
+    ocfs: 0,
+    sgls: 0x1,
+    subnqn: fit(c.subsys.subnqn, 255),
+    // IOCCSZ 4 / IORCSZ 1: some newer hosts check them even for discovery; MSDBD 1.
+    ioccsz: 4,
+    iorcsz: 1,
+    icdoff: 0,
+    fcatt: 0,
+    msdbd: 1,
+    ofcs: 0,
+    psd0Mp: 0,
+    psd0Enlat: 0,
+    psd0Exlat: 0,
   });
 }
 
@@ -122,7 +208,7 @@ export function identifyController(c: Controller): Uint8Array {
 const BDRV_REQUEST_MAX_BYTES = 0x7fff_fe00;
 
 /** CNS 06h: NVM (CSI 0) or Zoned (CSI 2) controller structure, else 0x002+DNR. */
-export function identifyCtrlCsi(c: Controller, csi: number): Uint8Array | number {
+export function identifyCtrlCsi(c: ControllerState, csi: number): Uint8Array | number {
   const buf = new Uint8Array(ID_SIZE);
   if (csi === 0) {
     buf[0] = c.params.vsl;

@@ -1,14 +1,13 @@
 // Identify (admin 06h), every CNS of reference §3.5 with QEMU 7.2's statuses.
 
-import { readU32le, writeU16le, writeU32le, writeU64le } from '../../util/bytes.js';
+import { writeU16le, writeU32le, writeU64le } from '../../util/bytes.js';
 import type { NamespaceApi } from '../spec/namespace-api.js';
 import { Status, withDnr } from '../spec/status.js';
-import type { CommandContext, Completion } from '../spec/transfer.js';
-import type { Controller } from './controller.js';
+import { rejected, type CommandContext, type Completion } from '../spec/transfer.js';
+import type { ControllerState } from './state.js';
 import { ID_SIZE, identifyController, identifyCtrlCsi } from './id-ctrl.js';
-import { MAX_NSID, NSID_BROADCAST, nsidValid } from './io.js';
+import { MAX_NSID, NSID_BROADCAST, nsidValid } from './nsid.js';
 import { primaryCtrlCaps, secondaryCtrlList } from './virt.js';
-import { COPY_FORMATS } from '../ns/copy.js';
 
 export const Cns = {
   NS: 0x00,
@@ -29,21 +28,21 @@ export const Cns = {
   IO_COMMAND_SET: 0x1c,
 } as const;
 
-const fail = (s: number): Completion => ({ status: withDnr(s) });
+const fail = (s: number, field: string): Completion => rejected(withDnr(s), field);
 
-export async function identify(c: Controller, ctx: CommandContext): Promise<Completion> {
+export function identify(c: ControllerState, ctx: CommandContext): Completion {
   const { cdw10, cdw11, nsid } = ctx.cmd;
   const cns = cdw10 & 0xff;
   const cntid = cdw10 >>> 16;
   const csi = cdw11 >>> 24;
-  const send = async (r: Uint8Array | number): Promise<Completion> =>
-    typeof r === 'number' ? { status: r } : { status: await ctx.data.toHost(0, r) };
+  const send = (r: Uint8Array | number): Completion =>
+    typeof r === 'number' ? { status: r, field: fieldOf(r) } : { status: ctx.data.toHost(0, r) };
   switch (cns) {
     case Cns.NS:
     case Cns.NS_PRESENT:
       return send(identifyNs(c, nsid, cns === Cns.NS));
     case Cns.CTRL:
-      return send(withNsFeatures(c, identifyController(c)));
+      return send(identifyController(c));
     case Cns.NS_ACTIVE_LIST:
     case Cns.NS_PRESENT_LIST:
       return send(nsList(c, nsid, cns === Cns.NS_ACTIVE_LIST, undefined));
@@ -51,14 +50,14 @@ export async function identify(c: Controller, ctx: CommandContext): Promise<Comp
     case Cns.CS_NS_PRESENT_LIST:
       return send(nsList(c, nsid, cns === Cns.CS_NS_ACTIVE_LIST, csi));
     case Cns.NS_DESCR_LIST: {
-      if (!nsidValid(nsid) || nsid === NSID_BROADCAST) return fail(Status.INVALID_NSID);
+      if (!nsidValid(nsid) || nsid === NSID_BROADCAST) return fail(Status.INVALID_NSID, 'nsid');
       const ns = c.namespaces.get(nsid);
-      if (ns === undefined) return fail(Status.INVALID_FIELD);
+      if (ns === undefined) return fail(Status.INVALID_FIELD, 'nsid');
       return send(ns.descriptors());
     }
     case Cns.CS_NS:
     case Cns.CS_NS_PRESENT: {
-      if (!nsidValid(nsid) || nsid === NSID_BROADCAST) return fail(Status.INVALID_NSID);
+      if (!nsidValid(nsid) || nsid === NSID_BROADCAST) return fail(Status.INVALID_NSID, 'nsid');
       const ns = lookup(c, nsid, cns === Cns.CS_NS);
       return send(ns === undefined ? new Uint8Array(ID_SIZE) : ns.identifyIoCs(csi));
     }
@@ -77,37 +76,29 @@ export async function identify(c: Controller, ctx: CommandContext): Promise<Comp
       return send(buf);
     }
     default:
-      return fail(Status.INVALID_FIELD);
+      return fail(Status.INVALID_FIELD, 'cdw10.cns');
   }
 }
 
-/** CTRATT bit 19: Flexible Data Placement supported. */
-const CTRATT_FDPS = 1 << 19;
-
 /**
- * Identify Controller fields that follow namespace features: OCFS (the Copy descriptor
- * formats ns/copy.ts implements) and, in an FDP subsystem, CTRATT.FDPS and ENDGIDMAX 1.
+ * The field a status from a structure builder blames: NSID for 0x00b, otherwise the CNS (or
+ * the CSI it selected: CNS 05h/06h answer 0x002 for an unsupported CSI).
  */
-function withNsFeatures(c: Controller, id: Uint8Array): Uint8Array {
-  writeU16le(id, 534, COPY_FORMATS);
-  if (c.subsys.fdp !== undefined) {
-    writeU32le(id, 96, (readU32le(id, 96) | CTRATT_FDPS) >>> 0);
-    writeU16le(id, 340, 1);
-  }
-  return id;
+function fieldOf(status: number): string {
+  return (status & 0xff) === Status.INVALID_NSID ? 'nsid' : 'cdw10.cns';
 }
 
 /** An attached namespace, or (for the "allocated" CNS values) any namespace of the subsystem. */
-function lookup(c: Controller, nsid: number, active: boolean): NamespaceApi | undefined {
+function lookup(c: ControllerState, nsid: number, active: boolean): NamespaceApi | undefined {
   return c.namespaces.get(nsid) ?? (active ? undefined : subsysNs(c, nsid));
 }
 
 /** nvme_subsys_ns: only explicit subsystems own namespaces in 7.2. */
-function subsysNs(c: Controller, nsid: number): NamespaceApi | undefined {
+function subsysNs(c: ControllerState, nsid: number): NamespaceApi | undefined {
   return c.subsys.explicit ? c.subsys.namespaces.get(nsid) : undefined;
 }
 
-function identifyNs(c: Controller, nsid: number, active: boolean): Uint8Array | number {
+function identifyNs(c: ControllerState, nsid: number, active: boolean): Uint8Array | number {
   if (!nsidValid(nsid) || nsid === NSID_BROADCAST) return withDnr(Status.INVALID_NSID);
   const ns = lookup(c, nsid, active);
   if (ns === undefined) return new Uint8Array(ID_SIZE);
@@ -116,7 +107,7 @@ function identifyNs(c: Controller, nsid: number, active: boolean): Uint8Array | 
 }
 
 function nsList(
-  c: Controller,
+  c: ControllerState,
   min: number,
   active: boolean,
   csi: number | undefined,
@@ -135,7 +126,7 @@ function nsList(
 }
 
 function ctrlList(
-  c: Controller,
+  c: ControllerState,
   nsid: number,
   min: number,
   attached: boolean,

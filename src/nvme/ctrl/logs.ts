@@ -1,15 +1,14 @@
 // Get Log Page (admin 02h), reference §3.4: Error Information, SMART / Health, Firmware Slot,
-// Changed Namespace List, Commands Supported and Effects, with QEMU 7.2's offset, length and
-// RAE rules.
+// Changed Namespace List, Commands Supported and Effects, FDP, with QEMU 7.2's offset, length
+// and RAE rules. The Error Information log holds real entries (ctrl/error-log.ts).
 
 import { ByteWriter, writeU32le } from '../../util/bytes.js';
 import { Csi, NVM_IO_EFFECTS, ZONED_IO_EFFECTS } from '../spec/opcodes.js';
 import { Status, withDnr } from '../spec/status.js';
-import type { CommandContext, Completion } from '../spec/transfer.js';
+import { rejected, type CommandContext, type Completion } from '../spec/transfer.js';
 import { AerType } from './aer.js';
-import { adminEffects } from './admin-table.js';
-import type { Controller } from './controller.js';
-import { NSID_BROADCAST } from './io.js';
+import type { ControllerState } from './state.js';
+import { NSID_BROADCAST } from './nsid.js';
 import { FdpLid, fdpConfigsLog, fdpEventsLog, fdpStatsLog, ruhUsageLog } from '../ns/fdp/logs.js';
 
 export const Lid = {
@@ -20,9 +19,9 @@ export const Lid = {
   CMD_EFFECTS: 0x05,
 } as const;
 
-const fail = (s: number): Completion => ({ status: withDnr(s) });
+const fail = (s: number, field: string): Completion => rejected(withDnr(s), field);
 
-export async function getLogPage(c: Controller, ctx: CommandContext): Promise<Completion> {
+export function getLogPage(c: ControllerState, ctx: CommandContext): Completion {
   const { cdw10, cdw11, cdw12, cdw13, cdw14 } = ctx.cmd;
   const lid = cdw10 & 0xff;
   const rae = ((cdw10 >>> 15) & 1) === 1;
@@ -30,28 +29,27 @@ export async function getLogPage(c: Controller, ctx: CommandContext): Promise<Co
   // (NUMD + 1) * 4 computed in 32 bits: NUMD = FFFFFFFFh wraps to 0 bytes.
   const len = Number((BigInt(numd + 1) * 4n) & 0xffff_ffffn);
   const off = (BigInt(cdw13) << 32n) | BigInt(cdw12);
-  if ((off & 3n) !== 0n) return fail(Status.INVALID_FIELD);
-  if (c.mdtsBytes !== 0 && len > c.mdtsBytes) return fail(Status.INVALID_FIELD);
+  if ((off & 3n) !== 0n) return fail(Status.INVALID_FIELD, 'lpo');
+  if (c.mdtsBytes !== 0 && len > c.mdtsBytes) return fail(Status.INVALID_FIELD, 'cdw10.numd');
   let log: Uint8Array;
   let after: (() => void) | undefined;
   switch (lid) {
     case Lid.ERROR_INFO:
-      // QEMU keeps no error entries: one zeroed 64-byte entry.
-      log = new Uint8Array(64);
+      log = c.errors.page();
       if (!rae) after = () => c.aer.clear(AerType.ERROR);
       break;
     case Lid.SMART_INFO: {
-      if (off >= 512n) return fail(Status.INVALID_FIELD);
+      if (off >= 512n) return fail(Status.INVALID_FIELD, 'lpo');
       const nsid = ctx.cmd.nsid;
       let nss;
       if (nsid === NSID_BROADCAST) {
         nss = [...c.namespaces.values()];
       } else {
         const ns = c.namespaces.get(nsid);
-        if (ns === undefined) return fail(Status.INVALID_NSID);
+        if (ns === undefined) return fail(Status.INVALID_NSID, 'nsid');
         nss = [ns];
       }
-      log = c.smart.log(nss, c.params.clock.nowMs());
+      log = c.smart.log(nss, c.params.clock.nowMs(), c.errors.count);
       if (!rae) after = () => c.aer.clear(AerType.SMART);
       break;
     }
@@ -82,10 +80,10 @@ export async function getLogPage(c: Controller, ctx: CommandContext): Promise<Co
     case FdpLid.STATS:
     case FdpLid.EVENTS: {
       // Endurance group scope: LSI (cdw11 31:16) names group 1, the subsystem's only one.
-      if (cdw11 >>> 16 !== 1) return fail(Status.INVALID_FIELD);
+      if (cdw11 >>> 16 !== 1) return fail(Status.INVALID_FIELD, 'cdw11');
       const g = c.subsys.fdp;
       if (lid === FdpLid.CONFIGS) log = fdpConfigsLog(g);
-      else if (g === undefined) return fail(Status.FDP_DISABLED);
+      else if (g === undefined) return fail(Status.FDP_DISABLED, 'cdw11');
       else if (lid === FdpLid.RUH_USAGE) log = ruhUsageLog(g);
       else if (lid === FdpLid.STATS) log = fdpStatsLog(g);
       // LSP bit 0 (cdw10 bit 8): host events, else controller events.
@@ -93,20 +91,20 @@ export async function getLogPage(c: Controller, ctx: CommandContext): Promise<Co
       break;
     }
     default:
-      return fail(Status.INVALID_FIELD);
+      return fail(Status.INVALID_FIELD, 'cdw10.lid');
   }
-  if (off >= BigInt(log.length)) return fail(Status.INVALID_FIELD);
+  if (off >= BigInt(log.length)) return fail(Status.INVALID_FIELD, 'lpo');
   const start = Number(off);
   const part = log.subarray(start, start + Math.min(log.length - start, len));
   // QEMU clears the event state before the transfer, whatever its outcome.
   after?.();
-  return { status: await ctx.data.toHost(0, part) };
+  return { status: ctx.data.toHost(0, part) };
 }
 
 /** LID 05h: admin table + the I/O set chosen by CC.CSS (read live, as QEMU does). */
-function commandEffects(c: Controller, csi: number): Uint8Array {
+function commandEffects(c: ControllerState, csi: number): Uint8Array {
   const log = new Uint8Array(4096);
-  for (const [opc, eff] of adminEffects(c)) writeU32le(log, 4 * opc, eff);
+  for (const a of c.adminCommands()) writeU32le(log, 4 * a.opcode, a.effects);
   const css = (c.cc >>> 4) & 0x7;
   let io: ReadonlyMap<number, number> | undefined;
   if (css === 0) io = NVM_IO_EFFECTS;

@@ -1,5 +1,5 @@
 // Runtime parameters of one controller: the checked `-device nvme` configuration reduced to
-// what the controller model uses, plus the in-process knobs (transport personality, clock).
+// what the controller model uses, plus the in-process knobs (clock).
 
 import type { NvmeCtrlConfig } from './config.js';
 
@@ -11,9 +11,10 @@ export interface Clock {
 export const systemClock: Clock = { nowMs: () => Date.now() };
 
 /**
- * 'pci' reproduces QEMU 7.2's PCIe controller (admin PSDT must be PRP, Doorbell Buffer Config
- * supported, no Keep Alive). 'fabrics' is the personality NVMe/TCP will use: admin SGLs allowed,
- * no Doorbell Buffer Config (OACS bit8 clear), Keep Alive supported.
+ * The personality a controller presents, chosen by the front end that binds it (ctrl/state.ts):
+ * 'pci' reproduces QEMU 7.2's PCIe controller (admin PSDT must be PRP, queue commands and
+ * Doorbell Buffer Config, no Keep Alive); 'fabrics' is NVMe-oF's (SGLs, queues by Connect,
+ * Property Get/Set, Keep Alive, the fabrics Identify fields).
  */
 export type Transport = 'pci' | 'fabrics';
 
@@ -32,7 +33,6 @@ export interface ControllerParams {
   readonly cmbSizeMb: number;
   readonly pmr: boolean;
   readonly smartCriticalWarning: number;
-  readonly transport: Transport;
   /** Identify Controller FR and Firmware Slot FRS1 (nvmemu reports "1.0"; QEMU its version). */
   readonly firmwareRevision: string;
   readonly clock: Clock;
@@ -62,7 +62,6 @@ export function defaultParams(
     cmbSizeMb: 0,
     pmr: false,
     smartCriticalWarning: 0,
-    transport: 'pci',
     firmwareRevision: FIRMWARE_REVISION,
     clock: systemClock,
     msixEnabled: true,

@@ -5,8 +5,8 @@
 import { ConfigError } from '../../config/errors.js';
 import { ByteWriter } from '../../util/bytes.js';
 import type { NamespaceApi } from '../spec/namespace-api.js';
-import type { Controller } from './controller.js';
-import { AerType } from './aer.js';
+import { AerType, type AerState } from './aer.js';
+import type { Features } from './features-state.js';
 
 export const SmartWarn = {
   SPARE: 0x01,
@@ -58,7 +58,8 @@ export class SmartState {
   readonly counters: SmartCounters = zeroSmartCounters();
 
   constructor(
-    private readonly ctrl: Controller,
+    private readonly features: Features,
+    private readonly aer: AerState,
     initialWarning: number,
     readonly startMs: number,
   ) {
@@ -83,16 +84,16 @@ export class SmartState {
 
   /** nvme_smart_event: only events enabled in AEC bits 7:0 are reported. */
   event(bit: number): void {
-    if ((this.ctrl.features.asyncEventConfig & 0xff & bit) === 0) return;
+    if ((this.features.asyncEventConfig & 0xff & bit) === 0) return;
     let info: number;
     if (bit === SmartWarn.SPARE) info = 2;
     else if (bit === SmartWarn.TEMPERATURE) info = 1;
     else info = 0;
-    this.ctrl.aer.enqueue(AerType.SMART, info, LOG_SMART);
+    this.aer.enqueue(AerType.SMART, info, LOG_SMART);
   }
 
   get temperatureExceeded(): boolean {
-    const f = this.ctrl.features;
+    const f = this.features;
     return this.temperature >= f.tempOver || this.temperature <= f.tempUnder;
   }
 
@@ -108,8 +109,11 @@ export class SmartState {
     if (this.temperatureExceeded) this.event(SmartWarn.TEMPERATURE);
   }
 
-  /** The 512-byte log over `namespaces` (all attached, or one). */
-  log(namespaces: readonly NamespaceApi[], nowMs: number): Uint8Array {
+  /**
+   * The 512-byte log over `namespaces` (all attached, or one); `errorEntries` is the lifetime
+   * count of Error Information log entries (ctrl/error-log.ts).
+   */
+  log(namespaces: readonly NamespaceApi[], nowMs: number, errorEntries: bigint): Uint8Array {
     const k = this.counters;
     let bytesRead = k.bytesRead;
     let bytesWritten = k.bytesWritten;
@@ -144,6 +148,7 @@ export class SmartState {
     u128(hours);
     u128(k.unsafeShutdowns); // offset 144: power cuts (src/faults/power-cut.ts)
     u128(k.mediaErrors); // offset 160: media and data integrity errors (injected)
+    u128(errorEntries); // offset 176: Number of Error Information Log Entries
     return w.buf;
   }
 }

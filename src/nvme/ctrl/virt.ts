@@ -15,7 +15,7 @@
 import { writeU16le, writeU32le } from '../../util/bytes.js';
 import { Status, withDnr } from '../spec/status.js';
 import type { CommandContext, Completion } from '../spec/transfer.js';
-import type { Controller } from './controller.js';
+import type { ControllerState, ResetKind } from './state.js';
 
 export const ID_SIZE = 4096;
 
@@ -35,7 +35,7 @@ export class SecondaryCtrl {
   nvq = 0;
   nvi = 0;
   /** The VF's controller while the VF is enabled. */
-  controller: Controller | undefined;
+  controller: ControllerState | undefined;
   constructor(
     readonly scid: number,
     readonly pcid: number,
@@ -84,7 +84,7 @@ export class SriovPrimary {
   enabledVfs = 0;
 
   constructor(
-    readonly ctrl: Controller,
+    readonly ctrl: ControllerState,
     readonly cfg: SriovConfig,
     /** cntlids reserved for the secondaries, in VF order. */
     scids: readonly number[],
@@ -134,7 +134,7 @@ export class SriovPrimary {
    * resets of the PCI function do this: an NVMe/TCP association ending (or the in-process
    * host) resets the controller's queues, not the VFs its PCI owner configured.
    */
-  #onReset(kind: 'controller' | 'function', viaPci: boolean): void {
+  #onReset(kind: ResetKind, viaPci: boolean): void {
     if (!viaPci) return;
     for (const s of this.secondaries) this.setState(s, false);
     if (kind === 'function') this.#activate();
@@ -194,14 +194,14 @@ function resetSecondary(s: SecondaryCtrl): void {
   c.reset('function');
 }
 
-const primaries = new WeakMap<Controller, SriovPrimary>();
+const primaries = new WeakMap<ControllerState, SriovPrimary>();
 
-export function primaryOf(c: Controller): SriovPrimary | undefined {
+export function primaryOf(c: ControllerState): SriovPrimary | undefined {
   return primaries.get(c);
 }
 
 /** Makes `c` the controller of secondary `s` (a VF was enabled). */
-export function bindSecondary(s: SecondaryCtrl, c: Controller): void {
+export function bindSecondary(s: SecondaryCtrl, c: ControllerState): void {
   s.controller = c;
   c.secondary = s;
   // nvme_activate_virt_res: a VF's resources change at a function reset only.
@@ -212,7 +212,7 @@ export function bindSecondary(s: SecondaryCtrl, c: Controller): void {
 }
 
 /** Virtualization Management (admin 1Ch). */
-export function virtMgmt(c: Controller, ctx: CommandContext): Completion {
+export function virtMgmt(c: ControllerState, ctx: CommandContext): Completion {
   const { cdw10, cdw11 } = ctx.cmd;
   const act = cdw10 & 0xf;
   const rt = (cdw10 >>> 8) & 0x7;
@@ -244,7 +244,7 @@ export function virtMgmt(c: Controller, ctx: CommandContext): Completion {
 }
 
 /** Identify CNS 14h, Primary Controller Capabilities (Figure 280). */
-export function primaryCtrlCaps(c: Controller): Uint8Array {
+export function primaryCtrlCaps(c: ControllerState): Uint8Array {
   const buf = new Uint8Array(ID_SIZE);
   writeU16le(buf, 0, c.cntlid);
   buf[4] = 0x3; // CRT: VQ and VI resources
@@ -277,7 +277,7 @@ export function primaryCtrlCaps(c: Controller): Uint8Array {
 }
 
 /** Identify CNS 15h, Secondary Controller List (Figure 281): entries with SCID >= `min`. */
-export function secondaryCtrlList(c: Controller, min: number): Uint8Array {
+export function secondaryCtrlList(c: ControllerState, min: number): Uint8Array {
   const buf = new Uint8Array(ID_SIZE);
   const list = primaryOf(c)?.secondaries ?? [];
   const from = list.findIndex((s) => s.scid >= min);

@@ -108,10 +108,11 @@ export async function copy(core: NsCore, ctx: CommandContext): Promise<Completio
   if (((COPY_FORMATS >>> format) & 1) === 0) return bad(Status.INVALID_FIELD);
   // The descriptor format must match the namespace's guard size (16-bit: 0/2, 64-bit: 1/3).
   if ((format & 1) !== (limits.pif === 2 ? 1 : 0)) return bad(Status.INVALID_FORMAT);
-  const list = await ctx.data.fromHost(0, nr * ENTRY_SIZE[format]!);
+  const list = ctx.data.fromHost(0, nr * ENTRY_SIZE[format]!);
   if (typeof list === 'number') return { status: list };
   const ranges = parseRanges(list, format, nr);
-  let dest = (BigInt(cdw11) << 32n) | BigInt(cdw10);
+  const sdlba = (BigInt(cdw11) << 32n) | BigInt(cdw10);
+  let dest = sdlba;
   let total = 0;
   for (const r of ranges) {
     if (r.nlb > limits.mssrl) return bad(Status.CMD_SIZE_LIMIT);
@@ -143,16 +144,16 @@ export async function copy(core: NsCore, ctx: CommandContext): Promise<Completio
     const srcRule = checkSourceRange(srcCore, pi, r, r.slba);
     if (srcRule !== Status.SUCCESS) return { status: srcRule, dw0: i };
     const src = io.checkBounds(srcCore, r);
-    if (typeof src !== 'number') return { ...src, dw0: i };
+    if (typeof src !== 'number') return { status: src.status, dw0: i };
     const zr = srcCore.zoned?.checkRead(src, r.nlb) ?? Status.SUCCESS;
     if (zr !== Status.SUCCESS) return { status: zr, dw0: i };
     const dulbe = io.checkDulbe(srcCore, src, r.nlb);
-    if (dulbe) return { ...dulbe, dw0: i };
+    if (dulbe) return { status: dulbe.status, dw0: i };
     if (srcCore.uncorrectable.intersects(src, src + r.nlb)) {
       return { status: Status.UNRECOVERED_READ, dw0: i };
     }
     const dst = io.checkBounds(core, { slba: dest, nlb: r.nlb });
-    if (typeof dst !== 'number') return { ...dst, dw0: i };
+    if (typeof dst !== 'number') return { status: dst.status, dw0: i };
     const zone = core.zoned?.admitWrite(dst, r.nlb, ctx.ctrl.zonedAutoTransition);
     if (zone !== undefined && zone.status !== Status.SUCCESS)
       return { status: zone.status, dw0: i };
@@ -166,8 +167,9 @@ export async function copy(core: NsCore, ctx: CommandContext): Promise<Completio
     dest += BigInt(r.nlb);
     copied += r.nlb;
   }
-  if (!core.writeCache || (cdw12 & (1 << 30)) !== 0) {
-    const f = await io.flushStatus(core);
+  // FUA / write through: exactly the destination blocks become durable (as for Write).
+  if (!core.writeCache || (cdw12 & io.FUA) !== 0) {
+    const f = await io.flushStatus(core, { lba: Number(sdlba), nlb: copied });
     if (f !== Status.SUCCESS) return { status: f };
   }
   // Accounted like a read of the sources and a write of the destination (LID 02h).
@@ -205,22 +207,13 @@ async function copyBlocks(
   for (let done = 0; done < nlb; done += step) {
     const n = Math.min(step, nlb - done);
     const off = backwards ? nlb - done - n : done;
-    let b;
-    try {
-      b = await io.readBlocks(from, src + off, n);
-    } catch {
-      return Status.UNRECOVERED_READ;
-    }
+    const b = await io.readBlocks(from, src + off, n);
+    if (typeof b === 'number') return b;
     if (from.pi !== undefined) markUnwritten(from.pi, b.meta);
     const meta = piece(b.data, b.meta, off);
     if (typeof meta === 'number') return meta;
-    try {
-      await to.store.write(dst + off, b.data, to.geometry.ms > 0 ? meta : undefined);
-    } catch {
-      return Status.WRITE_FAULT;
-    }
-    to.dealloc.remove(dst + off, dst + off + n);
-    to.uncorrectable.remove(dst + off, dst + off + n);
+    const s = await io.storeBlocks(to, dst + off, b.data, to.geometry.ms > 0 ? meta : undefined);
+    if (s !== Status.SUCCESS) return s;
   }
   return Status.SUCCESS;
 }

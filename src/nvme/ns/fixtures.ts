@@ -7,13 +7,7 @@ import { join } from 'node:path';
 import { Drive, type DriveAio } from '../../block/drive.js';
 import type { Planned } from '../../machine/registry.js';
 import { makeCmd, type CmdInit } from '../spec/command.js';
-import {
-  bufferData,
-  NO_DATA,
-  type CommandContext,
-  type CommandError,
-  type ControllerView,
-} from '../spec/transfer.js';
+import { bufferData, NO_DATA, type CommandContext, type ControllerView } from '../spec/transfer.js';
 import type { NvmeNsConfig } from './config.js';
 import { Namespace, type NamespaceOptions } from './namespace.js';
 import { defaultDiscardGranularity } from './lbaf.js';
@@ -100,13 +94,10 @@ export async function tempNamespace(
   };
 }
 
-export interface FakeCtrl extends ControllerView {
-  readonly errors: CommandError[];
-}
+export type FakeCtrl = ControllerView;
 
 /** A controller with QEMU's defaults: mdts 7 and vsl 7 (512 KiB with 4 KiB pages). */
 export function fakeCtrl(over: Partial<ControllerView> = {}): FakeCtrl {
-  const errors: CommandError[] = [];
   return {
     cntlid: 0,
     mdtsBytes: 4096 << 7,
@@ -116,9 +107,7 @@ export function fakeCtrl(over: Partial<ControllerView> = {}): FakeCtrl {
     css: 0,
     lbafee: false,
     namespace: () => undefined,
-    notifyError: (e) => errors.push(e),
     ...over,
-    errors,
   };
 }
 

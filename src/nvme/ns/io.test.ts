@@ -233,13 +233,13 @@ describe('NVM I/O command behaviour', () => {
     });
   });
 
-  it('reports failed commands to the controller with their LBA', async () => {
+  it('rejects a range past the namespace naming the LBA as the field to blame', async () => {
     await withNs(async (t) => {
-      const ctrl = fakeCtrl();
-      await run(t, { opcode: R, cid: 7, ...rw(NSZE, 1) }, new Uint8Array(512), undefined, ctrl);
-      assert.deepEqual(ctrl.errors, [
-        { sqid: 1, cid: 7, nsid: 1, status: withDnr(Status.LBA_RANGE), lba: BigInt(NSZE) },
-      ]);
+      const ctx = ctxOf({ opcode: R, cid: 7, ...rw(NSZE, 1) }, new Uint8Array(512));
+      assert.deepEqual(await t.ns.execute(ctx), {
+        status: withDnr(Status.LBA_RANGE),
+        field: 'slba',
+      });
     });
   });
 

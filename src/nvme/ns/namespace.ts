@@ -10,11 +10,12 @@ import type { Drive } from '../../block/drive.js';
 import type { Component } from '../../machine/registry.js';
 import type { NamespaceApi, NsSmartCounters } from '../spec/namespace-api.js';
 import type { CommandContext, Completion } from '../spec/transfer.js';
+import type { MaybePromise } from '../../util/maybe.js';
 import { IoOpc } from '../spec/opcodes.js';
 import { Status, withDnr } from '../spec/status.js';
 import type { NvmeNsConfig } from './config.js';
 import { RangeSet, type LbaRange } from './ranges.js';
-import { BlockStore, CHUNK_BYTES } from './store.js';
+import { BlockStore } from './store.js';
 import { MediaFaults } from './media-faults.js';
 import { buildLbaFormats, computeGeometry, type Geometry, type LbaFormatTable } from './lbaf.js';
 import {
@@ -25,11 +26,12 @@ import {
   NSFEAT_OPTPERF,
 } from './identify.js';
 import * as io from './io.js';
+import * as rw from './rw.js';
 import { copy } from './copy.js';
 import { ZonedNs } from './zoned/zoned-ns.js';
 import { zoneAppend, zoneMgmtRecv, zoneMgmtSend } from './zoned/commands.js';
-import { piCompare, piRead, piVerify, piWrite, piWriteZeroes } from './pi/io.js';
-import type { PiFormat } from './pi/tuple.js';
+import { tupleOnly, type PiFormat } from './pi/tuple.js';
+import type { NvmeCmd } from '../spec/command.js';
 import { enduranceGroupFor } from './fdp/group.js';
 import { ioMgmtRecv, ioMgmtSend, NsFdp } from './fdp/placement.js';
 import type { NsFdpPlan } from './fdp/plan.js';
@@ -43,36 +45,31 @@ export interface NamespaceOptions {
   readonly writeUncorrectable?: boolean;
 }
 
-type Handler = (core: io.NsCore, ctx: CommandContext) => Promise<Completion> | Completion;
+type Handler = (core: io.NsCore, ctx: CommandContext) => MaybePromise<Completion>;
 
 /**
  * The NVM command set's I/O commands this namespace executes (house rule 6: dispatch derives
  * from the table; spec/opcodes.ts NVM_IO_EFFECTS lists the same opcodes for the effects log).
  */
 const NVM_HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
-  [IoOpc.FLUSH, async (core) => ({ status: await io.flushStatus(core) })],
-  [IoOpc.WRITE, io.write],
-  [IoOpc.READ, io.read],
-  [IoOpc.COMPARE, io.compare],
-  [IoOpc.WRITE_ZEROES, io.writeZeroes],
+  [IoOpc.FLUSH, (core) => io.flushStatus(core).then(io.done)],
+  [IoOpc.WRITE, rw.write],
+  [IoOpc.READ, rw.read],
+  [IoOpc.COMPARE, rw.compare],
+  [IoOpc.WRITE_ZEROES, rw.writeZeroes],
   [IoOpc.DSM, io.datasetManagement],
-  [IoOpc.VERIFY, io.verify],
+  [IoOpc.VERIFY, rw.verify],
   [IoOpc.COPY, copy],
   // Flexible Data Placement (fdp/placement.ts): FDP Disabled (0x029+DNR) outside an FDP subsystem.
   [IoOpc.IO_MGMT_RECV, (core, ctx) => ioMgmtRecv(core.fdp, ctx)],
   [IoOpc.IO_MGMT_SEND, (core, ctx) => ioMgmtSend(core.fdp, ctx)],
 ]);
 
-/** The commands that move or check protected data, while the format has PI (pi/io.ts). */
-const PI_HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
-  [IoOpc.WRITE, piWrite],
-  [IoOpc.READ, piRead],
-  [IoOpc.COMPARE, piCompare],
-  [IoOpc.WRITE_ZEROES, piWriteZeroes],
-  [IoOpc.VERIFY, piVerify],
-]);
-
-type ZonedHandler = (zns: ZonedNs, core: io.NsCore, ctx: CommandContext) => Promise<Completion>;
+type ZonedHandler = (
+  zns: ZonedNs,
+  core: io.NsCore,
+  ctx: CommandContext,
+) => MaybePromise<Completion>;
 
 /** The Zoned command set's own commands (ZONED_IO_EFFECTS adds them to the NVM set). */
 const ZONED_HANDLERS: ReadonlyMap<number, ZonedHandler> = new Map<number, ZonedHandler>([
@@ -93,16 +90,6 @@ const FLBAS_EXTENDED = 0x10;
 const DPS_TYPE = 0x7;
 const DPS_FIRST = 0x8;
 
-/** Opcodes with an LBA in cdw10-11, for error reports. */
-const LBA_OPCODES: ReadonlySet<number> = new Set<number>([
-  IoOpc.WRITE,
-  IoOpc.READ,
-  IoOpc.WRITE_UNCOR,
-  IoOpc.COMPARE,
-  IoOpc.WRITE_ZEROES,
-  IoOpc.VERIFY,
-]);
-
 export class Namespace implements NamespaceApi, Component {
   readonly typeName = 'nvme-ns';
   readonly id: string | undefined;
@@ -119,7 +106,7 @@ export class Namespace implements NamespaceApi, Component {
   #dps: number;
   #writeCache: boolean;
   #formatting = false;
-  /** Commands being executed (Format waits for them before zeroing the image). */
+  /** Commands still running (Format waits for them before zeroing the image). */
   readonly #inflight = new Set<Promise<Completion>>();
   #closed = false;
   readonly #writeUncorrectable: boolean;
@@ -271,65 +258,21 @@ export class Namespace implements NamespaceApi, Component {
     return encodeDescriptors(this.config.uuid, this.config.nguid, this.config.eui64, this.csi);
   }
 
-  /** §4.1 steps 3-6: format in progress, FUSE, opcode support, then the command. */
-  async execute(ctx: CommandContext): Promise<Completion> {
-    const running = this.#dispatch(ctx);
-    this.#inflight.add(running);
-    let c: Completion;
-    try {
-      c = await running;
-    } finally {
-      this.#inflight.delete(running);
-    }
-    if (c.status !== Status.SUCCESS) this.#reportError(ctx, c);
-    return c;
-  }
-
   /**
-   * execute() without a promise for a plain Read or Write (the NVMe/TCP fast path,
-   * docs/nvme-tcp.md "Performance"): the data moves straight between the image and the host
-   * buffer the front end holds, and nothing of the namespace needs waiting — no metadata or PI,
-   * no zones, no format running, drive I/O on the event loop; for a Write also no FUA, the
-   * volatile write cache on, no write cache model (power cuts) and one store step at most.
-   * Anything else is left to execute() (undefined, nothing done).
+   * §4.1 steps 3-6: format in progress, FUSE, opcode support, then the command. Completes at
+   * once when nothing in the command has to wait (util/maybe.ts).
    */
-  executeNow(ctx: CommandContext): Completion | undefined {
-    const { cmd } = ctx;
-    const buf = ctx.data.direct;
-    const isRead = cmd.opcode === IoOpc.READ;
-    if ((!isRead && cmd.opcode !== IoOpc.WRITE) || buf === undefined || cmd.fuse !== 0) {
-      return undefined;
+  execute(ctx: CommandContext): MaybePromise<Completion> {
+    const running = this.#dispatch(ctx);
+    if (running instanceof Promise) {
+      this.#inflight.add(running);
+      const settled = (): void => void this.#inflight.delete(running);
+      running.then(settled, settled);
     }
-    if (this.#closed || this.#formatting || this.#zoned !== undefined) return undefined;
-    if ((this.#dps & DPS_TYPE) !== 0 || ctx.ctrl.css === CSS_ADMIN_ONLY) return undefined;
-    const store = this.#store;
-    const g = store.geometry;
-    if (g.ms !== 0 || buf.length !== ((cmd.cdw12 & 0xffff) + 1) * g.lbaSize) return undefined;
-    let c: Completion;
-    if (isRead) {
-      if (!store.syncData) return undefined;
-      c = io.readNow(this.#core(), ctx, buf);
-    } else {
-      const plain = (cmd.cdw12 & io.FUA) === 0 && this.#writeCache;
-      if (!plain || !store.syncWrites || buf.length > CHUNK_BYTES) return undefined;
-      c = io.writeNow(this.#core(), ctx, buf);
-    }
-    if (c.status !== Status.SUCCESS) this.#reportError(ctx, c);
-    return c;
+    return running;
   }
 
-  #reportError(ctx: CommandContext, c: Completion): void {
-    const { cmd } = ctx;
-    ctx.ctrl.notifyError({
-      sqid: ctx.sqid,
-      cid: cmd.cid,
-      nsid: this.nsid,
-      status: c.status,
-      ...(LBA_OPCODES.has(cmd.opcode) ? { lba: io.rwRange(ctx).slba } : {}),
-    });
-  }
-
-  async #dispatch(ctx: CommandContext): Promise<Completion> {
+  #dispatch(ctx: CommandContext): MaybePromise<Completion> {
     if (this.#closed) return { status: Status.INTERNAL_DEVICE_ERROR };
     if (this.#formatting) return { status: Status.FORMAT_IN_PROGRESS };
     if (ctx.cmd.fuse !== 0) return { status: Status.INVALID_FIELD };
@@ -346,10 +289,30 @@ export class Namespace implements NamespaceApi, Component {
     return handler(this.#core(), ctx);
   }
 
+  transferLength(cmd: NvmeCmd): { readonly data: number; readonly meta: number } | undefined {
+    switch (cmd.opcode) {
+      case IoOpc.READ:
+      case IoOpc.WRITE:
+      case IoOpc.COMPARE:
+      case IoOpc.ZONE_APPEND:
+        break;
+      default:
+        return undefined;
+    }
+    const g = this.geometry;
+    const pi = this.protection;
+    const nlb = (cmd.cdw12 & 0xffff) + 1;
+    const pract = ((cmd.cdw12 >>> 29) & 1) === 1;
+    const stripped = pi !== undefined && pract && tupleOnly(pi);
+    const metaBytes = stripped ? 0 : nlb * g.ms;
+    return g.extended
+      ? { data: nlb * g.lbaSize + metaBytes, meta: 0 }
+      : { data: nlb * g.lbaSize, meta: metaBytes };
+  }
+
   #handler(opcode: number): Handler | undefined {
     if (opcode === IoOpc.WRITE_UNCOR && this.#writeUncorrectable) return io.writeUncorrectable;
-    const pi = (this.#dps & DPS_TYPE) !== 0 ? PI_HANDLERS.get(opcode) : undefined;
-    return pi ?? NVM_HANDLERS.get(opcode);
+    return NVM_HANDLERS.get(opcode);
   }
 
   /** Opcodes execute() accepts (for the Commands Supported and Effects log and ONCS). */

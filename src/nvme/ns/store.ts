@@ -12,6 +12,7 @@ import { ioBuffer } from '../../block/drive.js';
 import type { Drive } from '../../block/drive.js';
 import type { Geometry } from './lbaf.js';
 import type { MediaFaults } from './media-faults.js';
+import { then, type MaybePromise } from '../../util/maybe.js';
 
 /** Largest piece of image I/O one command step does (bounds memory for huge commands). */
 export const CHUNK_BYTES = 1024 * 1024;
@@ -30,7 +31,8 @@ export interface Blocks {
  * before blocks change, after they changed, and when flushes make them durable.
  */
 export interface StoreJournal {
-  beforeWrite(lba: number, nlb: number): Promise<void>;
+  /** Blocks are about to change (synchronous when the drive's I/O is). */
+  beforeWrite(lba: number, nlb: number): MaybePromise<void>;
   /** `data`/`meta`: the bytes written, 'zero' for zeros, undefined when that part is unchanged. */
   wrote(lba: number, nlb: number, data: StoreBytes, meta: StoreBytes): void;
   /** Taken before a flush starts: writes completed up to here are what it covers. */
@@ -67,65 +69,45 @@ export class BlockStore {
     }
   }
 
-  /** Reads data and metadata of `nlb` blocks from `lba` (no deallocation semantics here). */
-  async read(lba: number, nlb: number): Promise<Blocks> {
+  /**
+   * Reads data and metadata of `nlb` blocks from `lba` (no deallocation semantics here); the
+   * data goes into `into` (nlb * lbaSize bytes: the host's buffer) when given. Synchronous when
+   * the drive is (a failure throws), else a promise (a failure rejects).
+   */
+  read(lba: number, nlb: number, into?: Uint8Array): MaybePromise<Blocks> {
     this.#check(lba, nlb);
     this.faults?.check('read', lba, nlb);
     const { lbaSize, ms, metaOffset } = this.geometry;
     // Drive.read fills every byte (zeros past EOF), so the buffers need no zeroing first.
-    const data = ioBuffer(nlb * lbaSize, false);
-    await this.drive.read(data, lba * lbaSize);
-    const meta = ms > 0 ? ioBuffer(nlb * ms, false) : NO_META;
-    if (ms > 0) await this.drive.read(meta, metaOffset + lba * ms);
-    return { data, meta };
+    const data = into ?? ioBuffer(nlb * lbaSize, false);
+    const blocks: Blocks = { data, meta: ms > 0 ? ioBuffer(nlb * ms, false) : NO_META };
+    const d = this.drive.read(data, lba * lbaSize);
+    if (ms === 0) return d instanceof Promise ? d.then(() => blocks) : blocks;
+    return then(d, () => then(this.drive.read(blocks.meta, metaOffset + lba * ms), () => blocks));
   }
 
-  /**
-   * The data of `nlb` blocks from `lba` straight into `into` (nlb * lbaSize bytes), on the event
-   * loop, throwing like read() rejects. Only for `syncData` stores without metadata (the fast
-   * path of nvme/ns/io.ts readNow).
-   */
-  readNow(lba: number, nlb: number, into: Uint8Array): void {
-    this.#check(lba, nlb);
-    this.faults?.check('read', lba, nlb);
-    this.drive.readNow(into, lba * this.geometry.lbaSize);
-  }
-
-  /**
-   * `data` (whole blocks) written at `lba` on the event loop, throwing like write() rejects.
-   * Only for `syncWrites` stores without metadata (nvme/ns/io.ts writeNow).
-   */
-  writeNow(lba: number, data: Uint8Array): void {
-    const nlb = data.length / this.geometry.lbaSize;
-    this.#check(lba, nlb);
-    this.faults?.check('write', lba, nlb);
-    this.drive.writeNow(data, lba * this.geometry.lbaSize);
-  }
-
-  /** Data I/O happens on the event loop (`aio=sync`), so readNow may be used. */
-  get syncData(): boolean {
-    return this.drive.aio === 'sync';
-  }
-
-  /** writeNow may be used: sync data I/O and no write cache model waiting on each write. */
-  get syncWrites(): boolean {
-    return this.drive.aio === 'sync' && this.journal === undefined;
-  }
-
-  /** Writes data (and metadata when given) of whole blocks starting at `lba`. */
-  async write(lba: number, data: Uint8Array, meta: Uint8Array | undefined): Promise<void> {
-    const { lbaSize, ms, metaOffset } = this.geometry;
+  /** Writes data (and metadata when given) of whole blocks starting at `lba`; like read(). */
+  write(lba: number, data: Uint8Array, meta: Uint8Array | undefined): MaybePromise<void> {
+    const { lbaSize, ms } = this.geometry;
     assert(data.length % lbaSize === 0, 'partial block write');
     const nlb = data.length / lbaSize;
     this.#check(lba, nlb);
     this.faults?.check('write', lba, nlb);
-    if (this.journal !== undefined) await this.journal.beforeWrite(lba, nlb);
-    await this.drive.write(data, lba * lbaSize);
     if (ms > 0 && meta !== undefined) {
       assert(meta.length === nlb * ms, 'metadata length does not match the block count');
-      await this.drive.write(meta, metaOffset + lba * ms);
     }
-    this.journal?.wrote(lba, nlb, data, ms > 0 ? meta : undefined);
+    const j = this.journal;
+    if (j === undefined) return this.#put(lba, data, meta);
+    return then(j.beforeWrite(lba, nlb), () =>
+      then(this.#put(lba, data, meta), () => j.wrote(lba, nlb, data, ms > 0 ? meta : undefined)),
+    );
+  }
+
+  #put(lba: number, data: Uint8Array, meta: Uint8Array | undefined): MaybePromise<void> {
+    const { lbaSize, ms, metaOffset } = this.geometry;
+    const d = this.drive.write(data, lba * lbaSize);
+    if (ms === 0 || meta === undefined) return d;
+    return then(d, () => this.drive.write(meta, metaOffset + lba * ms));
   }
 
   /** Makes completed writes durable: all of them (Flush), or one range (FUA, write-through). */
@@ -136,24 +118,32 @@ export class BlockStore {
   }
 
   /** Writes zeros to the metadata of [lba, lba + nlb). */
-  async zeroMeta(lba: number, nlb: number): Promise<void> {
+  zeroMeta(lba: number, nlb: number): MaybePromise<void> {
     this.#check(lba, nlb);
     const { ms, metaOffset } = this.geometry;
     if (ms === 0) return;
-    if (this.journal !== undefined) await this.journal.beforeWrite(lba, nlb);
-    await writeZeros(this.drive, metaOffset + lba * ms, nlb * ms);
-    this.journal?.wrote(lba, nlb, undefined, 'zero');
+    const j = this.journal;
+    const zero = (): MaybePromise<void> => writeZeros(this.drive, metaOffset + lba * ms, nlb * ms);
+    if (j === undefined) return zero();
+    return then(j.beforeWrite(lba, nlb), () =>
+      then(zero(), () => j.wrote(lba, nlb, undefined, 'zero')),
+    );
   }
 
   /** Writes zeros to data and metadata of [lba, lba + nlb), in CHUNK_BYTES pieces. */
-  async zero(lba: number, nlb: number): Promise<void> {
+  zero(lba: number, nlb: number): MaybePromise<void> {
     this.#check(lba, nlb);
     this.faults?.check('write', lba, nlb);
     const { lbaSize, ms, metaOffset } = this.geometry;
-    if (this.journal !== undefined) await this.journal.beforeWrite(lba, nlb);
-    await writeZeros(this.drive, lba * lbaSize, nlb * lbaSize);
-    if (ms > 0) await writeZeros(this.drive, metaOffset + lba * ms, nlb * ms);
-    this.journal?.wrote(lba, nlb, 'zero', ms > 0 ? 'zero' : undefined);
+    const j = this.journal;
+    const zero = (): MaybePromise<void> =>
+      then(writeZeros(this.drive, lba * lbaSize, nlb * lbaSize), () =>
+        ms > 0 ? writeZeros(this.drive, metaOffset + lba * ms, nlb * ms) : undefined,
+      );
+    if (j === undefined) return zero();
+    return then(j.beforeWrite(lba, nlb), () =>
+      then(zero(), () => j.wrote(lba, nlb, 'zero', ms > 0 ? 'zero' : undefined)),
+    );
   }
 
   /**
@@ -177,14 +167,26 @@ export class BlockStore {
   }
 }
 
-/** Zero-fills a byte range in CHUNK_BYTES writes, yielding between them (see zeroImage). */
-async function writeZeros(drive: Drive, offset: number, length: number): Promise<void> {
-  const zeros = new Uint8Array(Math.min(length, CHUNK_BYTES));
-  for (let done = 0; done < length; done += zeros.length) {
-    if (done > 0) await nextTurn();
+/**
+ * Zero-fills a byte range in CHUNK_BYTES writes. A range of one chunk is written at once (as any
+ * write); a longer one yields to the event loop between chunks (see zeroImage).
+ */
+function writeZeros(drive: Drive, offset: number, length: number): MaybePromise<void> {
+  const zeros = zeroChunk(Math.min(length, CHUNK_BYTES));
+  const step = (done: number): MaybePromise<void> => {
     const len = Math.min(zeros.length, length - done);
-    await drive.write(zeros.subarray(0, len), offset + done);
-  }
+    return then(drive.write(zeros.subarray(0, len), offset + done), () =>
+      done + len < length ? nextTurn().then(() => step(done + len)) : undefined,
+    );
+  };
+  return length === 0 ? undefined : step(0);
+}
+
+let zeroBuf = new Uint8Array(0);
+/** A shared all-zero buffer of at least `n` bytes (never written to). */
+function zeroChunk(n: number): Uint8Array {
+  if (zeroBuf.length < n) zeroBuf = new Uint8Array(Math.max(n, 4096));
+  return zeroBuf;
 }
 
 export function isZero(buf: Uint8Array): boolean {

@@ -19,6 +19,7 @@
 import type { Geometry } from './lbaf.js';
 import type { BlockStore, StoreBytes, StoreJournal } from './store.js';
 import { SeededRng } from '../../faults/rng.js';
+import type { MaybePromise } from '../../util/maybe.js';
 
 /** How much of the non-durable log survives a cut. */
 export type CutMode = 'all' | 'prefix' | 'subset';
@@ -105,8 +106,13 @@ export class WriteCacheModel implements StoreJournal {
     this.#sealed = true;
   }
 
-  beforeWrite(lba: number, nlb: number): Promise<void> {
-    if (this.#sealed) return Promise.reject(new Error('power cut: the device is off'));
+  beforeWrite(lba: number, nlb: number): MaybePromise<void> {
+    if (this.#sealed) throw new Error('power cut: the device is off');
+    if (this.#store.drive.aio === 'sync') {
+      // Reads on the event loop: the capture is done before any later write can start.
+      for (let b = lba; b < lba + nlb; b++) if (!this.#pre.has(b)) this.#pre.set(b, this.#read(b));
+      return;
+    }
     // Blocks whose pre-write image is not captured yet (first write since the last flush).
     const uncaptured: number[] = [];
     for (let b = lba; b < lba + nlb; b++) {
@@ -131,6 +137,17 @@ export class WriteCacheModel implements StoreJournal {
       this.#claimed.delete(b);
       this.#pre.set(b, { data, meta });
     }
+  }
+
+  /** Block `b` as the image holds it, read on the event loop (`aio=sync` drives). */
+  #read(b: number): Durable {
+    const { lbaSize, ms, metaOffset } = this.#g;
+    const drive = this.#store.drive;
+    const data = new Uint8Array(lbaSize);
+    void drive.read(data, b * lbaSize);
+    const meta = new Uint8Array(ms);
+    if (ms > 0) void drive.read(meta, metaOffset + b * ms);
+    return { data, meta };
   }
 
   wrote(lba: number, nlb: number, data: StoreBytes, meta: StoreBytes): void {

@@ -4,15 +4,17 @@
 // masked by INTMS), and the controller's queues in guest memory: a doorbell write makes the
 // controller fetch SQEs from guest RAM (or the CMB) and write CQEs with their phase tag back.
 //
-// The transport-independent Controller does the NVMe work; this class is its PCI front end
-// (QueueFrontEnd). A VF is the same class with `vf` set: no BARs of its own (the PF's SR-IOV
+// The controller's PCIe personality (pcie-controller.ts: registers, rings, queue commands) does the
+// NVMe work; this class adds what makes it a PCI function and is the rings' memory (QueueMemory):
+// guest RAM and the CMB. A VF is the same class with `vf` set: no BARs of its own (the PF's SR-IOV
 // capability places them) and, while its secondary controller is offline, MMIO other than CSTS
 // reads 0 and writes are ignored.
 
 import { readU32le, writeU32le } from '../../util/bytes.js';
 import { encodeCqe, parseSqe, type Cqe } from '../spec/command.js';
 import type { Controller } from '../ctrl/controller.js';
-import type { CompletionQueue, QueueFrontEnd, SqSlot, SubmissionQueue } from '../ctrl/queues.js';
+import type { CompletionQueue, QueueMemory, SqSlot, SubmissionQueue } from './rings.js';
+import { PcieController } from './pcie-controller.js';
 import { DOORBELL_BASE, Reg, REG_WINDOW } from '../ctrl/regs.js';
 import { Cmb, overlayCmbRegs } from './cmb.js';
 import {
@@ -50,8 +52,11 @@ export interface NvmePciOptions {
 
 export type BarIndex = 0 | 2;
 
-export class NvmePciFunction implements QueueFrontEnd {
+export class NvmePciFunction implements QueueMemory {
+  readonly ownsFunction = true;
   readonly ctrl: Controller;
+  /** The controller's PCIe personality: BAR0's registers and the queue rings. */
+  readonly pcie: PcieController;
   readonly memory: GuestMemory;
   readonly config: PciConfig;
   readonly msix: MsixState;
@@ -74,6 +79,7 @@ export class NvmePciFunction implements QueueFrontEnd {
 
   constructor(o: NvmePciOptions) {
     this.ctrl = o.ctrl;
+    this.pcie = PcieController.of(o.ctrl);
     this.memory = o.memory;
     this.isVf = o.vfBar0 !== undefined;
     this.#vfBar0 = o.vfBar0;
@@ -168,7 +174,7 @@ export class NvmePciFunction implements QueueFrontEnd {
     // answers CSTS.
     if (off + size > REG_WINDOW) return 0n;
     if (this.#offline() && off !== Reg.CSTS) return 0n;
-    const bytes = this.ctrl.readRegBytes(off & ~7, 16);
+    const bytes = this.pcie.readRegBytes(off & ~7, 16);
     if (this.cmb !== undefined) {
       const win = new Uint8Array(REG_WINDOW + 8);
       win.set(bytes, off & ~7);
@@ -198,7 +204,7 @@ export class NvmePciFunction implements QueueFrontEnd {
     // (the in-process and NVMe/TCP paths keep their own setting).
     this.ctrl.setMsixEnabled(this.msix.enabled);
     if (off >= DOORBELL_BASE) {
-      this.ctrl.writeReg32(off, Number(value & 0xffff_ffffn), this);
+      this.pcie.writeReg32(off, Number(value & 0xffff_ffffn), this);
       this.#afterDoorbell(off);
       return;
     }
@@ -208,8 +214,8 @@ export class NvmePciFunction implements QueueFrontEnd {
       if (size === 8 && off === Reg.CMBMSC) this.cmb.writeMsc(value, true);
       return;
     }
-    if (size === 8) this.ctrl.writeReg64(off, value);
-    else this.ctrl.writeReg32(off, Number(value & 0xffff_ffffn), this);
+    if (size === 8) this.pcie.writeReg64(off, value, this);
+    else this.pcie.writeReg32(off, Number(value & 0xffff_ffffn), this);
     if (off === Reg.INTMS || off === Reg.INTMC) this.#irqCheck();
     if (off === Reg.CC) this.#afterCc();
   }
@@ -225,7 +231,7 @@ export class NvmePciFunction implements QueueFrontEnd {
   #afterDoorbell(off: number): void {
     const rel = off - DOORBELL_BASE;
     if ((rel & 3) !== 0 || ((rel >>> 2) & 1) === 0) return;
-    const cq = this.ctrl.cqs[rel >>> 3];
+    const cq = this.pcie.cqs[rel >>> 3];
     if (cq !== undefined && cq.head === cq.tail) this.#deassert(cq);
   }
 
@@ -246,6 +252,7 @@ export class NvmePciFunction implements QueueFrontEnd {
    */
   functionLevelReset(): void {
     this.ctrl.reset('function');
+    this.ctrl.release(this.pcie);
     this.onFunctionReset?.();
     const c = this.config;
     c.bytes[Cfg.COMMAND] = 0;
@@ -297,7 +304,7 @@ export class NvmePciFunction implements QueueFrontEnd {
   /** nvme_irq_check: INTx level = pending vectors not masked by INTMS. */
   #irqCheck(): void {
     if (this.msix.enabled) return;
-    const intms = this.ctrl.readReg32(Reg.INTMS);
+    const intms = this.pcie.readReg32(Reg.INTMS);
     this.#setIntx((~intms & this.#irqStatus) !== 0);
   }
 
@@ -360,7 +367,7 @@ export class NvmePciFunction implements QueueFrontEnd {
     };
   }
 
-  // ---- QueueFrontEnd --------------------------------------------------------------------------
+  // ---- QueueMemory ----------------------------------------------------------------------------
 
   fetch(sq: SubmissionQueue, index: number): SqSlot | undefined {
     const sqe = this.space.readAddr(sq.baseAddr + BigInt(64 * index), 64);
@@ -417,7 +424,7 @@ export class NvmePciFunction implements QueueFrontEnd {
 
   /** Shadow doorbell buffer (Doorbell Buffer Config): SQ y tail at dbs + 8y, CQ head at +4. */
   syncSq(sq: SubmissionQueue): void {
-    const db = this.ctrl.dbbuf;
+    const db = this.pcie.dbbuf;
     if (db === undefined) return;
     const off = BigInt(8 * sq.sqid);
     const t = this.memory.read(db.dbs + off, 4);
@@ -431,7 +438,7 @@ export class NvmePciFunction implements QueueFrontEnd {
   }
 
   syncCq(cq: CompletionQueue): void {
-    const db = this.ctrl.dbbuf;
+    const db = this.pcie.dbbuf;
     if (db === undefined) return;
     const off = BigInt(8 * cq.cqid + 4);
     const ei = new Uint8Array(4);
@@ -446,17 +453,17 @@ export class NvmePciFunction implements QueueFrontEnd {
 
   /** Doorbell Buffer Config: existing queues publish their tail/head into the shadow buffer. */
   dbbufChanged(): void {
-    const db = this.ctrl.dbbuf;
+    const db = this.pcie.dbbuf;
     if (db === undefined) return;
     const put = (addr: bigint, v: number): void => {
       const b = new Uint8Array(4);
       writeU32le(b, 0, v);
       this.memory.write(addr, b);
     };
-    this.ctrl.sqs.forEach((sq, i) => {
+    this.pcie.sqs.forEach((sq, i) => {
       if (sq !== undefined) put(db.dbs + BigInt(8 * i), sq.tail);
     });
-    this.ctrl.cqs.forEach((cq, i) => {
+    this.pcie.cqs.forEach((cq, i) => {
       if (cq !== undefined) put(db.dbs + BigInt(8 * i + 4), cq.head);
     });
   }

@@ -10,6 +10,8 @@ import { SriovPf } from './sriov.js';
 
 export { PciHost, type AccessSize } from './host.js';
 export { NvmePciFunction, type BarIndex, type NvmePciOptions } from './function.js';
+export { PcieController, LOCAL_MEMORY } from './pcie-controller.js';
+export { Host, type EnableOptions } from './local-host.js';
 export { GuestMemory } from './guest-memory.js';
 export { SriovPf } from './sriov.js';
 export { Cfg, Sriov, buildNvmeConfig, nvmeBarLayout, PciConfig } from './config-space.js';
@@ -77,7 +79,10 @@ export function createNvmePci(ctrl: Controller, host: PciHost, o: NvmePciSetup =
         ctrl.subsys.addController(c);
         return c;
       },
-      remove: (c) => ctrl.subsys.removeController(c.cntlid),
+      remove: (c) => {
+        c.remove();
+        ctrl.subsys.removeController(c.cntlid);
+      },
     });
   }
   const slot = host.plug(pf, sriov, o.slot);

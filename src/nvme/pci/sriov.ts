@@ -91,7 +91,6 @@ export class SriovPf {
       const s = vf.ctrl.secondary as SecondaryCtrl;
       this.primary.setState(s, false);
       s.controller = undefined;
-      vf.ctrl.reset();
       this.factory.remove(vf.ctrl);
     }
     this.primary.enabledVfs = 0;

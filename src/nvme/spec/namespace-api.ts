@@ -15,6 +15,8 @@
 // Keep this file stable: both sides code against it. Add members, do not rename them.
 
 import type { Completion, CommandContext } from './transfer.js';
+import type { NvmeCmd } from './command.js';
+import type { MaybePromise } from '../../util/maybe.js';
 
 /** Block-layer accounting of one namespace (reference §3.4 LID 02h). Monotonic, never reset. */
 export interface NsSmartCounters {
@@ -60,14 +62,18 @@ export interface NamespaceApi {
   /** Namespace Identification Descriptor list (CNS 03h), 4096 bytes. */
   descriptors(): Uint8Array;
 
-  /** Runs an I/O command whose NSID is this namespace (reference §4.1 steps 3-6 onwards). */
-  execute(ctx: CommandContext): Promise<Completion>;
   /**
-   * The same command executed synchronously when nothing in it has to wait (the fast path of a
-   * front end that holds the host buffer, HostData.direct): its completion, with every effect
-   * execute() would have had, or undefined — then nothing happened and execute() must run it.
+   * Runs an I/O command whose NSID is this namespace (reference §4.1 steps 3-6 onwards). The
+   * completion comes at once when nothing in the command had to wait (util/maybe.ts).
    */
-  executeNow?(ctx: CommandContext): Completion | undefined;
+  execute(ctx: CommandContext): MaybePromise<Completion>;
+  /**
+   * The bytes a block command (Read, Write, Compare, Zone Append) moves through the data
+   * pointer and the metadata pointer in the active format (§9.1: interleaved metadata, PRACT
+   * with tuple-only metadata moving data only); undefined for other commands. PCI maps exactly
+   * this much (QEMU nvme_map_data); fabrics requires the SGL to describe exactly `data`.
+   */
+  transferLength(cmd: NvmeCmd): { readonly data: number; readonly meta: number } | undefined;
   /**
    * Format NVM of this namespace (reference §3.8): `lbaf` already includes LBAFU<<4 when the
    * host enabled LBAFEE. Returns 0x10a+DNR / 0x002+DNR per §3.8; zeroes the namespace.

@@ -87,3 +87,36 @@ export const ZONED_IO_EFFECTS: ReadonlyMap<number, number> = new Map([
   [IoOpc.ZONE_MGMT_RECV, Effects.CSUPP],
   [IoOpc.ZONE_APPEND, Effects.CSUPP | Effects.LBCC],
 ]);
+
+/** I/O command names (traces, the Error Information log, the monitor). */
+export const IO_COMMAND_NAMES: ReadonlyMap<number, string> = new Map([
+  [IoOpc.FLUSH, 'Flush'],
+  [IoOpc.WRITE, 'Write'],
+  [IoOpc.READ, 'Read'],
+  [IoOpc.WRITE_UNCOR, 'Write Uncorrectable'],
+  [IoOpc.COMPARE, 'Compare'],
+  [IoOpc.WRITE_ZEROES, 'Write Zeroes'],
+  [IoOpc.DSM, 'Dataset Management'],
+  [IoOpc.VERIFY, 'Verify'],
+  [IoOpc.RESV_REGISTER, 'Reservation Register'],
+  [IoOpc.RESV_REPORT, 'Reservation Report'],
+  [IoOpc.RESV_ACQUIRE, 'Reservation Acquire'],
+  [IoOpc.IO_MGMT_RECV, 'I/O Management Receive'],
+  [IoOpc.RESV_RELEASE, 'Reservation Release'],
+  [IoOpc.COPY, 'Copy'],
+  [IoOpc.IO_MGMT_SEND, 'I/O Management Send'],
+  [IoOpc.ZONE_MGMT_SEND, 'Zone Management Send'],
+  [IoOpc.ZONE_MGMT_RECV, 'Zone Management Receive'],
+  [IoOpc.ZONE_APPEND, 'Zone Append'],
+]);
+
+/** I/O opcodes whose cdw10-11 hold an SLBA (Zone Append: the zone's ZSLBA). */
+export const LBA_OPCODES: ReadonlySet<number> = new Set<number>([
+  IoOpc.WRITE,
+  IoOpc.READ,
+  IoOpc.WRITE_UNCOR,
+  IoOpc.COMPARE,
+  IoOpc.WRITE_ZEROES,
+  IoOpc.VERIFY,
+  IoOpc.ZONE_APPEND,
+]);

@@ -121,7 +121,7 @@ export class NsFdp {
 }
 
 /** I/O Management Receive (0x12): MO 0 no-op, MO 1 RUH Status (reference §8). */
-export async function ioMgmtRecv(fdp: NsFdp | undefined, ctx: CommandContext): Promise<Completion> {
+export function ioMgmtRecv(fdp: NsFdp | undefined, ctx: CommandContext): Completion {
   const { cdw10, cdw11, nsid } = ctx.cmd;
   if (nsid === 0 || nsid === NSID_BROADCAST) return { status: withDnr(Status.INVALID_NSID) };
   if (fdp === undefined) return { status: withDnr(Status.FDP_DISABLED) };
@@ -131,7 +131,7 @@ export async function ioMgmtRecv(fdp: NsFdp | undefined, ctx: CommandContext): P
       return { status: Status.SUCCESS };
     case 1: {
       const buf = fdp.ruhStatus();
-      return { status: await ctx.data.toHost(0, buf.subarray(0, Math.min(len, buf.length))) };
+      return { status: ctx.data.toHost(0, buf.subarray(0, Math.min(len, buf.length))) };
     }
     default:
       return { status: withDnr(Status.INVALID_FIELD) };
@@ -139,7 +139,7 @@ export async function ioMgmtRecv(fdp: NsFdp | undefined, ctx: CommandContext): P
 }
 
 /** I/O Management Send (0x1D): MO 0 no-op, MO 1 RUH Update of NPID (cdw10 31:16 + 1) PIDs. */
-export async function ioMgmtSend(fdp: NsFdp | undefined, ctx: CommandContext): Promise<Completion> {
+export function ioMgmtSend(fdp: NsFdp | undefined, ctx: CommandContext): Completion {
   const { cdw10, nsid } = ctx.cmd;
   if (nsid === 0 || nsid === NSID_BROADCAST) return { status: withDnr(Status.INVALID_NSID) };
   if (fdp === undefined) return { status: withDnr(Status.FDP_DISABLED) };
@@ -151,7 +151,7 @@ export async function ioMgmtSend(fdp: NsFdp | undefined, ctx: CommandContext): P
       const { nrg, nruh } = fdp.group.params;
       if (npid > Math.min(FDP_MAX_PIDS, nrg * nruh))
         return { status: withDnr(Status.INVALID_FIELD) };
-      const buf = await ctx.data.fromHost(0, npid * 2);
+      const buf = ctx.data.fromHost(0, npid * 2);
       if (typeof buf === 'number') return { status: buf };
       const pids = Array.from({ length: npid }, (_, i) => readU16le(buf, 2 * i));
       return { status: fdp.update(pids) };

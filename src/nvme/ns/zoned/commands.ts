@@ -7,6 +7,8 @@ import type { CommandContext, Completion } from '../../spec/transfer.js';
 import * as io from '../io.js';
 import type { NsCore } from '../io.js';
 import { isZero } from '../store.js';
+import { appendBlocks, appendHostBytes } from '../rw.js';
+import { then, type MaybePromise } from '../../../util/maybe.js';
 import {
   encodeZoneDescriptor,
   REPORT_HEADER_SIZE,
@@ -168,7 +170,7 @@ async function send(zns: ZonedNs, core: NsCore, ctx: CommandContext): Promise<nu
     case Zsa.SET_ZDE: {
       const size = zns.params.descrExtSize;
       if (zone === undefined || size === 0) return Status.INVALID_FIELD;
-      const ext = await ctx.data.fromHost(0, size);
+      const ext = ctx.data.fromHost(0, size);
       if (typeof ext === 'number') return ext;
       return t.setExtension(zone, ext);
     }
@@ -196,7 +198,7 @@ function zrwaFlush(zns: ZonedNs, z: Zone, elba: number, auto: boolean): number {
 const hasZrwa = (z: Zone): boolean => (z.za & ZA_ZRWAV) !== 0;
 
 /** Zone Management Receive (§6.4): report zones, filtered, partial or extended. */
-export async function zoneMgmtRecv(zns: ZonedNs, ctx: CommandContext): Promise<Completion> {
+export function zoneMgmtRecv(zns: ZonedNs, ctx: CommandContext): Completion {
   const { cdw12, cdw13 } = ctx.cmd;
   const z0 = addressedZone(zns, slbaOf(ctx));
   if (!('index' in z0)) return z0;
@@ -231,20 +233,20 @@ export async function zoneMgmtRecv(zns: ZonedNs, ctx: CommandContext): Promise<C
     matched++;
   }
   ReportHeaderLayout.encode({ nrZones: BigInt(matched) }, buf, 0);
-  return done(await ctx.data.toHost(0, buf));
+  return done(ctx.data.toHost(0, buf));
 }
 
 /**
  * Zone Append (§6.3): SLBA names the zone (must be its ZSLBA); the data goes to the zone's
  * write pointer, which the completion returns in DW0 (low) / DW1 (high).
  */
-export async function zoneAppend(
+export function zoneAppend(
   zns: ZonedNs,
   core: NsCore,
   ctx: CommandContext,
-): Promise<Completion> {
+): MaybePromise<Completion> {
   const r = io.rwRange(ctx);
-  const bytes = io.hostBytes(core.geometry, r.nlb);
+  const bytes = appendHostBytes(core, ctx, r.nlb);
   const mdts = io.checkMdts(ctx, bytes);
   if (mdts) return mdts;
   const start = io.checkBounds(core, r);
@@ -260,8 +262,9 @@ export async function zoneAppend(
   if (rule !== Status.SUCCESS) return done(rule);
   const admitted = zns.admitWrite(slba, r.nlb, ctx.ctrl.zonedAutoTransition);
   if (admitted.status !== Status.SUCCESS) return done(admitted.status);
-  const c = await io.writeData(core, ctx, slba, r.nlb);
-  admitted.commit();
-  if (c.status !== Status.SUCCESS) return c;
-  return { status: Status.SUCCESS, dw0: slba % 2 ** 32, dw1: Math.floor(slba / 2 ** 32) };
+  return then(appendBlocks(core, ctx, z.zslba, slba, r.nlb), (c) => {
+    admitted.commit();
+    if (c.status !== Status.SUCCESS) return c;
+    return { status: Status.SUCCESS, dw0: slba % 2 ** 32, dw1: Math.floor(slba / 2 ** 32) };
+  });
 }

@@ -1,17 +1,13 @@
-// Submission and completion queues of the in-process model (reference §2.5).
-//
-// The queues live in the controller (there is no guest memory in-process), but keep the real
-// ring semantics: an SQ holds `size` slots, head/tail indices and one request slot per entry
-// (QEMU's req_list); a fetched command holds its slot until its CQE is posted, so a full CQ
-// stalls fetching and lets the SQ fill up. A CQ is a ring of CQEs with a phase tag that
-// starts at 1; completions that do not fit wait in `pending` until the host moves the head.
+// Submission and completion queues of the PCIe personality (reference §2.5): rings with QEMU's
+// semantics. An SQ holds `size` slots, head/tail indices and one request slot per entry (QEMU's
+// req_list); a fetched command holds its slot until its CQE is posted, so a full CQ stalls
+// fetching and lets the SQ fill up. A CQ is a ring of CQEs with a phase tag that starts at 1;
+// completions that do not fit wait in `pending` until the host moves the head. Where the rings'
+// bytes live is the QueueMemory's business: guest RAM or the CMB (the PCI function), or these
+// objects themselves (the in-process host).
 
 import type { HostData } from '../spec/transfer.js';
 import type { Cqe } from '../spec/command.js';
-
-/** A handler's answer meaning "completes later" (AER, QEMU's NVME_NO_COMPLETE). */
-export const DEFERRED: unique symbol = Symbol('deferred');
-export type Deferred = typeof DEFERRED;
 
 export interface SqSlot {
   /** The 64-byte entry. */
@@ -21,10 +17,12 @@ export interface SqSlot {
 }
 
 /**
- * Where queues live when a front end owns them (the PCI function: guest memory, reference
- * §2.5). Without one the rings above are the queues (in-process host, NVMe/TCP admin queue).
+ * Where the rings live: guest memory (the PCI function, reference §2.5) or these objects
+ * (the in-process host, pcie-controller.ts LOCAL_MEMORY).
  */
-export interface QueueFrontEnd {
+export interface QueueMemory {
+  /** The PCI function itself (its resets take SR-IOV secondaries offline). */
+  readonly ownsFunction: boolean;
   /** Fetches entry `index` of `sq` with its mapped data; undefined = fetch failure (CFS). */
   fetch(sq: SubmissionQueue, index: number): SqSlot | undefined;
   /** Writes the CQE just posted at `index` of `cq`; false = DMA failure (CFS). */

@@ -1,14 +1,16 @@
-// An in-process host for a Controller: what a driver does at probe (reference §12.3) and a
-// command/completion helper that assigns CIDs, reaps CQs and matches CQEs to commands.
-// Used by the in-process API (tests, embedding) — the NVMe/TCP target drives the controller
-// through the same submit/reap surface.
+// An in-process host for a controller's PCIe personality: what a driver does at probe (reference
+// §12.3) and a command/completion helper that assigns CIDs, reaps CQs and matches CQEs to
+// commands. The rings are in-process objects (pcie-controller.ts LOCAL_MEMORY) and the data is
+// the caller's buffers, so no guest memory is involved; everything else — registers, queues,
+// the command path — is the PCI function's. Used by the in-process API (tests, embedding).
 
 import { EmuError } from '../../util/errors.js';
 import { makeCmd, type CmdInit, type Cqe } from '../spec/command.js';
 import { AdminOpc } from '../spec/opcodes.js';
 import { bufferData, type HostData } from '../spec/transfer.js';
-import type { Controller } from './controller.js';
-import { encodeCc, Reg } from './regs.js';
+import { Controller } from '../ctrl/controller.js';
+import { encodeCc, Reg } from '../ctrl/regs.js';
+import { PcieController } from './pcie-controller.js';
 
 export interface EnableOptions {
   /** Admin queue entries (both queues), 2..4096. Default 32. */
@@ -28,21 +30,29 @@ export class Host {
   readonly #waiters = new Map<string, Waiter>();
   readonly #pumping = new Set<number>();
 
-  constructor(readonly ctrl: Controller) {}
+  readonly ctrl: Controller;
+  /** The PCIe personality the host drives. */
+  readonly pcie: PcieController;
+
+  constructor(target: Controller | PcieController) {
+    this.pcie = target instanceof Controller ? PcieController.of(target) : target;
+    this.ctrl = this.pcie.ctrl;
+  }
 
   /** Programs AQA/ASQ/ACQ and sets CC.EN; returns CSTS afterwards. */
   enable(opts: EnableOptions = {}): number {
     const depth = (opts.adminDepth ?? 32) - 1;
-    this.ctrl.writeReg32(Reg.AQA, (depth << 16) | depth);
-    this.ctrl.writeReg64(Reg.ASQ, 0x10000n);
-    this.ctrl.writeReg64(Reg.ACQ, 0x20000n);
-    this.ctrl.writeReg32(Reg.CC, encodeCc({ en: true, css: opts.css ?? 6, mps: opts.mps ?? 0 }));
+    const p = this.pcie;
+    p.writeReg32(Reg.AQA, (depth << 16) | depth);
+    p.writeReg64(Reg.ASQ, 0x10000n);
+    p.writeReg64(Reg.ACQ, 0x20000n);
+    p.writeReg32(Reg.CC, encodeCc({ en: true, css: opts.css ?? 6, mps: opts.mps ?? 0 }));
     return this.ctrl.csts;
   }
 
   /** CC.EN = 0 (controller reset); pending commands are rejected. */
   disable(): void {
-    this.ctrl.writeReg32(Reg.CC, 0);
+    this.pcie.writeReg32(Reg.CC, 0);
     this.#rejectWhere(() => true, 'controller reset');
   }
 
@@ -58,18 +68,18 @@ export class Host {
     const cmd = makeCmd({ ...init, cid });
     const key = `${sqid}:${cid}`;
     const done = new Promise<Cqe>((resolve, reject) => this.#waiters.set(key, { resolve, reject }));
-    const cqid = this.ctrl.sqs[sqid]?.cqid;
+    const cqid = this.pcie.sqs[sqid]?.cqid;
     if (cqid === undefined) {
       this.#waiters.delete(key);
       throw new EmuError('EMU_ERR_STATE', `SQ ${sqid} does not exist`);
     }
-    while (!this.ctrl.submit(sqid, cmd, hd, meta)) {
-      if (this.ctrl.sqs[sqid] === undefined) {
+    while (!this.pcie.submit(sqid, cmd, hd, meta)) {
+      if (this.pcie.sqs[sqid] === undefined) {
         this.#waiters.delete(key);
         throw new EmuError('EMU_ERR_STATE', `SQ ${sqid} was deleted`);
       }
       this.#pump(cqid);
-      await this.ctrl.whenPosted(cqid);
+      await this.pcie.whenPosted(cqid);
       this.#drain(cqid);
     }
     this.#pump(cqid);
@@ -117,7 +127,7 @@ export class Host {
   }
 
   #drain(cqid: number): void {
-    for (const cqe of this.ctrl.reap(cqid)) {
+    for (const cqe of this.pcie.reap(cqid)) {
       const key = `${cqe.sqid}:${cqe.cid}`;
       const w = this.#waiters.get(key);
       if (w === undefined) continue;
@@ -129,7 +139,7 @@ export class Host {
   #hasWaitersOn(cqid: number): boolean {
     for (const key of this.#waiters.keys()) {
       const sqid = Number(key.split(':')[0]);
-      if (this.ctrl.sqs[sqid]?.cqid === cqid) return true;
+      if (this.pcie.sqs[sqid]?.cqid === cqid) return true;
     }
     return false;
   }
@@ -141,8 +151,8 @@ export class Host {
     const loop = async (): Promise<void> => {
       try {
         while (this.#hasWaitersOn(cqid)) {
-          if (this.ctrl.cqs[cqid] === undefined) break;
-          await this.ctrl.whenPosted(cqid);
+          if (this.pcie.cqs[cqid] === undefined) break;
+          await this.pcie.whenPosted(cqid);
           this.#drain(cqid);
         }
       } finally {
