@@ -12,7 +12,7 @@ import { Namespace } from '../src/nvme/ns/namespace.js';
 import { ctxOf, fakeCtrl, nsConfig, rw } from '../src/nvme/ns/fixtures.js';
 import { zonedParams } from '../src/nvme/ns/zoned/fixtures.js';
 import { IoOpc } from '../src/nvme/spec/opcodes.js';
-import type { ControllerView } from '../src/nvme/spec/transfer.js';
+import type { ControllerView } from '../src/nvme/spec/namespace-api.js';
 import type { Benchmark, BenchResult } from './main.js';
 
 const DURATION_MS = Number(process.env.NVMEMU_BENCH_MS ?? 2000);

@@ -16,7 +16,7 @@ import {
   type TempNs,
 } from '../src/nvme/ns/fixtures.js';
 import type { NvmeNsConfig } from '../src/nvme/ns/config.js';
-import type { ControllerView } from '../src/nvme/spec/transfer.js';
+import type { ControllerView } from '../src/nvme/spec/namespace-api.js';
 import { encodeCopyRanges, type CopyRange } from '../src/cli/nvme/copy.js';
 import { parseRanges } from '../src/nvme/ns/copy.js';
 import { ZoneState } from '../src/nvme/ns/zoned/state.js';

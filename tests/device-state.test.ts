@@ -6,16 +6,17 @@
 
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { powerCutMachine } from '../src/faults/power-cut.js';
 import { copyFileSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from '../src/config/options.js';
 import { Machine } from '../src/machine/machine.js';
 import { machineSettings } from '../src/machine/settings.js';
-import { registerAllTypes } from '../src/machine/types.js';
+import { registerAllTypes } from '../src/devices.js';
 import { Host } from '../src/nvme/pci/local-host.js';
 import { AdminOpc, IoOpc } from '../src/nvme/spec/opcodes.js';
 import { readU16le, readU32le, readU64le, writeU16le } from '../src/util/bytes.js';
-import { decodeSmartCounters, encodeSmartCounters } from '../src/faults/device-state.js';
+import { decodeSmartCounters, encodeSmartCounters } from '../src/nvme/persist/smart-state.js';
 import { controllerOf, flush, tempDir } from './faults-harness.js';
 
 const dirs: (() => void)[] = [];
@@ -155,7 +156,7 @@ describe('SMART counters across runs (x-persist-smart)', () => {
     const dir = folder();
     const m1 = await build(dir, CTRL(',x-persist-smart=on'));
     await workload(await hostOf(m1));
-    const { machine: m2, report } = await m1.powerCut();
+    const { machine: m2, report } = await powerCutMachine(m1);
     assert.deepEqual(report.unsafeShutdowns, { st0: 1 });
     const s2 = await smart(await hostOf(m2));
     assert.deepEqual([s2.writeCmds, s2.powerCycles, s2.unsafe], [3n, 1n, 1n]);
@@ -335,7 +336,7 @@ describe('FDP state across runs (x-persist-fdp)', () => {
     const dir = folder();
     const m1 = await build(dir, FDP(',x-persist-fdp=on'));
     await fdpWorkload(await hostOf(m1)); // no flush after the last write
-    const { machine: m2 } = await m1.powerCut();
+    const { machine: m2 } = await powerCutMachine(m1);
     assert.deepEqual(await fdpView(await hostOf(m2)), AFTER_WORKLOAD);
     await m2.shutdown();
     const m3 = await build(dir, FDP(',x-persist-fdp=on'));

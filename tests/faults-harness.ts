@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from '../src/config/options.js';
 import { Machine } from '../src/machine/machine.js';
 import { machineSettings } from '../src/machine/settings.js';
-import { registerAllTypes } from '../src/machine/types.js';
+import { registerAllTypes } from '../src/devices.js';
 import { NvmeDevice } from '../src/nvme/index.js';
 import { Host } from '../src/nvme/pci/local-host.js';
 import type { Controller } from '../src/nvme/ctrl/controller.js';

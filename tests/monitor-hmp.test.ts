@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { registerAllTypes } from '../src/machine/types.js';
+import { registerAllTypes } from '../src/devices.js';
 import { Machine } from '../src/machine/machine.js';
 import { parseArgs } from '../src/config/options.js';
 import { machineSettings } from '../src/machine/settings.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerAllTypes } from '../src/machine/types.js';
+import { registerAllTypes } from '../src/devices.js';
 import { Machine } from '../src/machine/machine.js';
 import { parseArgs } from '../src/config/options.js';
 import { machineSettings } from '../src/machine/settings.js';

@@ -5,7 +5,8 @@
 import { readU64le, writeU64le } from '../src/util/bytes.js';
 import type { NamespaceApi, NsSmartCounters } from '../src/nvme/spec/namespace-api.js';
 import { Status, withDnr } from '../src/nvme/spec/status.js';
-import type { CommandContext, Completion } from '../src/nvme/spec/transfer.js';
+import type { Completion } from '../src/nvme/spec/transfer.js';
+import type { CommandContext } from '../src/nvme/spec/namespace-api.js';
 import type { NvmeCmd } from '../src/nvme/spec/command.js';
 import { PcieController } from '../src/nvme/pci/pcie-controller.js';
 import { Controller } from '../src/nvme/ctrl/controller.js';

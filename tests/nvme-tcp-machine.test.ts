@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Machine } from '../src/machine/machine.js';
 import { machineSettings } from '../src/machine/settings.js';
-import { registerAllTypes } from '../src/machine/types.js';
+import { registerAllTypes } from '../src/devices.js';
 import { parseArgs } from '../src/config/options.js';
 import { startNvmeTcp, parseListen } from '../src/nvme-tcp/target/index.js';
 import type { NvmeTcpService } from '../src/nvme-tcp/target/index.js';

@@ -12,7 +12,7 @@ import {
   type NvdimmDevice,
 } from '../src/pmem/index.js';
 import { currentBootId } from '../src/pmem/nvdimm/state.js';
-import { stateDir } from '../src/memory/state-folder.js';
+import { stateDir } from '../src/pmem/state-folder.js';
 import { build, scratch } from './pmem-harness.js';
 
 let dir = '';

@@ -5,7 +5,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Machine } from '../src/machine/machine.js';
-import { flushAudit, trackWrites } from '../src/faults/power-cut.js';
+import { flushAudit, trackWrites, powerCutMachine } from '../src/faults/power-cut.js';
 import { AdminOpc } from '../src/nvme/spec/opcodes.js';
 import { ZoneState } from '../src/nvme/ns/zoned/state.js';
 import {
@@ -42,7 +42,7 @@ describe('power cut with the volatile write cache enabled', () => {
     assert.equal(await flush(h), 0);
     assert.equal(await write(h, 0, pattern(0, 2)), 0);
     assert.equal(await write(h, 5, pattern(5, 2)), 0);
-    const { machine: m2, report } = await m.powerCut({ seed: 1 });
+    const { machine: m2, report } = await powerCutMachine(m, { seed: 1 });
     assert.equal(report.namespaces[0]!.cut!.volatileWrites, 2);
     assert.deepEqual(
       report.namespaces[0]!.cut!.lost.map((w) => [w.lba, w.nlb]),
@@ -62,7 +62,7 @@ describe('power cut with the volatile write cache enabled', () => {
     const h = await hostOf(m);
     await write(h, 1, pattern(1, 1));
     await write(h, 2, pattern(2, 1), { fua: true });
-    const { machine: m2 } = await m.powerCut();
+    const { machine: m2 } = await powerCutMachine(m);
     const h2 = await hostOf(m2);
     assert.deepEqual((await read(h2, 1)).data, zeros);
     assert.deepEqual((await read(h2, 2)).data, pattern(2, 1));
@@ -74,7 +74,7 @@ describe('power cut with the volatile write cache enabled', () => {
     const h = await hostOf(m);
     await write(h, 3, pattern(3, 1));
     await write(h, 3, pattern(3, 2), { fua: true });
-    const { machine: m2, report } = await m.powerCut({ mode: 'subset', seed: 9 });
+    const { machine: m2, report } = await powerCutMachine(m, { mode: 'subset', seed: 9 });
     assert.equal(report.namespaces[0]!.cut!.volatileWrites, 0);
     const h2 = await hostOf(m2);
     assert.deepEqual((await read(h2, 3)).data, pattern(3, 2));
@@ -84,7 +84,7 @@ describe('power cut with the volatile write cache enabled', () => {
   it('counts an unsafe shutdown in SMART and a power cycle on the restarted controller', async () => {
     const m = await setup();
     await hostOf(m);
-    const { machine: m2, report } = await m.powerCut();
+    const { machine: m2, report } = await powerCutMachine(m);
     assert.deepEqual(report.unsafeShutdowns, { faults0: 1 });
     const h2 = await hostOf(m2);
     const log = new Uint8Array(512);
@@ -95,7 +95,7 @@ describe('power cut with the volatile write cache enabled', () => {
     assert.equal(cqe.status, 0);
     assert.equal(log[112], 1, 'power cycles');
     assert.equal(log[144], 1, 'unsafe shutdowns');
-    const { machine: m3 } = await m2.powerCut();
+    const { machine: m3 } = await powerCutMachine(m2);
     assert.equal(controllerOf(m3).smart.counters.unsafeShutdowns, 2n);
     assert.equal(controllerOf(m3).smart.counters.powerCycles, 2n);
     await m3.shutdown();
@@ -135,7 +135,7 @@ describe('power cut with the volatile write cache disabled', () => {
     const h = await hostOf(m);
     for (let i = 0; i < 8; i++) assert.equal(await write(h, i, pattern(i, 7)), 0);
     assert.deepEqual(flushAudit(m)[0]!.volatile, []);
-    const { machine: m2 } = await m.powerCut({ mode: 'subset', seed: 3 });
+    const { machine: m2 } = await powerCutMachine(m, { mode: 'subset', seed: 3 });
     const h2 = await hostOf(m2);
     for (let i = 0; i < 8; i++) assert.deepEqual((await read(h2, i)).data, pattern(i, 7));
     await m2.shutdown();
@@ -148,7 +148,7 @@ describe('power cut with the volatile write cache disabled', () => {
     const cqe = await h.admin({ opcode: AdminOpc.SET_FEATURES, cdw10: 0x06, cdw11: 0 });
     assert.equal(cqe.status, 0);
     await write(h, 1, pattern(1, 1));
-    const { machine: m2 } = await m.powerCut();
+    const { machine: m2 } = await powerCutMachine(m);
     const h2 = await hostOf(m2);
     assert.deepEqual((await read(h2, 0)).data, pattern(0, 1));
     assert.deepEqual((await read(h2, 1)).data, pattern(1, 1));
@@ -168,7 +168,7 @@ describe('power cut of a zoned namespace with persisted zone state', () => {
     assert.equal(await flush(h), 0);
     assert.equal(await write(h, 4, pattern(4, 1, 4)), 0);
     assert.equal(await write(h, 128, pattern(128, 1, 2), { fua: true }), 0);
-    const { machine: m2, report } = await m.powerCut();
+    const { machine: m2, report } = await powerCutMachine(m);
     assert.equal(report.namespaces[0]!.zonesRolledBack, 1);
     const zones = namespaceOf(m2).zoned!.table.zones;
     assert.deepEqual([zones[0]!.wp, zones[0]!.state, zones[1]!.wp], [4, ZoneState.CLOSED, 130]);

@@ -6,8 +6,8 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Machine } from '../src/machine/machine.js';
-import { flushAudit, trackWrites } from '../src/faults/power-cut.js';
-import { SeededRng } from '../src/faults/rng.js';
+import { flushAudit, powerCutMachine, trackWrites } from '../src/faults/power-cut.js';
+import { SeededRng } from '../src/util/rng.js';
 import type { CutMode } from '../src/nvme/ns/write-cache.js';
 import {
   BLOCK,
@@ -75,7 +75,7 @@ describe('1000 seeded power cuts', () => {
         }
       }
       const mode = MODES[rng.below(MODES.length)]!;
-      const next = await m.powerCut({ seed: rng.nextU32(), mode });
+      const next = await powerCutMachine(m, { seed: rng.nextU32(), mode });
       m = next.machine;
       h = await hostOf(m);
       const { status, data } = await read(h, 0, BLOCKS);
@@ -116,7 +116,7 @@ describe('1000 seeded power cuts', () => {
       audit.volatile.map((w) => [w.lba, w.nlb]),
       written,
     );
-    const { machine: m2, report } = await m.powerCut({ mode: 'all' });
+    const { machine: m2, report } = await powerCutMachine(m, { mode: 'all' });
     assert.deepEqual(
       report.namespaces[0]!.cut!.lost.map((w) => [w.lba, w.nlb]),
       written,

@@ -1,7 +1,7 @@
 // The documented SR-IOV procedure (QEMU docs/system/devices/nvme.rst) end to end on a machine
 // served over NVMe/TCP: NVMe steps through `nvmemu nvme virt-mgmt/list-secondary/
 // primary-ctrl-caps`, PCI steps (FLR, sriov_numvfs) through the monitor commands of
-// src/nvme/pci/qmp.ts; then the online VF is used as a controller of the subsystem.
+// src/monitor/commands/pci.ts; then the online VF is used as a controller of the subsystem.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

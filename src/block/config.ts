@@ -6,7 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { parseBool } from '../config/numbers.js';
 import { ConfigError } from '../config/errors.js';
 import type { RawValue } from '../config/schema.js';
-import type { HostProbe } from '../machine/registry.js';
+import type { HostProbe } from '../config/component.js';
 import { DEFAULT_DRIVE_AIO, type DriveAio } from './drive.js';
 
 /** The typed configuration a drive plan carries (`Planned.config` for kind 'drive'). */

@@ -9,15 +9,15 @@ import { formatHelp } from '../config/schema.js';
 import { Machine } from '../machine/machine.js';
 import { machineSettings, listMachines } from '../machine/settings.js';
 import { findType, listTypes } from '../machine/registry.js';
-import { registerAllTypes } from '../machine/types.js';
+import { registerAllTypes } from '../devices.js';
 import { isEmuError } from '../util/errors.js';
 import type { CliIo } from './io.js';
 import { defaultMachineArgs } from './default-machine.js';
-import { publishPmemState, removePmemState } from '../memory/state-folder.js';
+import { publishPmemState, removePmemState } from '../pmem/state-folder.js';
 import { startMonitors, type MonitorHooks } from '../monitor/index.js';
 import type { PowerCutHooks } from '../monitor/commands/faults.js';
 import { machineFaults } from '../faults/injector.js';
-import { trackWrites } from '../faults/power-cut.js';
+import { powerCutMachine, trackWrites } from '../faults/power-cut.js';
 import { MachineSwitch } from '../faults/machine-switch.js';
 import { startNvmeTcp, type NvmeTcpService } from '../nvme-tcp/target/index.js';
 import { LegacyPmem, planLegacyPmem, type LegacyPlan } from '../pmem/legacy/index.js';
@@ -70,7 +70,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       ...(served ? { nvmeTcp: served } : {}),
       // x-nvmemu-power-cut: cut, then run the rebuilt machine behind the same endpoints.
       powerCut: async (opts) => {
-        const { machine: next, report } = await view.current.powerCut(opts);
+        const { machine: next, report } = await powerCutMachine(view.current, opts);
         view.current = next;
         // Write tracking continues on the new machine if it was on.
         if (report.namespaces.some((n) => n.tracked)) trackWrites(next);

@@ -2,7 +2,7 @@
 // decides, per opportunity (a matching command, a flush request), whether it fires.
 
 import type { FaultSpec } from './catalogue.js';
-import { SeededRng } from './rng.js';
+import { SeededRng } from '../util/rng.js';
 
 export type FaultPhase = 'armed' | 'active' | 'ended';
 

@@ -19,7 +19,7 @@ import { NvmeFaults } from './nvme.js';
 import { PathFaults } from './path-loss.js';
 import { PmemFaults } from './pmem.js';
 import { FaultLog, recordJson, type FaultRecord } from './record.js';
-import { deriveSeed } from './rng.js';
+import { deriveSeed } from '../util/rng.js';
 import type { FaultMachine } from './targets.js';
 import type { TcpTarget } from '../nvme-tcp/target/port.js';
 

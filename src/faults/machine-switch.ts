@@ -33,7 +33,7 @@ export class MachineSwitch {
   ): ReturnType<Machine['add']> {
     return this.current.add(kind, values, front, location);
   }
-  remove(kind: ComponentKind, id: string): Promise<void> {
+  remove(kind: ComponentKind, id: string): ReturnType<Machine['remove']> {
     return this.current.remove(kind, id);
   }
 }

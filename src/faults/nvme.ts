@@ -27,7 +27,8 @@ import {
 import type { Namespace } from '../nvme/ns/namespace.js';
 import { AdminOpc, IoOpc } from '../nvme/spec/opcodes.js';
 import { Status, withDnr } from '../nvme/spec/status.js';
-import type { CommandContext, Completion } from '../nvme/spec/transfer.js';
+import type { Completion } from '../nvme/spec/transfer.js';
+import type { CommandContext } from '../nvme/spec/namespace-api.js';
 import { FaultSpecError, MEDIA_OPCODES, WRITE_OPCODES, type FaultSpec } from './catalogue.js';
 import type { ActiveFault } from './fault.js';
 import type { FaultLog } from './record.js';

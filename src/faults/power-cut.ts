@@ -14,6 +14,8 @@
 //    (memory/persistence.ts), exactly as x-nvmemu-power-fail always did.
 
 import type { Component } from '../machine/registry.js';
+import type { Machine } from '../machine/machine.js';
+import { ConfigError } from '../config/errors.js';
 import { NvmeDevice } from '../nvme/index.js';
 import type { SmartCounters } from '../nvme/ctrl/smart.js';
 import type { Namespace } from '../nvme/ns/namespace.js';
@@ -26,8 +28,8 @@ import {
 } from '../nvme/ns/write-cache.js';
 import { ZoneState, type Zone } from '../nvme/ns/zoned/state.js';
 import { powerFailComponents, type PowerFailReport } from '../pmem/index.js';
-import { deriveSeed } from './rng.js';
-import { saveDeviceState, smartPersistenceOf } from './device-state.js';
+import { deriveSeed } from '../util/rng.js';
+import { saveDeviceState, smartPersistenceOf } from '../nvme/persist/smart-state.js';
 import { allControllers, allNamespaces, type FaultMachine } from './targets.js';
 
 export interface PowerCutOptions {
@@ -97,7 +99,7 @@ export function flushAudit(machine: FaultMachine): AuditEntry[] {
 
 /**
  * Cuts the power of `machine`: afterwards its images hold what survives and its components
- * must be dropped (Machine.powerCut restarts it). Commands in flight never complete.
+ * must be dropped (powerCutMachine restarts it). Commands in flight never complete.
  */
 export async function cutPower(
   machine: FaultMachine,
@@ -156,6 +158,37 @@ function rollBackZones(ns: Namespace, cut: CutReport): number {
   });
   if (n > 0) zns.journal.compact(zones);
   return n;
+}
+
+/**
+ * Simulated power cut of a running machine (docs/faults.md): what was not durable is lost
+ * (NVMe write cache model, pmem persistence model), every NVMe controller counts an unsafe
+ * shutdown, then the machine is rebuilt from the options it ran with (hotplug included) over
+ * the surviving images. `machine` is stopped; the returned one runs. SMART counters carry over.
+ */
+export async function powerCutMachine(
+  machine: Machine,
+  opts: PowerCutOptions = {},
+): Promise<{ machine: Machine; report: PowerCutReport }> {
+  if (machine.state !== 'running') {
+    throw new ConfigError('machine is not running', undefined, '');
+  }
+  const report = await cutPower(machine, opts);
+  const carried = carryState(machine.components());
+  const next = await machine.rebuild();
+  restoreState(next.components(), carried);
+  return { machine: next, report };
+}
+
+/**
+ * Clean restart: shut down (everything flushed) and build again from the same options; SMART
+ * counters carry over (one more power cycle).
+ */
+export async function restartMachine(machine: Machine): Promise<Machine> {
+  const carried = carryState(machine.components());
+  const next = await machine.rebuild();
+  restoreState(next.components(), carried);
+  return next;
 }
 
 /** Device state carried from a machine to its successor (in-process restarts). */

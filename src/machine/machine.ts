@@ -12,13 +12,6 @@ import type { OptionItem } from '../config/options.js';
 import { checkDrive, type DrivePlan } from '../block/config.js';
 import { Drive } from '../block/drive.js';
 import {
-  carryState,
-  cutPower,
-  restoreState,
-  type PowerCutOptions,
-  type PowerCutReport,
-} from '../faults/power-cut.js';
-import {
   findType,
   type Component,
   type ComponentKind,
@@ -55,6 +48,14 @@ export const defaultHost: HostProbe = {
   },
 };
 
+/** A realized component with the plan it came from. */
+interface Realized {
+  readonly kind: ComponentKind;
+  readonly id: string | undefined;
+  readonly plan: Planned;
+  readonly component: Component;
+}
+
 export class Machine {
   readonly settings: MachineSettings;
   readonly dataDir: string;
@@ -67,12 +68,11 @@ export class Machine {
   #checking: object = {};
   /** The option being checked, for warnings (`-device nvme,...: warning: ...`). */
   #checkingLocation = '';
-  readonly #components: { kind: ComponentKind; id: string | undefined; component: Component }[] =
-    [];
+  readonly #components: Realized[] = [];
   #state: 'building' | 'running' | 'stopped' = 'building';
   readonly #opts: MachineOptions;
-  /** The options this machine was built from, plus hot-added ones (what a restart rebuilds). */
-  #items: OptionItem[] = [];
+  /** The option item each plan came from (rebuild() builds the machine from them). */
+  readonly #itemOf = new Map<Planned, OptionItem>();
 
   private constructor(opts: MachineOptions) {
     this.#opts = opts;
@@ -91,52 +91,34 @@ export class Machine {
     const planned: Planned[] = [];
     for (const kind of ORDER) {
       for (const item of items) {
-        if (item.kind === kind)
-          planned.push(
-            m.#plan(
-              item.kind,
-              item.values,
-              item.json ? 'qmp' : kind === 'object' ? 'object' : 'device',
-              item.location,
-            ),
-          );
+        if (item.kind !== kind) continue;
+        const front = item.json ? 'qmp' : kind === 'object' ? 'object' : 'device';
+        const plan = m.#plan(item.kind, item.values, front, item.location);
+        m.#itemOf.set(plan, item);
+        planned.push(plan);
       }
     }
     await m.#realizeAll(planned);
-    m.#items = [...items];
     m.#state = 'running';
     return m;
   }
 
   /**
-   * Simulated power cut (docs/faults.md): what was not durable is lost (NVMe write cache
-   * model, pmem persistence model), every NVMe controller counts an unsafe shutdown, then the
-   * machine is rebuilt from the same options over the surviving images. This machine is
-   * stopped; the returned one runs. SMART counters carry over to the new controllers.
+   * The same machine built again from the options it runs now (its command line plus what was
+   * hot-added, minus what was removed) after this one is shut down: what a restart or a power cut
+   * (src/faults/power-cut.ts, which decides what the images keep) comes back to. This machine is
+   * stopped; the returned one runs.
    */
-  async powerCut(
-    opts: PowerCutOptions = {},
-  ): Promise<{ machine: Machine; report: PowerCutReport }> {
+  async rebuild(): Promise<Machine> {
     if (this.#state !== 'running') throw new ConfigError('machine is not running', undefined, '');
-    const report = await cutPower(this, opts);
-    const carried = carryState(this.components());
+    const items = this.items;
     await this.shutdown();
-    const next = await Machine.create(this.#items, this.#opts);
-    restoreState(next.components(), carried);
-    return { machine: next, report };
+    return Machine.create(items, this.#opts);
   }
 
-  /**
-   * Clean restart: shut down (everything flushed) and build again from the same options;
-   * SMART counters carry over (one more power cycle).
-   */
-  async restart(): Promise<Machine> {
-    if (this.#state !== 'running') throw new ConfigError('machine is not running', undefined, '');
-    const carried = carryState(this.components());
-    await this.shutdown();
-    const next = await Machine.create(this.#items, this.#opts);
-    restoreState(next.components(), carried);
-    return next;
+  /** The options that build this machine as it runs now (see rebuild). */
+  get items(): readonly OptionItem[] {
+    return this.#plans.map((p) => this.#itemOf.get(p)).filter((i) => i !== undefined);
   }
 
   readonly #listeners: (() => void)[] = [];
@@ -161,47 +143,59 @@ export class Machine {
     await this.#realizeAll([plan]);
     const entry = this.#components.at(-1);
     if (entry === undefined) throw new Error('realize produced no component');
-    this.#items.push({ kind, values, location, json: front === 'qmp', help: false });
+    this.#itemOf.set(plan, { kind, values, location, json: front === 'qmp', help: false });
     for (const fn of this.#listeners) fn();
     return entry.component;
   }
 
   /**
-   * Removes a component from a running machine (monitor `object-del` / `device_del`): it is
-   * closed cleanly, and its id and claimed resources become free again. The caller has
-   * checked that the removal is allowed (unplug refusals, backends in use).
+   * Removes a component from a running machine (monitor `object-del` / `device_del`): the
+   * devices on its bus go first (an nvme controller's namespaces, as QEMU unrealizes a bus's
+   * children), then it; each is closed cleanly and its id and claimed resources become free.
+   * The caller has checked that the removal is allowed (unplug refusals, backends in use).
+   * Returns the plans removed, in removal order (children first).
    */
-  async remove(kind: ComponentKind, id: string): Promise<void> {
-    const i = this.#components.findIndex((c) => c.kind === kind && c.id === id);
-    const entry = this.#components[i];
-    if (entry === undefined) {
+  async remove(kind: ComponentKind, id: string): Promise<Planned[]> {
+    const plan = this.#plans.find((x) => x.kind === kind && x.id === id);
+    if (plan === undefined || this.#componentOf(plan) === undefined) {
       throw new ConfigError(
         kind === 'device' ? `Device '${id}' not found` : `${kind} '${id}' not found`,
         'id',
         '',
       );
     }
+    const removed: Planned[] = [];
+    await this.#removePlan(plan, removed);
+    for (const fn of this.#listeners) fn();
+    return removed;
+  }
+
+  /** The devices whose bus is `plan`'s device. */
+  #children(plan: Planned): Planned[] {
+    return this.#plans.filter(
+      (p) => p.kind === 'device' && findType('device', p.typeName)?.parentOf?.(p.config) === plan,
+    );
+  }
+
+  async #removePlan(plan: Planned, removed: Planned[]): Promise<void> {
+    for (const child of this.#children(plan)) await this.#removePlan(child, removed);
+    const entry = this.#componentOf(plan);
+    if (entry === undefined) return;
     // The device leaves the running machine first (an nvme-ns detaches from its controllers
     // and tells them), then it is closed.
+    const kind = plan.kind;
     if (kind !== 'drive') await findType(kind, entry.component.typeName)?.unplug?.(entry.component);
-    this.#components.splice(i, 1);
-    this.#items = this.#items.filter(
-      (it) =>
-        !(
-          it.kind === kind &&
-          it.values.get('id') !== undefined &&
-          String(it.values.get('id')) === id
-        ),
-    );
-    const p = this.#plans.findIndex((x) => x.kind === kind && x.id === id);
-    const plan = this.#plans[p];
-    if (plan !== undefined) {
-      this.#plans.splice(p, 1);
-      const token = this.#owners.get(plan);
-      for (const [k, v] of this.#claims) if (v === token) this.#claims.delete(k);
-    }
+    this.#components.splice(this.#components.indexOf(entry), 1);
+    this.#plans.splice(this.#plans.indexOf(plan), 1);
+    this.#itemOf.delete(plan);
+    const token = this.#owners.get(plan);
+    for (const [k, v] of this.#claims) if (v === token) this.#claims.delete(k);
+    removed.push(plan);
     await entry.component.close();
-    for (const fn of this.#listeners) fn();
+  }
+
+  #componentOf(plan: Planned): Realized | undefined {
+    return this.#components.find((c) => c.plan === plan);
   }
 
   /** The realized component with this id and kind. */
@@ -354,7 +348,7 @@ export class Machine {
           plan.kind === 'drive'
             ? await Drive.open(plan.config as DrivePlan)
             : await this.#realizeOne(plan, ctx);
-        this.#components.push({ kind: plan.kind, id: plan.id, component });
+        this.#components.push({ kind: plan.kind, id: plan.id, plan, component });
         undo.push(() => component.close());
       }
     } catch (e) {

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveProps, type RawValue } from '../config/schema.js';
-import type { PlanContext } from '../machine/registry.js';
+import type { PlanContext } from '../config/component.js';
 import { defaultHost } from '../machine/machine.js';
 import { FILE_SCHEMA, RAM_SCHEMA, checkBackend, type BackendPlan } from './config.js';
 import { MemoryBackend, type BackendHooks } from './backend.js';

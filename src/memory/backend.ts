@@ -11,7 +11,7 @@
 
 import { closeSync, fsync, readSync } from 'node:fs';
 import { promisify } from 'node:util';
-import type { Component } from '../machine/registry.js';
+import type { Component } from '../config/component.js';
 import { EmuError, ErrorCode } from '../util/errors.js';
 import { toSafeNumber } from '../util/u64.js';
 import type { BackendPlan } from './config.js';

@@ -15,7 +15,7 @@
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import type { PropDef, Props, TypeSchema } from '../config/schema.js';
-import type { PlanContext } from '../machine/registry.js';
+import type { PlanContext } from '../config/component.js';
 import { alignUpBig, isPowerOfTwo } from '../util/u64.js';
 import { strerror } from './libc.js';
 

@@ -19,7 +19,7 @@ import { serveHmpSocket, serveHmpStdio } from './hmp-session.js';
 import { listen, type Listener } from './listen.js';
 import { Monitor, type MachineView, type MonitorHooks, type QmpCommand } from './monitor.js';
 import { QmpSession } from './qmp-session.js';
-import { pciCommands } from '../nvme/pci/qmp.js';
+import { pciCommands } from './commands/pci.js';
 
 export { Monitor, QEMU_VERSION } from './monitor.js';
 export type { MachineView, MonitorHooks, QmpEvent } from './monitor.js';

@@ -7,7 +7,7 @@
 // (QMP spec: validation errors come before side effects).
 
 import type { Machine } from '../machine/machine.js';
-import type { ComponentKind } from '../machine/registry.js';
+import type { ComponentKind, Planned } from '../machine/registry.js';
 import type { TcpTarget } from '../nvme-tcp/target/port.js';
 import { checkArgs, type ArgSpec, type Args } from './args.js';
 import { QmpError, toQmpError } from './errors.js';
@@ -21,7 +21,8 @@ export type MachineView = Pick<
   'settings' | 'plans' | 'components' | 'component' | 'add' | 'state'
 > & {
   /** Removes a realized component (object-del, device_del). */
-  remove?: (kind: ComponentKind, id: string) => Promise<void>;
+  /** Removes a component and the devices on its bus; the plans removed, children first. */
+  remove?: (kind: ComponentKind, id: string) => Promise<readonly Planned[]>;
 };
 
 export interface MonitorHooks {

@@ -11,17 +11,18 @@ import type {
 import { createNvmePci, PciHost, type NvmePci } from './pci/index.js';
 import { registerType } from '../machine/registry.js';
 import type { NamespaceApi } from './spec/namespace-api.js';
-import { checkNvme, NVME_SCHEMA, type NvmeCtrlConfig } from './ctrl/config.js';
+import { checkNvme, NVME_SCHEMA, paramsFromConfig, type NvmeCtrlConfig } from './ctrl/config.js';
 import { Controller } from './ctrl/controller.js';
 import { Host, type EnableOptions } from './pci/local-host.js';
-import { defaultParams, paramsFromConfig, type ControllerParams } from './ctrl/params.js';
+import { defaultParams, type ControllerParams } from './ctrl/params.js';
 import { checkNvmeSubsys, NVME_SUBSYS_SCHEMA, type NvmeSubsysConfig } from './subsys/config.js';
 import { Subsystem } from './subsys/subsystem.js';
-import { nvmeNsType, type NvmeNsConfig } from './ns/config.js';
+import type { NvmeNsConfig } from './ns/config.js';
+import { nvmeNsType } from './ns/device.js';
 import { enduranceGroupFor } from './ns/fdp/group.js';
-import { saveDeviceState, SmartPersistence } from '../faults/device-state.js';
-import { FdpPersistence, saveFdpStateOf } from '../faults/fdp-state.js';
-import { fileSafe } from '../faults/state-file.js';
+import { saveDeviceState, SmartPersistence } from './persist/smart-state.js';
+import { FdpPersistence, saveFdpStateOf } from './persist/fdp-state.js';
+import { fileSafe } from './persist/state-file.js';
 import { join } from 'node:path';
 
 export { Controller } from './ctrl/controller.js';
@@ -209,6 +210,9 @@ export const nvmeNsAttachedType: ComponentType = {
   unplug(component: Component): void {
     if (isNamespace(component)) nsSubsystem.get(component)?.removeNamespace(component.nsid);
   },
+  // The namespace sits on its controller's nvme-bus (QEMU 7.2, also when it is shared in a
+  // subsystem): device_del of the controller takes it along.
+  parentOf: (config) => (config as NvmeNsConfig).controller,
 };
 
 let registered = false;

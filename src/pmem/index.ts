@@ -148,4 +148,4 @@ export function formatMemoryDevices(infos: readonly MemoryDeviceInfo[]): string 
   return s;
 }
 
-export { publishPmemState, readPmemState, removePmemState } from '../memory/state-folder.js';
+export { publishPmemState, readPmemState, removePmemState } from './state-folder.js';

@@ -18,7 +18,7 @@ import {
   readPmemRegions,
   type LiveRegions,
   type PmemRegionInfo,
-} from '../memory/state-folder.js';
+} from '../pmem/state-folder.js';
 import { openPublishedRegion, scanRegion } from '../pmem/ndctl/region.js';
 import type { Marker } from '../pmem/nvdimm/state.js';
 import { PAGE_SIZE } from '../memory/libc.js';

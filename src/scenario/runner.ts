@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from '../config/options.js';
 import { machineFaults, type FaultInjector } from '../faults/injector.js';
-import { flushAudit, trackWrites } from '../faults/power-cut.js';
+import { flushAudit, powerCutMachine, restartMachine, trackWrites } from '../faults/power-cut.js';
 import { Machine } from '../machine/machine.js';
 import { machineSettings } from '../machine/settings.js';
-import { registerAllTypes } from '../machine/types.js';
+import { registerAllTypes } from '../devices.js';
 import { NvmeDevice } from '../nvme/index.js';
 import { Host } from '../nvme/pci/local-host.js';
 import type { Cqe } from '../nvme/spec/command.js';
@@ -167,7 +167,7 @@ export class ScenarioRun {
       }
       case 'power-cut': {
         machineFaults(this.#m).clear();
-        const { machine, report } = await this.#m.powerCut({
+        const { machine, report } = await powerCutMachine(this.#m, {
           mode: s.mode,
           seed: s.seed ?? this.#s.seed,
         });
@@ -184,7 +184,7 @@ export class ScenarioRun {
       }
       case 'restart':
         machineFaults(this.#m).clear();
-        this.#machine = await this.#m.restart();
+        this.#machine = await restartMachine(this.#m);
         this.#started();
         return 'restarted';
       case 'audit': {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Machine } from '../../src/machine/machine.js';
 import { machineSettings } from '../../src/machine/settings.js';
-import { registerAllTypes } from '../../src/machine/types.js';
+import { registerAllTypes } from '../../src/devices.js';
 import { parseArgs } from '../../src/config/options.js';
 import { startNvmeTcp, type NvmeTcpService } from '../../src/nvme-tcp/target/index.js';
 import { nvmeCommand } from '../../src/cli/nvme/index.js';

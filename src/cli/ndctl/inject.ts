@@ -9,8 +9,8 @@
 
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PmemRegionInfo } from '../../memory/state-folder.js';
-import { readPmemRegions } from '../../memory/state-folder.js';
+import type { PmemRegionInfo } from '../../pmem/state-folder.js';
+import { readPmemRegions } from '../../pmem/state-folder.js';
 import { QmpClient } from '../../monitor/client.js';
 import type { Namespace } from '../../pmem/ndctl/region.js';
 import { parseSize } from '../../config/size.js';

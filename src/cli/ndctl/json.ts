@@ -7,7 +7,7 @@ import type { LabelArea } from '../../pmem/ndctl/label-area.js';
 import { deviceName, type Namespace, type RegionView } from '../../pmem/ndctl/region.js';
 import { maxExtent } from '../../pmem/ndctl/ops.js';
 import type { PfnMap } from '../../pmem/ndctl/pfn.js';
-import type { PmemRegionInfo } from '../../memory/state-folder.js';
+import type { PmemRegionInfo } from '../../pmem/state-folder.js';
 
 export type Json = string | number | bigint | boolean | null | Json[] | { [k: string]: Json };
 

@@ -13,7 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { readPmemRegions, type PmemRegionInfo } from '../../memory/state-folder.js';
+import { readPmemRegions, type PmemRegionInfo } from '../../pmem/state-folder.js';
 import { parseSize } from '../../config/size.js';
 import { FileMedia } from '../../pmem/ndctl/media.js';
 import { MIN_LABEL_AREA } from '../../pmem/ndctl/label-format.js';

@@ -65,8 +65,12 @@ export async function deviceDel(ctx: CommandContext, id: string): Promise<void> 
   if (machine.remove === undefined || e.plan.id === undefined) {
     throw genericError(`device_del of '${id}' is not available: nvmemu cannot remove devices yet`);
   }
-  await machine.remove('device', e.plan.id);
-  monitor.emit('DEVICE_DELETED', { device: e.plan.id, path: e.path });
+  const paths = new Map(entries(machine).map((x) => [x.plan, x.path]));
+  // The devices on its bus go with it (QEMU unrealizes them first and reports each).
+  for (const plan of await machine.remove('device', e.plan.id)) {
+    const path = paths.get(plan) ?? '';
+    monitor.emit('DEVICE_DELETED', plan.id === undefined ? { path } : { device: plan.id, path });
+  }
 }
 
 export async function objectDel(ctx: CommandContext, id: string): Promise<void> {

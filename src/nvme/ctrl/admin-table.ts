@@ -7,7 +7,8 @@
 
 import { AdminOpc, Effects } from '../spec/opcodes.js';
 import { Status, withDnr } from '../spec/status.js';
-import { rejected, type CommandContext, type Completion } from '../spec/transfer.js';
+import { rejected, type Completion } from '../spec/transfer.js';
+import type { CommandContext } from '../spec/namespace-api.js';
 import type { MaybePromise } from '../../util/maybe.js';
 import { formatNvm, nsAttachment } from './admin-ns.js';
 import { fabricsCommand } from './fabrics.js';

@@ -3,14 +3,21 @@
 
 import { ConfigError } from '../../config/errors.js';
 import type { PlanContext, Planned } from '../../machine/registry.js';
-import type { NvmeCtrlConfig } from './config.js';
 
 export const MAX_NAMESPACES = 256;
+
+/** What the bus needs of its controller's configuration (an NvmeCtrlConfig, ctrl/config.ts). */
+export interface NvmeBusConfig {
+  /** The linked `nvme-subsys` plan, if any. */
+  readonly subsys: Planned | undefined;
+  /** The NSID space: the subsystem's, or the controller's own without one. */
+  readonly nsidDomain: string;
+}
 
 export interface NvmeBus {
   /** The controller's plan (its config is an NvmeCtrlConfig). */
   readonly controller: Planned;
-  readonly config: NvmeCtrlConfig;
+  readonly config: NvmeBusConfig;
   /** True when the controller is linked to an explicit nvme-subsys. */
   readonly inSubsystem: boolean;
 }
@@ -49,7 +56,7 @@ export function resolveNvmeBus(
       throw new ConfigError(`No 'nvme-bus' bus found for device '${typeName}'`, 'bus');
     }
   }
-  const config = controller.config as NvmeCtrlConfig;
+  const config = controller.config as NvmeBusConfig;
   return { controller, config, inSubsystem: config.subsys !== undefined };
 }
 

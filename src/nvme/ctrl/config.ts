@@ -14,9 +14,10 @@ import { MAX_CONTROLLERS, registerControllerInSubsys } from '../subsys/config.js
 import type { SriovConfig } from './virt.js';
 import type { NvmeNsConfig } from '../ns/config.js';
 import { planLegacyNamespace } from './legacy.js';
+import { defaultParams, systemClock, type Clock, type ControllerParams } from './params.js';
 import { BLOCK_PROPS } from '../../block/props.js';
 import { join } from 'node:path';
-import { fileSafe } from '../../faults/state-file.js';
+import { fileSafe } from '../persist/state-file.js';
 
 const u8 = { kind: 'uint', bits: 8 } as const;
 const u16 = { kind: 'uint', bits: 16 } as const;
@@ -385,4 +386,27 @@ function checkSriov(
     maxVqPerVf: props.num('sriov_max_vq_per_vf'),
     maxViPerVf: props.num('sriov_max_vi_per_vf'),
   };
+}
+
+/** The controller parameters of a checked `-device nvme` (ctrl/params.ts). */
+export function paramsFromConfig(
+  cfg: NvmeCtrlConfig,
+  clock: Clock = systemClock,
+): ControllerParams {
+  return defaultParams(cfg.serial, {
+    cntlid: cfg.cntlid,
+    maxIoqpairs: cfg.maxIoqpairs,
+    msixQsize: cfg.msixQsize,
+    aerl: cfg.aerl,
+    aerMaxQueued: cfg.aerMaxQueued,
+    mdts: cfg.mdts,
+    vsl: cfg.vsl,
+    zasl: cfg.zasl,
+    zonedAutoTransition: cfg.zonedAutoTransition,
+    useIntelId: cfg.useIntelId,
+    cmbSizeMb: cfg.cmbSizeMb,
+    pmr: cfg.pmrdev !== undefined,
+    smartCriticalWarning: cfg.smartCriticalWarning,
+    clock,
+  });
 }

@@ -18,7 +18,8 @@
 import { AdminOpc, IO_COMMAND_NAMES, IoOpc, LBA_OPCODES } from '../spec/opcodes.js';
 import { Status, withDnr, DNR } from '../spec/status.js';
 import type { NvmeCmd } from '../spec/command.js';
-import { rejected, type CommandContext, type Completion, type HostData } from '../spec/transfer.js';
+import { rejected, type Completion, type HostData } from '../spec/transfer.js';
+import type { CommandContext } from '../spec/namespace-api.js';
 import type { MaybePromise } from '../../util/maybe.js';
 import { trace, tracing } from '../../trace/catalogue.js';
 import type { Subsystem } from '../subsys/subsystem.js';

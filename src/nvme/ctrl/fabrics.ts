@@ -6,7 +6,8 @@
 // AUTHREQ, and both answer Invalid Opcode.
 
 import { Status, withDnr } from '../spec/status.js';
-import { rejected, type CommandContext, type Completion } from '../spec/transfer.js';
+import { rejected, type Completion } from '../spec/transfer.js';
+import type { CommandContext } from '../spec/namespace-api.js';
 import { then, type MaybePromise } from '../../util/maybe.js';
 import { OK, type ControllerState } from './state.js';
 

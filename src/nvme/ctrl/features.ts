@@ -3,7 +3,8 @@
 
 import { readU64le, writeU64le } from '../../util/bytes.js';
 import { Status, withDnr } from '../spec/status.js';
-import { rejected, type CommandContext, type Completion } from '../spec/transfer.js';
+import { rejected, type Completion } from '../spec/transfer.js';
+import type { CommandContext } from '../spec/namespace-api.js';
 import type { MaybePromise } from '../../util/maybe.js';
 import { OK, type ControllerState } from './state.js';
 import { CAP_CHANGE, CAP_NS, DEFAULTS, featureCaps, Fid, TEMP_WARNING } from './features-state.js';

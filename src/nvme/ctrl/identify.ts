@@ -3,7 +3,8 @@
 import { writeU16le, writeU32le, writeU64le } from '../../util/bytes.js';
 import type { NamespaceApi } from '../spec/namespace-api.js';
 import { Status, withDnr } from '../spec/status.js';
-import { rejected, type CommandContext, type Completion } from '../spec/transfer.js';
+import { rejected, type Completion } from '../spec/transfer.js';
+import type { CommandContext } from '../spec/namespace-api.js';
 import type { ControllerState } from './state.js';
 import { ID_SIZE, identifyController, identifyCtrlCsi } from './id-ctrl.js';
 import { MAX_NSID, NSID_BROADCAST, nsidValid } from './nsid.js';

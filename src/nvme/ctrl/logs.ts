@@ -5,7 +5,8 @@
 import { ByteWriter, writeU32le } from '../../util/bytes.js';
 import { Csi, NVM_IO_EFFECTS, ZONED_IO_EFFECTS } from '../spec/opcodes.js';
 import { Status, withDnr } from '../spec/status.js';
-import { rejected, type CommandContext, type Completion } from '../spec/transfer.js';
+import { rejected, type Completion } from '../spec/transfer.js';
+import type { CommandContext } from '../spec/namespace-api.js';
 import { AerType } from './aer.js';
 import type { ControllerState } from './state.js';
 import { NSID_BROADCAST } from './nsid.js';

@@ -1,8 +1,6 @@
 // Runtime parameters of one controller: the checked `-device nvme` configuration reduced to
 // what the controller model uses, plus the in-process knobs (clock).
 
-import type { NvmeCtrlConfig } from './config.js';
-
 /** Milliseconds of virtual time; injected so tests control power-on hours and timestamps. */
 export interface Clock {
   nowMs(): number;
@@ -67,26 +65,4 @@ export function defaultParams(
     msixEnabled: true,
     ...overrides,
   };
-}
-
-export function paramsFromConfig(
-  cfg: NvmeCtrlConfig,
-  clock: Clock = systemClock,
-): ControllerParams {
-  return defaultParams(cfg.serial, {
-    cntlid: cfg.cntlid,
-    maxIoqpairs: cfg.maxIoqpairs,
-    msixQsize: cfg.msixQsize,
-    aerl: cfg.aerl,
-    aerMaxQueued: cfg.aerMaxQueued,
-    mdts: cfg.mdts,
-    vsl: cfg.vsl,
-    zasl: cfg.zasl,
-    zonedAutoTransition: cfg.zonedAutoTransition,
-    useIntelId: cfg.useIntelId,
-    cmbSizeMb: cfg.cmbSizeMb,
-    pmr: cfg.pmrdev !== undefined,
-    smartCriticalWarning: cfg.smartCriticalWarning,
-    clock,
-  });
 }

@@ -8,7 +8,8 @@
 
 import { Status } from '../spec/status.js';
 import type { NamespaceApi } from '../spec/namespace-api.js';
-import type { CommandContext, Completion, ControllerView } from '../spec/transfer.js';
+import type { Completion } from '../spec/transfer.js';
+import type { CommandContext, ControllerView } from '../spec/namespace-api.js';
 import type { MaybePromise } from '../../util/maybe.js';
 import type { Subsystem, SubsysController } from '../subsys/subsystem.js';
 import { AerState, AerType } from './aer.js';

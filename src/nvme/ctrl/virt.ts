@@ -14,7 +14,8 @@
 
 import { writeU16le, writeU32le } from '../../util/bytes.js';
 import { Status, withDnr } from '../spec/status.js';
-import type { CommandContext, Completion } from '../spec/transfer.js';
+import type { Completion } from '../spec/transfer.js';
+import type { CommandContext } from '../spec/namespace-api.js';
 import type { ControllerState, ResetKind } from './state.js';
 
 export const ID_SIZE = 4096;

@@ -1,15 +1,9 @@
-// `-device nvme-ns`: typed configuration and the registry entry (DESIGN.md: one schema, checked
-// once at plan time with QEMU's messages; side effects only in realize).
-//
-// The controller side (src/nvme/ctrl, src/nvme/subsys) registers `nvmeNsType`, resolves `bus=`,
-// allocates the NSID (`nsid` 0 = lowest free) and attaches the namespace; everything it needs
-// is in NvmeNsConfig (`nsid`, `shared`, `detached`).
+// `-device nvme-ns`: the typed configuration (DESIGN.md: one schema, checked once at plan time
+// with QEMU's messages; ns/device.ts realizes it). The controller side (src/nvme/ctrl,
+// src/nvme/subsys) resolves `bus=`, allocates the NSID (`nsid` 0 = lowest free) and attaches
+// the namespace; everything it needs is in NvmeNsConfig (`nsid`, `shared`, `detached`).
 
-import type { ComponentType, Planned, RealizeContext } from '../../machine/registry.js';
-import { Drive } from '../../block/drive.js';
-import { nvmeNsSchema } from './props.js';
-import { checkNvmeNs } from './check.js';
-import { Namespace } from './namespace.js';
+import type { Planned } from '../../machine/registry.js';
 
 export { UnsupportedConfigError } from './errors.js';
 
@@ -83,27 +77,3 @@ export interface NvmeNsConfig {
   /** Namespace size in blocks for the initial format (for messages and planning). */
   readonly nsze: number;
 }
-
-function isNvmeNsConfig(c: unknown): c is NvmeNsConfig {
-  return typeof c === 'object' && c !== null && 'drive' in c && 'lbaSize' in c;
-}
-
-export const nvmeNsType: ComponentType = {
-  kind: 'device',
-  schema: nvmeNsSchema,
-  bus: 'nvme-bus',
-  description: 'Virtual NVMe namespace',
-  hotpluggable: true,
-  check: checkNvmeNs,
-  async realize(plan: Planned, ctx: RealizeContext): Promise<Namespace> {
-    const cfg = plan.config;
-    if (!isNvmeNsConfig(cfg)) throw new TypeError(`nvme-ns: plan ${plan.location} has no config`);
-    const drive = ctx.component(cfg.drive.id, 'drive');
-    if (!(drive instanceof Drive)) {
-      throw new TypeError(
-        `nvme-ns: drive '${cfg.drive.id}' was not realized before ${plan.location}`,
-      );
-    }
-    return Promise.resolve(new Namespace(cfg, drive));
-  },
-};

@@ -20,9 +20,10 @@
 import assert from 'node:assert/strict';
 import { readU16le, readU32le, readU64le } from '../../util/bytes.js';
 import { Status, withDnr } from '../spec/status.js';
-import type { CommandContext, Completion } from '../spec/transfer.js';
+import type { Completion } from '../spec/transfer.js';
+import type { CommandContext } from '../spec/namespace-api.js';
 import * as io from './io.js';
-import type { NsCore } from './io.js';
+import type { CopyLimits, NsCore } from './io.js';
 import { markUnwritten } from './pi/protect.js';
 import {
   checkDestination,
@@ -32,18 +33,6 @@ import {
   type CopyPi,
   type RangeTags,
 } from './pi/copy.js';
-
-/** Copy limits and the guard format of the namespace (Identify NS MSSRL, MCL, MSRC; pif). */
-export interface CopyLimits {
-  /** Maximum single source range length in blocks. */
-  readonly mssrl: number;
-  /** Maximum copy length in blocks. */
-  readonly mcl: number;
-  /** Maximum source range count, 0's based. */
-  readonly msrc: number;
-  /** Protection information format: 0 = 16-bit guard, 2 = 64-bit guard. */
-  readonly pif: number;
-}
 
 /** OCFS: copy formats 0-3 (ctrl/identify.ts advertises it when Copy is in the I/O table). */
 export const COPY_FORMATS = 0xf;

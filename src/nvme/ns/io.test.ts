@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { IoOpc } from '../spec/opcodes.js';
 import { Status, withDnr, statusName } from '../spec/status.js';
 import type { CmdInit } from '../spec/command.js';
-import type { ControllerView } from '../spec/transfer.js';
+import type { ControllerView } from '../spec/namespace-api.js';
 import { writeU32le, writeU64le } from '../../util/bytes.js';
 import type { NvmeNsConfig } from './config.js';
 import type { NamespaceOptions } from './namespace.js';

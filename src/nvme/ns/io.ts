@@ -8,14 +8,14 @@
 // promise only when it must (fdatasync, aio=threads). Validation failures carry DNR; backend
 // errors are Write Fault (0x280) / Unrecovered Read Error (0x281) without DNR.
 
-import { rejected, type CommandContext, type Completion } from '../spec/transfer.js';
+import { rejected, type Completion } from '../spec/transfer.js';
+import type { CommandContext } from '../spec/namespace-api.js';
 import { Status, withDnr } from '../spec/status.js';
 import { readU32le, readU64le } from '../../util/bytes.js';
 import type { RangeSet } from './ranges.js';
 import type { BlockStore, Blocks } from './store.js';
 import type { Geometry } from './lbaf.js';
 import type { ZonedIo } from './zoned/zoned-ns.js';
-import type { CopyLimits } from './copy.js';
 import type { PiFormat } from './pi/tuple.js';
 import type { NamespaceApi } from '../spec/namespace-api.js';
 import type { NsFdp } from './fdp/placement.js';
@@ -44,6 +44,18 @@ export interface NsCore {
   readonly peer?: (ns: NamespaceApi) => NsCore | undefined;
   /** FDP placement and reclaim unit accounting of writes (fdp/placement.ts). */
   readonly fdp?: NsFdp | undefined;
+}
+
+/** Copy limits and the guard format of the namespace (Identify NS MSSRL, MCL, MSRC; pif). */
+export interface CopyLimits {
+  /** Maximum single source range length in blocks. */
+  readonly mssrl: number;
+  /** Maximum copy length in blocks. */
+  readonly mcl: number;
+  /** Maximum source range count, 0's based. */
+  readonly msrc: number;
+  /** Protection information format: 0 = 16-bit guard, 2 = 64-bit guard. */
+  readonly pif: number;
 }
 
 export interface IoStats {

@@ -9,7 +9,8 @@
 import type { Drive } from '../../block/drive.js';
 import type { Component } from '../../machine/registry.js';
 import type { NamespaceApi, NsSmartCounters } from '../spec/namespace-api.js';
-import type { CommandContext, Completion } from '../spec/transfer.js';
+import type { Completion } from '../spec/transfer.js';
+import type { CommandContext } from '../spec/namespace-api.js';
 import type { MaybePromise } from '../../util/maybe.js';
 import { IoOpc } from '../spec/opcodes.js';
 import { Status, withDnr } from '../spec/status.js';

@@ -18,7 +18,8 @@
 // the write cache model (write-cache.ts) only those blocks, on every kind of namespace.
 
 import { DNR, Status, withDnr } from '../spec/status.js';
-import type { CommandContext, Completion, HostData } from '../spec/transfer.js';
+import type { Completion, HostData } from '../spec/transfer.js';
+import type { CommandContext } from '../spec/namespace-api.js';
 import { then, type MaybePromise } from '../../util/maybe.js';
 import * as io from './io.js';
 import type { NsCore, RwRange } from './io.js';

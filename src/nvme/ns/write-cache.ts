@@ -18,7 +18,7 @@
 
 import type { Geometry } from './lbaf.js';
 import type { BlockStore, StoreBytes, StoreJournal } from './store.js';
-import { SeededRng } from '../../faults/rng.js';
+import { SeededRng } from '../../util/rng.js';
 import type { MaybePromise } from '../../util/maybe.js';
 
 /** How much of the non-durable log survives a cut. */

@@ -14,7 +14,14 @@ export { PcieController, LOCAL_MEMORY } from './pcie-controller.js';
 export { Host, type EnableOptions } from './local-host.js';
 export { GuestMemory } from './guest-memory.js';
 export { SriovPf } from './sriov.js';
-export { Cfg, Sriov, buildNvmeConfig, nvmeBarLayout, PciConfig } from './config-space.js';
+export {
+  Cfg,
+  DEVCTL_FLR,
+  Sriov,
+  buildNvmeConfig,
+  nvmeBarLayout,
+  PciConfig,
+} from './config-space.js';
 export type { MsiMessage } from './msix.js';
 export { mapPrp, mapSgl, mapDptr, mapMptr, type DmaSpace, type Segment } from './dma.js';
 

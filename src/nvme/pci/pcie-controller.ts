@@ -11,7 +11,8 @@
 
 import { readU32le, readU64le, writeU32le, writeU64le } from '../../util/bytes.js';
 import { parseSqe, encodeSqe, type CmdInit, type Cqe, type NvmeCmd } from '../spec/command.js';
-import { NO_DATA, type CommandContext, type Completion, type HostData } from '../spec/transfer.js';
+import { NO_DATA, type Completion, type HostData } from '../spec/transfer.js';
+import type { CommandContext } from '../spec/namespace-api.js';
 import { trace } from '../../trace/catalogue.js';
 import type { Controller } from '../ctrl/controller.js';
 import type { FrontEnd, QueueCommands, ResetKind } from '../ctrl/state.js';

@@ -4,7 +4,8 @@
 // personality; PcieController runs them on its rings (QueueSet).
 
 import { Status, withDnr } from '../spec/status.js';
-import { rejected, type CommandContext, type Completion } from '../spec/transfer.js';
+import { rejected, type Completion } from '../spec/transfer.js';
+import type { CommandContext } from '../spec/namespace-api.js';
 import { MQES } from '../ctrl/regs.js';
 import type { ControllerState } from '../ctrl/state.js';
 import type { CompletionQueue, SubmissionQueue } from './rings.js';

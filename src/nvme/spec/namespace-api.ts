@@ -14,7 +14,7 @@
 //
 // Keep this file stable: both sides code against it. Add members, do not rename them.
 
-import type { Completion, CommandContext } from './transfer.js';
+import type { Completion, HostData } from './transfer.js';
 import type { NvmeCmd } from './command.js';
 import type { MaybePromise } from '../../util/maybe.js';
 
@@ -89,4 +89,35 @@ export interface NamespaceApi {
   shutdown(): Promise<void>;
   /** Releases host resources; idempotent. */
   close(): Promise<void>;
+}
+
+/** What a command executor may know about, and ask of, the controller running it. */
+export interface ControllerView {
+  /** Controller ID (CNTLID). */
+  readonly cntlid: number;
+  /** Maximum data transfer in bytes (4 KiB << MDTS); 0 = no limit (mdts=0). */
+  readonly mdtsBytes: number;
+  /** Verify size limit in bytes (4 KiB << vsl). */
+  readonly vslBytes: number;
+  /** Zone Append size limit in bytes (4 KiB << zoned.zasl), or mdtsBytes when zasl is 0. */
+  readonly zaslBytes: number;
+  /** `zoned.auto_transition`: implicitly open zones may be closed to free open resources. */
+  readonly zonedAutoTransition: boolean;
+  /** CC.CSS latched at enable: 0 NVM only, 6 all I/O command sets, 7 admin only. */
+  readonly css: number;
+  /** Host Behavior Support LBAFEE (LBA Format Extension Enable). */
+  readonly lbafee: boolean;
+  /** An attached namespace of this controller (for cross-namespace operations). */
+  namespace(nsid: number): NamespaceApi | undefined;
+}
+
+/** Everything an executor needs for one command. */
+export interface CommandContext {
+  readonly cmd: NvmeCmd;
+  /** The data buffer (DPTR). */
+  readonly data: HostData;
+  /** The separate metadata buffer (MPTR), when the front end provides one. */
+  readonly meta?: HostData;
+  readonly sqid: number;
+  readonly ctrl: ControllerView;
 }

@@ -8,9 +8,6 @@
 // holds the host's data in memory by the time a command runs (guest RAM, a gathered capsule),
 // so moving it never waits.
 
-import type { NvmeCmd } from './command.js';
-import type { NamespaceApi } from './namespace-api.js';
-
 export interface HostData {
   /** Bytes the command's data pointer covers (0 for commands without data). */
   readonly length: number;
@@ -27,37 +24,6 @@ export interface HostData {
    * buffer): an executor may fill it in place instead of calling toHost. Undefined otherwise.
    */
   window?(offset: number, len: number): Uint8Array | undefined;
-}
-
-/** What a command executor may know about, and ask of, the controller running it. */
-export interface ControllerView {
-  /** Controller ID (CNTLID). */
-  readonly cntlid: number;
-  /** Maximum data transfer in bytes (4 KiB << MDTS); 0 = no limit (mdts=0). */
-  readonly mdtsBytes: number;
-  /** Verify size limit in bytes (4 KiB << vsl). */
-  readonly vslBytes: number;
-  /** Zone Append size limit in bytes (4 KiB << zoned.zasl), or mdtsBytes when zasl is 0. */
-  readonly zaslBytes: number;
-  /** `zoned.auto_transition`: implicitly open zones may be closed to free open resources. */
-  readonly zonedAutoTransition: boolean;
-  /** CC.CSS latched at enable: 0 NVM only, 6 all I/O command sets, 7 admin only. */
-  readonly css: number;
-  /** Host Behavior Support LBAFEE (LBA Format Extension Enable). */
-  readonly lbafee: boolean;
-  /** An attached namespace of this controller (for cross-namespace operations). */
-  namespace(nsid: number): NamespaceApi | undefined;
-}
-
-/** Everything an executor needs for one command. */
-export interface CommandContext {
-  readonly cmd: NvmeCmd;
-  /** The data buffer (DPTR). */
-  readonly data: HostData;
-  /** The separate metadata buffer (MPTR), when the front end provides one. */
-  readonly meta?: HostData;
-  readonly sqid: number;
-  readonly ctrl: ControllerView;
 }
 
 /** The result of a command: status (with DNR as needed) and the CQE's DW0/DW1. */

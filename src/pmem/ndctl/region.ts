@@ -13,7 +13,7 @@ import {
 import { readLabelArea, type LabelArea } from './label-area.js';
 import { cookieFor, qemuCookies, type Label } from './label-format.js';
 import { FileMedia, mediaSize, SubMedia, type Media } from './media.js';
-import type { PmemRegionInfo } from '../../memory/state-folder.js';
+import type { PmemRegionInfo } from '../state-folder.js';
 import { EmuError, ErrorCode } from '../../util/errors.js';
 import { Btt } from './btt.js';
 import { BTT_INFO_SIZE, type BttVersion } from './btt-format.js';

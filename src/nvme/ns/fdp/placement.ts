@@ -12,7 +12,8 @@ import { ByteWriter } from '../../../util/bytes.js';
 import { readU16le } from '../../../util/bytes.js';
 import { Status, withDnr } from '../../spec/status.js';
 import type { NvmeCmd } from '../../spec/command.js';
-import type { CommandContext, Completion } from '../../spec/transfer.js';
+import type { Completion } from '../../spec/transfer.js';
+import type { CommandContext } from '../../spec/namespace-api.js';
 import { FdpEvent, SUPPORTED_EVENTS, type FdpEnduranceGroup } from './group.js';
 import { FDP_MAX_PIDS } from '../../subsys/fdp-config.js';
 

@@ -3,7 +3,8 @@
 // (0x7D). Every validation failure carries DNR, as QEMU's.
 
 import { Status, withDnr } from '../../spec/status.js';
-import type { CommandContext, Completion } from '../../spec/transfer.js';
+import type { Completion } from '../../spec/transfer.js';
+import type { CommandContext } from '../../spec/namespace-api.js';
 import * as io from '../io.js';
 import type { NsCore } from '../io.js';
 import { isZero } from '../store.js';

@@ -3,7 +3,8 @@
 
 import type { CmdInit } from '../../spec/command.js';
 import { IoOpc } from '../../spec/opcodes.js';
-import type { Completion, ControllerView } from '../../spec/transfer.js';
+import type { Completion } from '../../spec/transfer.js';
+import type { ControllerView } from '../../spec/namespace-api.js';
 import type { ZonedParams } from '../config.js';
 import { ctxOf, fakeCtrl, pattern, rw, tempNamespace, type TempNs } from '../fixtures.js';
 import type { NvmeNsConfig } from '../config.js';

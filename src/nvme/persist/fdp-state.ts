@@ -10,10 +10,10 @@
 // another geometry is refused. Records: 1 handle (index = RUH id), 2 reclaim units of a handle
 // from a first group on (index = RUH id), 3 statistics, 4 an event (index 0 host, 1 controller).
 
-import { readU16le, readU32le, readU64le, readU8, writeU16le } from '../util/bytes.js';
-import { writeU32le, writeU64le, writeU8 } from '../util/bytes.js';
-import type { FdpEnduranceGroup, FdpEventRecord, RuhAttribute } from '../nvme/ns/fdp/group.js';
-import type { Subsystem } from '../nvme/subsys/subsystem.js';
+import { readU16le, readU32le, readU64le, readU8, writeU16le } from '../../util/bytes.js';
+import { writeU32le, writeU64le, writeU8 } from '../../util/bytes.js';
+import type { FdpEnduranceGroup, FdpEventRecord, RuhAttribute } from '../ns/fdp/group.js';
+import type { Subsystem } from '../subsys/subsystem.js';
 import {
   DeviceStateFileError,
   readStateFile,

@@ -4,15 +4,14 @@
 //   x-nvmemu-pci-reset {id, vf?}         echo 1 > /sys/bus/pci/devices/<PF or VF>/reset (FLR)
 //   x-nvmemu-sriov-numvfs {id, numvfs}   echo N > /sys/bus/pci/devices/<PF>/sriov_numvfs
 //   x-nvmemu-query-sriov {id}            TotalVFs, NumVFs and each VF's secondary controller
-// Registered by the monitor with its other commands (src/monitor/index.ts ALL_COMMANDS).
+// Registered by the monitor with its other commands (index.ts ALL_COMMANDS).
 
 import type { Component } from '../../machine/registry.js';
-import { genericError } from '../../monitor/errors.js';
-import { findDevice } from '../../monitor/commands/hotplug.js';
-import type { MachineView, QmpCommand } from '../../monitor/monitor.js';
-import type { SecondaryCtrl } from '../ctrl/virt.js';
-import { Cfg, DEVCTL_FLR } from './config-space.js';
-import type { NvmePci } from './index.js';
+import { genericError } from '../errors.js';
+import { findDevice } from './hotplug.js';
+import type { MachineView, QmpCommand } from '../monitor.js';
+import type { SecondaryCtrl } from '../../nvme/ctrl/virt.js';
+import { Cfg, DEVCTL_FLR, type NvmePci } from '../../nvme/pci/index.js';
 
 function pciOf(machine: MachineView, id: string): NvmePci {
   const e = findDevice(machine, id);

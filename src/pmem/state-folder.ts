@@ -28,11 +28,11 @@
 
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Component } from '../machine/registry.js';
-import { NvdimmDevice, type PersistenceDomain } from '../pmem/nvdimm/device.js';
-import { currentBootId, markerAlive, writeAtomic, type Marker } from '../pmem/nvdimm/state.js';
-import { VirtioPmemDevice } from '../pmem/virtio-pmem/device.js';
-import { LegacyPmemRegion } from '../pmem/legacy/region.js';
+import type { Component } from '../config/component.js';
+import { NvdimmDevice, type PersistenceDomain } from './nvdimm/device.js';
+import { currentBootId, markerAlive, writeAtomic, type Marker } from './nvdimm/state.js';
+import { VirtioPmemDevice } from './virtio-pmem/device.js';
+import { LegacyPmemRegion } from './legacy/region.js';
 import { EmuError, ErrorCode } from '../util/errors.js';
 
 export function stateDir(dataDir: string): string {

@@ -12,10 +12,10 @@
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { crc32c } from '../util/crc.js';
-import { readU16le, readU32le, writeU32le } from '../util/bytes.js';
-import { ErrorCode, EmuError } from '../util/errors.js';
-import { encodeRecord, writeAtomically } from '../nvme/ns/zoned/journal.js';
+import { crc32c } from '../../util/crc.js';
+import { readU16le, readU32le, writeU32le } from '../../util/bytes.js';
+import { ErrorCode, EmuError } from '../../util/errors.js';
+import { encodeRecord, writeAtomically } from '../ns/zoned/journal.js';
 
 export const STATE_HEADER_SIZE = 64;
 const REC_HEAD = 8;

@@ -9,9 +9,9 @@
 // drive does. Every start counts a power cycle. QEMU 7.2 keeps none of this (reference §3.4:
 // the counters restart at every start); `x-persist-smart=off`, the default, does the same.
 
-import { readU32le, readU64le, writeU32le, writeU64le } from '../util/bytes.js';
-import type { Controller } from '../nvme/ctrl/controller.js';
-import type { SmartCounters } from '../nvme/ctrl/smart.js';
+import { readU32le, readU64le, writeU32le, writeU64le } from '../../util/bytes.js';
+import type { Controller } from '../ctrl/controller.js';
+import type { SmartCounters } from '../ctrl/smart.js';
 import { readStateFile, writeStateFile } from './state-file.js';
 import { saveFdpStateOf } from './fdp-state.js';
 
