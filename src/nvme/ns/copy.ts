@@ -23,7 +23,7 @@ import { Status, withDnr } from '../spec/status.js';
 import type { Completion } from '../spec/transfer.js';
 import type { CommandContext } from '../spec/namespace-api.js';
 import * as io from './io.js';
-import type { CopyLimits, NsCore } from './io.js';
+import type { NsCore } from './io.js';
 import { markUnwritten } from './pi/protect.js';
 import {
   checkDestination,
