@@ -19,8 +19,6 @@
 export const MAX_NESTING = 1024;
 /** Default cap of one QMP message (QEMU allows 64 MiB; nothing nvmemu accepts needs more). */
 export const DEFAULT_MAX_VALUE_BYTES = 1 << 20;
-/** @deprecated alias of DEFAULT_MAX_VALUE_BYTES, kept for existing importers. */
-export const MAX_VALUE_BYTES = DEFAULT_MAX_VALUE_BYTES;
 
 export function qmpStringify(v: unknown): string {
   if (v === null || v === undefined) return 'null';
