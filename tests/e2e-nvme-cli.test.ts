@@ -222,6 +222,9 @@ describe('nvmemu nvme against a served machine', () => {
       '-n',
       'nqn.x:none',
     );
-    assert.match(s.err, /Connect \(qid 0\) failed: 0x182\+DNR \(0x4182\) \[NVME_STATUS\]\n$/);
+    assert.match(
+      s.err,
+      /Connect \(qid 0\) failed: CONNECT_INVALID_PARAMETERS\+DNR \(0x4182\) \[NVME_STATUS\]\n$/,
+    );
   });
 });

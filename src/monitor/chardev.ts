@@ -2,21 +2,33 @@
 // (QEMU qemu-options.hx, chardev/char-socket.c). Parsed with the keyval grammar, with
 // QemuOpts' short-form booleans (`server,nowait`) as QEMU 7.2 still accepts them:
 //
-//   unix:PATH[,server=on][,wait=on|off]
-//   tcp:HOST:PORT[,server=on][,wait=on|off][,nodelay=on|off][,x-allow-remote=on]
+//   unix:PATH[,server=on][,wait=on|off][,x-max-sessions=N][,x-max-message-size=BYTES]
+//   tcp:HOST:PORT[,server=on][,wait=on|off][,nodelay=on|off][,x-allow-remote=on][,x-max-...]
 //   stdio | none
 //
 // nvmemu only listens (server=on); `wait` defaults to on as in QEMU: start-up then waits for
 // the first client. A tcp monitor is a remote control of the host's files, so hosts other
 // than loopback are refused unless `x-allow-remote=on` says the user means it.
+// `x-max-sessions` and `x-max-message-size` override the endpoint's limits (limits.ts).
 
 import { ConfigError } from '../config/errors.js';
 import { parseBool } from '../config/numbers.js';
 import { flattenKeyval, parseKeyval } from '../config/keyval.js';
 
+/** Per-endpoint overrides of the monitor limits (limits.ts); absent means the default. */
+export interface ChardevLimits {
+  readonly maxSessions?: number;
+  readonly maxMessageBytes?: number;
+}
+
 export type ChardevSpec =
-  | { readonly kind: 'unix'; readonly path: string; readonly wait: boolean }
-  | { readonly kind: 'tcp'; readonly host: string; readonly port: number; readonly wait: boolean }
+  | ({ readonly kind: 'unix'; readonly path: string; readonly wait: boolean } & ChardevLimits)
+  | ({
+      readonly kind: 'tcp';
+      readonly host: string;
+      readonly port: number;
+      readonly wait: boolean;
+    } & ChardevLimits)
   | { readonly kind: 'stdio' }
   | { readonly kind: 'none' };
 
@@ -59,13 +71,29 @@ export function parseChardev(option: string, text: string): ChardevSpec {
   flag('nodelay', false); // TCP_NODELAY is always on for monitor sockets
   flag('telnet', false);
   const allowRemote = flag('x-allow-remote', false);
+  const limits: { maxSessions?: number; maxMessageBytes?: number } = {};
+  const count = (name: string, min: number, max: number): number | undefined => {
+    const v = values.get(name);
+    values.delete(name);
+    if (v === undefined) return undefined;
+    const n = /^\d{1,10}$/.test(v) ? Number(v) : NaN;
+    if (!(n >= min && n <= max)) {
+      throw fail(`Parameter '${name}' expects an integer from ${min} to ${max}`, name);
+    }
+    return n;
+  };
+  const sessions = count('x-max-sessions', 1, 1024);
+  if (sessions !== undefined) limits.maxSessions = sessions;
+  // 64 bytes is enough for `{"execute": "qmp_capabilities"}`; 64 MiB is QEMU's own cap.
+  const bytes = count('x-max-message-size', 64, 64 << 20);
+  if (bytes !== undefined) limits.maxMessageBytes = bytes;
   if (values.size > 0) throw fail(`Invalid parameter '${[...values.keys()][0] ?? ''}'`);
   if (!server) {
     throw fail('nvmemu monitors only listen: add server=on (client mode is not supported)');
   }
   if (backend === 'unix') {
     if (rest === '') throw fail('chardev: socket: no path given', 'path');
-    return { kind: 'unix', path: rest, wait };
+    return { kind: 'unix', path: rest, wait, ...limits };
   }
   const m = /^(?:\[([^\]]*)\]|([^:]*)):(\d{1,5})$/.exec(rest);
   if (m === null) throw fail(`address '${rest}' is not HOST:PORT`, 'port');
@@ -79,5 +107,5 @@ export function parseChardev(option: string, text: string): ChardevSpec {
       'host',
     );
   }
-  return { kind: 'tcp', host: host === '' ? '0.0.0.0' : host, port, wait };
+  return { kind: 'tcp', host: host === '' ? '0.0.0.0' : host, port, wait, ...limits };
 }

@@ -61,6 +61,13 @@ export class QmpClient {
           reject(new Error('not a QMP greeting'));
           return;
         }
+        const refusal = (first.value as { error?: { desc?: unknown } }).error?.desc;
+        if (typeof refusal === 'string') {
+          // A server that turns the session away says why in place of the greeting.
+          sock.destroy();
+          reject(new Error(`QMP session refused: ${refusal}`));
+          return;
+        }
         const client = new QmpClient(sock, first.value as Record<string, unknown>, stream);
         for (const it of items.slice(1)) if (it.ok) client.#message(it.value);
         resolve(client);

@@ -1,21 +1,28 @@
 // An HMP terminal on a socket or on stdio: a banner, the "(qemu) " prompt (kept so that
 // scripts written for QEMU's monitor find it), one command per line, output after each.
-// Socket output uses CRLF line ends as QEMU's does; a line longer than MAX_LINE is dropped
-// with an error instead of being buffered without bound.
+// Socket output uses CRLF line ends as QEMU's does; a line longer than the endpoint's cap
+// (default MAX_LINE) is answered with one error and dropped up to its newline, so that its
+// tail is never run as a command (limits.ts).
 
 import { createInterface, type Interface } from 'node:readline';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { Hmp, HMP_COMMAND_NAMES, HMP_INFO_NAMES } from './hmp.js';
+import { DEFAULT_HMP_LINE_BYTES } from './limits.js';
 import type { Monitor } from './monitor.js';
 
 export const PROMPT = '(qemu) ';
-export const MAX_LINE = 64 * 1024;
+export const MAX_LINE = DEFAULT_HMP_LINE_BYTES;
 
 export const banner = (version: string): string =>
   `nvmemu ${version} monitor - type 'help' for more information\n`;
 
-/** HMP on a connected socket. */
-export function serveHmpSocket(monitor: Monitor, sock: Duplex): void {
+/** HMP on a connected socket; `maxLine` caps one command line (bytes). */
+export function serveHmpSocket(
+  monitor: Monitor,
+  sock: Duplex,
+  opts: { readonly maxLine?: number; readonly endpoint?: string } = {},
+): void {
+  const maxLine = opts.maxLine ?? MAX_LINE;
   const hmp = new Hmp(monitor);
   const write = (text: string) => {
     if (sock.writable) sock.write(text.replace(/\r?\n/g, '\r\n'));
@@ -23,23 +30,38 @@ export function serveHmpSocket(monitor: Monitor, sock: Duplex): void {
   sock.setEncoding('utf8');
   write(banner(monitor.hooks.version) + PROMPT);
   let buf = '';
+  /** Dropping the rest of an overlong line, up to and including its newline. */
+  let skipping = false;
   let chain: Promise<void> = Promise.resolve();
   sock.on('data', (chunk: string) => {
+    if (skipping) {
+      const end = chunk.indexOf('\n');
+      if (end < 0) return;
+      skipping = false;
+      chunk = chunk.slice(end + 1);
+    }
     buf += chunk;
     let nl = buf.indexOf('\n');
     while (nl >= 0) {
       const line = buf.slice(0, nl).replace(/\r$/, '');
       buf = buf.slice(nl + 1);
-      chain = chain.then(async () => write((await hmp.execute(line)) + PROMPT));
+      if (line.length > maxLine) overlong();
+      else chain = chain.then(async () => write((await hmp.execute(line)) + PROMPT));
       nl = buf.indexOf('\n');
     }
-    if (buf.length > MAX_LINE) {
+    if (buf.length > maxLine) {
       buf = '';
-      chain = chain.then(() =>
-        write(`Error: command line longer than ${MAX_LINE} bytes\n${PROMPT}`),
-      );
+      skipping = true;
+      overlong();
     }
   });
+  function overlong(): void {
+    monitor.counters.oversizedMessages++;
+    monitor.log(
+      `monitor ${opts.endpoint ?? 'HMP'}: dropped an HMP line longer than ${maxLine} bytes (x-max-message-size)`,
+    );
+    chain = chain.then(() => write(`Error: command line longer than ${maxLine} bytes\n${PROMPT}`));
+  }
   sock.on('end', () => void chain.then(() => sock.end()));
   sock.on('error', () => sock.destroy());
 }

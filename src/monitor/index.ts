@@ -16,8 +16,10 @@ import { qomCommands } from './commands/qom.js';
 import { statsCommands } from './commands/stats.js';
 import { Hmp } from './hmp.js';
 import { serveHmpSocket, serveHmpStdio } from './hmp-session.js';
+import { defaultLimits, type EndpointLimits } from './limits.js';
 import { listen, type Listener } from './listen.js';
 import { Monitor, type MachineView, type MonitorHooks, type QmpCommand } from './monitor.js';
+import { qmpStringify } from './json.js';
 import { QmpSession } from './qmp-session.js';
 import { pciCommands } from './commands/pci.js';
 
@@ -27,6 +29,13 @@ export { Hmp, HMP_COMMAND_NAMES, HMP_INFO_NAMES } from './hmp.js';
 export { completeHmp, PROMPT } from './hmp-session.js';
 export { parseChardev, type ChardevSpec } from './chardev.js';
 export { QmpError } from './errors.js';
+export {
+  DEFAULT_HMP_LINE_BYTES,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_QMP_MESSAGE_BYTES,
+  MonitorCounters,
+  type EndpointLimits,
+} from './limits.js';
 
 /** `human-monitor-command`: HMP through QMP (what `nvmemu monitor` uses). CRLF as QEMU. */
 const humanMonitorCommand: QmpCommand = {
@@ -66,6 +75,8 @@ export interface MonitorSpecs {
   readonly monitor: readonly string[];
   /** A QMP unix socket to open as well (the data folder's, for `npm start`). */
   readonly defaultSocket?: string;
+  /** Limits for endpoints whose spec sets none (`x-max-sessions`, `x-max-message-size`). */
+  readonly limits?: Partial<EndpointLimits>;
 }
 
 export interface RunningMonitors {
@@ -123,7 +134,11 @@ export async function startMonitors(
           break;
         case 'stdio':
           if (p.proto === 'QMP') {
-            new QmpSession(monitor, stdioDuplex());
+            new QmpSession(monitor, stdioDuplex(), {
+              maxMessageBytes:
+                specs.limits?.maxMessageBytes ?? defaultLimits('QMP').maxMessageBytes,
+              endpoint: 'stdio',
+            });
           } else {
             const s = serveHmpStdio(monitor, process.stdin, process.stdout);
             closers.push(() => s.close());
@@ -132,10 +147,36 @@ export async function startMonitors(
           break;
         case 'unix':
         case 'tcp': {
-          const l = await listen(spec, p.location, (sock) => {
-            if (p.proto === 'QMP') new QmpSession(monitor, sock);
-            else serveHmpSocket(monitor, sock);
-          });
+          const base = defaultLimits(p.proto);
+          const maxMessageBytes =
+            spec.maxMessageBytes ?? specs.limits?.maxMessageBytes ?? base.maxMessageBytes;
+          const maxSessions = spec.maxSessions ?? specs.limits?.maxSessions ?? base.maxSessions;
+          const name = spec.kind === 'unix' ? `unix:${spec.path}` : `tcp:${spec.host}:${spec.port}`;
+          const proto = p.proto;
+          const l = await listen(
+            spec,
+            p.location,
+            (sock) => {
+              monitor.counters.sessionsAccepted++;
+              monitor.counters.sessionsOpen++;
+              if (proto === 'QMP') {
+                new QmpSession(monitor, sock, { maxMessageBytes, endpoint: name });
+              } else {
+                serveHmpSocket(monitor, sock, { maxLine: maxMessageBytes, endpoint: name });
+              }
+            },
+            {
+              maxSessions,
+              onClosed: () => void monitor.counters.sessionsOpen--,
+              onRefused: (sock, open) => {
+                monitor.counters.sessionsRefused++;
+                monitor.log(
+                  `monitor ${name}: refused a ${proto} session: ${open} open (x-max-sessions=${maxSessions})`,
+                );
+                refuseSession(sock, proto, maxSessions);
+              },
+            },
+          );
           listeners.push(l);
           lines.push(`${p.proto} monitor: ${l.address}`);
           break;
@@ -156,6 +197,21 @@ export async function startMonitors(
       await Promise.all(listeners.map((l) => l.close()));
     },
   };
+}
+
+/**
+ * Tells a client over the session cap why it is turned away, then closes: QMP gets a
+ * GenericError in place of the greeting (a QMP client reports it), HMP a text line.
+ */
+function refuseSession(sock: Duplex, proto: 'QMP' | 'HMP', max: number): void {
+  const desc = `too many monitor sessions on this endpoint (limit ${max})`;
+  sock.end(
+    proto === 'QMP'
+      ? `${qmpStringify({ error: { class: 'GenericError', desc } })}\n`
+      : `Error: ${desc}\r\n`,
+  );
+  // A client that keeps its side open is not kept: the server side goes away regardless.
+  setTimeout(() => sock.destroy(), 1000).unref();
 }
 
 /** process.stdin + process.stdout as one duplex stream for a QMP session on stdio. */

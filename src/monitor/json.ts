@@ -7,12 +7,18 @@
 // strings, so requests may arrive split over reads or several per read, with or without
 // newlines. A value that does not parse is answered with a GenericError "JSON parse error, ..."
 // and the stream goes on with the next value. Every buffered length is capped first
-// (house rule 4): an unterminated value longer than MAX_VALUE_BYTES or nested deeper than
-// MAX_NESTING is dropped with an error.
+// (house rule 4): a value longer than the stream's cap (DEFAULT_MAX_VALUE_BYTES unless the
+// endpoint says otherwise) or nested deeper than MAX_NESTING is answered with one error and
+// then skipped to its end without buffering: the splitter keeps following its strings and
+// brackets, so the value after it parses normally (an oversized request must not
+// desynchronise the connection; issue 19). A raw newline inside a skipped string cannot be
+// valid JSON, so it also ends the skip: a client that sent garbage resynchronises at its next
+// line.
 
-/** QEMU's json-streamer caps: MAX_NESTING 1024; we cap a single value at 1 MiB. */
+/** QEMU's json-streamer caps nesting at 1024 (qobject/json-streamer.c MAX_NESTING). */
 export const MAX_NESTING = 1024;
-export const MAX_VALUE_BYTES = 1 << 20;
+/** Default cap of one QMP message (QEMU allows 64 MiB; nothing nvmemu accepts needs more). */
+export const DEFAULT_MAX_VALUE_BYTES = 1 << 20;
 
 export function qmpStringify(v: unknown): string {
   if (v === null || v === undefined) return 'null';
@@ -36,20 +42,48 @@ export function qmpStringify(v: unknown): string {
   }
 }
 
-export type StreamItem = { ok: true; value: unknown } | { ok: false; error: string };
+export type StreamItem =
+  | { ok: true; value: unknown }
+  /** `oversized`: the value exceeded the stream's cap (the caller counts and logs it). */
+  | { ok: false; error: string; oversized?: true };
 
 /** Incremental splitter: feed text, receive complete top-level values (or their errors). */
 export class JsonStream {
+  readonly maxBytes: number;
   #buf = '';
   #depth = 0;
   #inString = false;
   #escape = false;
   /** Scan position inside #buf (everything before it has been classified). */
   #pos = 0;
+  /** Skipping the rest of an oversized value: its text is scanned, not kept. */
+  #skipping = false;
+
+  /** `maxBytes`: the longest value kept (UTF-16 code units, which bound the bytes read). */
+  constructor(maxBytes = DEFAULT_MAX_VALUE_BYTES) {
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 2) {
+      throw new RangeError(`JsonStream: maxBytes must be an integer >= 2, got ${maxBytes}`);
+    }
+    this.maxBytes = maxBytes;
+  }
 
   push(chunk: string): StreamItem[] {
     const out: StreamItem[] = [];
-    this.#buf += chunk;
+    let pending = chunk;
+    while (pending !== '') {
+      if (this.#skipping) {
+        pending = this.#skip(pending);
+        continue;
+      }
+      this.#buf += pending;
+      pending = this.#scan(out);
+    }
+    if (!this.#skipping && this.#buf.length > this.maxBytes) this.#startSkip(out);
+    return out;
+  }
+
+  /** Scans the buffer, emitting complete values; returns unscanned text if a skip began. */
+  #scan(out: StreamItem[]): string {
     while (this.#pos < this.#buf.length) {
       const ch = this.#buf[this.#pos] as string;
       this.#pos++;
@@ -65,8 +99,9 @@ export class JsonStream {
       } else if (ch === '{' || ch === '[') {
         this.#depth++;
         if (this.#depth > MAX_NESTING) {
-          this.#fail(out, 'JSON parse error, nesting too deep');
-          continue;
+          const rest = this.#buf.slice(this.#pos);
+          this.#startSkip(out, 'JSON parse error, nesting too deep');
+          return rest;
         }
       } else if (ch === '}' || ch === ']') {
         this.#depth--;
@@ -80,14 +115,70 @@ export class JsonStream {
         else this.#drop();
       }
     }
-    if (this.#buf.length > MAX_VALUE_BYTES) this.#fail(out, 'JSON parse error, value too long');
-    return out;
+    return '';
+  }
+
+  /**
+   * Answers the value being read with one error and skips the rest of it. Everything buffered
+   * has been scanned, so the scanner's state (depth, string, escape) carries on unbuffered.
+   */
+  #startSkip(out: StreamItem[], error?: string): void {
+    out.push(
+      error === undefined
+        ? { ok: false, error: 'JSON parse error, message too long', oversized: true }
+        : { ok: false, error },
+    );
+    this.#buf = '';
+    this.#pos = 0;
+    this.#skipping = true;
+  }
+
+  /** Scans `chunk` while skipping; returns the text after the skipped value ends. */
+  #skip(chunk: string): string {
+    for (let i = 0; i < chunk.length; i++) {
+      const ch = chunk[i] as string;
+      if (this.#inString) {
+        if (ch === '\n') {
+          this.#reset();
+          return chunk.slice(i + 1);
+        }
+        if (this.#escape) this.#escape = false;
+        else if (ch === '\\') this.#escape = true;
+        else if (ch === '"') {
+          this.#inString = false;
+          if (this.#depth === 0) {
+            this.#reset();
+            return chunk.slice(i + 1);
+          }
+        }
+        continue;
+      }
+      if (ch === '"') this.#inString = true;
+      else if (ch === '{' || ch === '[') this.#depth++;
+      else if (ch === '}' || ch === ']') {
+        this.#depth--;
+        if (this.#depth <= 0) {
+          this.#reset();
+          return chunk.slice(i + 1);
+        }
+      } else if (this.#depth === 0 && /\s/.test(ch)) {
+        // The oversized value was a bare top-level token; whitespace ends it.
+        this.#reset();
+        return chunk.slice(i + 1);
+      }
+    }
+    return '';
   }
 
   #emit(out: StreamItem[]): void {
     const text = this.#buf.slice(0, this.#pos).trim();
     this.#drop();
     if (text === '') return;
+    if (text.length > this.maxBytes) {
+      // A whole oversized value can arrive in one read: the cap holds all the same.
+      out.push({ ok: false, error: 'JSON parse error, message too long', oversized: true });
+      return;
+    }
     try {
       out.push({ ok: true, value: JSON.parse(text) as unknown });
     } catch (e) {
@@ -100,12 +191,12 @@ export class JsonStream {
     this.#pos = 0;
   }
 
-  #fail(out: StreamItem[], error: string): void {
-    out.push({ ok: false, error });
+  #reset(): void {
     this.#buf = '';
     this.#pos = 0;
     this.#depth = 0;
     this.#inString = false;
     this.#escape = false;
+    this.#skipping = false;
   }
 }

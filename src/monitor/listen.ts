@@ -1,5 +1,7 @@
 // Listening sockets for monitors: unix (created owner-only, 0600) and tcp. With wait=on
-// (QEMU's default for server sockets) start-up waits for the first client.
+// (QEMU's default for server sockets) start-up waits for the first client. At most
+// `maxSessions` clients are served at once; a further one is handed to `onRefused` (which
+// tells it why and closes it) instead of `onClient` (limits.ts).
 
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -14,17 +16,34 @@ export interface Listener {
 
 type SocketSpec = Extract<ChardevSpec, { kind: 'unix' | 'tcp' }>;
 
+export interface SessionCap {
+  readonly maxSessions: number;
+  /** Called instead of onClient when `maxSessions` clients are open; `open` is that count. */
+  onRefused(sock: Socket, open: number): void;
+  /** Called when a served client's socket closes. */
+  onClosed?(): void;
+}
+
 export async function listen(
   spec: SocketSpec,
   location: string,
   onClient: (sock: Socket) => void,
+  cap?: SessionCap,
 ): Promise<Listener> {
   const clients = new Set<Socket>();
   let first: () => void = () => undefined;
   const connected = new Promise<void>((r) => (first = r));
   const server: Server = createServer({ allowHalfOpen: true }, (sock) => {
+    if (cap !== undefined && clients.size >= cap.maxSessions) {
+      sock.on('error', () => sock.destroy());
+      cap.onRefused(sock, clients.size);
+      return;
+    }
     clients.add(sock);
-    sock.on('close', () => clients.delete(sock));
+    sock.on('close', () => {
+      clients.delete(sock);
+      cap?.onClosed?.();
+    });
     if (spec.kind === 'tcp') sock.setNoDelay(true);
     onClient(sock);
     first();

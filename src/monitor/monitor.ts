@@ -11,6 +11,7 @@ import type { ComponentKind, Planned } from '../machine/registry.js';
 import type { TcpTarget } from '../nvme-tcp/target/port.js';
 import { checkArgs, type ArgSpec, type Args } from './args.js';
 import { QmpError, toQmpError } from './errors.js';
+import { MonitorCounters, stderrLog } from './limits.js';
 
 /**
  * What the monitor needs of a machine: Machine itself. Two operations it does not have yet
@@ -34,6 +35,8 @@ export interface MonitorHooks {
   readonly now?: () => number;
   /** The machine's NVMe/TCP service, when `nvmemu run` serves one (x-nvmemu-query-nvme-tcp). */
   readonly nvmeTcp?: { readonly target: TcpTarget };
+  /** Where the monitor's log lines go (a limit that bit); default: one line on stderr. */
+  readonly log?: (line: string) => void;
 }
 
 export interface CommandContext {
@@ -61,6 +64,8 @@ export const QEMU_VERSION = { micro: 0, minor: 2, major: 7 } as const;
 export class Monitor {
   readonly machine: MachineView;
   readonly hooks: MonitorHooks;
+  /** Limits that bit and sessions served, over every endpoint (limits.ts). */
+  readonly counters = new MonitorCounters();
   readonly #commands = new Map<string, QmpCommand>();
   readonly #listeners = new Set<(e: QmpEvent) => void>();
   #queue: Promise<unknown> = Promise.resolve();
@@ -74,6 +79,11 @@ export class Monitor {
       if (this.#commands.has(c.name)) throw new Error(`command ${c.name} registered twice`);
       this.#commands.set(c.name, c);
     }
+  }
+
+  /** One log line (never a secret: callers pass endpoint names and numbers only). */
+  log(line: string): void {
+    (this.hooks.log ?? stderrLog)(`nvmemu: ${line}`);
   }
 
   commandNames(): string[] {

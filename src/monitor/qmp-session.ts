@@ -1,26 +1,38 @@
 // One QMP client (QEMU docs/interop/qmp-spec.rst): greeting, capabilities negotiation, then
 // commands and asynchronous events. Requests from one client run in order; a malformed
 // request is answered with an error and the session goes on. A client that half-closes its
-// side still gets every answer, then the server closes its side.
+// side still gets every answer, then the server closes its side. A message longer than the
+// endpoint's cap is answered with one error and skipped; the next message parses normally
+// (json.ts, limits.ts).
 
 import type { Duplex } from 'node:stream';
 import { QmpError } from './errors.js';
 import { JsonStream, qmpStringify, type StreamItem } from './json.js';
+import { DEFAULT_QMP_MESSAGE_BYTES } from './limits.js';
 import { QEMU_VERSION, type Monitor, type QmpEvent } from './monitor.js';
 
 type Reply = Record<string, unknown>;
 
+export interface QmpSessionOptions {
+  /** Longest request accepted, in bytes (default DEFAULT_QMP_MESSAGE_BYTES). */
+  readonly maxMessageBytes?: number;
+  /** The endpoint, for log lines (`unix:/path`, `tcp:127.0.0.1:4444`, `stdio`). */
+  readonly endpoint?: string;
+}
+
 export class QmpSession {
   readonly #monitor: Monitor;
   readonly #sock: Duplex;
-  readonly #stream = new JsonStream();
+  readonly #stream: JsonStream;
   #negotiated = false;
   #chain: Promise<void> = Promise.resolve();
   readonly #unsubscribe: () => void;
 
-  constructor(monitor: Monitor, sock: Duplex) {
+  constructor(monitor: Monitor, sock: Duplex, opts: QmpSessionOptions = {}) {
     this.#monitor = monitor;
     this.#sock = sock;
+    const max = opts.maxMessageBytes ?? DEFAULT_QMP_MESSAGE_BYTES;
+    this.#stream = new JsonStream(max);
     sock.setEncoding('utf8');
     this.#send({
       QMP: {
@@ -31,6 +43,12 @@ export class QmpSession {
     this.#unsubscribe = monitor.onEvent((e) => this.#event(e));
     sock.on('data', (chunk: string) => {
       for (const item of this.#stream.push(chunk)) {
+        if (!item.ok && item.oversized === true) {
+          monitor.counters.oversizedMessages++;
+          monitor.log(
+            `monitor ${opts.endpoint ?? 'QMP'}: dropped a QMP message longer than ${max} bytes (x-max-message-size)`,
+          );
+        }
         this.#chain = this.#chain.then(() => this.#handle(item));
       }
     });

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { crc16T10Dif, crc32c, crc64Nvme, fletcher64 } from './crc.js';
+import { crc16T10Dif, crc32, crc32c, crc64Nvme, fletcher64 } from './crc.js';
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 const fill = (n: number, f: (i: number) => number): Uint8Array =>
@@ -174,5 +174,15 @@ describe('fletcher64', () => {
       name: 'RangeError',
       message: 'fletcher64: length 6 is not a multiple of 4',
     });
+  });
+});
+
+describe('crc32', () => {
+  it('matches the CRC-32/ISO-HDLC check value and chains with a seed', () => {
+    // Catalogue of parametrised CRC algorithms, CRC-32/ISO-HDLC: check = 0xCBF43926.
+    const buf = new TextEncoder().encode('123456789');
+    assert.equal(crc32(buf), 0xcbf43926);
+    assert.equal(crc32(buf.subarray(4), crc32(buf.subarray(0, 4))), 0xcbf43926);
+    assert.equal(crc32(new Uint8Array(0)), 0);
   });
 });

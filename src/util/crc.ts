@@ -5,13 +5,16 @@
 //   (normal form 0xAD93D23594C93659), init and final XOR all ones.
 // - CRC-32C: NVMe/TCP header and data digests (NVMe/TCP Transport Spec §3.6.1), delegated to
 //   @node-rs/crc32 (hardware accelerated).
+// - CRC-32 (IEEE 802.3, zlib's): the check value of the DH-HMAC-CHAP secret representation
+//   (NVMe Base Spec 2.0 §8.13.5.8) and of the NVMe TLS PSK interchange format, delegated to
+//   @node-rs/crc32.
 // - fletcher64: Linux nd_fletcher64 over namespace index blocks, BTT and PFN info blocks
 //   (reference qemu-pmem-ndctl.md §7.4).
 //
 // All CRCs accept a seed so that a buffer can be checksummed in pieces:
 // crc(b, crc(a)) === crc(a ++ b). Tables are built once at module load (256 entries each).
 
-import { crc32c as nativeCrc32c } from '@node-rs/crc32';
+import { crc32 as nativeCrc32, crc32c as nativeCrc32c } from '@node-rs/crc32';
 import { readU32le } from './bytes.js';
 
 const CRC16_T10DIF_POLY = 0x8bb7;
@@ -100,6 +103,17 @@ export function crc32c(data: Uint8Array, seed = 0): number {
     throw new RangeError(`crc32c: seed ${seed} is not a 32-bit value`);
   }
   return nativeCrc32c(data, seed) >>> 0;
+}
+
+/**
+ * CRC-32 (IEEE, reflected poly 0xEDB88320, init and final XOR all ones: zlib's crc32). `seed`
+ * is the finished CRC of the preceding bytes (0 to start).
+ */
+export function crc32(data: Uint8Array, seed = 0): number {
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffff_ffff) {
+    throw new RangeError(`crc32: seed ${seed} is not a 32-bit value`);
+  }
+  return nativeCrc32(data, seed) >>> 0;
 }
 
 /**

@@ -19,6 +19,7 @@ const ALL: readonly NvmeSubcommand[] = [
   ...ZNS_COMMANDS,
   ...FDP_COMMANDS,
   ...VIRT_COMMANDS,
+  ...(await import('./keys.js')).KEY_COMMANDS,
 ];
 
 const TARGET_HELP = `Target options (every command):

@@ -8,6 +8,8 @@
 //            accounting), media-read-errors, media-write-errors (injected faults hit),
 //            uncorrectable-blocks, deallocated-blocks
 //   nvdimm   bad-block-ranges, bad-sectors, dirty-shutdowns
+//   monitor  sessions-open, sessions-accepted, sessions-refused, oversized-messages (the
+//            monitor's own limits, limits.ts; qom-path "/monitor")
 // A legacy `nvme,drive=` namespace reports under its controller's QOM path. Counters are
 // monotonic from realize and not persisted (as QEMU's SMART counters).
 
@@ -16,7 +18,7 @@ import { NvmeDevice } from '../../nvme/index.js';
 import type { Args } from '../args.js';
 import { genericError } from '../errors.js';
 import { entries } from '../inspect.js';
-import type { MachineView, QmpCommand } from '../monitor.js';
+import type { MachineView, Monitor, QmpCommand } from '../monitor.js';
 import { isNamespace } from './nvme.js';
 
 type Value = number | bigint;
@@ -26,7 +28,7 @@ interface StatsResult {
   stats: { name: string; value: Value }[];
 }
 
-const PROVIDERS = ['nvme', 'nvme-ns', 'nvdimm'] as const;
+const PROVIDERS = ['nvme', 'nvme-ns', 'nvdimm', 'monitor'] as const;
 type Provider = (typeof PROVIDERS)[number];
 
 const blocks = (ranges: readonly { start: number; end: number }[]): number =>
@@ -143,11 +145,31 @@ function parseProviders(v: unknown): Map<Provider, Set<string> | undefined> | un
   return out;
 }
 
-export function queryStats(machine: MachineView, args: Args): StatsResult[] {
+function monitorStats(monitor: Monitor): {
+  provider: Provider;
+  path: string;
+  stats: [string, Value][];
+} {
+  const c = monitor.counters;
+  return {
+    provider: 'monitor',
+    path: '/monitor',
+    stats: [
+      ['sessions-open', c.sessionsOpen],
+      ['sessions-accepted', c.sessionsAccepted],
+      ['sessions-refused', c.sessionsRefused],
+      ['oversized-messages', c.oversizedMessages],
+    ],
+  };
+}
+
+export function queryStats(machine: MachineView, args: Args, monitor?: Monitor): StatsResult[] {
   const wanted = parseProviders(args.providers);
   const path = args['qom-path'] as string | undefined;
   const out: StatsResult[] = [];
-  for (const r of collect(machine)) {
+  const all = collect(machine);
+  if (monitor !== undefined) all.push(monitorStats(monitor));
+  for (const r of all) {
     if (path !== undefined && r.path !== path) continue;
     if (wanted !== undefined && !wanted.has(r.provider)) continue;
     const names = wanted?.get(r.provider);
@@ -169,6 +191,6 @@ export const statsCommands: readonly QmpCommand[] = [
       { name: 'providers', type: 'any', optional: true },
       { name: 'qom-path', type: 'string', optional: true },
     ],
-    run: ({ machine }, args) => queryStats(machine, args),
+    run: ({ machine, monitor }, args) => queryStats(machine, args, monitor),
   },
 ];

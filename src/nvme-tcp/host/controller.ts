@@ -202,7 +202,13 @@ export class NvmeTcpController {
       },
       { write: connectData(hostid, cntlid, this.opts.subnqn, this.hostnqn), inCapsule: true },
     );
-    if (r.status !== 0) throw new NvmeStatusError(`Connect (qid ${qid})`, r.status, r.dw0);
+    if (r.status !== 0) {
+      throw new NvmeStatusError(`Connect (qid ${qid})`, r.status, r.dw0, {
+        opcode: FABRICS,
+        fctype: FC_CONNECT,
+        queue: qid === 0 ? 'admin' : 'io',
+      });
+    }
     return r;
   }
 
@@ -214,7 +220,13 @@ export class NvmeTcpController {
       cdw10: size8 ? 1 : 0,
       cdw11: ofst,
     });
-    if (r.status !== 0) throw new NvmeStatusError('Property Get', r.status);
+    if (r.status !== 0) {
+      throw new NvmeStatusError('Property Get', r.status, r.dw0, {
+        opcode: FABRICS,
+        fctype: FC_PROPERTY_GET,
+        queue: 'admin',
+      });
+    }
     return BigInt(r.dw0) | (size8 ? BigInt(r.dw1) << 32n : 0n);
   }
 
@@ -227,7 +239,13 @@ export class NvmeTcpController {
       cdw12: Number(value & 0xffff_ffffn),
       cdw13: Number((value >> 32n) & 0xffff_ffffn),
     });
-    if (r.status !== 0) throw new NvmeStatusError('Property Set', r.status);
+    if (r.status !== 0) {
+      throw new NvmeStatusError('Property Set', r.status, r.dw0, {
+        opcode: FABRICS,
+        fctype: FC_PROPERTY_SET,
+        queue: 'admin',
+      });
+    }
   }
 
   /** Any admin command; resolves with its completion whatever the status. */
@@ -238,7 +256,13 @@ export class NvmeTcpController {
   /** An admin command that must succeed (throws NvmeStatusError otherwise). */
   async adminOk(what: string, init: CommandInit, opts?: CommandOptions): Promise<CommandResult> {
     const r = await this.admin.submit(init, opts);
-    if (r.status !== 0) throw new NvmeStatusError(what, r.status, r.dw0);
+    if (r.status !== 0) {
+      throw new NvmeStatusError(what, r.status, r.dw0, {
+        opcode: init.opcode,
+        ...(init.fctype === undefined ? {} : { fctype: init.fctype }),
+        queue: 'admin',
+      });
+    }
     return r;
   }
 

@@ -1,9 +1,10 @@
 // Typed host-side errors with stable codes (DESIGN.md rule 8). An NVMe error status is not an
 // exception for the raw submit API (it returns the status); helpers that need success throw
-// NvmeStatusError, whose `status` is the 15-bit status field.
+// NvmeStatusError, whose `status` is the 15-bit status field. The status is named through the
+// command that received it (status-names.ts): a refused Connect reads as a Connect status.
 
 import { EmuError } from '../../util/errors.js';
-import { statusName } from '../../nvme/spec/status.js';
+import { statusNameFor, type StatusContext } from './status-names.js';
 
 export const HostErrorCode = {
   /** TCP connection could not be established (refused, unreachable, DNS). */
@@ -33,12 +34,17 @@ export class NvmeStatusError extends NvmeTcpError {
   readonly status: number;
   /** CQE DW0 (e.g. Connect IPO/IATTR). */
   readonly dw0: number;
-  constructor(what: string, status: number, dw0 = 0) {
+  /** The status's name for this command (`CONNECT_CONTROLLER_BUSY`, `INVALID_FIELD+DNR`). */
+  readonly statusName: string;
+  /** `command`: the command that got the status, so that its name is that command's. */
+  constructor(what: string, status: number, dw0 = 0, command?: StatusContext) {
+    const name = statusNameFor(status, command);
     super(
       HostErrorCode.STATUS,
-      `${what} failed: ${statusName(status)} (0x${status.toString(16).padStart(4, '0')})`,
+      `${what} failed: ${name} (0x${status.toString(16).padStart(4, '0')})`,
     );
     this.status = status;
     this.dw0 = dw0;
+    this.statusName = name;
   }
 }

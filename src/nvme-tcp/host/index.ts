@@ -13,3 +13,5 @@ export { discover, readDiscoveryLog, getLogPageInit } from './discovery.js';
 export type { DiscoverOptions } from './discovery.js';
 export { HostErrorCode, NvmeTcpError, NvmeStatusError } from './errors.js';
 export type { HostErrorCodeName } from './errors.js';
+export { statusNameFor, FabricsType, FABRICS_OPCODE } from './status-names.js';
+export type { StatusContext } from './status-names.js';
