@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerAllTypes } from '../src/machine/types.js';
+import { registerAllTypes } from '../src/devices.js';
 import { Machine } from '../src/machine/machine.js';
 import { parseArgs } from '../src/config/options.js';
 import { machineSettings } from '../src/machine/settings.js';
