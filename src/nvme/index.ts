@@ -117,7 +117,7 @@ export const nvmeSubsysType: ComponentType = {
     const subsys = new Subsystem(true, cfg.subnqn);
     // The endurance group exists with the subsystem (keyed by its plan configuration, as the
     // namespaces' placement plans are), so fdp=on reads as enabled before any namespace.
-    // With x-persist-fdp=on its state is kept in the data folder (src/faults/fdp-state.ts),
+    // With x-persist-fdp=on its state is kept in the data folder (nvme/persist/fdp-state.ts),
     // loaded before the namespaces claim their handles.
     if (cfg.fdp !== undefined) {
       subsys.fdp = enduranceGroupFor(cfg, cfg.fdp);

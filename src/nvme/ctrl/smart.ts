@@ -24,7 +24,7 @@ const LOG_SMART = 0x02;
 
 /**
  * SMART counters a real drive keeps across power cycles (nvmemu: persisted with the device
- * state, src/faults/device-state.ts; QEMU 7.2 reports them as 0). Data units and command
+ * state, nvme/persist/smart-state.ts; QEMU 7.2 reports them as 0). Data units and command
  * counts carried over from earlier runs are added to the namespaces' current counts.
  */
 export interface SmartCounters {
