@@ -103,7 +103,9 @@ export class FakeNamespace implements NamespaceApi {
       const len = nlb * this.lbaSize;
       if (cmd.opcode !== 0x01 && cmd.opcode !== 0x02)
         return { status: withDnr(Status.INVALID_OPCODE) };
-      if (slba + BigInt(nlb) > this.sizeBlocks) return { status: withDnr(Status.LBA_RANGE) };
+      if (slba + BigInt(nlb) > this.sizeBlocks) {
+        return { status: withDnr(Status.LBA_RANGE), field: 'slba' };
+      }
       if (cmd.opcode === 0x01) {
         const d = ctx.data.fromHost(0, len);
         if (typeof d === 'number') return { status: d };

@@ -118,8 +118,10 @@ describe('NVMe/TCP fabrics commands', () => {
   });
 
   it('keeps an association alive while the host sends Keep Alive every KATO/2', async () => {
-    const c = await NvmeTcpController.connect({ ...base(), subnqn: NQN1, ioQueues: 1, kato: 100 });
-    await new Promise((r) => setTimeout(r, 400));
+    // KATO 500 ms without grace: generous enough for a loaded machine's timer latency, short
+    // enough that a target which ignored Keep Alive would expire the association here.
+    const c = await NvmeTcpController.connect({ ...base(), subnqn: NQN1, ioQueues: 1, kato: 500 });
+    await new Promise((r) => setTimeout(r, 1500));
     assert.deepEqual([c.admin.closed, c.io[0]!.closed], [false, false]);
     const r = await c.ioCommand({ opcode: 0x02, nsid: 1, cdw12: 0 }, { readLength: 512 });
     assert.equal(r.status, 0);
