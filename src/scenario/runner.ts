@@ -67,7 +67,14 @@ export class ScenarioRun {
     this.#dir = dataDir;
   }
 
-  async run(log: (r: StepResult) => void = () => undefined): Promise<ScenarioResult> {
+  /**
+   * Runs every step; `log` receives each result as it is known, `starting` is told before a
+   * step runs (for progress displays).
+   */
+  async run(
+    log: (r: StepResult) => void = () => undefined,
+    starting: (index: number, total: number, title: string) => void = () => undefined,
+  ): Promise<ScenarioResult> {
     registerAllTypes();
     for (const [name, bytes] of Object.entries(this.#s.images)) {
       const path = join(this.#dir, name);
@@ -85,6 +92,7 @@ export class ScenarioRun {
     try {
       for (const [i, st] of this.#s.steps.entries()) {
         let r: StepResult;
+        starting(i + 1, this.#s.steps.length, st.title);
         try {
           const message = await this.#step(st);
           r = { index: i + 1, title: st.title, ok: true, message };

@@ -29,12 +29,14 @@ import {
   withController,
 } from './options.js';
 import type { Values } from './options.js';
+import type { OptionTable } from '../options.js';
+import { withElapsed } from '../progress.js';
 
 export interface NvmeSubcommand {
   readonly name: string;
   readonly summary: string;
   /** Extra options beyond the target options. */
-  readonly options: Record<string, { type: 'string' | 'boolean'; short?: string }>;
+  readonly options: OptionTable;
   /** Whether -s means the port (true) or --start-block (false). */
   readonly shortS: boolean;
   run(v: Values, io: CliIo): Promise<number>;
@@ -518,8 +520,11 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
         (num(v, 'pil', 0) << 8) |
         (num(v, 'ses', 0) << 9) |
         ((num(v, 'lbaf', 0) >> 4) << 12);
+      // The target formats; all the host sees is the time it takes (on a terminal).
       await withController(v, 0, (c) =>
-        c.adminOk('Format NVM', { opcode: AdminOpc.FORMAT_NVM, nsid, cdw10 }),
+        withElapsed(`Formatting namespace ${hex(nsid)}...`, () =>
+          c.adminOk('Format NVM', { opcode: AdminOpc.FORMAT_NVM, nsid, cdw10 }),
+        ),
       );
       io.out(`Success formatting namespace:${hex(nsid)}\n`);
       return 0;
