@@ -151,7 +151,8 @@ export function completionLeaves(root: () => Group): Leaf[] {
           io.out(
             'Usage: nvmemu completion bash|zsh\n\n' +
               'Prints a completion script. bash: source <(nvmemu completion bash)\n' +
-              'zsh: source <(nvmemu completion zsh) after compinit, or save it as _nvmemu in $fpath.\n',
+              'zsh: source <(nvmemu completion zsh) after compinit, or save it as _nvmemu in $fpath.\n\n' +
+              'Options:\n  -h, --help  show this help\n',
           );
           return Promise.resolve(0);
         }

@@ -152,3 +152,10 @@ export function mergeTables(base: OptionTable, own: OptionTable): OptionTable {
   }
   return { ...base, ...out };
 }
+
+/** Just the aligned `Options:` list of `table` (for commands with a handwritten usage). */
+export function optionsList(table: OptionTable): string {
+  const text = helpText('x', table);
+  const at = text.indexOf('Options:');
+  return at < 0 ? '' : text.slice(at);
+}

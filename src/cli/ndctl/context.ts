@@ -16,19 +16,54 @@ import {
   type OpenRegions,
 } from './regions.js';
 
-import { mergeTables, parseOptions, type OptionTable, type Values } from '../options.js';
+import {
+  mergeTables,
+  optionsList,
+  parseOptions,
+  type OptionTable,
+  type Values,
+} from '../options.js';
 
 export type { Values };
 type Options = OptionTable;
 
 export const REGION_OPTIONS: Options = {
-  backing: { type: 'string', multiple: true, valueName: 'FILE' },
-  'label-size': { type: 'string', multiple: true, valueName: 'SIZE' },
-  'backing-align': { type: 'string', multiple: true, valueName: 'SIZE' },
-  slot: { type: 'string', multiple: true, valueName: 'N' },
-  addr: { type: 'string', multiple: true, valueName: 'ADDR' },
-  data: { type: 'string', valueName: 'DIR' },
-  help: { type: 'boolean', short: 'h' },
+  backing: {
+    type: 'string',
+    multiple: true,
+    valueName: 'FILE',
+    description: 'an nvdimm backing file (repeat for more regions)',
+  },
+  'label-size': {
+    type: 'string',
+    multiple: true,
+    valueName: 'SIZE',
+    description: 'label area size of each --backing',
+  },
+  'backing-align': {
+    type: 'string',
+    multiple: true,
+    valueName: 'SIZE',
+    description: 'alignment of each --backing',
+  },
+  slot: {
+    type: 'string',
+    multiple: true,
+    valueName: 'N',
+    description: 'DIMM slot of each --backing',
+  },
+  addr: {
+    type: 'string',
+    multiple: true,
+    valueName: 'ADDR',
+    description: 'physical address of each --backing',
+  },
+  data: {
+    type: 'string',
+    valueName: 'DIR',
+    description: "a running machine's data folder (default $NVMEMU_DATA or ./data)",
+  },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
 /**
@@ -119,7 +154,7 @@ export async function withRegions(
   }
   const { values, positionals } = parsed;
   if (flag(values, 'help')) {
-    io.out(usage);
+    io.out(`${usage}\n${optionsList(mergeTables(REGION_OPTIONS, options))}`);
     return 0;
   }
   let regions: OpenRegions;
