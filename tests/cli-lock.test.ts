@@ -81,7 +81,7 @@ describe('the data-folder lock', () => {
   it('takes over a stale lock whose process is gone', async () => {
     const data = join(dir, 'stale');
     mkdirSync(data, { recursive: true });
-    const dead = spawnSync(process.execPath, ['-e', 'process.pid']).pid!;
+    const dead = spawnSync(process.execPath, ['-e', 'process.pid']).pid;
     writeFileSync(join(data, LOCK_FILE), `${dead}\n`);
     const r = await startRun(['--data', data, '--listen', 'none']);
     try {
