@@ -6,6 +6,7 @@
 import type { CliIo } from '../io.js';
 import { isEmuError } from '../../util/errors.js';
 import { ADMIN_COMMANDS } from './admin-cmds.js';
+import { LIST_COMMAND } from './list.js';
 import type { NvmeSubcommand } from './admin-cmds.js';
 import { IO_COMMANDS } from './io-cmds.js';
 import { VIRT_COMMANDS } from './virt-cmds.js';
@@ -34,7 +35,9 @@ function targetOf(v: Values): TargetInfo | undefined {
 }
 
 const ALL: readonly NvmeSubcommand[] = [
-  ...ADMIN_COMMANDS,
+  ...ADMIN_COMMANDS.slice(0, 1),
+  LIST_COMMAND,
+  ...ADMIN_COMMANDS.slice(1),
   ...IO_COMMANDS,
   COPY_COMMAND,
   ...ZNS_COMMANDS,
