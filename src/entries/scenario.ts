@@ -11,3 +11,4 @@ export {
   type ScenarioResult,
   type StepResult,
 } from '../scenario/index.js';
+export { scenarioJsonSchema } from '../scenario/schema.js';

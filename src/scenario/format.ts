@@ -6,6 +6,7 @@
 import { parseFaultSpec } from '../faults/catalogue.js';
 import { CUT_MODES, type CutMode } from '../nvme/ns/write-cache.js';
 import { EmuError, ErrorCode } from '../util/errors.js';
+import { checkScenarioShape } from './schema.js';
 
 export class ScenarioError extends EmuError {
   constructor(where: string, message: string) {
@@ -315,7 +316,19 @@ export function parseScenario(text: string, where = 'scenario'): Scenario {
     throw new ScenarioError(where, `not JSON: ${(e as Error).message}`);
   }
   if (!isObj(doc)) throw new ScenarioError(where, 'expected a JSON object');
-  keys(where, doc, ['name', 'description', 'seed', 'machine', 'images', 'track-writes', 'steps']);
+  // The shape first (schema.ts, also the editors' JSON Schema); then what a schema cannot say.
+  const shape = checkScenarioShape(doc, where);
+  if (shape !== undefined) throw new ScenarioError(shape[0], shape[1]);
+  keys(where, doc, [
+    '$schema',
+    'name',
+    'description',
+    'seed',
+    'machine',
+    'images',
+    'track-writes',
+    'steps',
+  ]);
   const machine = doc.machine;
   if (!Array.isArray(machine) || !machine.every((a) => typeof a === 'string')) {
     throw new ScenarioError(`${where}.machine`, 'expected an array of option strings');
