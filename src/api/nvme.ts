@@ -21,6 +21,7 @@ export interface HostSource {
 
 /** Identify Namespace facts, decoded (NVMe Base Spec 2.0 Figure 280, ZNS 1.1 Figure 49). */
 export interface NamespaceInfo {
+  /** The namespace ID. */
   readonly nsid: number;
   /** Bytes per logical block of the format in use (512, 4096, ...). */
   readonly blockSize: number;
@@ -226,6 +227,7 @@ export class NvmeController {
 export class NvmeNamespace {
   /** The controller this namespace is reached through. */
   readonly controller: NvmeController;
+  /** The namespace ID. */
   readonly nsid: number;
   #info: NamespaceInfo | undefined;
 

@@ -8,6 +8,7 @@ import { CUT_MODES, type CutMode } from '../nvme/ns/write-cache.js';
 import { EmuError, ErrorCode } from '../util/errors.js';
 import { checkScenarioShape } from './schema.js';
 
+/** An invalid scenario file; the message starts with the offending field (`f.steps[2].write.lba`). */
 export class ScenarioError extends EmuError {
   constructor(where: string, message: string) {
     super(ErrorCode.EMU_ERR_CONFIG, `${where}: ${message}`);
@@ -69,6 +70,7 @@ export type Step =
   | { readonly op: 'check-fault'; readonly name: string }
   | { readonly op: 'sleep'; readonly ms: number };
 
+/** One parsed step: the operation, its expectations, its title. */
 export interface ScenarioStep {
   readonly step: Step;
   readonly expect: Expect;
@@ -78,6 +80,7 @@ export interface ScenarioStep {
   readonly title: string;
 }
 
+/** A parsed scenario file (docs/scenarios.md). */
 export interface Scenario {
   readonly name: string;
   readonly seed: number;
@@ -308,6 +311,7 @@ function size(where: string, v: unknown): number {
   return int(where, v, 1);
 }
 
+/** Parses and checks a scenario file; throws ScenarioError naming the offending field. */
 export function parseScenario(text: string, where = 'scenario'): Scenario {
   let doc: unknown;
   try {

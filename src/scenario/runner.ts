@@ -20,6 +20,7 @@ import { readU16le, readU64le } from '../util/bytes.js';
 import type { Expect, IoTarget, Scenario, ScenarioStep, SmartField } from './format.js';
 import { blockPattern } from './pattern.js';
 
+/** The outcome of one step. */
 export interface StepResult {
   readonly index: number;
   readonly title: string;
@@ -28,6 +29,7 @@ export interface StepResult {
   readonly message: string;
 }
 
+/** The outcome of a run: every step, and whether all passed. */
 export interface ScenarioResult {
   readonly name: string;
   readonly passed: boolean;
@@ -55,6 +57,7 @@ function withImagePaths(
   );
 }
 
+/** Runs a parsed scenario in-process in a data folder. */
 export class ScenarioRun {
   readonly #s: Scenario;
   readonly #dir: string;
