@@ -5,6 +5,7 @@
 import { nvmeTcpBenchmark } from './nvme-tcp.js';
 import { benchPmem2 } from './pmem2.js';
 import { znsBenchmark } from './zns.js';
+import { statusLine } from '../src/memory/progress.js';
 
 export interface BenchResult {
   readonly name: string;
@@ -83,10 +84,28 @@ async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  for (const b of chosen) {
+  // On a terminal, a status line says which benchmark runs and for how long (stderr; erased).
+  const status = statusLine();
+  for (const [i, b] of chosen.entries()) {
     process.stdout.write(`# ${b.name}: ${b.description}\n`);
-    const results = await b.run((line) => process.stdout.write(`  ${line}\n`));
-    process.stdout.write(formatResults(results));
+    const t0 = Date.now();
+    const show = (): void =>
+      status.set(`[${i + 1}/${chosen.length}] ${b.name} ${Math.round((Date.now() - t0) / 1000)} s`);
+    show();
+    const timer = setInterval(show, 1000);
+    timer.unref();
+    try {
+      const results = await b.run((line) => {
+        status.end();
+        process.stdout.write(`  ${line}\n`);
+        show();
+      });
+      status.end();
+      process.stdout.write(formatResults(results));
+    } finally {
+      clearInterval(timer);
+      status.end();
+    }
   }
   return 0;
 }

@@ -210,7 +210,11 @@ describe('nvmemu nvme against a served machine', () => {
     );
     const c = await cli('id-ctrl', '-t', 'tcp', '-a', '127.0.0.1', '-s', '1', '-n', NQN);
     assert.equal(c.code, 1);
-    assert.match(c.err, /\[NVME_TCP_CONNECT\]\n$/);
+    // The cause and the fix follow the error on their own line.
+    assert.match(
+      c.err,
+      /ECONNREFUSED 127\.0\.0\.1:1 \[NVME_TCP_CONNECT\]\n  nothing listens there: start a target with 'nvmemu run'/,
+    );
     const s = await cli(
       'id-ctrl',
       '-t',
@@ -224,7 +228,7 @@ describe('nvmemu nvme against a served machine', () => {
     );
     assert.match(
       s.err,
-      /Connect \(qid 0\) failed: CONNECT_INVALID_PARAMETERS\+DNR \(0x4182\) \[NVME_STATUS\]\n$/,
+      /Connect \(qid 0\) failed: CONNECT_INVALID_PARAMETERS\+DNR \(0x4182\) \[NVME_STATUS\]\n  subsystem not found: nqn\.x:none is not served at 127\.0\.0\.1:\d+; list the subsystems there with: nvmemu nvme discover -a 127\.0\.0\.1\n$/,
     );
   });
 });

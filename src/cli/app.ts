@@ -1,59 +1,75 @@
-// `nvmemu <command> [options]`: command dispatch, --help and --version.
+// `nvmemu <command> [options]`: the command tree (commander dispatches and suggests), --help
+// and --version.
 //
 // Exit status: 0 success, 1 a configuration or runtime error (QEMU exits 1 too), 2 a usage
-// error of nvmemu's own commands.
+// error of nvmemu's own commands (ndctl's commands keep ndctl's 129).
 
 import { processIo, type CliIo } from './io.js';
 import { version } from './version.js';
 import { runCommand } from './run.js';
-import { ndctlCommand } from './ndctl/index.js';
-import { memmapCommand } from './memmap.js';
-import { nvmeCommand } from './nvme/index.js';
-import { monitorCommand } from './monitor.js';
-import { scenarioCommand } from './scenario.js';
+import { ndctlGroup } from './ndctl/index.js';
+import { memmapGroup } from './memmap.js';
+import { nvmeGroup } from './nvme/index.js';
+import { MONITOR_LEAF } from './monitor.js';
+import { scenarioGroup } from './scenario.js';
+import { completionLeaves } from './completion.js';
+import { runGroup, type Group } from './tree.js';
 
 export const USAGE = `Usage: nvmemu <command> [options]
 
 Commands:
   run [QEMU options]    start a machine (no options: the default machine, see README)
-                        -machine pc|q35[,nvdimm=on][,nvdimm-persistence=cpu|mem-ctrl]
-                        -m SIZE[,slots=N,maxmem=SIZE]
-                        -object memory-backend-file|memory-backend-ram,id=ID,...
-                        -drive file=IMG,if=none,id=ID,format=raw[,readonly=on]
-                        -device nvme|nvme-ns|nvme-subsys|nvdimm|virtio-pmem-pci,...
-                        -device help | -device TYPE,help | -object TYPE,help
-                        -readconfig FILE, -qmp SPEC, -monitor SPEC
-                        --data DIR (state and default images; default ./data)
-                        --listen HOST:PORT|none (NVMe/TCP; default 127.0.0.1:4420)
-                        --discovery PORT|none (discovery controller; default 8009)
-                        --advertise ADDR (address the discovery log names; e.g. 10.0.2.2)
+                        -machine, -m, -object, -drive, -device, -readconfig, -qmp, -monitor
+                        --data DIR, --listen HOST:PORT|none, --discovery PORT|none, -o json
+                        (nvmemu run --help lists them all)
   nvme <command>        nvme-cli's commands against an NVMe/TCP target (docs/nvme-cli.md)
   ndctl <command>       ndctl's commands on nvdimm backing files (docs/ndctl.md)
   memmap plan|check     plan or check memmap= kernel options from an e820 table (docs/memmap.md)
   monitor [SOCKET]      interactive HMP client of a running machine (default data/qmp.sock)
   scenario run FILE     run a fault/power-cut scenario; exit 0 pass, 1 fail (docs/scenarios.md)
+  completion bash|zsh   print a shell completion script
 
 Options:
-  -h, --help            show this help
+  -h, --help            show this help (every command: nvmemu <command> [<subcommand>] --help)
   -V, --version         show the version
 
 Documentation: docs/ (one page per device and command family).
 `;
 
-type Command = (argv: string[], io: CliIo) => Promise<number>;
-
-const COMMANDS: Record<string, Command> = {
-  run: runCommand,
-  ndctl: ndctlCommand,
-  memmap: memmapCommand,
-  nvme: nvmeCommand,
-  monitor: monitorCommand,
-  scenario: scenarioCommand,
-};
+/** The whole command tree. */
+export function rootGroup(): Group {
+  return {
+    kind: 'group',
+    name: 'nvmemu',
+    summary: 'NVMe and persistent-memory storage emulator',
+    usage: () => USAGE,
+    unknown: (name, suggestion) => ({
+      message:
+        `nvmemu: unknown command '${name}'${suggestion !== undefined ? ` (did you mean '${suggestion}'?)` : ''}\n` +
+        `Run 'nvmemu --help' for the list of commands.\n`,
+      status: 2,
+    }),
+    children: [
+      {
+        kind: 'leaf',
+        name: 'run',
+        summary: 'start a machine from QEMU options',
+        run: runCommand,
+      },
+      nvmeGroup(),
+      ndctlGroup(),
+      memmapGroup(),
+      MONITOR_LEAF,
+      scenarioGroup(),
+      ...completionLeaves(rootGroup),
+    ],
+  };
+}
 
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
-  const [first, ...rest] = argv;
+  const [first] = argv;
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+    if (first === 'help' && argv.length > 1) return main([...argv.slice(1), '--help'], io);
     io.out(USAGE);
     return first === undefined ? 2 : 0;
   }
@@ -61,10 +77,5 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     io.out(`nvmemu ${version()}\n`);
     return 0;
   }
-  const command = COMMANDS[first];
-  if (command === undefined) {
-    io.err(`nvmemu: unknown command '${first}'\nRun 'nvmemu --help' for the list of commands.\n`);
-    return 2;
-  }
-  return await command(rest, io);
+  return await runGroup(rootGroup(), argv, io);
 }

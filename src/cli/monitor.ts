@@ -11,10 +11,18 @@ import type { Readable, Writable } from 'node:stream';
 import { QmpClient, type QmpAddress } from '../monitor/client.js';
 import { completeHmp, PROMPT } from '../monitor/hmp-session.js';
 import type { CliIo } from './io.js';
+import { parseOptions, type OptionTable } from './options.js';
+import type { Leaf } from './tree.js';
 
 const USAGE = `Usage: nvmemu monitor [SOCKET]
   SOCKET  QMP socket of a running nvmemu: a unix socket path or tcp:HOST:PORT
           (default: $NVMEMU_DATA/qmp.sock, else ./data/qmp.sock)
+
+Options:
+  -h, --help  show this help
+
+Each line is an HMP command (help, info ..., device_add, quit). 'quit' stops the machine,
+as in QEMU; Ctrl-D (end of input) leaves the client and the machine keeps running.
 `;
 
 export function parseAddress(text: string): QmpAddress {
@@ -50,7 +58,13 @@ export async function runMonitorClient(
     await c.negotiate();
   } catch (e) {
     const where = 'path' in addr ? addr.path : `${addr.host}:${addr.port}`;
-    io.err(`nvmemu monitor: cannot connect to ${where}: ${(e as Error).message}\n`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const hint =
+      code === 'ENOENT' || code === 'ECONNREFUSED'
+        ? `\n  no machine serves that socket: start one with 'nvmemu run' (its monitor is` +
+          ` <data folder>/qmp.sock), or name the socket: nvmemu monitor PATH|tcp:HOST:PORT`
+        : '';
+    io.err(`nvmemu monitor: cannot connect to ${where}: ${(e as Error).message}${hint}\n`);
     return 1;
   }
   const tty = input.isTTY === true;
@@ -63,7 +77,12 @@ export async function runMonitorClient(
     completer: (line: string) => completeHmp(line, ids),
   });
   const pkg = (c.greeting.QMP as { version?: { package?: string } } | undefined)?.version?.package;
-  if (tty) output.write(`${pkg ?? 'QMP'} monitor - type 'help' for more information\n`);
+  if (tty) {
+    output.write(
+      `${pkg ?? 'QMP'} monitor - type 'help' for more information\n` +
+        `'quit' stops the machine; Ctrl-D leaves this client only (the machine keeps running)\n`,
+    );
+  }
   rl.setPrompt(tty ? PROMPT : '');
   rl.prompt();
   let status = 0;
@@ -96,15 +115,36 @@ export async function runMonitorClient(
   return status;
 }
 
+const OPTIONS: OptionTable = {
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+};
+
 export async function monitorCommand(argv: string[], io: CliIo): Promise<number> {
-  if (argv.includes('-h') || argv.includes('--help')) {
-    io.out(USAGE);
-    return 0;
+  let positionals: string[];
+  try {
+    const r = parseOptions(argv, OPTIONS, { positionals: true });
+    if (r.values.help === true) {
+      io.out(USAGE);
+      return 0;
+    }
+    positionals = r.positionals;
+  } catch (e) {
+    io.err(`nvmemu monitor: ${(e as Error).message}\n${USAGE}`);
+    return 2;
   }
-  if (argv.length > 1) {
+  if (positionals.length > 1) {
     io.err(USAGE);
     return 2;
   }
-  const target = argv[0] ?? join(resolve(process.env.NVMEMU_DATA ?? 'data'), 'qmp.sock');
+  const target = positionals[0] ?? join(resolve(process.env.NVMEMU_DATA ?? 'data'), 'qmp.sock');
   return await runMonitorClient(parseAddress(target), process.stdin, process.stdout, io);
 }
+
+export const MONITOR_LEAF: Leaf = {
+  kind: 'leaf',
+  name: 'monitor',
+  summary: 'interactive HMP client of a running machine',
+  options: OPTIONS,
+  complete: 'files',
+  run: monitorCommand,
+};

@@ -1,8 +1,10 @@
 // `nvmemu run [QEMU-style options]`: build the machine, print how to reach it, serve until
 // SIGINT/SIGTERM (or a monitor `quit`), then shut down cleanly.
 
-import { mkdirSync, rmSync, existsSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config/errors.js';
 import { parseArgs, type ParsedArgs } from '../config/options.js';
 import { formatHelp } from '../config/schema.js';
@@ -21,6 +23,9 @@ import { powerCutMachine, trackWrites } from '../faults/power-cut.js';
 import { MachineSwitch } from '../faults/machine-switch.js';
 import { startNvmeTcp, type NvmeTcpService } from '../nvme-tcp/target/index.js';
 import { LegacyPmem, planLegacyPmem, type LegacyPlan } from '../pmem/legacy/index.js';
+import { NvmeDevice } from '../nvme/index.js';
+import { lockDataFolder, type DataLock } from './lock.js';
+import { wantsHelp } from './options.js';
 
 /** NVMe/TCP's IANA port on loopback only: never another interface unless the user asks. */
 const DEFAULT_LISTEN = '127.0.0.1:4420';
@@ -29,16 +34,67 @@ import { version } from './version.js';
 /** Formats an error the way QEMU prints it: `nvmemu: [-device ...: ]message`. */
 export function formatError(e: unknown): string {
   if (e instanceof ConfigError) {
-    return `nvmemu: ${e.location ? `${e.location}: ` : ''}${e.message}\n`;
+    return `nvmemu: ${e.location ? `${e.location}: ` : ''}${e.message}${hint(e)}\n`;
   }
-  if (isEmuError(e) || e instanceof Error) return `nvmemu: ${e.message}\n`;
+  if (isEmuError(e) || e instanceof Error) return `nvmemu: ${e.message}${hint(e)}\n`;
   return `nvmemu: ${String(e)}\n`;
 }
 
+/** The fix for errors whose cause the user can act on (a port or socket in use). */
+function hint(e: Error): string {
+  const cause = (e.cause as NodeJS.ErrnoException | undefined)?.code;
+  if (cause === 'EADDRINUSE') {
+    return (
+      '\n  another program listens there (another nvmemu run?): stop it, or give this machine' +
+      ' free ports with --listen 127.0.0.1:PORT --discovery PORT (or --listen none)'
+    );
+  }
+  if (cause === 'EACCES') return '\n  ports below 1024 need privileges: choose a port above 1023';
+  return '';
+}
+
+export const RUN_USAGE = `Usage: nvmemu run [QEMU options] [nvmemu options]
+
+Builds a machine from QEMU 7.2's options and serves it until SIGINT/SIGTERM or a monitor
+'quit'. Without device options: the default machine (README "Set up").
+
+QEMU options:
+  -machine pc|q35[,nvdimm=on][,nvdimm-persistence=cpu|mem-ctrl]
+  -m SIZE[,slots=N,maxmem=SIZE]
+  -object memory-backend-file|memory-backend-ram,id=ID,...
+  -drive file=IMG,if=none,id=ID,format=raw[,readonly=on]
+  -device nvme|nvme-ns|nvme-subsys|nvdimm|virtio-pmem-pci,...
+  -device help | -device TYPE,help | -object TYPE,help | -machine help
+  -readconfig FILE, -qmp SPEC, -monitor SPEC, -append 'memmap=nn!ss'
+  -daemonize             detach once the machine serves (stop it with the monitor's quit)
+  Guest-only options (-smp, -cpu, -enable-kvm, ...) are accepted with a warning and ignored.
+
+nvmemu options:
+  --data DIR             state and default images (default $NVMEMU_DATA or ./data); one
+                         machine per folder (locked while it runs)
+  --listen HOST:PORT|none   NVMe/TCP (default 127.0.0.1:4420)
+  --discovery PORT|none  discovery controller (default 8009)
+  --advertise ADDR       address the discovery log names (e.g. 10.0.2.2)
+  -o, --output-format normal|json   the start-up summary as text or one JSON document
+  -h, --help             show this help
+`;
+
+/** Set in the background process `-daemonize` starts: it talks to its parent over IPC. */
+const DAEMON_CHILD = 'NVMEMU_DAEMON_CHILD';
+
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
-  const started = await startMachine(argv, io);
+  if (wantsHelp(argv)) {
+    io.out(RUN_USAGE);
+    return 0;
+  }
+  const daemonChild = process.env[DAEMON_CHILD] === '1' && process.send !== undefined;
+  if (!daemonChild && argv.some((a) => a === '-daemonize' || a === '--daemonize')) {
+    return await daemonize(argv, io);
+  }
+  if (daemonChild) io = ipcIo();
+  const started = await startMachine(argv, io, { lock: true });
   if (typeof started === 'number') return started;
-  const { dataDir, args, legacy } = started;
+  const { dataDir, args, legacy, lock } = started;
   // The monitor and the NVMe/TCP target outlive a power cut, which replaces the machine.
   const view = new MachineSwitch(started.machine);
   // Listen for signals (and a monitor `quit`) before telling anyone we run: a signal that
@@ -90,31 +146,95 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     await tcp?.close();
     await e820?.close();
     await view.current.shutdown();
+    lock?.release();
     return 1;
   }
   view.current.onComponentsChanged(publishState);
   publishState();
+  const endpoints = [...e820.describe(), ...(tcp?.describe() ?? []), ...monitors.describe()];
   io.out(
-    summary(view.current, dataDir, [
-      ...e820.describe(),
-      ...(tcp?.describe() ?? []),
-      ...monitors.describe(),
-    ]),
+    args.outputFormat === 'json'
+      ? `${JSON.stringify(summaryJson(view.current, dataDir, tcp, endpoints), null, 2)}\n`
+      : summary(view.current, dataDir, endpoints),
   );
+  if (daemonChild) {
+    // The parent prints what came so far and exits; the rest goes to the data folder's log.
+    process.send?.({ ready: true });
+    process.disconnect?.();
+    io = logIo(join(dataDir, 'nvmemu.log'));
+  }
   const reason = await stop.promise;
-  io.out(`nvmemu: ${reason}: shutting down\n`);
+  // With -o json, stdout holds one JSON document: the rest goes to stderr.
+  const note = `nvmemu: ${reason}: shutting down\n`;
+  if (args.outputFormat === 'json') io.err(note);
+  else io.out(note);
+  // Endpoints first, then the machine, then the lock; the monitors close last, so a client
+  // that sent 'quit' sees the connection end only when the folder and ports are free again.
+  let status = 0;
   try {
-    await monitors.close();
     await tcp?.close();
     if (view.current.state !== 'stopped') await view.current.shutdown();
   } catch (e) {
     io.err(formatError(e));
-    return 1;
+    status = 1;
   } finally {
     removePmemState(dataDir);
     await e820.close();
+    lock?.release();
+    await monitors.close();
   }
-  return 0;
+  return status;
+}
+
+/** CliIo of a `-daemonize` child before it is ready: every line goes to the parent, in order. */
+function ipcIo(): CliIo {
+  return {
+    out: (text) => void process.send?.({ out: text }),
+    err: (text) => void process.send?.({ err: text }),
+  };
+}
+
+/** CliIo of a detached machine: its data folder's `nvmemu.log`. */
+function logIo(path: string): CliIo {
+  const write = (text: string): void => {
+    try {
+      appendFileSync(path, text);
+    } catch {
+      // Nobody to tell: the log is the only output a detached machine has.
+    }
+  };
+  return { out: write, err: write };
+}
+
+/**
+ * QEMU's `-daemonize`: run the machine in a detached process and return once it serves,
+ * after printing what it printed (or its errors and exit status if it fails to start).
+ */
+function daemonize(argv: readonly string[], io: CliIo): Promise<number> {
+  const rest = argv.filter((a) => a !== '-daemonize' && a !== '--daemonize');
+  const main = fileURLToPath(new URL('./main.js', import.meta.url));
+  const child = spawn(process.execPath, [main, 'run', ...rest], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    env: { ...process.env, [DAEMON_CHILD]: '1' },
+  });
+  return new Promise((done) => {
+    child.on('message', (m: { out?: string; err?: string; ready?: boolean }) => {
+      if (m.out !== undefined) io.out(m.out);
+      if (m.err !== undefined) io.err(m.err);
+      if (m.ready === true) {
+        child.removeAllListeners('exit');
+        child.unref();
+        child.disconnect();
+        done(0);
+      }
+    });
+    child.once('exit', (code) => done(code ?? 1));
+    child.once('error', (e) => {
+      io.err(formatError(e));
+      done(1);
+    });
+  });
 }
 
 /**
@@ -124,8 +244,17 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
 export async function startMachine(
   argv: readonly string[],
   io: CliIo,
+  opts: { readonly lock?: boolean } = {},
 ): Promise<
-  { machine: Machine; dataDir: string; args: ParsedArgs; legacy: LegacyPlan | undefined } | number
+  | {
+      machine: Machine;
+      dataDir: string;
+      args: ParsedArgs;
+      legacy: LegacyPlan | undefined;
+      /** The data-folder lock (`opts.lock`), released by the caller at shutdown. */
+      lock: DataLock | undefined;
+    }
+  | number
 > {
   registerAllTypes();
   let args: ParsedArgs;
@@ -167,12 +296,20 @@ export async function startMachine(
   }
 
   const dataDir = resolve(args.dataDir ?? process.env.NVMEMU_DATA ?? 'data');
+  // Only a command line with no machine options at all means the default machine: ignored
+  // guest options (-smp 4) still say "this machine, not the default one".
   const useDefault =
-    args.items.length === 0 && args.memory === undefined && args.machine.values.size === 0;
+    args.items.length === 0 &&
+    args.memory === undefined &&
+    args.machine.values.size === 0 &&
+    args.ignored.length === 0 &&
+    args.append === undefined;
   const createdDataDir = !existsSync(dataDir);
   const created: string[] = [];
+  let lock: DataLock | undefined;
   try {
     if (createdDataDir) mkdirSync(dataDir, { recursive: true });
+    if (opts.lock === true) lock = lockDataFolder(dataDir);
     if (useDefault) {
       // The default machine replaces only the device options; the user's --listen, -qmp and
       // -monitor still apply.
@@ -187,9 +324,10 @@ export async function startMachine(
       dataDir,
       warn: (line) => io.err(`nvmemu: ${line}\n`),
     });
-    return { machine, dataDir, args, legacy };
+    return { machine, dataDir, args, legacy, lock };
   } catch (e) {
     // A failed start leaves the data folder as it was.
+    lock?.release();
     for (const f of created.reverse()) rmSync(f, { force: true });
     if (createdDataDir) rmSync(dataDir, { recursive: true, force: true });
     io.err(formatError(e));
@@ -214,6 +352,42 @@ function summary(machine: Machine, dataDir: string, extra: readonly string[]): s
   for (const line of extra) lines.push(`  ${line}`);
   lines.push('Running; stop with Ctrl-C (SIGINT) or SIGTERM.');
   return lines.join('\n') + '\n';
+}
+
+/** The start-up summary as one JSON document (`-o json`). */
+function summaryJson(
+  machine: Machine,
+  dataDir: string,
+  tcp: NvmeTcpService | undefined,
+  endpoints: readonly string[],
+): unknown {
+  const s = machine.settings;
+  const io = tcp?.target.ioPort;
+  const disc = tcp?.target.discoveryPort;
+  return {
+    nvmemu: version(),
+    pid: process.pid,
+    machine: {
+      type: s.type,
+      ram_size: Number(s.ramSize),
+      slots: s.slots,
+      maxmem: Number(s.maxMem),
+      nvdimm: s.nvdimm,
+      nvdimm_persistence: s.nvdimmPersistence ?? null,
+    },
+    data_folder: dataDir,
+    devices: machine.components().map((c) => ({
+      type: c.typeName,
+      id: c.id ?? null,
+      ...(c instanceof NvmeDevice ? { subnqn: c.controller.subsys.subnqn } : {}),
+      summary: c.describe?.() ?? null,
+    })),
+    nvme_tcp:
+      io === undefined
+        ? null
+        : { address: io.address, port: io.port, discovery_port: disc?.port ?? null },
+    endpoints,
+  };
 }
 
 /** Resolves on SIGINT, SIGTERM or `fire()` (monitor quit) with the reason. */

@@ -48,6 +48,10 @@ export interface ParsedArgs {
   readonly warnings: readonly string[];
   /** `-machine help`, `-device help`, `-object help` (type listing) was asked for. */
   readonly listHelp: 'machine' | 'device' | 'object' | undefined;
+  /** QEMU's `-daemonize`: detach once the machine serves (`nvmemu run` only). */
+  readonly daemonize: boolean;
+  /** nvmemu: `-o json` / `--output-format json` prints the start-up summary as JSON. */
+  readonly outputFormat: 'normal' | 'json';
 }
 
 /** QEMU options that take an argument and only matter to a guest; accepted, not emulated. */
@@ -92,7 +96,6 @@ const GUEST_ONLY_FLAGS = new Set([
   'S',
   'no-reboot',
   'no-shutdown',
-  'daemonize',
   'snapshot',
   'no-user-config',
   'no-hpet',
@@ -117,6 +120,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   let advertise: string | undefined;
   let listHelp: ParsedArgs['listHelp'];
   let append: string | undefined;
+  let daemonize = false;
+  let outputFormat: ParsedArgs['outputFormat'] = 'normal';
 
   const queue = [...argv];
   while (queue.length > 0) {
@@ -185,6 +190,18 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       case 'data':
         dataDir = takeArg();
         break;
+      case 'daemonize':
+        daemonize = true;
+        break;
+      case 'o':
+      case 'output-format': {
+        const f = takeArg();
+        if (f !== 'normal' && f !== 'json') {
+          throw new ConfigError(`-${name} ${f}: expected 'normal' or 'json'`, undefined, '');
+        }
+        outputFormat = f;
+        break;
+      }
       case 'listen':
         listen = takeArg();
         break;
@@ -225,6 +242,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     append,
     warnings,
     listHelp,
+    daemonize,
+    outputFormat,
   };
 }
 

@@ -5,22 +5,28 @@
 import { connect, type Socket } from 'node:net';
 import { JsonStream } from './json.js';
 
+/** A QMP reply: `return` or `error`, and the request `id`. */
 export interface QmpReply {
   readonly return?: unknown;
   readonly error?: { readonly class: string; readonly desc: string };
   readonly id?: unknown;
 }
 
+/** A QMP event (`SHUTDOWN`, `NVMEMU_FAULT`, ...). */
 export interface QmpEventMessage {
   readonly event: string;
   readonly data?: Record<string, unknown>;
   readonly timestamp: { seconds: number; microseconds: number };
 }
 
+/** Where a QMP server listens: a unix socket path or a TCP host and port. */
 export type QmpAddress = { path: string } | { host: string; port: number };
 
+/** A QMP client (QEMU Machine Protocol) for a running nvmemu or QEMU. */
 export class QmpClient {
+  /** The server's greeting (`QMP.version`, `capabilities`). */
   readonly greeting: Record<string, unknown>;
+  /** Events received so far, oldest first. */
   readonly events: QmpEventMessage[] = [];
   readonly #sock: Socket;
   readonly #pending: ((r: QmpReply) => void)[] = [];
@@ -103,6 +109,7 @@ export class QmpClient {
     return Promise.all(replies);
   }
 
+  /** Sends a command and resolves with its reply, error or not. */
   request(execute: string, args?: Record<string, unknown>, id?: unknown): Promise<QmpReply> {
     const msg: Record<string, unknown> = { execute };
     if (args !== undefined) msg.arguments = args;
@@ -110,6 +117,7 @@ export class QmpClient {
     return this.sendRaw(`${JSON.stringify(msg)}\n`);
   }
 
+  /** qmp_capabilities: leaves negotiation mode (required before other commands). */
   async negotiate(): Promise<void> {
     const r = await this.request('qmp_capabilities');
     if (r.error !== undefined) throw new Error(r.error.desc);
@@ -139,10 +147,12 @@ export class QmpClient {
     this.#sock.end();
   }
 
+  /** Resolves when the connection has closed. */
   get closed(): Promise<void> {
     return this.#closedPromise;
   }
 
+  /** Closes the connection. */
   close(): void {
     this.#sock.destroy();
   }

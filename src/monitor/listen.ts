@@ -4,7 +4,7 @@
 // tells it why and closes it) instead of `onClient` (limits.ts).
 
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { ConfigError } from '../config/errors.js';
 import type { ChardevSpec } from './chardev.js';
 
@@ -48,7 +48,7 @@ export async function listen(
     onClient(sock);
     first();
   });
-  if (spec.kind === 'unix') removeStaleSocket(spec.path, location);
+  if (spec.kind === 'unix') await removeStaleSocket(spec.path, location);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(
@@ -95,20 +95,32 @@ export async function listen(
   };
 }
 
-/** A socket file left by an earlier run is replaced; anything else at the path is an error. */
-function removeStaleSocket(path: string, location: string): void {
+/**
+ * A socket file left by an earlier run is replaced; a socket a live server still answers on is
+ * not (that would take another machine's monitor), nor is anything that is not a socket.
+ */
+async function removeStaleSocket(path: string, location: string): Promise<void> {
   let isSocket: boolean;
   try {
     isSocket = lstatSync(path).isSocket();
   } catch {
     return;
   }
-  if (!isSocket) {
-    throw new ConfigError(
+  const inUse = (): ConfigError =>
+    new ConfigError(
       `Failed to bind socket to ${path}: Address already in use`,
       undefined,
       location,
     );
-  }
+  if (!isSocket) throw inUse();
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (live) throw inUse();
   unlinkSync(path);
 }

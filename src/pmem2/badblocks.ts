@@ -18,6 +18,7 @@ import { regionAttr, sysfs } from './nd.js';
 import { windowBadBlocks } from './nvmemu.js';
 import type { Pmem2Source } from './source.js';
 
+/** pmem2_badblock: a bad range in bytes, relative to the source. */
 export interface Pmem2BadBlock {
   offset: number;
   length: number;
@@ -92,6 +93,7 @@ export function throughExtents(list: Pmem2BadBlock[], ext: Extent[], blk: number
   return out;
 }
 
+/** pmem2_badblock_context: iterates and clears the bad blocks of a source. */
 export class Pmem2BadBlockContext {
   readonly #src: Pmem2Source;
   readonly #list: Pmem2BadBlock[] | null;

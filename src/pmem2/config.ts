@@ -4,24 +4,37 @@
 import { fail } from './errors.js';
 import type { Pmem2VmReservation } from './reservation.js';
 
+/** Store granularity BYTE: stores are durable as they reach the CPU (eADR). */
 export const PMEM2_GRANULARITY_BYTE = 0;
+/** Store granularity CACHE_LINE: cache lines must be flushed (ADR, MAP_SYNC). */
 export const PMEM2_GRANULARITY_CACHE_LINE = 1;
+/** Store granularity PAGE: pages must be written back (msync; page cache, virtio-pmem). */
 export const PMEM2_GRANULARITY_PAGE = 2;
+/** One of the PMEM2_GRANULARITY_* values. */
 export type Granularity = 0 | 1 | 2;
+/** Names of the granularities, by value. */
 export const GRANULARITY_NAMES = ['BYTE', 'CACHE_LINE', 'PAGE'] as const;
 
+/** Sharing SHARED: stores reach the source (MAP_SHARED). */
 export const PMEM2_SHARED = 0;
+/** Sharing PRIVATE: copy-on-write mapping (MAP_PRIVATE). */
 export const PMEM2_PRIVATE = 1;
+/** PMEM2_SHARED or PMEM2_PRIVATE. */
 export type Sharing = 0 | 1;
 
+/** Protection flag: executable. */
 export const PMEM2_PROT_EXEC = 2 ** 29;
+/** Protection flag: readable. */
 export const PMEM2_PROT_READ = 2 ** 30;
+/** Protection flag: writable. */
 export const PMEM2_PROT_WRITE = 2 ** 31;
+/** Protection: no access. */
 export const PMEM2_PROT_NONE = 0;
 
 const INT64_MAX = (1n << 63n) - 1n;
 const SIZE_MAX = (1n << 64n) - 1n;
 
+/** nvmemu's extension of pmem2_config: the power-failure simulation. */
 export interface SimulationOptions {
   /** Keep stores volatile until persisted and allow simulatePowerFailure() (power-fail.ts). */
   readonly powerFail: boolean;
@@ -33,15 +46,23 @@ function sizeT(v: number | bigint): bigint {
   return BigInt.asUintN(64, b) & SIZE_MAX;
 }
 
+/** pmem2_config: what to map and how (offset, length, granularity, sharing, protection, reservation). */
 export class Pmem2Config {
+  /** Source offset of the mapping (pmem2_config_set_offset). */
   offset = 0n;
+  /** Mapping length; 0 maps to the end of the source. */
   length = 0n;
   /** -1 = not set (PMEM2_GRANULARITY_INVALID upstream). */
   requiredGranularity: Granularity | -1 = -1;
+  /** PMEM2_SHARED (default) or PMEM2_PRIVATE. */
   sharing: Sharing = PMEM2_SHARED;
+  /** PMEM2_PROT_* flags (default READ|WRITE). */
   protection: number = (PMEM2_PROT_READ | PMEM2_PROT_WRITE) >>> 0;
+  /** The reservation to map into, if any. */
   reservation: Pmem2VmReservation | null = null;
+  /** Offset of the mapping inside the reservation. */
   reservationOffset = 0n;
+  /** Power-failure simulation settings (setPowerFailSimulation). */
   simulation: SimulationOptions = { powerFail: false };
 
   /** pmem2_config_set_required_store_granularity */

@@ -53,6 +53,7 @@ export const PMEM2_E = {
   PMEM2_E_IO_FAIL: -100037,
 } as const;
 
+/** A PMEM2_E_* error name. */
 export type Pmem2Code = keyof typeof PMEM2_E;
 
 const byValue = new Map<number, string>(Object.entries(PMEM2_E).map(([k, v]) => [v, k]));
@@ -67,6 +68,7 @@ export function codeName(ret: number): string {
 
 /** A failed libpmem2 call. `errno` is the C return value (always negative). */
 export class Pmem2Error extends EmuError {
+  /** The C return value (negative errno or PMEM2_E_* value). */
   readonly errno: number;
   constructor(errno: number, message: string) {
     super(codeName(errno), message);

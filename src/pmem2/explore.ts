@@ -17,6 +17,7 @@ import { mulberry32, type OpRecord, type PersistPoint, type UncertainUnit } from
 /** Consistent when the check returns undefined/null/true; a string or false is a failure. */
 export type CrashCheck = (image: Uint8Array) => string | boolean | null | undefined | void;
 
+/** Limits of exploreCrashStates. */
 export interface ExploreOptions {
   readonly maxExhaustive?: number;
   readonly samples?: number;
@@ -29,6 +30,7 @@ export interface CrashChoice {
   readonly kept: string;
 }
 
+/** A crash state the check rejected, with how to reach it. */
 export interface CrashFailure {
   /** Sequence number of the drain/persist the crash happened before; 'end' after the workload. */
   readonly point: number | 'end';
@@ -40,6 +42,7 @@ export interface CrashFailure {
   readonly ops: readonly OpRecord[];
 }
 
+/** What exploreCrashStates explored and which states failed. */
 export interface ExploreReport {
   readonly ok: boolean;
   readonly points: number;
@@ -91,6 +94,7 @@ function* combos(
     yield u.map((x) => Math.floor(rnd() * x.options.length));
 }
 
+/** Runs `work` on a simulated map and checks every crash state it can leave (docs/pmem2.md). */
 export function exploreCrashStates(
   map: Pmem2Map,
   run: (map: Pmem2Map) => void,

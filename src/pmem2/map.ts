@@ -72,16 +72,19 @@ function placeAligned(len: number, align: number): number {
   return at;
 }
 
+/** pmem2_map: a mapping of a source, with the persist functions of its store granularity. */
 export class Pmem2Map {
   /** Base address of the mapping. */
   readonly address: number;
   /** Content length (pmem2_map_get_size): not rounded to pages. */
   readonly size: number;
+  /** pmem2_map_get_store_granularity: BYTE, CACHE_LINE or PAGE. */
   readonly storeGranularity: Granularity;
   /** The mapping itself; stores into it are stores into the file or device. */
   readonly bytes: Uint8Array;
   /** Null unless the config asked for power-failure simulation. */
   readonly sim: PowerFailSim | null;
+  /** What the map was made from (a copy of the source facts). */
   readonly source: { kind: Pmem2Source['kind']; rdev: bigint; dev: bigint };
   readonly #reserved: number;
   readonly #reservation: Pmem2VmReservation | null;
@@ -236,6 +239,7 @@ export class Pmem2Map {
     } else munmap(BigInt(this.address), this.size);
   }
 
+  /** Whether delete() was called (the mapping is gone). */
   get deleted(): boolean {
     return this.#deleted;
   }
@@ -244,9 +248,11 @@ export class Pmem2Map {
   get persistFn(): (addr: number, len: number) => void {
     return this.#fns.persist;
   }
+  /** pmem2_get_flush_fn, address based. */
   get flushFn(): (addr: number, len: number) => void {
     return this.#fns.flush;
   }
+  /** pmem2_get_drain_fn. */
   get drainFn(): () => void {
     return this.#fns.drain;
   }
@@ -255,9 +261,11 @@ export class Pmem2Map {
   persist(off: number, len: number): void {
     this.#fns.persist(this.address + off, len);
   }
+  /** Flush `len` bytes at map offset `off` (no drain). */
   flush(off: number, len: number): void {
     this.#fns.flush(this.address + off, len);
   }
+  /** Wait for earlier flushes (the drain step of persist). */
   drain(): void {
     this.#fns.drain();
   }

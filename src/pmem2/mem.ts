@@ -16,12 +16,19 @@ import { cpu } from './cpu.js';
 import { envFlag, movntThreshold } from './env.js';
 import { overlapping } from './registry.js';
 
+/** memcpy/memset flag: skip the final drain. */
 export const PMEM2_F_MEM_NODRAIN = 1 << 0;
+/** memcpy/memset flag: non-temporal stores. */
 export const PMEM2_F_MEM_NONTEMPORAL = 1 << 1;
+/** memcpy/memset flag: temporal stores. */
 export const PMEM2_F_MEM_TEMPORAL = 1 << 2;
+/** memcpy/memset flag: write-combining (non-temporal) stores. */
 export const PMEM2_F_MEM_WC = 1 << 3;
+/** memcpy/memset flag: write-back (temporal) stores. */
 export const PMEM2_F_MEM_WB = 1 << 4;
+/** memcpy/memset flag: no flush at all (the caller persists). */
 export const PMEM2_F_MEM_NOFLUSH = 1 << 5;
+/** Every valid PMEM2_F_MEM_* bit. */
 export const PMEM2_F_MEM_VALID_FLAGS = 0x3f;
 
 const MOVNT = PMEM2_F_MEM_WC | PMEM2_F_MEM_NONTEMPORAL;

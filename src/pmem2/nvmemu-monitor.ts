@@ -80,6 +80,7 @@ export async function clearNvmemuBadBlock(src: Pmem2Source, bb: Pmem2BadBlock): 
   }
 }
 
+/** A watch on a machine's power failures (watchMachinePowerFail). */
 export interface PowerFailWatch {
   /** true after a machine power failure was applied to the map; false if the machine stopped otherwise. */
   readonly done: Promise<boolean>;

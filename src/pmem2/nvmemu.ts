@@ -24,6 +24,7 @@ import type { Marker } from '../pmem/nvdimm/state.js';
 import { PAGE_SIZE } from '../memory/libc.js';
 import { fail } from './errors.js';
 
+/** Which emulated region or namespace Pmem2Source.fromNvmemu maps. */
 export interface NvmemuSourceOptions {
   /** The machine's data folder (default: $NVMEMU_DATA, else ./data — as `nvmemu run`). */
   readonly dataDir?: string;
@@ -54,6 +55,7 @@ export interface NvmemuWindow {
   readonly alignment: number;
 }
 
+/** The data folder `nvmemu run` uses by default: $NVMEMU_DATA, else ./data. */
 export function defaultDataDir(): string {
   return resolve(process.env.NVMEMU_DATA ?? 'data');
 }

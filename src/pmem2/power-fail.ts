@@ -27,6 +27,7 @@ import { PAGE_SIZE } from '../memory/libc.js';
 
 export type OpKind = 'memcpy' | 'memmove' | 'memset' | 'flush' | 'drain' | 'persist' | 'mark';
 
+/** One store, flush or drain the power-failure simulation recorded. */
 export interface OpRecord {
   readonly seq: number;
   readonly kind: OpKind;
@@ -59,10 +60,15 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/** The power-failure model of a simulated map: what is on the media versus only in the CPU's caches. */
 export class PowerFailSim {
+  /** The map granularity the model follows. */
   readonly granularity: Granularity;
+  /** Bytes per persistence unit: a cache line (64) or a page. */
   readonly unitSize: number;
+  /** What survives a power failure now. */
   readonly media: Uint8Array;
+  /** Every recorded operation, in order. */
   readonly ops: OpRecord[] = [];
   /** Called before each drain/persist takes effect (crash-state explorer hook). */
   onPersistPoint: ((p: PersistPoint) => void) | null = null;
@@ -77,6 +83,7 @@ export class PowerFailSim {
     this.media = live.slice();
   }
 
+  /** Records an operation; returns its sequence number. */
   record(kind: OpKind, offset: number, length: number, flags = 0, note = ''): number {
     const seq = ++this.#seq;
     this.ops.push({ seq, kind, offset, length, flags, note });
@@ -103,6 +110,7 @@ export class PowerFailSim {
     return out;
   }
 
+  /** Starts writing back the units of a range (durable after drain). */
   flush(off: number, len: number, seq?: number): void {
     const s = seq ?? this.record('flush', off, len, 0, this.#describe(off, len));
     if (this.granularity === 0) return; // BYTE: flush is a no-op (§2.3)
@@ -114,12 +122,14 @@ export class PowerFailSim {
     for (let u = a; u < b; u++) this.#pending.set(u, this.#unit(u, this.#live).slice());
   }
 
+  /** Makes every flushed unit durable. */
   drain(seq?: number): void {
     const s = seq ?? this.record('drain', 0, 0);
     if (this.granularity === 2) return;
     this.#point(s, 0, 0);
   }
 
+  /** Flush and drain a range. */
   persist(off: number, len: number): void {
     const s = this.record('persist', off, len, 0, this.#describe(off, len));
     this.flush(off, len, s);

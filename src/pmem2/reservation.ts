@@ -19,6 +19,7 @@ const MiB2 = 2 * 1024 * 1024;
 const GiB = 1024 * 1024 * 1024;
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
+/** pmem2_vm_reservation: a range of address space that maps are placed in. */
 export class Pmem2VmReservation {
   #addr: number;
   #size: number;
@@ -69,9 +70,11 @@ export class Pmem2VmReservation {
     return new Pmem2VmReservation(at, size);
   }
 
+  /** Start address of the reservation. */
   get address(): number {
     return this.#addr;
   }
+  /** Size of the reservation in bytes. */
   get size(): number {
     return this.#size;
   }
@@ -115,11 +118,13 @@ export class Pmem2VmReservation {
     mmap(len, 0, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0, BigInt(at));
   }
 
+  /** Records a map placed inside the reservation (Pmem2Map.create calls it). */
   attach(m: Pmem2Map): void {
     this.#maps.push(m);
     this.#maps.sort((a, b) => a.address - b.address);
   }
 
+  /** Forgets a deleted map; its range becomes reserved again. */
   detach(m: Pmem2Map): void {
     const i = this.#maps.indexOf(m);
     if (i >= 0) this.#maps.splice(i, 1);
@@ -190,15 +195,19 @@ export class Pmem2VmReservation {
       this.#maps.find((m) => m.address < a + len && a < m.address + m.size) ?? this.#notFound()
     );
   }
+  /** pmem2_vm_reservation_map_find_first. */
   mapFindFirst(): Pmem2Map {
     return this.#maps[0] ?? this.#notFound();
   }
+  /** pmem2_vm_reservation_map_find_last. */
   mapFindLast(): Pmem2Map {
     return this.#maps[this.#maps.length - 1] ?? this.#notFound();
   }
+  /** pmem2_vm_reservation_map_find_next. */
   mapFindNext(m: Pmem2Map): Pmem2Map {
     return this.#maps[this.#maps.indexOf(m) + 1] ?? this.#notFound();
   }
+  /** pmem2_vm_reservation_map_find_prev. */
   mapFindPrev(m: Pmem2Map): Pmem2Map {
     const i = this.#maps.indexOf(m);
     return (i > 0 ? this.#maps[i - 1] : undefined) ?? this.#notFound();

@@ -20,6 +20,7 @@ import {
   type NdDevice,
 } from './nd.js';
 
+/** What a source is: anonymous memory, a regular file, or a device DAX. */
 export type SourceKind = 'anon' | 'reg' | 'devdax';
 
 const EBADF = constants.errno.EBADF;
@@ -32,12 +33,15 @@ function errnoOf(e: unknown): number {
 
 /** What pmem2_source_from_fd records; the map keeps a copy of it (§3.1). */
 export class Pmem2Source {
+  /** anon, reg (a file) or devdax. */
   readonly kind: SourceKind;
   /** -1 for anonymous sources. */
   readonly fd: number;
+  /** Size of an anonymous source (0 otherwise). */
   readonly anonSize: number;
   /** st_rdev (devdax) and st_dev (file system) as bigints. */
   readonly rdev: bigint;
+  /** st_dev of a file source. */
   readonly dev: bigint;
   /** Set for sources on an nvmemu emulated device: the window of the backing file they map. */
   readonly emu: NvmemuWindow | null;

@@ -6,7 +6,9 @@
 import { parseFaultSpec } from '../faults/catalogue.js';
 import { CUT_MODES, type CutMode } from '../nvme/ns/write-cache.js';
 import { EmuError, ErrorCode } from '../util/errors.js';
+import { checkScenarioShape } from './schema.js';
 
+/** An invalid scenario file; the message starts with the offending field (`f.steps[2].write.lba`). */
 export class ScenarioError extends EmuError {
   constructor(where: string, message: string) {
     super(ErrorCode.EMU_ERR_CONFIG, `${where}: ${message}`);
@@ -68,6 +70,7 @@ export type Step =
   | { readonly op: 'check-fault'; readonly name: string }
   | { readonly op: 'sleep'; readonly ms: number };
 
+/** One parsed step: the operation, its expectations, its title. */
 export interface ScenarioStep {
   readonly step: Step;
   readonly expect: Expect;
@@ -77,6 +80,7 @@ export interface ScenarioStep {
   readonly title: string;
 }
 
+/** A parsed scenario file (docs/scenarios.md). */
 export interface Scenario {
   readonly name: string;
   readonly seed: number;
@@ -307,6 +311,7 @@ function size(where: string, v: unknown): number {
   return int(where, v, 1);
 }
 
+/** Parses and checks a scenario file; throws ScenarioError naming the offending field. */
 export function parseScenario(text: string, where = 'scenario'): Scenario {
   let doc: unknown;
   try {
@@ -315,7 +320,19 @@ export function parseScenario(text: string, where = 'scenario'): Scenario {
     throw new ScenarioError(where, `not JSON: ${(e as Error).message}`);
   }
   if (!isObj(doc)) throw new ScenarioError(where, 'expected a JSON object');
-  keys(where, doc, ['name', 'description', 'seed', 'machine', 'images', 'track-writes', 'steps']);
+  // The shape first (schema.ts, also the editors' JSON Schema); then what a schema cannot say.
+  const shape = checkScenarioShape(doc, where);
+  if (shape !== undefined) throw new ScenarioError(shape[0], shape[1]);
+  keys(where, doc, [
+    '$schema',
+    'name',
+    'description',
+    'seed',
+    'machine',
+    'images',
+    'track-writes',
+    'steps',
+  ]);
   const machine = doc.machine;
   if (!Array.isArray(machine) || !machine.every((a) => typeof a === 'string')) {
     throw new ScenarioError(`${where}.machine`, 'expected an array of option strings');

@@ -20,6 +20,7 @@ import { readU16le, readU64le } from '../util/bytes.js';
 import type { Expect, IoTarget, Scenario, ScenarioStep, SmartField } from './format.js';
 import { blockPattern } from './pattern.js';
 
+/** The outcome of one step. */
 export interface StepResult {
   readonly index: number;
   readonly title: string;
@@ -28,6 +29,7 @@ export interface StepResult {
   readonly message: string;
 }
 
+/** The outcome of a run: every step, and whether all passed. */
 export interface ScenarioResult {
   readonly name: string;
   readonly passed: boolean;
@@ -55,6 +57,7 @@ function withImagePaths(
   );
 }
 
+/** Runs a parsed scenario in-process in a data folder. */
 export class ScenarioRun {
   readonly #s: Scenario;
   readonly #dir: string;
@@ -67,7 +70,14 @@ export class ScenarioRun {
     this.#dir = dataDir;
   }
 
-  async run(log: (r: StepResult) => void = () => undefined): Promise<ScenarioResult> {
+  /**
+   * Runs every step; `log` receives each result as it is known, `starting` is told before a
+   * step runs (for progress displays).
+   */
+  async run(
+    log: (r: StepResult) => void = () => undefined,
+    starting: (index: number, total: number, title: string) => void = () => undefined,
+  ): Promise<ScenarioResult> {
     registerAllTypes();
     for (const [name, bytes] of Object.entries(this.#s.images)) {
       const path = join(this.#dir, name);
@@ -85,6 +95,7 @@ export class ScenarioRun {
     try {
       for (const [i, st] of this.#s.steps.entries()) {
         let r: StepResult;
+        starting(i + 1, this.#s.steps.length, st.title);
         try {
           const message = await this.#step(st);
           r = { index: i + 1, title: st.title, ok: true, message };

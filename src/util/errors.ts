@@ -21,6 +21,7 @@ export const ErrorCode = {
 export type ErrorCodeName = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export class EmuError extends Error {
+  /** Stable machine-readable error code; branch on it, not on the message. */
   readonly code: string;
 
   constructor(code: string, message: string, options?: ErrorOptions) {

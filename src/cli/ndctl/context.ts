@@ -1,7 +1,6 @@
 // Shared plumbing of the `nvmemu ndctl` subcommands: option parsing with the region options
 // every command accepts, opening the regions, ndctl-style messages, device-name matching.
 
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseSize } from '../../config/size.js';
 import { isEmuError } from '../../util/errors.js';
 import { scanRegion, type Namespace, type RegionView } from '../../pmem/ndctl/region.js';
@@ -17,19 +16,73 @@ import {
   type OpenRegions,
 } from './regions.js';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+import {
+  mergeTables,
+  optionsList,
+  parseOptions,
+  type OptionTable,
+  type Values,
+} from '../options.js';
+
+export type { Values };
+type Options = OptionTable;
 
 export const REGION_OPTIONS: Options = {
-  backing: { type: 'string', multiple: true },
-  'label-size': { type: 'string', multiple: true },
-  'backing-align': { type: 'string', multiple: true },
-  slot: { type: 'string', multiple: true },
-  addr: { type: 'string', multiple: true },
-  data: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
+  backing: {
+    type: 'string',
+    multiple: true,
+    valueName: 'FILE',
+    description: 'an nvdimm backing file (repeat for more regions)',
+  },
+  'label-size': {
+    type: 'string',
+    multiple: true,
+    valueName: 'SIZE',
+    description: 'label area size of each --backing',
+  },
+  'backing-align': {
+    type: 'string',
+    multiple: true,
+    valueName: 'SIZE',
+    description: 'alignment of each --backing',
+  },
+  slot: {
+    type: 'string',
+    multiple: true,
+    valueName: 'N',
+    description: 'DIMM slot of each --backing',
+  },
+  addr: {
+    type: 'string',
+    multiple: true,
+    valueName: 'ADDR',
+    description: 'physical address of each --backing',
+  },
+  data: {
+    type: 'string',
+    valueName: 'DIR',
+    description: "a running machine's data folder (default $NVMEMU_DATA or ./data)",
+  },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
-export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+/**
+ * `ndctl <command> DESCRIBE` hands back the command's option table and usage instead of
+ * running it (what completion and the help tests need, without a table per file to export).
+ */
+export const DESCRIBE = '\u0000describe';
+let described: { options: Options; usage: string } | undefined;
+
+/** The option table and usage of an ndctl command function. */
+export async function describeCommand(
+  run: (argv: string[], io: CliIo) => Promise<number>,
+): Promise<{ options: Options; usage: string }> {
+  described = undefined;
+  await run([DESCRIBE], { out: () => undefined, err: () => undefined });
+  const d = described;
+  if (d === undefined) throw new Error('ndctl command did not describe itself');
+  return d;
+}
 
 export interface Ctx {
   readonly io: CliIo;
@@ -60,7 +113,7 @@ export function flag(v: Values, k: string): boolean {
 
 export function count(v: Values, k: string): number {
   const x = v[k];
-  return Array.isArray(x) ? x.length : x === true ? 1 : 0;
+  return typeof x === 'number' ? x : Array.isArray(x) ? x.length : x === true ? 1 : 0;
 }
 
 export function sizeOpt(v: Values, k: string): number | undefined {
@@ -88,23 +141,20 @@ export async function withRegions(
   usage: string,
   body: (ctx: Ctx) => number | Promise<number>,
 ): Promise<number> {
+  if (argv[0] === DESCRIBE) {
+    described = { options: mergeTables(REGION_OPTIONS, options), usage };
+    return 0;
+  }
   let parsed: { values: Values; positionals: string[] };
   try {
-    const config: ParseArgsConfig = {
-      args: argv,
-      options: { ...REGION_OPTIONS, ...options },
-      allowPositionals: true,
-      strict: true,
-    };
-    const r = parseArgs(config);
-    parsed = { values: r.values, positionals: r.positionals };
+    parsed = parseOptions(argv, mergeTables(REGION_OPTIONS, options), { positionals: true });
   } catch (e) {
     io.err(`  Error: ${(e as Error).message}\n\n${usage}`);
     return 129;
   }
   const { values, positionals } = parsed;
   if (flag(values, 'help')) {
-    io.out(usage);
+    io.out(`${usage}\n${optionsList(mergeTables(REGION_OPTIONS, options))}`);
     return 0;
   }
   let regions: OpenRegions;

@@ -6,6 +6,8 @@ import { listCommand } from './list.js';
 import { createCommand, nsCommand, regionCommand } from './namespace.js';
 import { labelCommand } from './labels.js';
 import { clearErrorsCommand, injectCommand } from './inject.js';
+import { runGroup, type Group } from '../tree.js';
+import { describeCommand } from './context.js';
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
@@ -37,16 +39,48 @@ nvdimm backing files (repeat --backing for more nvdimms; regionN/nmemN follow th
 See docs/ndctl.md.
 `;
 
+const SUMMARIES: Record<string, string> = {
+  list: 'list regions, namespaces and dimms as JSON',
+  'create-namespace': 'create a raw, sector (BTT), fsdax or devdax namespace',
+  'destroy-namespace': 'destroy namespaces',
+  'enable-namespace': 'enable namespaces',
+  'disable-namespace': 'disable namespaces',
+  'check-namespace': 'check (and repair) the BTT of sector namespaces',
+  'enable-region': 'enable regions',
+  'disable-region': 'disable regions',
+  'read-labels': 'dump the label area of dimms',
+  'write-labels': 'write a label area from a file',
+  'zero-labels': 'zero the label area',
+  'init-labels': 'initialize an empty label index',
+  'check-labels': 'check the label area',
+  'inject-error': 'inject media errors (bad blocks) into a namespace',
+  'clear-errors': 'clear media errors of a namespace',
+};
+
+/** The `ndctl` command group (commander dispatches; each command parses its own options). */
+export function ndctlGroup(): Group {
+  return {
+    kind: 'group',
+    name: 'ndctl',
+    summary: "ndctl's commands on nvdimm backing files",
+    usage: () => NDCTL_USAGE,
+    missingStatus: 129,
+    unknown: (name, suggestion) => ({
+      message: `nvmemu ndctl: '${name}' is not an ndctl command.${suggestion !== undefined ? ` Did you mean '${suggestion}'?` : ''} See 'nvmemu ndctl --help'.\n`,
+      status: 1,
+    }),
+    children: Object.entries(COMMANDS).map(([name, run]) => ({
+      kind: 'leaf' as const,
+      name,
+      summary: SUMMARIES[name] ?? name,
+      complete: 'files' as const,
+      describe: async () => (await describeCommand(run)).options,
+      run,
+    })),
+  };
+}
+
 export async function ndctlCommand(argv: string[], io: CliIo): Promise<number> {
-  const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    io.out(NDCTL_USAGE);
-    return cmd === undefined ? 129 : 0;
-  }
-  const command = COMMANDS[cmd];
-  if (command === undefined) {
-    io.err(`nvmemu ndctl: '${cmd}' is not an ndctl command. See 'nvmemu ndctl --help'.\n`);
-    return 1;
-  }
-  return await command(rest, io);
+  if (argv[0] === 'help') return ndctlCommand(['--help', ...argv.slice(1)], io);
+  return await runGroup(ndctlGroup(), argv, io);
 }

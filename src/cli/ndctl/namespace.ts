@@ -13,6 +13,7 @@ import {
 } from '../../pmem/ndctl/ops.js';
 import type { Mode } from '../../pmem/ndctl/region.js';
 import type { CliIo } from '../io.js';
+import { statusLine } from '../progress.js';
 import {
   findNamespaces,
   flag,
@@ -78,6 +79,19 @@ function params(ctx: Ctx): NamespaceParams {
   return out;
 }
 
+/** On a terminal, says what the (synchronous) metadata write is doing until it is done. */
+function writing<T>(mode: Mode | undefined, work: () => T): T {
+  const line = statusLine();
+  const what =
+    mode === 'sector' ? 'BTT' : mode === 'fsdax' || mode === 'devdax' ? 'PFN info block' : 'labels';
+  line.set(`Creating namespace: writing the ${what}...`);
+  try {
+    return work();
+  } finally {
+    line.end();
+  }
+}
+
 function create(ctx: Ctx): number {
   const p = params(ctx);
   const reconfig = str(ctx.values, 'reconfig');
@@ -90,7 +104,9 @@ function create(ctx: Ctx): number {
     if (ns.region.labels !== undefined && ns.label === undefined && p.autolabel !== false) {
       if (ctx.regionDisabled(ns.region.index)) throw new NdctlError(`${view.dev}: region disabled`);
     }
-    const done = reconfigureNamespace(view, ns, p, !ctx.namespaceDisabled(ns));
+    const done = writing(p.mode, () =>
+      reconfigureNamespace(view, ns, p, !ctx.namespaceDisabled(ns)),
+    );
     ctx.setNamespace(ns, false);
     ctx.state.save();
     ctx.io.out(`${formatJson(namespaceJson(done, false, { human: false, verbose: 0 }))}\n`);
@@ -103,7 +119,7 @@ function create(ctx: Ctx): number {
   const target = labeled[0] ?? (candidates.length === 1 ? candidates[0] : undefined);
   if (target === undefined)
     throw new NdctlError('failed to create namespace: Resource temporarily unavailable');
-  const ns = createNamespace(target, p);
+  const ns = writing(p.mode, () => createNamespace(target, p));
   ctx.io.out(`${formatJson(namespaceJson(ns, false, { human: false, verbose: 0 }))}\n`);
   return 0;
 }

@@ -4,15 +4,14 @@
 
 import { readFileSync } from 'node:fs';
 import type { CliIo } from '../io.js';
-import { discover, getLogPageInit } from '../../nvme-tcp/host/index.js';
-import type { NvmeTcpController } from '../../nvme-tcp/host/index.js';
+import { discover, getLogPageInit, NvmeTcpController } from '../../nvme-tcp/host/index.js';
 import { adrfamName, subtypeName, treqName, trtypeName } from '../../nvme-tcp/discovery.js';
 import { AdminOpc } from '../../nvme/spec/opcodes.js';
-import { readU16le, readU32le, readU64le, readU8, writeU16le } from '../../util/bytes.js';
+import { readU16le, readU32le, readU8, writeU16le } from '../../util/bytes.js';
+import { idCtrlText, idNsText, smartText } from './human.js';
 import {
   ERROR_ENTRY,
-  ID_CTRL_HEX,
-  SMART,
+  decodeSmart,
   decode,
   decodeIdCtrl,
   decodeIdNs,
@@ -29,12 +28,14 @@ import {
   withController,
 } from './options.js';
 import type { Values } from './options.js';
+import type { OptionTable } from '../options.js';
+import { withElapsed } from '../progress.js';
 
 export interface NvmeSubcommand {
   readonly name: string;
   readonly summary: string;
   /** Extra options beyond the target options. */
-  readonly options: Record<string, { type: 'string' | 'boolean'; short?: string }>;
+  readonly options: OptionTable;
   /** Whether -s means the port (true) or --start-block (false). */
   readonly shortS: boolean;
   run(v: Values, io: CliIo): Promise<number>;
@@ -42,14 +43,20 @@ export interface NvmeSubcommand {
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
-function emit(v: Values, io: CliIo, json: unknown, text: () => string, raw?: Uint8Array): void {
+export function emit(
+  v: Values,
+  io: CliIo,
+  json: unknown,
+  text: () => string,
+  raw?: Uint8Array,
+): void {
   const f = outputFormat(v);
   if (f === 'json') io.out(toJson(json));
   else if (f === 'binary' && raw !== undefined) io.out(Buffer.from(raw).toString('latin1'));
   else io.out(text());
 }
 
-async function identify(
+export async function identify(
   c: NvmeTcpController,
   cns: number,
   nsid = 0,
@@ -97,6 +104,9 @@ function hexdump(b: Uint8Array): string {
 
 const none = {};
 
+/** nvme-cli's `-H, --human-readable`. */
+const HUMAN = { type: 'boolean', short: 'H', description: 'decode the fields' } as const;
+
 export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   {
     name: 'discover',
@@ -130,84 +140,27 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
     },
   },
   {
-    name: 'list',
-    summary: 'list the namespaces of the target controller',
-    options: none,
-    shortS: true,
-    async run(v, io) {
-      const o = connectOptions(v);
-      const devices = await withController(v, 0, async (c) => {
-        const list = await identify(c, 0x02);
-        const out = [];
-        for (let i = 0; i < 1024; i++) {
-          const nsid = readU32le(list, 4 * i);
-          if (nsid === 0) break;
-          const ns = await identify(c, 0x00, nsid);
-          const lbaf = readU8(ns, 26) & 0xf;
-          const ds = 2 ** readU8(ns, 130 + 4 * lbaf);
-          out.push({
-            NameSpace: nsid,
-            DevicePath: `tcp://${o.address}:${o.port ?? 4420}/${o.subnqn}/${nsid}`,
-            Firmware: decodeIdCtrl(c.identify).fr,
-            Index: c.cntlid,
-            ModelNumber: decodeIdCtrl(c.identify).mn,
-            SerialNumber: decodeIdCtrl(c.identify).sn,
-            UsedBytes: readU64le(ns, 16) * BigInt(ds),
-            MaximumLBA: readU64le(ns, 0),
-            PhysicalSize: readU64le(ns, 0) * BigInt(ds),
-            SectorSize: ds,
-          });
-        }
-        return out;
-      });
-      emit(v, io, { Devices: devices }, () => {
-        let s =
-          'Node                  SN                   Model                                    Namespace Usage                      Format           FW Rev\n';
-        s +=
-          '--------------------- -------------------- ---------------------------------------- --------- -------------------------- ---------------- --------\n';
-        for (const d of devices) {
-          const usage = `${d.UsedBytes} / ${d.PhysicalSize} B`;
-          s += `${d.DevicePath.padEnd(21)} ${String(d.SerialNumber).padEnd(20)} ${String(d.ModelNumber).padEnd(40)} ${String(d.NameSpace).padEnd(9)} ${usage.padEnd(26)} ${`${d.SectorSize}   B +  0 B`.padEnd(16)} ${String(d.Firmware)}\n`;
-        }
-        return s;
-      });
-      return 0;
-    },
-  },
-  {
     name: 'id-ctrl',
-    summary: 'Identify Controller',
-    options: none,
+    summary: 'Identify Controller (-H decodes the fields)',
+    options: { 'human-readable': HUMAN },
     shortS: true,
     async run(v, io) {
       const id = await withController(v, 0, (c) => Promise.resolve(c.identify));
       const obj = decodeIdCtrl(id);
-      emit(v, io, obj, () => `NVME Identify Controller:\n${textLines(obj, ID_CTRL_HEX)}`, id);
+      emit(v, io, obj, () => idCtrlText(obj, v['human-readable'] === true), id);
       return 0;
     },
   },
   {
     name: 'id-ns',
-    summary: 'Identify Namespace (--namespace-id)',
-    options: none,
+    summary: 'Identify Namespace (--namespace-id; -H decodes the fields)',
+    options: { 'human-readable': HUMAN },
     shortS: true,
     async run(v, io) {
       const nsid = nsidOf(v, 1);
       const id = await withController(v, 0, (c) => identify(c, 0x00, nsid));
       const obj = decodeIdNs(id);
-      emit(
-        v,
-        io,
-        obj,
-        () => {
-          let s = `NVME Identify Namespace ${nsid}:\n${textLines(obj, new Set(['nsfeat', 'flbas', 'mc', 'dpc', 'dps', 'nmic', 'rescap', 'fpi', 'dlfeat']))}`;
-          (obj.lbafs as { ms: number; ds: number; rp: number }[]).forEach((l, i) => {
-            s += `lbaf ${String(i).padStart(2)} : ms:${l.ms}   lbads:${l.ds}  rp:${hex(l.rp)}${i === (readU8(id, 26) & 0xf) ? ' (in use)' : ''}\n`;
-          });
-          return s;
-        },
-        id,
-      );
+      emit(v, io, obj, () => idNsText(id, obj, nsid, v['human-readable'] === true), id);
       return 0;
     },
   },
@@ -319,18 +272,25 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'smart-log',
-    summary: 'SMART / Health Information log (LID 02h)',
-    options: none,
+    summary: 'SMART / Health Information log (LID 02h; -H decodes the critical warning)',
+    options: { 'human-readable': HUMAN },
     shortS: true,
     async run(v, io) {
-      const d = await withController(v, 0, (c) => getLog(c, 0x02, 512, nsidOf(v, 0xffffffff)));
-      const obj = decode(d, SMART);
+      const nsid = nsidOf(v, 0xffffffff);
+      const human = v['human-readable'] === true;
+      const d = await withController(v, 0, (c) => getLog(c, 0x02, 512, nsid));
+      const obj = decodeSmart(d, human);
       emit(
         v,
         io,
         obj,
         () =>
-          `Smart Log for NVME device:${str(v, 'nqn') ?? ''} namespace-id:${hex(nsidOf(v, 0xffffffff))}\n${textLines(obj, new Set(['critical_warning']))}`,
+          smartText(
+            decodeSmart(d) as Record<string, number | bigint>,
+            str(v, 'nqn') ?? '',
+            nsid,
+            human,
+          ),
         d,
       );
       return 0;
@@ -518,8 +478,11 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
         (num(v, 'pil', 0) << 8) |
         (num(v, 'ses', 0) << 9) |
         ((num(v, 'lbaf', 0) >> 4) << 12);
+      // The target formats; all the host sees is the time it takes (on a terminal).
       await withController(v, 0, (c) =>
-        c.adminOk('Format NVM', { opcode: AdminOpc.FORMAT_NVM, nsid, cdw10 }),
+        withElapsed(`Formatting namespace ${hex(nsid)}...`, () =>
+          c.adminOk('Format NVM', { opcode: AdminOpc.FORMAT_NVM, nsid, cdw10 }),
+        ),
       );
       io.out(`Success formatting namespace:${hex(nsid)}\n`);
       return 0;

@@ -281,6 +281,41 @@ export const SMART: readonly Field[] = [
   ['critical_comp_time', 196, 'u32'],
 ];
 
+/** The thermal management counters that follow the temperature sensors (offsets 216..231). */
+const SMART_THM: readonly Field[] = [
+  ['thm_temp1_trans_count', 216, 'u32'],
+  ['thm_temp2_trans_count', 220, 'u32'],
+  ['thm_temp1_total_time', 224, 'u32'],
+  ['thm_temp2_total_time', 228, 'u32'],
+];
+
+/**
+ * The SMART / Health log as nvme-cli 2.3 prints it in JSON (json_smart_log): the fields above,
+ * `temperature_sensor_N` for each non-zero sensor (offset 200 + 2(N-1), Kelvin), then the
+ * thermal management counters. With `human` (-H) the critical warning is an object of its bits.
+ */
+export function decodeSmart(b: Uint8Array, human = false): Record<string, unknown> {
+  const out: Record<string, unknown> = decode(b, SMART);
+  if (human) {
+    const cw = readU8(b, 0);
+    out.critical_warning = {
+      value: cw,
+      available_spare: cw & 1,
+      temp_threshold: (cw >> 1) & 1,
+      reliability_degraded: (cw >> 2) & 1,
+      ro: (cw >> 3) & 1,
+      vmbu_failed: (cw >> 4) & 1,
+      pmr_ro: (cw >> 5) & 1,
+    };
+  }
+  for (let i = 0; i < 8; i++) {
+    const t = readU16le(b, 200 + 2 * i);
+    if (t !== 0) out[`temperature_sensor_${i + 1}`] = t;
+  }
+  Object.assign(out, decode(b, SMART_THM));
+  return out;
+}
+
 /** Error Information entry (64 bytes, LID 01h). */
 export const ERROR_ENTRY: readonly Field[] = [
   ['error_count', 0, 'u64'],

@@ -3,41 +3,57 @@
 // connect options: -t tcp -a ADDR -s PORT -n NQN [-q HOSTNQN] [-g] [-G]. I/O commands use -s for
 // --start-block as nvme-cli does, so they take the port as --trsvcid.
 
-import { parseArgs } from 'node:util';
-import type { ParseArgsConfig } from 'node:util';
 import { NvmeTcpController } from '../../nvme-tcp/host/index.js';
 import type { ConnectOptions } from '../../nvme-tcp/host/index.js';
 import { DISCOVERY_NQN } from '../../nvme-tcp/discovery.js';
 
-export class UsageError extends Error {}
+import { parseOptions, UsageError, type OptionTable, type Values } from '../options.js';
 
-type Opts = NonNullable<ParseArgsConfig['options']>;
+export { UsageError, type Values };
+
+type Opts = OptionTable;
 
 /** Target options every command accepts. `-s` is dropped for commands that reuse it. */
 export function targetOptions(withShortS: boolean): Opts {
   return {
-    transport: { type: 'string', short: 't', default: 'tcp' },
-    traddr: { type: 'string', short: 'a', default: '127.0.0.1' },
-    trsvcid: withShortS ? { type: 'string', short: 's' } : { type: 'string' },
-    nqn: { type: 'string', short: 'n' },
-    hostnqn: { type: 'string', short: 'q' },
-    'hdr-digest': { type: 'boolean', short: 'g', default: false },
-    'data-digest': { type: 'boolean', short: 'G', default: false },
-    'output-format': { type: 'string', short: 'o', default: 'normal' },
-    'namespace-id': { type: 'string' },
-    nsid: { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
+    transport: { type: 'string', short: 't', default: 'tcp', description: 'transport (only tcp)' },
+    traddr: {
+      type: 'string',
+      short: 'a',
+      default: '127.0.0.1',
+      valueName: 'ADDR',
+      description: 'target address',
+    },
+    trsvcid: {
+      type: 'string',
+      ...(withShortS ? { short: 's' } : {}),
+      valueName: 'PORT',
+      description: 'target port (default 4420; discover: 8009)',
+    },
+    nqn: { type: 'string', short: 'n', description: 'subsystem NQN' },
+    hostnqn: {
+      type: 'string',
+      short: 'q',
+      valueName: 'NQN',
+      description: 'host NQN (default: a per-process uuid NQN)',
+    },
+    'hdr-digest': { type: 'boolean', short: 'g', default: false, description: 'header digests' },
+    'data-digest': { type: 'boolean', short: 'G', default: false, description: 'data digests' },
+    'output-format': {
+      type: 'string',
+      short: 'o',
+      default: 'normal',
+      valueName: 'FMT',
+      description: 'normal, json or binary',
+    },
+    'namespace-id': { type: 'string', valueName: 'NSID', description: 'namespace id' },
+    nsid: { type: 'string', valueName: 'NSID', description: 'same as --namespace-id' },
+    help: { type: 'boolean', short: 'h', default: false, description: 'show this help' },
   };
 }
 
-export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
-
 export function parse(argv: readonly string[], options: Opts): Values {
-  try {
-    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
-  } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e));
-  }
+  return parseOptions(argv, options).values;
 }
 
 export function str(v: Values, name: string): string | undefined {

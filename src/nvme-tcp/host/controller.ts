@@ -10,7 +10,9 @@ import { HostErrorCode, NvmeStatusError, NvmeTcpError } from './errors.js';
 import { HostQueue } from './queue.js';
 import type { CommandInit, CommandOptions, CommandResult } from './queue.js';
 
+/** NVMe/TCP's IANA port for I/O controllers. */
 export const DEFAULT_IO_PORT = 4420;
+/** NVMe/TCP's IANA port for discovery controllers. */
 export const DEFAULT_DISCOVERY_PORT = 8009;
 const FABRICS = 0x7f;
 const FC_PROPERTY_SET = 0x00;
@@ -18,6 +20,7 @@ const FC_CONNECT = 0x01;
 const FC_PROPERTY_GET = 0x04;
 const FC_DISCONNECT = 0x08;
 
+/** What NvmeTcpController.connect connects to and how (queues, digests, Keep Alive). */
 export interface ConnectOptions {
   /** Target address (IPv4/IPv6/host name). */
   readonly address: string;
@@ -45,6 +48,7 @@ export interface ConnectOptions {
 }
 
 const DEFAULT_UUID = randomUUID();
+/** The host NQN used when ConnectOptions.hostnqn is not given: one UUID NQN per process. */
 export const DEFAULT_HOSTNQN = `nqn.2014-08.org.nvmexpress:uuid:${DEFAULT_UUID}`;
 
 function uuidBytes(uuid: string): Uint8Array {
@@ -68,12 +72,19 @@ export function connectData(
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** An NVMe-oF controller association over TCP: admin queue, I/O queues, Keep Alive, orderly shutdown. */
 export class NvmeTcpController {
+  /** The admin queue (qid 0). */
   readonly admin: HostQueue;
+  /** The I/O queues, qid 1.. in order. */
   readonly io: HostQueue[] = [];
+  /** The options the association was made with. */
   readonly opts: ConnectOptions;
+  /** Controller ID the target assigned (Connect response DW0). */
   cntlid = 0;
+  /** The CAP property (Property Get offset 0). */
   cap = 0n;
+  /** The VS property (NVMe version). */
   vs = 0;
   /** Identify Controller data (4096 bytes). */
   identify: Uint8Array = new Uint8Array(0);
@@ -101,6 +112,7 @@ export class NvmeTcpController {
     return c;
   }
 
+  /** The host NQN this association connected as. */
   get hostnqn(): string {
     return this.opts.hostnqn ?? DEFAULT_HOSTNQN;
   }
@@ -230,6 +242,7 @@ export class NvmeTcpController {
     return BigInt(r.dw0) | (size8 ? BigInt(r.dw1) << 32n : 0n);
   }
 
+  /** Property Set (Fabrics 1.1 §3.4); 8-byte access with `size8`. */
   async propertySet(ofst: number, value: bigint, size8 = false): Promise<void> {
     const r = await this.admin.submit({
       opcode: FABRICS,

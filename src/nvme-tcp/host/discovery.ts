@@ -16,6 +16,7 @@ import { DEFAULT_DISCOVERY_PORT, NvmeTcpController } from './controller.js';
 import type { ConnectOptions } from './controller.js';
 import { HostErrorCode, NvmeTcpError } from './errors.js';
 
+/** Where `discover` connects (default port 8009) and as which host. */
 export type DiscoverOptions = Omit<ConnectOptions, 'subnqn' | 'discovery' | 'ioQueues'> & {
   readonly subnqn?: string;
 };

@@ -6,6 +6,7 @@
 import { EmuError } from '../../util/errors.js';
 import { statusNameFor, type StatusContext } from './status-names.js';
 
+/** The stable codes of NvmeTcpError. */
 export const HostErrorCode = {
   /** TCP connection could not be established (refused, unreachable, DNS). */
   CONNECT: 'NVME_TCP_CONNECT',
@@ -20,15 +21,19 @@ export const HostErrorCode = {
   /** Caller error: bad argument to the host API. */
   USAGE: 'NVME_TCP_USAGE',
 } as const;
+/** One of HostErrorCode's values. */
 export type HostErrorCodeName = (typeof HostErrorCode)[keyof typeof HostErrorCode];
 
+/** An error of the NVMe/TCP host library; `code` is one of HostErrorCode. */
 export class NvmeTcpError extends EmuError {
+  /** Stable error code (HostErrorCode). */
   declare readonly code: HostErrorCodeName;
   constructor(code: HostErrorCodeName, message: string, options?: ErrorOptions) {
     super(code, message, options);
   }
 }
 
+/** A command that had to succeed completed with an NVMe status (code NVME_STATUS). */
 export class NvmeStatusError extends NvmeTcpError {
   /** The CQE status field (SCT << 8 | SC, with DNR/More/CRD bits). */
   readonly status: number;

@@ -38,6 +38,7 @@ export interface CommandInit {
   readonly cid?: number;
 }
 
+/** Per-command options of HostQueue.submit: data to send, bytes to read, in-capsule data. */
 export interface CommandOptions {
   /** Host→controller data. */
   readonly write?: Uint8Array;
@@ -47,6 +48,7 @@ export interface CommandOptions {
   readonly inCapsule?: boolean;
 }
 
+/** A completion as the host sees it: status, DW0/DW1 and the data read. */
 export interface CommandResult {
   /** CQE status field (0 = success). */
   readonly status: number;
@@ -59,6 +61,7 @@ export interface CommandResult {
   readonly viaSuccessFlag: boolean;
 }
 
+/** How HostQueue.open connects: address, port, digests, in-capsule limit. */
 export interface QueueOptions {
   readonly host: string;
   readonly port: number;
@@ -91,7 +94,9 @@ const SGL_TRANSPORT = 0x5a;
 const SGL_OFFSET = 0x01;
 const EMPTY = new Uint8Array(0);
 
+/** One NVMe/TCP queue (one TCP connection): ICReq/ICResp, command capsules, R2T/H2CData, C2HData. */
 export class HostQueue {
+  /** The TCP connection. */
   readonly socket: Socket;
   readonly #framer: PduFramer;
   readonly #pending = new Map<number, Pending>();
@@ -102,6 +107,7 @@ export class HostQueue {
   /** PDUs queued in this turn of the event loop, sent in groups (pdu/batch.ts FlushPolicy). */
   readonly #out: SendQueue;
   #error: NvmeTcpError | undefined;
+  /** Largest write sent in-capsule (bytes); larger writes wait for R2T. */
   inCapsuleLimit: number;
   /** Queue id once Connect succeeded (informational). */
   qid = -1;
@@ -170,10 +176,12 @@ export class HostQueue {
     }
   }
 
+  /** Whether the connection is closed (commands then fail with NVME_TCP_CLOSED). */
   get closed(): boolean {
     return this.#error !== undefined;
   }
 
+  /** Commands submitted and not yet completed. */
   get outstanding(): number {
     return this.#pending.size;
   }
