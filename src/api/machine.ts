@@ -17,12 +17,18 @@ import { join, resolve } from 'node:path';
 import { parseArgs, type ParsedArgs } from '../config/options.js';
 import { parseSize } from '../config/size.js';
 import { machineFaults, type FaultInjector } from '../faults/injector.js';
-import { trackWrites, type PowerCutOptions, type PowerCutReport } from '../faults/power-cut.js';
+import {
+  powerCutMachine,
+  restartMachine,
+  trackWrites,
+  type PowerCutOptions,
+  type PowerCutReport,
+} from '../faults/power-cut.js';
 import { Machine as CoreMachine } from '../machine/machine.js';
 import { machineSettings } from '../machine/settings.js';
-import { registerAllTypes } from '../machine/types.js';
-import { publishPmemState, removePmemState } from '../memory/state-folder.js';
-import { Host } from '../nvme/ctrl/host.js';
+import { registerAllTypes } from '../devices.js';
+import { publishPmemState, removePmemState } from '../pmem/state-folder.js';
+import { Host } from '../nvme/pci/local-host.js';
 import { NvmeDevice } from '../nvme/index.js';
 import { NvdimmDevice, VirtioPmemDevice } from '../pmem/index.js';
 import type { Component } from '../machine/registry.js';
@@ -266,7 +272,7 @@ export class Machine {
    * never complete.
    */
   async powerCut(opts: PowerCutOptions = {}): Promise<PowerCutReport> {
-    const { machine, report } = await this.#live.powerCut(opts);
+    const { machine, report } = await powerCutMachine(this.#live, opts);
     this.#core = machine;
     this.#started();
     return report;
@@ -274,7 +280,7 @@ export class Machine {
 
   /** Clean restart: everything flushed, the machine built again from the same arguments. */
   async restart(): Promise<void> {
-    this.#core = await this.#live.restart();
+    this.#core = await restartMachine(this.#live);
     this.#started();
   }
 

@@ -1,10 +1,10 @@
 // Typed handles of an `nvme` device for the public API: a controller (admin commands, raw
 // submit) and its namespaces (read, write, flush, zones). Every command goes through the
-// in-process host (nvme/ctrl/host.ts) on the controller's admin queue and one I/O queue pair,
+// in-process host (nvme/pci/local-host.ts) on the controller's admin queue and one I/O queue pair,
 // the same submit/reap surface the NVMe/TCP target drives; nothing here bypasses the command
 // checks a real host would meet.
 
-import type { Host } from '../nvme/ctrl/host.js';
+import type { Host } from '../nvme/pci/local-host.js';
 import type { CmdInit, Cqe } from '../nvme/spec/command.js';
 import { AdminOpc, IoOpc } from '../nvme/spec/opcodes.js';
 import { bufferData } from '../nvme/spec/transfer.js';

@@ -4,7 +4,7 @@
 // that parse the command line; run's QEMU options and device types come from the registry).
 
 import { listTypes } from '../machine/registry.js';
-import { registerAllTypes } from '../machine/types.js';
+import { registerAllTypes } from '../devices.js';
 import type { CliIo } from './io.js';
 import type { OptionTable } from './options.js';
 import type { Group, Leaf, Node } from './tree.js';

@@ -36,7 +36,7 @@ export class PathFaults {
 
   /**
    * The gate sits in the target's command path only while a path fault exists: without one,
-   * commands keep the target's synchronous fast path (FabricsTarget.executeNow).
+   * commands complete at once when nothing in them waits (no promise per command).
    */
   #install(target: TcpTarget): void {
     target.fabrics.pathGate =
