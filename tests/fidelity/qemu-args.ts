@@ -15,7 +15,8 @@ function main(): void {
     allowPositionals: true,
   });
   const [dir, ...names] = positionals;
-  if (dir === undefined) throw new Error('usage: qemu-args.js DIR [--version 7.2|10.0] [CONFIG...]');
+  if (dir === undefined)
+    throw new Error('usage: qemu-args.js DIR [--version 7.2|10.0] [CONFIG...]');
   const v = values.version;
   if (v !== '7.2' && v !== '10.0') throw new Error('--version must be 7.2 or 10.0');
   mkdirSync(dir, { recursive: true });
