@@ -6,6 +6,7 @@ import { listCommand } from './list.js';
 import { createCommand, nsCommand, regionCommand } from './namespace.js';
 import { labelCommand } from './labels.js';
 import { clearErrorsCommand, injectCommand } from './inject.js';
+import { ndctlVersion, VERSION_TEXT } from './version.js';
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
@@ -32,6 +33,8 @@ export const NDCTL_USAGE = `usage: nvmemu ndctl <command> [<options>] [--data DI
 
 Commands: ${Object.keys(COMMANDS).join(', ')}
 
+--version prints the ndctl release reproduced: 76.1, or 81 with NVMEMU_NDCTL_VERSION=81.
+
 Regions are those of the machine running with --data DIR (default $NVMEMU_DATA or ./data), or
 nvdimm backing files (repeat --backing for more nvdimms; regionN/nmemN follow the order).
 See docs/ndctl.md.
@@ -43,7 +46,17 @@ export async function ndctlCommand(argv: string[], io: CliIo): Promise<number> {
     io.out(NDCTL_USAGE);
     return cmd === undefined ? 129 : 0;
   }
-  const command = COMMANDS[cmd];
+  if (cmd === '--version') {
+    // ndctl prints its release; nvmemu the one it reproduces (NVMEMU_NDCTL_VERSION).
+    try {
+      io.out(`${VERSION_TEXT[ndctlVersion()]}\n`);
+      return 0;
+    } catch (e) {
+      io.err(`nvmemu ndctl: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
+  const command = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
   if (command === undefined) {
     io.err(`nvmemu ndctl: '${cmd}' is not an ndctl command. See 'nvmemu ndctl --help'.\n`);
     return 1;
