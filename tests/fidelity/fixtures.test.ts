@@ -5,7 +5,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { answerBytes, statusText, trimmedHex, type Answer } from './answers.js';
 import { CONFIGS } from './configs.js';
 import { answerRows, parseTable, renderTable, mergedRows } from './diff.js';
@@ -258,5 +258,49 @@ describe('the difference rows', () => {
       'k: status has bit 15 (the phase tag is not part of it)',
     ]);
     assert.equal(statusText('0x61bc'), '0x1bc+DNR+M');
+  });
+});
+
+describe('nvme-cli 2.13 guest fixtures', () => {
+  const base = `${FIXTURES}/../nvme-cli-2.13`;
+  const runs = existsSync(base)
+    ? readdirSync(base).filter((d) => statSync(`${base}/${d}`).isDirectory())
+    : [];
+  it('has the QEMU 10.0 reference run', () => {
+    assert.ok(runs.includes('qemu-10.0'), `runs: ${runs.join(', ')}`);
+  });
+  for (const run of runs) {
+    it(`${run}: every configuration answered, every JSON output parses`, () => {
+      for (const c of CONFIGS) {
+        const dir = `${base}/${run}/${c.name}`;
+        const lines = readFileSync(`${dir}/commands.tsv`, 'utf8')
+          .split('\n')
+          .filter((l) => l);
+        assert.ok(lines.length >= 19, `${run}/${c.name}: ${lines.length} commands`);
+        for (const l of lines) {
+          const [rc, name, cmd] = l.split('\t') as [string, string, string];
+          assert.match(rc, /^\d+$/);
+          const json = cmd.includes(' -o json');
+          const out = `${dir}/${name}.${json ? 'json' : 'txt'}`;
+          assert.ok(existsSync(out), out);
+          // nvme-cli 2.13 prints a failure as a JSON error object when asked for JSON.
+          const text = readFileSync(out, 'utf8');
+          if (json && text.trim() !== '') assert.doesNotThrow(() => JSON.parse(text), out);
+          if (rc !== '0') {
+            assert.ok(
+              existsSync(`${dir}/${name}.err`) || text.includes('"error"'),
+              `${out}: no error`,
+            );
+          }
+        }
+      }
+    });
+  }
+  it('QEMU 10.0 answered cmdset-ind-id-ns and endurance-log everywhere (the issue 21 gaps)', () => {
+    for (const c of CONFIGS) {
+      const tsv = readFileSync(`${base}/qemu-10.0/${c.name}/commands.tsv`, 'utf8');
+      assert.match(tsv, /^0\tns1-cmdset-ind-id-ns\t/m, c.name);
+      assert.match(tsv, /^0\tendurance-log\t/m, c.name);
+    }
   });
 });
