@@ -18,10 +18,12 @@ import { alignUpBig } from '../util/u64.js';
  */
 export type QemuCompat = '7.2' | '10.0';
 
+/** The compatibility levels nvmemu offers, oldest first. */
 export const QEMU_COMPATS: readonly QemuCompat[] = ['7.2', '10.0'];
 
 /** The machine settings with the compatibility level the machine type selects. */
 export interface MachineConfig extends MachineSettings {
+  /** The QEMU release whose NVMe answers the machine gives (from the machine type). */
   readonly compat: QemuCompat;
 }
 

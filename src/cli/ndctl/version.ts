@@ -3,8 +3,10 @@
 // JSON for every list and create-namespace call checked (tests/fixtures/ndctl/76 and /81); the
 // differences are in their code: ndctl 76 clamps hex values from 2^63 up (json.ts hex()).
 
+/** An ndctl release nvmemu reproduces. */
 export type NdctlVersion = 76 | 81;
 
+/** Every release nvmemu reproduces. */
 export const NDCTL_VERSIONS: readonly NdctlVersion[] = [76, 81];
 
 /** What `ndctl --version` prints for each (Debian 12 ships 76.1). */

@@ -39,8 +39,11 @@ const MiB = 1024 * 1024;
  * ndctl has none).
  */
 export class NdctlError extends EmuError {
+  /** ndctl's error() lines, each printed as "  Error: <line>". */
   readonly lines: readonly string[];
+  /** ndctl's closing "failed to <create|reconfigure> namespace: <strerror>", printed as is. */
   summary: string | undefined;
+  /** nvmemu's advice, printed as "  Hint: <line>" after everything else. */
   hints: readonly string[] = [];
   constructor(...lines: string[]) {
     super(ErrorCode.EMU_ERR_CONFIG, lines.join('\n'));
