@@ -147,17 +147,28 @@ describe('legacy pmem from -append memmap= on a running machine', () => {
       '      }',
       '    ]',
     ];
+    // -R -N: a "regions" object whose regions hold their namespaces (ndctl list.c; measured on
+    // nvdimm regions, tests/fixtures/ndctl/76/list-RN.json).
     const r = await ndctl('list', '-R', '-N');
     assert.deepEqual([r.code, r.err], [0, '']);
+    const indent = (lines: string[]): string[] => lines.map((x) => `  ${x}`);
     assert.equal(
       r.out,
-      ['[', ...region(0, 128 * MiB), '  },', ...region(1, 64 * MiB), '  }', ']', ''].join('\n'),
+      [
+        '{',
+        '  "regions":[',
+        ...indent(region(0, 128 * MiB)),
+        '    },',
+        ...indent(region(1, 64 * MiB)),
+        '    }',
+        '  ]',
+        '}',
+        '',
+      ].join('\n'),
     );
+    // No DIMMs on the e820 bus: nothing matched, and ndctl prints nothing.
     const d = await ndctl('list', '-D');
-    assert.deepEqual(
-      [d.code, d.out, d.err],
-      [0, '[\n]\n', '  Warning: no matching devices found\n'],
-    );
+    assert.deepEqual([d.code, d.out, d.err], [0, '', '']);
   });
 
   it('libpmem2 maps a region at CACHE_LINE, without usc, and its stores reach the tmpfs file', () => {

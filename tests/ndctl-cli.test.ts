@@ -102,12 +102,12 @@ describe('nvmemu ndctl on an nvdimm backing file', () => {
     const r = await ndctl('create-namespace', '-m', 'sector', '-s', '32M', '-l', '512');
     assert.equal(r.rc, 0, r.err);
     assert.match(r.out, /"blockdev":"pmem0.1s"/);
+    // -R -N prints a "regions" object, not an array, as ndctl 76 does
+    // (tests/fixtures/ndctl/76/list-RN.json).
     const l = await ndctl('list', '-R', '-N', '-r', 'region0');
-    const regions = JSON.parse(l.out) as {
-      available_size: number;
-      iset_id: number;
-      namespaces: { mode: string }[];
-    }[];
+    const { regions } = JSON.parse(l.out) as {
+      regions: { available_size: number; iset_id: number; namespaces: { mode: string }[] }[];
+    };
     assert.equal(regions[0]!.available_size, 160 * 1024 * 1024);
     assert.deepEqual(Object.keys(regions[0]!), [
       'dev',
@@ -172,6 +172,7 @@ describe('nvmemu ndctl on an nvdimm backing file', () => {
     const yes = await ndctl('destroy-namespace', 'all', '-f');
     assert.deepEqual([yes.rc, yes.err], [0, 'destroyed 3 namespaces\n']);
     const none = await ndctl('list');
-    assert.deepEqual([none.out, none.err], ['[\n]\n', '  Warning: no matching devices found\n']);
+    // ndctl prints nothing at all when nothing matched (tests/fixtures/ndctl/76/list-n3.json).
+    assert.deepEqual([none.out, none.err], ['', '']);
   });
 });

@@ -89,18 +89,20 @@ describe('nvmemu ndctl on a running machine', () => {
     assert.equal(r.rc, 0, r.err);
     assert.deepEqual(JSON.parse(r.out), {
       dimms: [
-        { dev: 'nmem0', id: '8680-56341200', handle: '0x1', phys_id: '0x0', dirty_shutdown: 0 },
+        // -u: hex as printf %#llx ("0", not "0x0"); sizes of 5000 KiB and more as ndctl's
+        // "MiB (MB)" strings, smaller ones as numbers (tests/fixtures/ndctl/76/list-R-u.json).
+        { dev: 'nmem0', id: '8680-56341200', handle: '0x1', phys_id: '0', dirty_shutdown: 0 },
       ],
       regions: [
         {
           dev: 'region0',
           size: '63.88 MiB (66.98 MB)',
-          align: 16777216,
+          align: '16.00 MiB (16.78 MB)',
           available_size: '16.00 MiB (16.78 MB)',
           max_available_extent: '16.00 MiB (16.78 MB)',
           type: 'pmem',
           iset_id: '0xba90120012b4dc',
-          mappings: [{ dimm: 'nmem0', offset: '0x0', length: '0x3fe0000', position: 0 }],
+          mappings: [{ dimm: 'nmem0', offset: '0', length: '0x3fe0000', position: 0 }],
           badblock_count: 8,
           badblocks: [{ offset: 4096, length: 8, dimms: ['nmem0'] }],
           persistence_domain: 'memory_controller',
@@ -108,9 +110,9 @@ describe('nvmemu ndctl on a running machine', () => {
         {
           dev: 'region1',
           size: '16.00 MiB (16.78 MB)',
-          align: 16777216,
-          available_size: '0',
-          max_available_extent: '0',
+          align: '16.00 MiB (16.78 MB)',
+          available_size: 0,
+          max_available_extent: 0,
           type: 'pmem',
           persistence_domain: 'unknown',
         },

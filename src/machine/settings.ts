@@ -1,4 +1,5 @@
-// `-machine` and `-m`: the machine type, NVDIMM support, and the RAM / device-memory budget.
+// `-machine` and `-m`: the machine type (and the QEMU compatibility level its version selects),
+// NVDIMM support, and the RAM / device-memory budget.
 // Messages and their prefixes are QEMU 7.2's, measured on the binary: machine-property errors
 // and the `-m` consistency checks are printed without the option prefix, keyval errors with it.
 
@@ -9,13 +10,54 @@ import type { ParsedArgs } from '../config/options.js';
 import type { MachineSettings } from './registry.js';
 import { alignUpBig } from '../util/u64.js';
 
-/** Machine type names and the QOM name QEMU uses in "Property 'X.foo' not found". */
-const MACHINE_TYPES: Record<string, { type: 'pc' | 'q35'; qom: string }> = {
-  pc: { type: 'pc', qom: 'pc-i440fx-7.2-machine' },
-  'pc-i440fx-7.2': { type: 'pc', qom: 'pc-i440fx-7.2-machine' },
-  q35: { type: 'q35', qom: 'pc-q35-7.2-machine' },
-  'pc-q35-7.2': { type: 'q35', qom: 'pc-q35-7.2-machine' },
+/**
+ * The QEMU release whose NVMe device answers a machine reproduces (issue 21, docs/qemu-10.md).
+ * QEMU's versioned machine types pin guest-visible defaults to a release; nvmemu reads the
+ * version of the type the same way: `pc-q35-10.0` and `pc-i440fx-10.0` select QEMU 10.0's
+ * answers, the 7.2 types and the unversioned aliases `pc` and `q35` keep QEMU 7.2's.
+ */
+export type QemuCompat = '7.2' | '10.0';
+
+/** The compatibility levels nvmemu offers, oldest first. */
+export const QEMU_COMPATS: readonly QemuCompat[] = ['7.2', '10.0'];
+
+/** The machine settings with the compatibility level the machine type selects. */
+export interface MachineConfig extends MachineSettings {
+  /** The QEMU release whose NVMe answers the machine gives (from the machine type). */
+  readonly compat: QemuCompat;
+}
+
+interface MachineType {
+  readonly type: 'pc' | 'q35';
+  readonly compat: QemuCompat;
+  /** The QOM type QEMU names in "Property 'X.foo' not found". */
+  readonly qom: string;
+}
+
+/** Machine type names, as QEMU spells them (`-machine help`, tests/fixtures/qemu/). */
+const MACHINE_TYPES: Record<string, MachineType> = {
+  pc: { type: 'pc', compat: '7.2', qom: 'pc-i440fx-7.2-machine' },
+  'pc-i440fx-7.2': { type: 'pc', compat: '7.2', qom: 'pc-i440fx-7.2-machine' },
+  'pc-i440fx-10.0': { type: 'pc', compat: '10.0', qom: 'pc-i440fx-10.0-machine' },
+  q35: { type: 'q35', compat: '7.2', qom: 'pc-q35-7.2-machine' },
+  'pc-q35-7.2': { type: 'q35', compat: '7.2', qom: 'pc-q35-7.2-machine' },
+  'pc-q35-10.0': { type: 'q35', compat: '10.0', qom: 'pc-q35-10.0-machine' },
 };
+
+/**
+ * A compatibility level given by name (the in-process API's `compat` option): `7.2` or `10.0`.
+ * Throws a ConfigError naming the value and the levels there are.
+ */
+export function parseCompat(value: string, property = 'compat'): QemuCompat {
+  const c = QEMU_COMPATS.find((x) => x === value);
+  if (c === undefined) {
+    throw noPrefix(
+      `${property} '${value}' is not a QEMU compatibility level (one of ${QEMU_COMPATS.join(', ')})`,
+      property,
+    );
+  }
+  return c;
+}
 
 /** Machine properties that only matter to a guest; accepted and ignored. */
 const INERT_MACHINE_PROPS = new Set([
@@ -37,30 +79,34 @@ const INERT_MACHINE_PROPS = new Set([
   'i8042',
 ]);
 
+const noPrefix = (message: string, property?: string): ConfigError =>
+  new ConfigError(message, property, '');
+
 const DEFAULT_RAM = 128n << 20n;
 /** ACPI_MAX_RAM_SLOTS on x86. */
 const MAX_SLOTS = 256;
 const PAGE = 4096n;
 
+/** `-machine help`: QEMU's format; `pc` and `q35` stay aliases of the 7.2 types (the default). */
 export function listMachines(): string {
   return [
     'Supported machines are:',
+    'pc-i440fx-10.0       Standard PC (i440FX + PIIX, 1996)',
     'pc                   Standard PC (i440FX + PIIX, 1996) (alias of pc-i440fx-7.2)',
     'pc-i440fx-7.2        Standard PC (i440FX + PIIX, 1996) (default)',
+    'pc-q35-10.0          Standard PC (Q35 + ICH9, 2009)',
     'q35                  Standard PC (Q35 + ICH9, 2009) (alias of pc-q35-7.2)',
     'pc-q35-7.2           Standard PC (Q35 + ICH9, 2009)',
     '',
   ].join('\n');
 }
 
-const noPrefix = (message: string, property?: string): ConfigError =>
-  new ConfigError(message, property, '');
-
-export function machineSettings(args: Pick<ParsedArgs, 'machine' | 'memory'>): MachineSettings {
+export function machineSettings(args: Pick<ParsedArgs, 'machine' | 'memory'>): MachineConfig {
   const m = args.machine.values;
   const typeName = m.get('type') ?? 'pc';
-  const mt = MACHINE_TYPES[typeName];
+  const mt = Object.hasOwn(MACHINE_TYPES, typeName) ? MACHINE_TYPES[typeName] : undefined;
   if (mt === undefined) {
+    // QEMU 7.2's wording (10.0 adds ': "<type>"'); tests/fixtures/qemu/*/machine-unknown.txt.
     throw noPrefix('unsupported machine type\nUse -machine help to list supported machines');
   }
   let nvdimm = false;
@@ -80,7 +126,13 @@ export function machineSettings(args: Pick<ParsedArgs, 'machine' | 'memory'>): M
       throw noPrefix(`Property '${mt.qom}.${key}' not found`, key);
     }
   }
-  return { type: mt.type, nvdimm, nvdimmPersistence, ...memorySettings(args.memory) };
+  return {
+    type: mt.type,
+    compat: mt.compat,
+    nvdimm,
+    nvdimmPersistence,
+    ...memorySettings(args.memory),
+  };
 }
 
 function memorySettings(

@@ -123,8 +123,11 @@ export function sizeOpt(v: Values, k: string): number | undefined {
 
 /** "  Error: <line>" per line, ndctl's error() format (§10.2). */
 export function printError(io: CliIo, e: unknown): void {
-  if (e instanceof NdctlError) for (const l of e.lines) io.err(`  Error: ${l}\n`);
-  else if (isEmuError(e) || e instanceof Error) io.err(`  Error: ${e.message}\n`);
+  if (e instanceof NdctlError) {
+    for (const l of e.lines) io.err(`  Error: ${l}\n`);
+    if (e.summary !== undefined) io.err(`${e.summary}\n`);
+    for (const h of e.hints) io.err(`  Hint: ${h}\n`);
+  } else if (isEmuError(e) || e instanceof Error) io.err(`  Error: ${e.message}\n`);
   else io.err(`  Error: ${String(e)}\n`);
 }
 

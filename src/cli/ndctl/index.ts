@@ -8,6 +8,7 @@ import { labelCommand } from './labels.js';
 import { clearErrorsCommand, injectCommand } from './inject.js';
 import { runGroup, type Group } from '../tree.js';
 import { describeCommand } from './context.js';
+import { ndctlVersion, VERSION_TEXT } from './version.js';
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
@@ -33,6 +34,8 @@ export const NDCTL_USAGE = `usage: nvmemu ndctl <command> [<options>] [--data DI
        nvmemu ndctl <command> [<options>] --backing FILE --label-size SIZE [--backing-align SIZE] [--slot N] [--addr ADDR]
 
 Commands: ${Object.keys(COMMANDS).join(', ')}
+
+--version prints the ndctl release reproduced: 76.1, or 81 with NVMEMU_NDCTL_VERSION=81.
 
 Regions are those of the machine running with --data DIR (default $NVMEMU_DATA or ./data), or
 nvdimm backing files (repeat --backing for more nvdimms; regionN/nmemN follow the order).
@@ -82,5 +85,15 @@ export function ndctlGroup(): Group {
 
 export async function ndctlCommand(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === 'help') return ndctlCommand(['--help', ...argv.slice(1)], io);
+  if (argv[0] === '--version') {
+    // ndctl prints its release; nvmemu the one it reproduces (NVMEMU_NDCTL_VERSION).
+    try {
+      io.out(`${VERSION_TEXT[ndctlVersion()]}\n`);
+      return 0;
+    } catch (e) {
+      io.err(`nvmemu ndctl: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
   return await runGroup(ndctlGroup(), argv, io);
 }

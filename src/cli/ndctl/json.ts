@@ -8,6 +8,7 @@ import { deviceName, type Namespace, type RegionView } from '../../pmem/ndctl/re
 import { maxExtent } from '../../pmem/ndctl/ops.js';
 import type { PfnMap } from '../../pmem/ndctl/pfn.js';
 import type { PmemRegionInfo } from '../../pmem/state-folder.js';
+import type { NdctlVersion } from './version.js';
 
 export type Json = string | number | bigint | boolean | null | Json[] | { [k: string]: Json };
 
@@ -26,16 +27,30 @@ export function formatJson(v: Json, indent = ''): string {
   return `{\n${keys.map((k) => `${inner}${JSON.stringify(k)}:${formatJson(v[k]!, inner)}`).join(',\n')}\n${indent}}`;
 }
 
-/** ndctl util/size display: "1006.00 MiB (1054.87 MB)". */
-export function humanSize(n: number): string {
-  const bin = ['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi'];
-  const dec = ['', 'K', 'M', 'G', 'T', 'P'];
-  let b = 0;
-  while (b < bin.length - 1 && n >= 1024 ** (b + 1)) b++;
-  let d = 0;
-  while (d < dec.length - 1 && n >= 1000 ** (d + 1)) d++;
-  if (b === 0) return `${n}`;
-  return `${(n / 1024 ** b).toFixed(2)} ${bin[b]}B (${(n / 1000 ** d).toFixed(2)} ${dec[d]}B)`;
+/**
+ * ndctl's size display (-u; util/json.c display_size): below 5000 KiB the plain number, else
+ * centi-MiB/GiB/TiB and centi-MB/GB/TB rounded half up, MiB and MB below 2 GiB, GiB and GB
+ * below 2 TiB: "1023.88 MiB (1073.61 MB)" (measured, tests/fixtures/ndctl/).
+ */
+export function humanSize(n: number): Json {
+  if (n < 5000 * 1024) return n;
+  const b = BigInt(n);
+  const GiB = 1n << 30n;
+  const TiB = 1n << 40n;
+  const centi = (v: bigint): string => `${v / 100n}.${String(v % 100n).padStart(2, '0')}`;
+  let iec: string;
+  let jedec: string;
+  if (b < 2n * GiB) {
+    iec = `${centi(((b * 200n) / (1n << 20n) + 1n) / 2n)} MiB`;
+    jedec = `${centi((b / (1000000n / 200n) + 1n) / 2n)} MB`;
+  } else if (b < 2n * TiB) {
+    iec = `${centi(((b * 200n) / GiB + 1n) / 2n)} GiB`;
+    jedec = `${centi((b / (1000000000n / 200n) + 1n) / 2n)} GB`;
+  } else {
+    iec = `${centi(((b * 200n) / TiB + 1n) / 2n)} TiB`;
+    jedec = `${centi((b / (1000000000000n / 200n) + 1n) / 2n)} TB`;
+  }
+  return `${iec} (${jedec})`;
 }
 
 export interface JsonOpts {
@@ -43,14 +58,24 @@ export interface JsonOpts {
   readonly verbose: number;
   /** -M/--media-errors (implied by -v): list the bad blocks, not only their count. */
   readonly mediaErrors?: boolean;
+  /** -X/--device-dax (implied by -v): devdax namespaces nest their dax region and devices. */
+  readonly dax?: boolean;
+  /** The ndctl release whose output to reproduce (version.ts); 76 when absent. */
+  readonly ndctl?: NdctlVersion;
 }
 
 const size = (n: number, o: JsonOpts): Json => (o.human ? humanSize(n) : n);
-const hex = (n: number | bigint, o: JsonOpts): Json => (o.human ? `0x${n.toString(16)}` : n);
 
-/** iset_id is printed as a signed 64-bit number. */
-function signed64(v: bigint): bigint {
-  return v >= 1n << 63n ? v - (1n << 64n) : v;
+/**
+ * ndctl's hex display (-u): printf("%#llx"), so zero is "0" without the prefix. ndctl 76 reads
+ * the unsigned 64-bit json-c value back as a signed one, which json-c clamps: values from 2^63
+ * up print as 0x7fffffffffffffff there; ndctl 81 reads it unsigned (util/json.c display_hex).
+ */
+export function hex(n: number | bigint, o: JsonOpts): Json {
+  if (!o.human) return n;
+  let v = BigInt(n);
+  if ((o.ndctl ?? 76) === 76 && v >= 1n << 63n) v = (1n << 63n) - 1n;
+  return v === 0n ? '0' : `0x${v.toString(16)}`;
 }
 
 /**
@@ -85,9 +110,11 @@ export function namespaceJson(
   if (p.mode === 'sector') j.sector_size = p.sectorSize ?? 512;
   else if (p.mode !== 'devdax') j.sector_size = ns.lbasize;
   // ndctl prints chardev before align for devdax, blockdev after align for fsdax (as a Linux
-  // 6.1 guest's ndctl 76 shows them).
+  // 6.1 guest's ndctl 76 shows them). With -X (or -v) the devdax device is shown inside its
+  // dax region instead (ndctl json.c, measured: tests/fixtures/ndctl/).
   const names = deviceName(ns);
-  if (names.chardev !== undefined) j.chardev = names.chardev;
+  if (p.mode === 'devdax' && o.dax === true) j.daxregion = daxRegionJson(ns, disabled, o);
+  else if (names.chardev !== undefined) j.chardev = names.chardev;
   if (p.pfn !== undefined) j.align = p.pfn.align;
   if (names.blockdev !== undefined) j.blockdev = names.blockdev;
   if (disabled) j.state = 'disabled';
@@ -99,6 +126,30 @@ export function namespaceJson(
   const bb = namespaceBadblocks(ns, pub);
   if (bb.count > 0) j.badblock_count = bb.count;
   if (o.mediaErrors === true && bb.list !== undefined && bb.count > 0) j.badblocks = bb.list;
+  return j;
+}
+
+/**
+ * The dax region of a devdax namespace as daxctl describes it to ndctl (daxctl/json.c): id =
+ * the region's id, size = the namespace's data size, no available_size once the device holds
+ * all of it, the alignment, and the device (absent while the namespace is disabled).
+ */
+function daxRegionJson(ns: Namespace, disabled: boolean, o: JsonOpts): Json {
+  const p = ns.personality;
+  const align = p.pfn?.align ?? 0;
+  const j: Record<string, Json> = { id: ns.region.index, size: size(p.size, o), align };
+  const chardev = deviceName(ns).chardev;
+  if (!disabled && chardev !== undefined) {
+    j.devices = [
+      {
+        chardev,
+        size: size(p.size, o),
+        target_node: ns.region.numaNode,
+        align: size(align, o),
+        mode: 'devdax',
+      },
+    ];
+  }
   return j;
 }
 
@@ -167,8 +218,8 @@ function clipped(
 }
 
 /** The empty seed namespace a labeled region offers (shown with --idle). */
-export function seedJson(view: RegionView): Json {
-  return {
+export function seedJson(view: RegionView, o?: JsonOpts): Json {
+  const j: Record<string, Json> = {
     dev: `namespace${view.spec.index}.${view.namespaces.length}`,
     mode: 'raw',
     size: 0,
@@ -176,6 +227,11 @@ export function seedJson(view: RegionView): Json {
     sector_size: 512,
     state: 'disabled',
   };
+  if (o !== undefined && o.verbose > 0) {
+    j.numa_node = view.spec.numaNode;
+    j.target_node = view.spec.numaNode;
+  }
+  return j;
 }
 
 export function dimmDev(view: RegionView): string {
@@ -222,9 +278,21 @@ export function persistenceDomainJson(pub: PmemRegionInfo | undefined): string {
   }
 }
 
+/** -C: what the btt, pfn and dax seeds of a pmem region offer (ndctl 76 and 81, measured). */
+const CAPABILITIES: Json = [
+  { mode: 'sector', sector_sizes: [512, 520, 528, 4096, 4104, 4160, 4224] },
+  { mode: 'fsdax', alignments: [4096, 2097152, 1073741824] },
+  { mode: 'devdax', alignments: [4096, 2097152, 1073741824] },
+];
+
+/** A bus object (ndctl json.c): the platforms nvmemu emulates have no ARS scrub state. */
+export function busJson(provider: string, dev: string): Record<string, Json> {
+  return { provider, dev };
+}
+
 export function regionJson(
   view: RegionView,
-  o: JsonOpts & { mappings: boolean; disabled: boolean },
+  o: JsonOpts & { mappings: boolean; disabled: boolean; capabilities?: boolean },
   namespaces?: Json[],
   pub?: PmemRegionInfo,
 ): Json {
@@ -233,7 +301,7 @@ export function regionJson(
   const j: Record<string, Json> = {
     dev: view.dev,
     size: size(view.size, o),
-    align: view.spec.align,
+    align: size(view.spec.align, o),
     available_size: size(available, o),
     max_available_extent: size(maxExtent(view), o),
     type: 'pmem',
@@ -242,8 +310,10 @@ export function regionJson(
     j.numa_node = view.spec.numaNode;
     j.target_node = view.spec.numaNode;
   }
-  // virtio-pmem regions have no interleave set and no DIMM mappings.
-  if (nvdimm) j.iset_id = o.human ? `0x${view.isetId.toString(16)}` : signed64(view.isetId);
+  // The kernel shows the interleave-set cookie only when it could read the DIMM's label index
+  // (region set_cookie): none for virtio-pmem, none for an nvdimm whose label area is blank
+  // (measured, tests/fixtures/ndctl/) or absent. json-c holds it unsigned.
+  if (nvdimm && view.labelArea !== undefined) j.iset_id = hex(view.isetId, o);
   if (o.mappings && nvdimm) {
     j.mappings = [
       { dimm: dimmDev(view), offset: hex(0, o), length: hex(view.size, o), position: 0 },
@@ -253,6 +323,8 @@ export function regionJson(
   const bb = regionBadblocks(view.spec.index, pub);
   if (bb.count > 0) j.badblock_count = bb.count;
   if (o.mediaErrors === true && bb.list !== undefined && bb.count > 0) j.badblocks = bb.list;
+  // -C: the btt/pfn/dax seeds exist only while the region is enabled.
+  if (o.capabilities && !o.disabled) j.capabilities = CAPABILITIES;
   j.persistence_domain = persistenceDomainJson(pub);
   if (namespaces !== undefined && namespaces.length > 0) j.namespaces = namespaces;
   return j;

@@ -6,6 +6,7 @@ import { checkBtt } from '../../pmem/ndctl/btt-check.js';
 import {
   createNamespace,
   destroyNamespace,
+  initLabelsHint,
   maxExtent,
   NdctlError,
   reconfigureNamespace,
@@ -117,8 +118,12 @@ function create(ctx: Ctx): number {
     (v) => v.labelArea !== undefined && maxExtent(v) >= (p.size ?? 1),
   );
   const target = labeled[0] ?? (candidates.length === 1 ? candidates[0] : undefined);
-  if (target === undefined)
-    throw new NdctlError('failed to create namespace: Resource temporarily unavailable');
+  if (target === undefined) {
+    throw NdctlError.failed(
+      'failed to create namespace: No space left on device',
+      initLabelsHint(candidates),
+    );
+  }
   const ns = writing(p.mode, () => createNamespace(target, p));
   ctx.io.out(`${formatJson(namespaceJson(ns, false, { human: false, verbose: 0 }))}\n`);
   return 0;

@@ -33,14 +33,38 @@ import {
 
 const MiB = 1024 * 1024;
 
-/** An ndctl refusal; `lines` are printed as "  Error: <line>". */
+/**
+ * An ndctl refusal; `lines` are printed as "  Error: <line>", then ndctl's closing `summary`
+ * ("failed to create namespace: <strerror>") as is, then nvmemu's `hints` ("  Hint: <line>";
+ * ndctl has none).
+ */
 export class NdctlError extends EmuError {
+  /** ndctl's error() lines, each printed as "  Error: <line>". */
   readonly lines: readonly string[];
+  /** ndctl's closing "failed to <create|reconfigure> namespace: <strerror>", printed as is. */
+  summary: string | undefined;
+  /** nvmemu's advice, printed as "  Hint: <line>" after everything else. */
+  hints: readonly string[] = [];
   constructor(...lines: string[]) {
     super(ErrorCode.EMU_ERR_CONFIG, lines.join('\n'));
     this.lines = lines;
   }
+
+  /** ndctl's create/reconfigure closing line with no error() before it (namespace.c). */
+  static failed(summary: string, hints: readonly string[] = [], ...lines: string[]): NdctlError {
+    const e = new NdctlError(...lines);
+    e.summary = summary;
+    e.hints = hints;
+    e.message = [...lines, summary, ...hints].join('\n');
+    return e;
+  }
 }
+
+/**
+ * What ndctl ends with when no region could take the namespace: it turns the regions' EAGAIN
+ * into ENOSPC (measured on ndctl 76 and 81, tests/fixtures/ndctl/: also for a blank label area).
+ */
+const NO_SPACE = 'failed to create namespace: No space left on device';
 
 export interface NamespaceParams {
   readonly mode?: Mode;
@@ -223,6 +247,34 @@ function allocate(view: RegionView, size: number, ignore?: Namespace): number | 
   return undefined;
 }
 
+/**
+ * `--size` on a label-less region: ndctl's two error() lines (each followed by an empty line,
+ * as measured) and its closing line with EINVAL.
+ */
+function labelLessSize(action: 'create' | 'reconfigure'): NdctlError {
+  return NdctlError.failed(
+    `failed to ${action} namespace: Invalid argument`,
+    [],
+    'Legacy / label-less namespaces do not support sub-dividing a region\n',
+    'Retry without -s/--size=\n',
+  );
+}
+
+/**
+ * What to tell a user whose create-namespace found no room because a region's label area holds
+ * no valid index yet (a fresh nvdimm): ndctl only says "No space left on device", and the way
+ * out is to initialise the labels with the region disabled, or to reconfigure the region's
+ * label-less namespace, which initialises them (autolabel; issue 21).
+ */
+export function initLabelsHint(views: readonly RegionView[]): string[] {
+  return views
+    .filter((v) => v.spec.labels !== undefined && v.labelArea === undefined)
+    .map(
+      (v) =>
+        `${v.dev}: the label area of nmem${v.spec.index} is not initialised: run 'nvmemu ndctl disable-region ${v.dev}', 'nvmemu ndctl init-labels nmem${v.spec.index}' and 'nvmemu ndctl enable-region ${v.dev}' (with the same --data or --backing options) and create the namespace again, or give the whole region to one namespace with 'nvmemu ndctl create-namespace -e namespace${v.spec.index}.0 -f' (that initialises the labels)`,
+    );
+}
+
 /** Largest free extent of a labeled region (0 for a label-less one: its namespace owns it all). */
 export function maxExtent(view: RegionView): number {
   return view.freeExtents.reduce((m, e) => Math.max(m, e.size), 0);
@@ -232,25 +284,18 @@ export function maxExtent(view: RegionView): number {
 export function createNamespace(view: RegionView, p: NamespaceParams): Namespace {
   const spec = view.spec;
   if (view.labelArea === undefined) {
-    if (p.size !== undefined) {
-      throw new NdctlError(
-        'Legacy / label-less namespaces do not support sub-dividing a region',
-        'Retry without -s/--size=',
-      );
-    }
-    throw new NdctlError('failed to create namespace: Resource temporarily unavailable');
+    if (p.size !== undefined) throw labelLessSize('create');
+    throw NdctlError.failed(NO_SPACE, initLabelsHint([view]));
   }
   const r = resolve(view.dev, p);
   const size = p.size ?? Math.floor(maxExtent(view) / REGION_ALIGN) * REGION_ALIGN;
-  if (size === 0)
-    throw new NdctlError('failed to create namespace: Resource temporarily unavailable');
+  if (size === 0) throw NdctlError.failed(NO_SPACE);
   checkSize(r, size);
   const dpa = allocate(view, size);
-  if (dpa === undefined)
-    throw new NdctlError('failed to create namespace: Resource temporarily unavailable');
+  if (dpa === undefined) throw NdctlError.failed(NO_SPACE);
   const uuid = p.uuid ?? randomUuid();
   if (view.namespaces.some((n) => n.label !== undefined && sameBytes(n.label.uuid, uuid))) {
-    throw new NdctlError(`failed to create namespace: File exists`);
+    throw NdctlError.failed('failed to create namespace: File exists');
   }
   const media = new SubMedia(spec.pmem, dpa, size);
   writePersonality(media, r, view.labelArea.geometry.version, uuid, spec.spaStart + dpa, view.dev);
@@ -281,23 +326,21 @@ export function reconfigureNamespace(
   const spec = view.spec;
   const r = resolve(ns.dev, p, ns);
   if (ns.label === undefined) {
-    if (p.size !== undefined) {
-      throw new NdctlError(
-        'Legacy / label-less namespaces do not support sub-dividing a region',
-        'Retry without -s/--size=',
-      );
-    }
+    if (p.size !== undefined) throw labelLessSize('reconfigure');
     if (spec.labels !== undefined && p.autolabel !== false) {
       // §7.5 autolabel: initialise the label area (v1.2), then provision the whole region.
       zeroRange(ns.media, 0, Math.min(ns.rawSize, 8192));
       initLabelArea(spec.labels, '1.2');
       const fresh = scanRegion(spec);
+      // Only what the user gave or the mode takes: align and map are fsdax/devdax settings,
+      // and handing the defaults to a sector or raw namespace would make ndctl's option checks
+      // refuse options the user never gave (issue 21).
+      const dax = r.mode === 'fsdax' || r.mode === 'devdax';
       return createNamespace(fresh, {
         ...p,
         mode: r.mode,
         sectorSize: r.sectorSize,
-        align: r.align,
-        map: r.map,
+        ...(dax ? { align: r.align, map: r.map } : {}),
         name: r.name,
         size: Math.floor(view.size / REGION_ALIGN) * REGION_ALIGN,
       });
@@ -312,7 +355,7 @@ export function reconfigureNamespace(
   checkSize(r, size);
   const dpa = size === ns.rawSize ? ns.offset : allocate(view, size, ns);
   if (dpa === undefined)
-    throw new NdctlError(`failed to reconfigure namespace: No space left on device`);
+    throw NdctlError.failed('failed to reconfigure namespace: No space left on device');
   zeroRange(ns.media, 0, Math.min(ns.rawSize, 8192));
   const uuid = p.uuid ?? randomUuid();
   const media = new SubMedia(spec.pmem, dpa, size);
