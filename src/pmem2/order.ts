@@ -30,8 +30,9 @@
 //    so the SFENCE never costs a call of its own unless the program splits flush() and drain().
 // 4. JS Atomics. On an Int32Array over a SharedArrayBuffer, Atomics.store runs V8's AtomicsStore
 //    builtin, an XCHG with a memory operand, and Atomics.add/sub/and/or/xor/compareExchange are
-//    LOCK CMPXCHG loops (Node 20, V8 11.3: objdump the node binary at Builtins_AtomicsStore /
-//    Builtins_AtomicsAdd; TurboFan calls these builtins rather than inlining them). Atomics.load
+//    LOCK CMPXCHG loops (Node 20, V8 11.3: disassemble Builtins_AtomicsStore / _AtomicsAdd in
+//    the node binary, docs/pmem2.md has the command; TurboFan calls these builtins rather than
+//    inlining them). Atomics.load
 //    is a plain MOV and orders nothing. Intel's SDM names XCHG and LOCK-prefixed instructions as
 //    store fences that order CLWB (vol. 2A) and drain WC buffers (§11.3.1), so on Intel an
 //    Atomics.store would be a valid drain for case 3 without the FFI. AMD's APM names only "a
