@@ -4,6 +4,7 @@
 //               registered maps; drain is a no-op; msync failure is fatal (PMDK aborts).
 //   CACHE_LINE  flush = write back each 64-byte line (CLWB/CLFLUSHOPT/CLFLUSH), drain = SFENCE.
 //   BYTE        flush does nothing, drain = SFENCE.
+// (PMDK's drains; ours issue the SFENCE only when it orders something, see below.)
 //
 // Copy kind (temporal "MOV" vs non-temporal "MOVNT") follows PMDK's decision order; temporal
 // copies go through TypedArray.set/copyWithin/fill (libc-memmove speed), non-temporal ones through
