@@ -192,3 +192,58 @@ describe('pmem2 FFI crossings per persistence operation', { skip }, () => {
     });
   });
 });
+
+describe('pmem2 persist/flush/drain function pointers', () => {
+  const sources: Pmem2Source[] = [];
+  after(() => sources.forEach((s) => s.delete()));
+  const open = (g: ForcedGranularity, simulate: boolean): Pmem2Map => {
+    process.env.PMEM2_FORCE_GRANULARITY = g;
+    try {
+      const cfg = new Pmem2Config().setRequiredStoreGranularity(2).setPowerFailSimulation(simulate);
+      const src = Pmem2Source.fromPath(file);
+      sources.push(src);
+      return Pmem2Map.create(cfg, src);
+    } finally {
+      delete process.env.PMEM2_FORCE_GRANULARITY;
+    }
+  };
+
+  it('are constant per map, and PAGE flush_fn is persist_fn (pointer-equal in PMDK)', () => {
+    for (const g of ['BYTE', 'CACHE_LINE', 'PAGE'] as const) {
+      const m = open(g, false);
+      assert.equal(m.persistFn, m.persistFn);
+      assert.equal(m.drainFn, m.drainFn);
+      assert.equal(m.flushFn === m.persistFn, g === 'PAGE', g);
+      m.delete();
+    }
+  });
+
+  it('a simulated PAGE map still logs flush_fn calls as flushes', () => {
+    const m = open('PAGE', true);
+    m.flushFn(m.address, 1);
+    m.persistFn(m.address + 4096, 1);
+    assert.deepEqual(
+      m.sim!.ops.map((o) => [o.kind, o.offset]),
+      [
+        ['flush', 0],
+        ['persist', 4096],
+      ],
+    );
+    m.delete();
+  });
+
+  it('reject addresses and lengths that are not non-negative integers', () => {
+    const m = open('CACHE_LINE', false);
+    for (const [p, n] of [
+      [Number.NaN, 1],
+      [m.address, -1],
+      [m.address + 0.5, 1],
+      [m.address, 2 ** 60],
+    ])
+      assert.throws(() => m.persistFn(p!, n!), TypeError);
+    assert.throws(() => m.persist(0, m.size + 1), RangeError);
+    assert.throws(() => m.flush(-64, 64), RangeError);
+    assert.throws(() => m.persist(0, Number.NaN), RangeError);
+    m.delete();
+  });
+});

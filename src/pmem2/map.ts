@@ -88,7 +88,7 @@ export class Pmem2Map {
   readonly #reservation: Pmem2VmReservation | null;
   readonly #entry: Registered;
   readonly #ops: MemOps | SimMemOps;
-  /** The C-style function pointers, made once: constant per map, PAGE flush === persist (§2.3). */
+  /** The C-style function pointers, made once: constant per map (§1.2). */
   readonly #fns: {
     persist: (addr: number, len: number) => void;
     flush: (addr: number, len: number) => void;
@@ -125,7 +125,8 @@ export class Pmem2Map {
     const persist = (p: number, n: number): void => ops.persist(checkAddr(p), checkAddr(n));
     this.#fns = {
       persist,
-      flush: g === 2 ? persist : (p, n) => ops.flush(checkAddr(p), checkAddr(n)),
+      // PAGE: flush_fn is persist_fn (pointer-equal in PMDK); the simulation logs them apart
+      flush: g === 2 && !simulate ? persist : (p, n) => ops.flush(checkAddr(p), checkAddr(n)),
       drain: () => ops.drain(),
     };
   }
