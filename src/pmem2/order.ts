@@ -10,8 +10,9 @@
 //    with other writes, the exceptions being CLFLUSH/CLFLUSHOPT/CLWB, non-temporal stores and the
 //    stores inside one fast-string instruction (§8.2.4: a string operation as a whole is not
 //    reordered with other stores). So WB stores become globally visible in program order with or
-//    without SFENCE, which is why formal x86 models treat SFENCE between plain stores as a no-op
-//    (Raad, Maranget, Vafeiadis, "Extending Intel-x86 consistency and persistency", POPL 2022).
+//    without SFENCE; formal x86-TSO models treat SFENCE as a no-op for them (as Raad, Maranget,
+//    Vafeiadis note in "Extending Intel-x86 consistency and persistency", POPL 2022, which adds
+//    the non-temporal stores and flushes that SFENCE does order).
 //    libc does use non-temporal stores for large copies and fills, but fences them before it
 //    returns (glibc 2.36 on this machine: every MOVNTDQ loop in libc.so.6 is followed by SFENCE;
 //    it must be, since C11's release store is a plain MOV on x86-64).
