@@ -17,7 +17,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import koffi from 'koffi';
 import { Pmem2Config, Pmem2Map, Pmem2Source } from '../src/pmem2/index.js';
-import { buildNativeBaseline, type NativeCase } from './pmem2-native.js';
+import { buildNativeBaseline, type NativeCase, type NativeSession } from './pmem2-native.js';
 
 const FILE_SIZE = 16 * 1024 * 1024;
 interface Case {
@@ -204,7 +204,17 @@ export async function benchPmem2(log: (line: string) => void = () => {}): Promis
       process.env.PMEM2_FORCE_GRANULARITY = gr.name;
       const src = Pmem2Source.fromFd(fd);
       const map = Pmem2Map.create(new Pmem2Config().setRequiredStoreGranularity(2), src);
-      const session = await native.open(path, gr.name);
+      let session: NativeSession;
+      try {
+        session = await native.open(path, gr.name);
+      } catch (e) {
+        lines.push(
+          `  ${gr.name.padEnd(11)} skipped: the C baseline failed: ${(e as Error).message}`,
+        );
+        map.delete();
+        src.delete();
+        continue;
+      }
       try {
         if (map.storeGranularity !== gr.g) throw new Error(`TS granularity is not ${gr.name}`);
         const ts: NativeCase[][] = gr.cases.map(() => []);
