@@ -34,7 +34,8 @@ export interface Benchmark {
 /** libpmem2 prints its own ratio table (TS vs the C library on the same file). */
 const pmem2Benchmark: Benchmark = {
   name: 'pmem2',
-  description: 'memcpy+persist at each granularity, beside Debian C libpmem2 in the same run',
+  description:
+    'memcpy+persist and persist at each granularity, beside Debian C libpmem2 running natively',
   run: async (log) => {
     for (const line of await benchPmem2()) log(line);
     return [];

@@ -31,7 +31,8 @@ import { cpu } from './cpu.js';
 import { fail } from './errors.js';
 import { availableGranularity, granularityError } from './granularity.js';
 import { log } from './env.js';
-import { MemOps, persistFns, type PersistFns } from './mem.js';
+import { MemOps } from './mem.js';
+import { cpuOrder } from './order.js';
 import { findNdDevice, sysfs } from './nd.js';
 import { emulatedPlatform } from './nvmemu.js';
 import { PowerFailSim } from './power-fail.js';
@@ -89,8 +90,13 @@ export class Pmem2Map {
   readonly #reserved: number;
   readonly #reservation: Pmem2VmReservation | null;
   readonly #entry: Registered;
-  readonly #fns: PersistFns;
   readonly #ops: MemOps | SimMemOps;
+  /** The C-style function pointers, made once: constant per map (§1.2). */
+  readonly #fns: {
+    persist: (addr: number, len: number) => void;
+    flush: (addr: number, len: number) => void;
+    drain: () => void;
+  };
   #deleted = false;
 
   private constructor(
@@ -113,18 +119,19 @@ export class Pmem2Map {
     if (simulate) {
       const sim = new PowerFailSim(g, this.bytes);
       this.sim = sim;
-      this.#ops = new SimMemOps(g, this.bytes, sim);
-      const off = (p: number): number => p - address;
-      this.#fns = {
-        persist: (p, n) => sim.persist(off(p), n),
-        flush: (p, n) => sim.flush(off(p), n),
-        drain: () => sim.drain(),
-      };
+      this.#ops = new SimMemOps(g, address, this.bytes, sim);
     } else {
       this.sim = null;
-      this.#ops = new MemOps(g, address, this.bytes);
-      this.#fns = persistFns(g);
+      this.#ops = new MemOps(g, address, this.bytes, cpuOrder());
     }
+    const ops = this.#ops;
+    const persist = (p: number, n: number): void => ops.persist(checkAddr(p), checkAddr(n));
+    this.#fns = {
+      persist,
+      // PAGE: flush_fn is persist_fn (pointer-equal in PMDK); the simulation logs them apart
+      flush: g === 2 && !simulate ? persist : (p, n) => ops.flush(checkAddr(p), checkAddr(n)),
+      drain: () => ops.drain(),
+    };
   }
 
   /** pmem2_map_new, with the checks in the order of pmdk.md §3.1. */
@@ -244,7 +251,11 @@ export class Pmem2Map {
     return this.#deleted;
   }
 
-  /** pmem2_get_persist_fn / flush_fn / drain_fn, address based like the C function pointers. */
+  /**
+   * pmem2_get_persist_fn / flush_fn / drain_fn: address based like the C function pointers.
+   * Addresses must be non-negative integers (a TypeError otherwise); as in C, a range that is not
+   * mapped at all is the caller's to avoid (PAGE skips it, CACHE_LINE faults on it).
+   */
   get persistFn(): (addr: number, len: number) => void {
     return this.#fns.persist;
   }
@@ -259,15 +270,17 @@ export class Pmem2Map {
 
   /** Persist `len` bytes at map offset `off` (flush + drain at the map's granularity). */
   persist(off: number, len: number): void {
-    this.#fns.persist(this.address + off, len);
+    this.#range(off, len);
+    this.#ops.persist(this.address + off, len);
   }
   /** Flush `len` bytes at map offset `off` (no drain). */
   flush(off: number, len: number): void {
-    this.#fns.flush(this.address + off, len);
+    this.#range(off, len);
+    this.#ops.flush(this.address + off, len);
   }
   /** Wait for earlier flushes (the drain step of persist). */
   drain(): void {
-    this.#fns.drain();
+    this.#ops.drain();
   }
 
   /** memcpy_fn (== memmove_fn) from a JS buffer to map offset `off`, with PMEM2_F_MEM_* flags. */
@@ -288,7 +301,13 @@ export class Pmem2Map {
   }
 
   #range(off: number, len: number): void {
-    if (!Number.isInteger(off) || off < 0 || len < 0 || off + len > this.size)
+    if (
+      !Number.isInteger(off) ||
+      !Number.isInteger(len) ||
+      off < 0 ||
+      len < 0 ||
+      off + len > this.size
+    )
       throw new RangeError(`range [${off}, ${off + len}) outside the ${this.size}-byte map`);
   }
 
@@ -323,7 +342,7 @@ export class Pmem2Map {
       }
       return;
     }
-    this.#fns.persist(ptr, len);
+    this.#ops.persist(ptr, len);
     deviceDeepFlush(this.source.rdev);
   }
 
@@ -338,6 +357,13 @@ export class Pmem2Map {
   static get cpuFlush(): string {
     return cpu?.insn ?? 'msync';
   }
+}
+
+/** A C pointer or size passed as a number: a non-negative safe integer, or a TypeError. */
+function checkAddr(v: number): number {
+  if (!Number.isSafeInteger(v) || v < 0)
+    throw new TypeError(`address or length ${String(v)} is not a non-negative integer`);
+  return v;
 }
 
 /** devdax deep flush: region's deep_flush attribute, "0\n" means nothing to do (§3.6). */

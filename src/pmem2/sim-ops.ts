@@ -10,13 +10,26 @@ import type { PowerFailSim } from './power-fail.js';
 
 export class SimMemOps {
   readonly #g: Granularity;
+  readonly #base: number;
   readonly #bytes: Uint8Array;
   readonly #sim: PowerFailSim;
 
-  constructor(g: Granularity, bytes: Uint8Array, sim: PowerFailSim) {
+  constructor(g: Granularity, base: number, bytes: Uint8Array, sim: PowerFailSim) {
     this.#g = g;
+    this.#base = base;
     this.#bytes = bytes;
     this.#sim = sim;
+  }
+
+  /** persist_fn / flush_fn / drain_fn on addresses, as MemOps offers them. */
+  persist(addr: number, len: number): void {
+    this.#sim.persist(addr - this.#base, len);
+  }
+  flush(addr: number, len: number): void {
+    this.#sim.flush(addr - this.#base, len);
+  }
+  drain(): void {
+    this.#sim.drain();
   }
 
   #after(seq: number, off: number, len: number, flags: number): void {
