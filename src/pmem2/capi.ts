@@ -45,7 +45,7 @@ export const pmem2_config_set_protection = (c: Pmem2Config, p: number): number =
   toRet(() => c.setProtection(p));
 export const pmem2_config_set_vm_reservation = (
   c: Pmem2Config,
-  r: Pmem2VmReservation | null,
+  r: Pmem2VmReservation<Pmem2Map> | null,
   off: number | bigint,
 ): number => toRet(() => c.setVmReservation(r, off));
 
@@ -180,42 +180,42 @@ export function pmem2_badblock_context_delete(box: Out<Pmem2BadBlockContext>): v
 
 // vm reservations
 export const pmem2_vm_reservation_new = (
-  out: Out<Pmem2VmReservation>,
+  out: Out<Pmem2VmReservation<Pmem2Map>>,
   addr: number | null,
   size: number,
-): number => make(out, () => Pmem2VmReservation.create(addr, size));
-export const pmem2_vm_reservation_delete = (box: Out<Pmem2VmReservation>): number =>
+): number => make(out, () => Pmem2VmReservation.create<Pmem2Map>(addr, size));
+export const pmem2_vm_reservation_delete = (box: Out<Pmem2VmReservation<Pmem2Map>>): number =>
   del(box, (r) => r.delete());
-export const pmem2_vm_reservation_get_address = (r: Pmem2VmReservation): number => r.address;
-export const pmem2_vm_reservation_get_size = (r: Pmem2VmReservation): number => r.size;
-export const pmem2_vm_reservation_extend = (r: Pmem2VmReservation, size: number): number =>
+export const pmem2_vm_reservation_get_address = (r: Pmem2VmReservation<Pmem2Map>): number => r.address;
+export const pmem2_vm_reservation_get_size = (r: Pmem2VmReservation<Pmem2Map>): number => r.size;
+export const pmem2_vm_reservation_extend = (r: Pmem2VmReservation<Pmem2Map>, size: number): number =>
   toRet(() => r.extend(size));
 export const pmem2_vm_reservation_shrink = (
-  r: Pmem2VmReservation,
+  r: Pmem2VmReservation<Pmem2Map>,
   off: number,
   size: number,
 ): number => toRet(() => r.shrink(off, size));
 export const pmem2_vm_reservation_map_find = (
-  r: Pmem2VmReservation,
+  r: Pmem2VmReservation<Pmem2Map>,
   off: number,
   len: number,
   out: Out<Pmem2Map>,
 ): number => make(out, () => r.mapFind(off, len));
 export const pmem2_vm_reservation_map_find_first = (
-  r: Pmem2VmReservation,
+  r: Pmem2VmReservation<Pmem2Map>,
   out: Out<Pmem2Map>,
 ): number => make(out, () => r.mapFindFirst());
 export const pmem2_vm_reservation_map_find_last = (
-  r: Pmem2VmReservation,
+  r: Pmem2VmReservation<Pmem2Map>,
   out: Out<Pmem2Map>,
 ): number => make(out, () => r.mapFindLast());
 export const pmem2_vm_reservation_map_find_next = (
-  r: Pmem2VmReservation,
+  r: Pmem2VmReservation<Pmem2Map>,
   m: Pmem2Map,
   out: Out<Pmem2Map>,
 ): number => make(out, () => r.mapFindNext(m));
 export const pmem2_vm_reservation_map_find_prev = (
-  r: Pmem2VmReservation,
+  r: Pmem2VmReservation<Pmem2Map>,
   m: Pmem2Map,
   out: Out<Pmem2Map>,
 ): number => make(out, () => r.mapFindPrev(m));

@@ -13,18 +13,27 @@ import {
   PAGE_SIZE,
 } from '../memory/libc.js';
 import { fail } from './errors.js';
-import type { Pmem2Map } from './map.js';
 
 const MiB2 = 2 * 1024 * 1024;
 const GiB = 1024 * 1024 * 1024;
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
-/** pmem2_vm_reservation: a range of address space that maps are placed in. */
-export class Pmem2VmReservation {
+/** What a reservation knows of a map placed in it (a M). */
+export interface ReservedMap {
+  readonly address: number;
+  readonly size: number;
+}
+
+/**
+ * pmem2_vm_reservation: a range of address space that maps are placed in. Generic over the map
+ * type so that it does not depend on map.ts (which places maps in it): the public surface uses
+ * Pmem2VmReservation<M>.
+ */
+export class Pmem2VmReservation<M extends ReservedMap = ReservedMap> {
   #addr: number;
   #size: number;
   /** Maps inside, sorted by address. */
-  readonly #maps: Pmem2Map[] = [];
+  readonly #maps: M[] = [];
 
   private constructor(addr: number, size: number) {
     this.#addr = addr;
@@ -32,7 +41,10 @@ export class Pmem2VmReservation {
   }
 
   /** pmem2_vm_reservation_new(addr or null, size). */
-  static create(addr: number | null, size: number): Pmem2VmReservation {
+  static create<M extends ReservedMap = ReservedMap>(
+    addr: number | null,
+    size: number,
+  ): Pmem2VmReservation<M> {
     if (addr !== null && addr % PAGE_SIZE !== 0)
       throw fail(
         'PMEM2_E_ADDRESS_UNALIGNED',
@@ -59,7 +71,7 @@ export class Pmem2VmReservation {
         munmap(BigInt(got), size);
         throw fail('PMEM2_E_MAPPING_EXISTS', `mapping at address ${hex(addr)} already exists`);
       }
-      return new Pmem2VmReservation(addr, size);
+      return new Pmem2VmReservation<M>(addr, size);
     }
     const align = size >= 2 * GiB ? GiB : MiB2;
     const raw = Number(mmap(size + align, 0, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
@@ -67,7 +79,7 @@ export class Pmem2VmReservation {
     if (at > raw) munmap(BigInt(raw), at - raw);
     const tail = raw + size + align - (at + size);
     if (tail > 0) munmap(BigInt(at + size), tail);
-    return new Pmem2VmReservation(at, size);
+    return new Pmem2VmReservation<M>(at, size);
   }
 
   /** Start address of the reservation. */
@@ -118,14 +130,14 @@ export class Pmem2VmReservation {
     mmap(len, 0, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0, BigInt(at));
   }
 
-  /** Records a map placed inside the reservation (Pmem2Map.create calls it). */
-  attach(m: Pmem2Map): void {
+  /** Records a map placed inside the reservation (M.create calls it). */
+  attach(m: M): void {
     this.#maps.push(m);
     this.#maps.sort((a, b) => a.address - b.address);
   }
 
   /** Forgets a deleted map; its range becomes reserved again. */
-  detach(m: Pmem2Map): void {
+  detach(m: M): void {
     const i = this.#maps.indexOf(m);
     if (i >= 0) this.#maps.splice(i, 1);
   }
@@ -189,26 +201,26 @@ export class Pmem2VmReservation {
   }
 
   /** pmem2_vm_reservation_map_find: earliest map intersecting [offset, offset+len). */
-  mapFind(offset: number, len: number): Pmem2Map {
+  mapFind(offset: number, len: number): M {
     const a = this.#addr + offset;
     return (
       this.#maps.find((m) => m.address < a + len && a < m.address + m.size) ?? this.#notFound()
     );
   }
   /** pmem2_vm_reservation_map_find_first. */
-  mapFindFirst(): Pmem2Map {
+  mapFindFirst(): M {
     return this.#maps[0] ?? this.#notFound();
   }
   /** pmem2_vm_reservation_map_find_last. */
-  mapFindLast(): Pmem2Map {
+  mapFindLast(): M {
     return this.#maps[this.#maps.length - 1] ?? this.#notFound();
   }
   /** pmem2_vm_reservation_map_find_next. */
-  mapFindNext(m: Pmem2Map): Pmem2Map {
+  mapFindNext(m: M): M {
     return this.#maps[this.#maps.indexOf(m) + 1] ?? this.#notFound();
   }
   /** pmem2_vm_reservation_map_find_prev. */
-  mapFindPrev(m: Pmem2Map): Pmem2Map {
+  mapFindPrev(m: M): M {
     const i = this.#maps.indexOf(m);
     return (i > 0 ? this.#maps[i - 1] : undefined) ?? this.#notFound();
   }
