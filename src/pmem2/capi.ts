@@ -186,10 +186,13 @@ export const pmem2_vm_reservation_new = (
 ): number => make(out, () => Pmem2VmReservation.create<Pmem2Map>(addr, size));
 export const pmem2_vm_reservation_delete = (box: Out<Pmem2VmReservation<Pmem2Map>>): number =>
   del(box, (r) => r.delete());
-export const pmem2_vm_reservation_get_address = (r: Pmem2VmReservation<Pmem2Map>): number => r.address;
+export const pmem2_vm_reservation_get_address = (r: Pmem2VmReservation<Pmem2Map>): number =>
+  r.address;
 export const pmem2_vm_reservation_get_size = (r: Pmem2VmReservation<Pmem2Map>): number => r.size;
-export const pmem2_vm_reservation_extend = (r: Pmem2VmReservation<Pmem2Map>, size: number): number =>
-  toRet(() => r.extend(size));
+export const pmem2_vm_reservation_extend = (
+  r: Pmem2VmReservation<Pmem2Map>,
+  size: number,
+): number => toRet(() => r.extend(size));
 export const pmem2_vm_reservation_shrink = (
   r: Pmem2VmReservation<Pmem2Map>,
   off: number,
