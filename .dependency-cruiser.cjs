@@ -13,7 +13,7 @@ const LAYERS = [
   ['faults', 'scenario', 'monitor'],
   ['pmem2'],
   ['http'],
-  ['api', 'index.ts'],
+  ['api', 'entries', 'index.ts'],
   ['cli'],
 ];
 

@@ -14,16 +14,12 @@
 //   temperature     composite temperature (SMART log; AER when a threshold is crossed)
 //   uncorrectable   the LBA range fails reads with 281h until rewritten (Write Uncorrectable)
 
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommandInterceptor, Controller } from '../nvme/ctrl/controller.js';
 import { COMPOSITE_TEMPERATURE, SmartWarn } from '../nvme/ctrl/smart.js';
 import { rwRange } from '../nvme/ns/io.js';
-import {
-  MEDIA_ERROR_CHANNEL,
-  type MediaErrorMessage,
-  type MediaFaultKind,
-} from '../nvme/ns/media-faults.js';
+import type { MediaFaultKind } from '../nvme/ns/media-faults.js';
+import { onTrace, type TraceEvents } from '../trace/catalogue.js';
 import type { Namespace } from '../nvme/ns/namespace.js';
 import { AdminOpc, IoOpc } from '../nvme/spec/opcodes.js';
 import { Status, withDnr } from '../nvme/spec/status.js';
@@ -136,11 +132,11 @@ export class NvmeFaults implements CommandInterceptor {
     const { start, end } = s.target.lba!;
     ns.mediaFaults.inject(kind, start, end);
     this.#defects.set(fault, { ns, kind, start, end });
-    if (this.#defects.size === 1) subscribe(MEDIA_ERROR_CHANNEL, this.#onMediaError);
+    if (this.#defects.size === 1) this.#unsubscribe = onTrace('nvme:ns:media-error', this.#onMediaError);
     fault.undo = () => {
       ns.mediaFaults.clear(kind, start, end);
       this.#defects.delete(fault);
-      if (this.#defects.size === 0) unsubscribe(MEDIA_ERROR_CHANNEL, this.#onMediaError);
+      if (this.#defects.size === 0) this.#unsubscribe?.();
     };
     this.#first(fault);
     this.#log.add({
@@ -160,8 +156,10 @@ export class NvmeFaults implements CommandInterceptor {
   >();
 
   /** A block-store access met an injected defect: trace it and count it in SMART. */
-  readonly #onMediaError = (message: unknown): void => {
-    const { hit, faults } = message as MediaErrorMessage;
+  #unsubscribe: (() => void) | undefined;
+
+  readonly #onMediaError = (hit: TraceEvents['nvme:ns:media-error']): void => {
+    const faults = hit.source;
     for (const [fault, d] of this.#defects) {
       if (d.ns.mediaFaults !== faults || d.kind !== hit.kind) continue;
       if (hit.slba >= d.end || hit.slba + hit.nlb <= d.start) continue;

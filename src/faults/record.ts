@@ -1,12 +1,12 @@
 // The fault trace: every injection, firing and clear-down as a typed record, kept in a bounded
-// history (x-nvmemu-query-faults) and published on the `nvmemu:fault` diagnostics channel
+// history (x-nvmemu-query-faults) and published as the `faults:record` trace event
 // (the monitor turns it into the NVMEMU_FAULT event).
 
-import { channel } from 'node:diagnostics_channel';
+import { channelName, trace } from '../trace/catalogue.js';
 import type { FaultKind } from './catalogue.js';
 
-export const FAULT_CHANNEL = 'nvmemu:fault';
-const faultChannel = channel(FAULT_CHANNEL);
+/** The diagnostics channel fault records are published on (the `faults:record` trace event). */
+export const FAULT_CHANNEL = channelName('faults:record');
 
 /**
  * What happened: injected (accepted), applied (a state fault took effect), hit (a command or
@@ -47,7 +47,7 @@ export class FaultLog {
     const r: FaultRecord = { seq: ++this.#seq, ...init };
     this.#records.push(r);
     if (this.#records.length > this.limit) this.#records.shift();
-    if (faultChannel.hasSubscribers) faultChannel.publish(r);
+    trace('faults:record', r);
     for (const l of this.#listeners) l(r);
     return r;
   }

@@ -6,8 +6,7 @@
 //                             the query but raise no event);
 //   NVMEMU_NVME_MEDIA_ERROR   a command met an injected media error (nvme/ns/media-faults.ts).
 
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { MEDIA_ERROR_CHANNEL, type MediaErrorMessage } from '../../nvme/ns/media-faults.js';
+import { onTrace, type TraceEvents } from '../../trace/catalogue.js';
 import type { Association } from '../../nvme-tcp/target/association.js';
 import type { TargetConnection } from '../../nvme-tcp/target/connection.js';
 import { genericError } from '../errors.js';
@@ -80,10 +79,12 @@ export const nvmeTcpCommands: readonly QmpCommand[] = [
   },
 ];
 
+type MediaError = TraceEvents['nvme:ns:media-error'];
+
 /** The monitor's id (or QOM path) of the namespace whose faults raised `m`, if it is ours. */
-function faultOwner(monitor: Monitor, m: MediaErrorMessage): string | undefined {
+function faultOwner(monitor: Monitor, m: MediaError): string | undefined {
   const owns = (c: unknown) =>
-    isNamespace(c) && (c as { mediaFaults?: unknown }).mediaFaults === m.faults;
+    isNamespace(c) && (c as { mediaFaults?: unknown }).mediaFaults === m.source;
   for (const c of monitor.machine.components()) {
     if (owns(c)) return c.id ?? '';
     if (c instanceof NvmeDevice && owns(c.legacyNamespace)) return c.id ?? '';
@@ -97,20 +98,18 @@ function faultOwner(monitor: Monitor, m: MediaErrorMessage): string | undefined 
  * hits are ignored). Returns the disconnect function.
  */
 export function wireNvmeEvents(monitor: Monitor): () => void {
-  const onHit = (msg: unknown) => {
-    const m = msg as MediaErrorMessage;
+  const offHits = onTrace('nvme:ns:media-error', (m) => {
     const device = faultOwner(monitor, m);
     if (device === undefined) return;
     monitor.emit('NVMEMU_NVME_MEDIA_ERROR', {
       ...(device !== '' ? { device } : {}),
-      nsid: m.hit.nsid,
-      type: m.hit.kind,
-      lba: m.hit.slba,
-      count: m.hit.nlb,
-      status: m.hit.status,
+      nsid: m.nsid,
+      type: m.kind,
+      lba: m.slba,
+      count: m.nlb,
+      status: m.status,
     });
-  };
-  subscribe(MEDIA_ERROR_CHANNEL, onHit);
+  });
   const off = monitor.hooks.nvmeTcp?.target.fabrics.onAssociation((event, a) => {
     if (event === 'connected') peers.set(a, peerOf(a.admin));
     if (a.subsys.kind !== 'nvm') return;
@@ -125,7 +124,7 @@ export function wireNvmeEvents(monitor: Monitor): () => void {
     });
   });
   return () => {
-    unsubscribe(MEDIA_ERROR_CHANNEL, onHit);
+    offHits();
     off?.();
   };
 }

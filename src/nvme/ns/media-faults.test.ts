@@ -1,11 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { IoOpc } from '../spec/opcodes.js';
 import { Status, withDnr } from '../spec/status.js';
 import type { CmdInit } from '../spec/command.js';
 import { ctxOf, MIB, pattern, rw, tempNamespace, type TempNs } from './fixtures.js';
-import { MEDIA_ERROR_CHANNEL, type MediaErrorMessage } from './media-faults.js';
+import { onTrace, type TraceEvents } from '../../trace/catalogue.js';
 
 async function withNs(fn: (t: TempNs) => Promise<void>): Promise<void> {
   const t = await tempNamespace(MIB);
@@ -98,27 +97,27 @@ describe('injected media errors', () => {
       assert.deepEqual(t.ns.mediaFaults.hits, { read: 1, write: 0 });
     }));
 
-  it('a hit is published on the media-error channel with the exact status', () =>
+  it('a hit is traced (nvme:ns:media-error) with the exact status', () =>
     withNs(async (t) => {
-      const seen: MediaErrorMessage[] = [];
-      const onHit = (m: unknown) => void seen.push(m as MediaErrorMessage);
-      subscribe(MEDIA_ERROR_CHANNEL, onHit);
+      const seen: TraceEvents['nvme:ns:media-error'][] = [];
+      const off = onTrace('nvme:ns:media-error', (m) => void seen.push(m));
       try {
         t.ns.mediaFaults.inject('write', 5, 6);
         const data = pattern(4 * t.ns.lbaSize, 3);
         assert.equal(await run(t, { opcode: IoOpc.WRITE, ...rw(4, 4) }, data), 0x280);
       } finally {
-        unsubscribe(MEDIA_ERROR_CHANNEL, onHit);
+        off();
       }
-      assert.equal(seen.length, 1);
-      assert.equal(seen[0]?.faults, t.ns.mediaFaults);
-      assert.deepEqual(seen[0]?.hit, {
-        id: t.ns.id,
-        nsid: t.ns.nsid,
-        kind: 'write',
-        slba: 4,
-        nlb: 4,
-        status: 0x280,
-      });
+      assert.deepEqual(seen, [
+        {
+          id: t.ns.id,
+          nsid: t.ns.nsid,
+          kind: 'write',
+          slba: 4,
+          nlb: 4,
+          status: 0x280,
+          source: t.ns.mediaFaults,
+        },
+      ]);
     }));
 });

@@ -9,9 +9,9 @@
 // Unlike Write Uncorrectable marks, injected faults model a defect of the medium: they stay
 // until cleared (a write does not repair a read fault) and survive Format NVM. Volatile like all
 // namespace state outside the image (§5.2). Every hit is published on the diagnostics channel
-// MEDIA_ERROR_CHANNEL (the monitor turns it into the NVMEMU_NVME_MEDIA_ERROR event).
+// the `nvme:ns:media-error` trace event (the monitor turns it into NVMEMU_NVME_MEDIA_ERROR).
 
-import { channel } from 'node:diagnostics_channel';
+import { trace } from '../../trace/catalogue.js';
 import { RangeSet, type LbaRange } from './ranges.js';
 
 export type MediaFaultKind = 'read' | 'write';
@@ -28,15 +28,6 @@ export interface MediaErrorHit {
   /** The NVMe status the command completes with (0x281 or 0x280). */
   readonly status: number;
 }
-
-/** What MEDIA_ERROR_CHANNEL carries: the hit and the fault set it came from. */
-export interface MediaErrorMessage {
-  readonly hit: MediaErrorHit;
-  readonly faults: MediaFaults;
-}
-
-export const MEDIA_ERROR_CHANNEL = 'nvmemu:nvme:media-error';
-const hitChannel = channel(MEDIA_ERROR_CHANNEL);
 
 const STATUS: Readonly<Record<MediaFaultKind, number>> = { read: 0x281, write: 0x280 };
 
@@ -87,8 +78,7 @@ export class MediaFaults {
       nlb,
       status: STATUS[kind],
     };
-    if (hitChannel.hasSubscribers)
-      hitChannel.publish({ hit, faults: this } satisfies MediaErrorMessage);
+    trace('nvme:ns:media-error', { ...hit, source: this });
     throw new MediaError(hit);
   }
 }
