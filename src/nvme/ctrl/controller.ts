@@ -50,6 +50,17 @@ export interface CommandInterceptor {
   reset(ctrl: Controller): void;
 }
 
+/**
+ * Watches the commands of a controller (the live view's metrics, record and replay): `begin`
+ * when a command is about to run with its data mapped, `end` when it completed. Observers are
+ * called in order and must not throw; with none installed the command path checks one length.
+ */
+export interface CommandObserver {
+  begin?(ctrl: Controller, ctx: CommandContext): void;
+  /** `elapsedNs`: from begin to completion (process.hrtime). */
+  end(ctrl: Controller, ctx: CommandContext, c: Completion, elapsedNs: bigint): void;
+}
+
 const INTERNAL: Completion = { status: Status.INTERNAL_DEVICE_ERROR };
 /** TRTYPE of the Error Information log entry (NVMe-oF 1.1 Figure 38: 3 TCP; 0 PCIe). */
 const TRTYPE_TCP = 3;
@@ -57,6 +68,8 @@ const TRTYPE_TCP = 3;
 export class Controller extends ControllerState {
   /** Fault injection (src/faults); undefined costs nothing on the command path. */
   interceptor: CommandInterceptor | undefined;
+  /** Command observers (see CommandObserver); empty costs one length check per command. */
+  readonly observers: CommandObserver[] = [];
   #removed = false;
   #katoTimer: NodeJS.Timeout | undefined;
 
@@ -240,9 +253,27 @@ export class Controller extends ControllerState {
   execute(sqid: number, cmd: NvmeCmd, data: HostData, meta?: HostData): MaybePromise<Completion> {
     const ctx: CommandContext =
       meta === undefined ? { cmd, data, sqid, ctrl: this } : { cmd, data, meta, sqid, ctrl: this };
+    if (this.observers.length > 0) return this.#observed(ctx);
+    return this.#execute(ctx);
+  }
+
+  /** execute() with the observers told (a separate method keeps the common path short). */
+  #observed(ctx: CommandContext): MaybePromise<Completion> {
+    const start = process.hrtime.bigint();
+    for (const o of this.observers) o.begin?.(this, ctx);
+    const tell = (c: Completion): Completion => {
+      const ns = process.hrtime.bigint() - start;
+      for (const o of this.observers) o.end(this, ctx, c, ns);
+      return c;
+    };
+    const run = this.#execute(ctx);
+    return run instanceof Promise ? run.then(tell) : tell(run);
+  }
+
+  #execute(ctx: CommandContext): MaybePromise<Completion> {
     let run: MaybePromise<Completion>;
     try {
-      run = sqid === 0 ? this.#admin(ctx) : this.#io(ctx);
+      run = ctx.sqid === 0 ? this.#admin(ctx) : this.#io(ctx);
     } catch {
       this.internalErrors++;
       run = INTERNAL;
