@@ -420,10 +420,11 @@ export class Namespace implements NamespaceApi, Component {
     await this.flush();
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.#closed = true;
+    // A stop is not a power cut: what a write cache model holds reaches the image.
+    if (this.#store.journal !== undefined) await this.#store.flush();
     this.#zoned?.close();
-    return Promise.resolve();
   }
 
   // Host-side inspection and fault injection (in-process API, tests).

@@ -27,19 +27,23 @@ export interface Blocks {
 }
 
 /**
- * Sees every change of the image (the volatile write cache model, nvme/ns/write-cache.ts):
- * before blocks change, after they changed, and when flushes make them durable.
+ * A volatile write cache in front of the image (the power-cut model, nvme/ns/write-cache.ts):
+ * writes go into it instead of the image, reads see it over the image, and flushes write its
+ * content back. The image then always holds exactly the durable content.
  */
 export interface StoreJournal {
-  /** Blocks are about to change (synchronous when the drive's I/O is). */
-  beforeWrite(lba: number, nlb: number): MaybePromise<void>;
-  /** `data`/`meta`: the bytes written, 'zero' for zeros, undefined when that part is unchanged. */
-  wrote(lba: number, nlb: number, data: StoreBytes, meta: StoreBytes): void;
+  /** Takes a write: `data`/`meta` are the bytes, 'zero' for zeros, undefined when unchanged. */
+  absorb(lba: number, nlb: number, data: StoreBytes, meta: StoreBytes): MaybePromise<void>;
+  /** Lays the cached content of [lba, lba + nlb) over `blocks` read from the image. */
+  overlay(lba: number, nlb: number, blocks: Blocks): void;
   /** Taken before a flush starts: writes completed up to here are what it covers. */
   mark(): number;
-  /** The flush completed: everything up to `mark` is durable, or only `range` (FUA). */
-  persisted(mark: number, range?: { readonly lba: number; readonly nlb: number }): void;
-  /** Format NVM rewrote the image. */
+  /** Writes back everything up to `mark`, or only `range`'s blocks (FUA, write through). */
+  writeBack(
+    mark: number,
+    range?: { readonly lba: number; readonly nlb: number },
+  ): MaybePromise<void>;
+  /** Format NVM rewrote the image: nothing cached is left. */
   formatted(): void;
 }
 
@@ -82,8 +86,13 @@ export class BlockStore {
     const data = into ?? ioBuffer(nlb * lbaSize, false);
     const blocks: Blocks = { data, meta: ms > 0 ? ioBuffer(nlb * ms, false) : NO_META };
     const d = this.drive.read(data, lba * lbaSize);
-    if (ms === 0) return d instanceof Promise ? d.then(() => blocks) : blocks;
-    return then(d, () => then(this.drive.read(blocks.meta, metaOffset + lba * ms), () => blocks));
+    const j = this.journal;
+    if (ms === 0 && j === undefined) return d instanceof Promise ? d.then(() => blocks) : blocks;
+    const m = ms === 0 ? d : then(d, () => this.drive.read(blocks.meta, metaOffset + lba * ms));
+    return then(m, () => {
+      j?.overlay(lba, nlb, blocks);
+      return blocks;
+    });
   }
 
   /** Writes data (and metadata when given) of whole blocks starting at `lba`; like read(). */
@@ -97,10 +106,8 @@ export class BlockStore {
       assert(meta.length === nlb * ms, 'metadata length does not match the block count');
     }
     const j = this.journal;
-    if (j === undefined) return this.#put(lba, data, meta);
-    return then(j.beforeWrite(lba, nlb), () =>
-      then(this.#put(lba, data, meta), () => j.wrote(lba, nlb, data, ms > 0 ? meta : undefined)),
-    );
+    if (j !== undefined) return j.absorb(lba, nlb, data, ms > 0 ? meta : undefined);
+    return this.#put(lba, data, meta);
   }
 
   #put(lba: number, data: Uint8Array, meta: Uint8Array | undefined): MaybePromise<void> {
@@ -112,9 +119,9 @@ export class BlockStore {
 
   /** Makes completed writes durable: all of them (Flush), or one range (FUA, write-through). */
   async flush(range?: { readonly lba: number; readonly nlb: number }): Promise<void> {
-    const mark = this.journal?.mark();
+    const j = this.journal;
+    if (j !== undefined) await j.writeBack(j.mark(), range);
     await this.drive.flush();
-    if (mark !== undefined) this.journal?.persisted(mark, range);
   }
 
   /** Writes zeros to the metadata of [lba, lba + nlb). */
@@ -123,11 +130,8 @@ export class BlockStore {
     const { ms, metaOffset } = this.geometry;
     if (ms === 0) return;
     const j = this.journal;
-    const zero = (): MaybePromise<void> => writeZeros(this.drive, metaOffset + lba * ms, nlb * ms);
-    if (j === undefined) return zero();
-    return then(j.beforeWrite(lba, nlb), () =>
-      then(zero(), () => j.wrote(lba, nlb, undefined, 'zero')),
-    );
+    if (j !== undefined) return j.absorb(lba, nlb, undefined, 'zero');
+    return writeZeros(this.drive, metaOffset + lba * ms, nlb * ms);
   }
 
   /** Writes zeros to data and metadata of [lba, lba + nlb), in CHUNK_BYTES pieces. */
@@ -136,13 +140,9 @@ export class BlockStore {
     this.faults?.check('write', lba, nlb);
     const { lbaSize, ms, metaOffset } = this.geometry;
     const j = this.journal;
-    const zero = (): MaybePromise<void> =>
-      then(writeZeros(this.drive, lba * lbaSize, nlb * lbaSize), () =>
-        ms > 0 ? writeZeros(this.drive, metaOffset + lba * ms, nlb * ms) : undefined,
-      );
-    if (j === undefined) return zero();
-    return then(j.beforeWrite(lba, nlb), () =>
-      then(zero(), () => j.wrote(lba, nlb, 'zero', ms > 0 ? 'zero' : undefined)),
+    if (j !== undefined) return j.absorb(lba, nlb, 'zero', ms > 0 ? 'zero' : undefined);
+    return then(writeZeros(this.drive, lba * lbaSize, nlb * lbaSize), () =>
+      ms > 0 ? writeZeros(this.drive, metaOffset + lba * ms, nlb * ms) : undefined,
     );
   }
 

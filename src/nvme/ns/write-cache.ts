@@ -1,25 +1,30 @@
 // The volatile write cache model of a namespace (power cuts; docs/faults.md "Power cuts").
 //
-// A real drive with a volatile write cache (VWC, FID 06h) acknowledges a write once the data
-// is in its cache; the data is durable only after a Flush, a FUA write of those blocks, or with
-// the cache disabled (write through). nvmemu writes every command into the image at once (the
-// host's page cache), so this model remembers what a power cut would take back:
-//  - the durable content of every block written since it was last made durable (its pre-image,
-//    captured just before the first such write), and
-//  - the log of writes not yet durable, in submission order, with their bytes.
-// A Flush makes everything completed before it durable (NVMe Base Spec 2.0 §7.1); a FUA write
-// makes its own blocks durable, superseding older cached writes of them (NVM Command Set 1.0
-// §3.2.6), never anything else; the log is destaged oldest first when it outgrows the cache.
+// A real drive with a volatile write cache (VWC, FID 06h) acknowledges a write once the data is
+// in its cache; the data is durable only after a Flush, a FUA write of those blocks, or with the
+// cache disabled (write through). With the model attached, nvmemu's namespace has such a cache:
+// writes are kept here, in submission order with their bytes, and reach the image only when they
+// become durable, so the image always holds exactly the durable content and nothing has to be
+// undone at a cut. Reads see the cached content over the image (overlay).
+//  - A Flush makes everything completed before it durable (NVMe Base Spec 2.0 §7.1): the cached
+//    writes are written back in order, then the drive is flushed.
+//  - A FUA write makes its own blocks durable, superseding older cached writes of them (NVM
+//    Command Set 1.0 §3.2.6), never anything else: their newest content is written back.
+//  - The cache destages its oldest write when its data outgrows capacityBytes.
 //
-// A cut restores the pre-images and replays the writes that survive: none ('all' lost), a
-// seeded prefix of the log ('prefix': the cache destaged in order and stopped), or a seeded
-// subset ('subset': each write independently), always in submission order so that overlapping
-// survivors end as the later one wrote them.
+// A cut writes back the writes that survive — none ('all' lost), a seeded prefix of the log
+// ('prefix': the cache destaged in order and stopped), or a seeded subset ('subset': each write
+// independently) — in submission order, so that overlapping survivors end as the later one wrote
+// them; the rest is gone. Write-back happens in the block store's flush (store.ts), which waits
+// for it before the drive flush; a cut waits for flushes under way (the host never saw them
+// complete, so either outcome is legal, and this one is what the image then holds).
 
+import assert from 'node:assert/strict';
 import type { Geometry } from './lbaf.js';
-import type { BlockStore, StoreBytes, StoreJournal } from './store.js';
+import type { Blocks, BlockStore, StoreBytes, StoreJournal } from './store.js';
 import { SeededRng } from '../../util/rng.js';
-import type { MaybePromise } from '../../util/maybe.js';
+import { then, type MaybePromise } from '../../util/maybe.js';
+import { CacheBlocks } from './write-cache-blocks.js';
 
 /** How much of the non-durable log survives a cut. */
 export type CutMode = 'all' | 'prefix' | 'subset';
@@ -35,15 +40,13 @@ interface Entry {
   readonly nlb: number;
   readonly data: StoreBytes;
   readonly meta: StoreBytes;
-  /** Per block: 1 while this write is the cached, not yet durable, content of the block. */
-  readonly live: Uint8Array;
+  /**
+   * Per block: 1 while this write is a cached, not yet durable, content of the block; made at
+   * the first block that stops being one (until then: all of them while liveCount > 0).
+   */
+  live: Uint8Array | undefined;
   liveCount: number;
   readonly bytes: number;
-}
-
-interface Durable {
-  readonly data: Uint8Array;
-  readonly meta: Uint8Array;
 }
 
 /** One acknowledged write that is not durable (the audit's unit). */
@@ -78,16 +81,15 @@ export interface WriteCacheStats {
 
 export class WriteCacheModel implements StoreJournal {
   readonly #store: BlockStore;
+  /** Cached write data past which the oldest write is destaged (becomes durable). */
   readonly capacityBytes: number;
-  readonly #pre = new Map<number, Durable>();
-  /** Live entries covering each block. */
-  readonly #cover = new Map<number, number>();
+  #blocks = new CacheBlocks();
   #log: Entry[] = [];
+  readonly #bySeq = new Map<number, Entry>();
   #bytes = 0;
   #seq = 0;
-  /** Pre-image captures run one after another so a capture never sees a newer write. */
-  #chain: Promise<void> = Promise.resolve();
-  readonly #claimed = new Set<number>();
+  /** Write-backs under way (aio=threads drives): the next one and a cut wait for them. */
+  #pending: Promise<void> = Promise.resolve();
   readonly stats: WriteCacheStats = { writes: 0, persisted: 0, destaged: 0 };
   /** Set by a power cut: nothing may reach the image any more. */
   #sealed = false;
@@ -101,76 +103,61 @@ export class WriteCacheModel implements StoreJournal {
     return this.#store.geometry;
   }
 
-  /** The power is gone: every later write fails before it touches the image. */
+  /** The power is gone: every later write fails before it is taken. */
   seal(): void {
     this.#sealed = true;
   }
 
-  beforeWrite(lba: number, nlb: number): MaybePromise<void> {
+  /** Write data held in bytes: cached writes and write-backs under way. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  // ---- StoreJournal -----------------------------------------------------------------------------
+
+  absorb(lba: number, nlb: number, data: StoreBytes, meta: StoreBytes): MaybePromise<void> {
     if (this.#sealed) throw new Error('power cut: the device is off');
-    if (this.#store.drive.aio === 'sync') {
-      // Reads on the event loop: the capture is done before any later write can start.
-      for (let b = lba; b < lba + nlb; b++) if (!this.#pre.has(b)) this.#pre.set(b, this.#read(b));
-      return;
-    }
-    // Blocks whose pre-write image is not captured yet (first write since the last flush).
-    const uncaptured: number[] = [];
-    for (let b = lba; b < lba + nlb; b++) {
-      if (!this.#pre.has(b) && !this.#claimed.has(b)) {
-        this.#claimed.add(b);
-        uncaptured.push(b);
-      }
-    }
-    const run = this.#chain.then(() => this.#capture(uncaptured));
-    this.#chain = run.catch(() => undefined);
-    return run;
-  }
-
-  async #capture(blocks: readonly number[]): Promise<void> {
-    const { lbaSize, ms, metaOffset } = this.#g;
-    const drive = this.#store.drive;
-    for (const b of blocks) {
-      const data = new Uint8Array(lbaSize);
-      await drive.read(data, b * lbaSize);
-      const meta = new Uint8Array(ms);
-      if (ms > 0) await drive.read(meta, metaOffset + b * ms);
-      this.#claimed.delete(b);
-      this.#pre.set(b, { data, meta });
-    }
-  }
-
-  /** Block `b` as the image holds it, read on the event loop (`aio=sync` drives). */
-  #read(b: number): Durable {
-    const { lbaSize, ms, metaOffset } = this.#g;
-    const drive = this.#store.drive;
-    const data = new Uint8Array(lbaSize);
-    void drive.read(data, b * lbaSize);
-    const meta = new Uint8Array(ms);
-    if (ms > 0) void drive.read(meta, metaOffset + b * ms);
-    return { data, meta };
-  }
-
-  wrote(lba: number, nlb: number, data: StoreBytes, meta: StoreBytes): void {
-    if (this.#sealed) return;
     const size = (x: StoreBytes): number => (x instanceof Uint8Array ? x.length : 0);
     const e: Entry = {
       seq: ++this.#seq,
       lba,
       nlb,
-      // The store's buffers may be reused by the caller: keep copies.
-      data: data instanceof Uint8Array ? data.slice() : data,
-      meta: meta instanceof Uint8Array ? meta.slice() : meta,
-      live: new Uint8Array(nlb).fill(1),
+      // The caller's buffers may be reused: keep copies (Uint8Array's slice: a Buffer's own
+      // slice() would return a view).
+      data: data instanceof Uint8Array ? copyOf(data) : data,
+      meta: meta instanceof Uint8Array ? copyOf(meta) : meta,
+      live: undefined,
       liveCount: nlb,
       bytes: size(data) + size(meta),
     };
     this.#log.push(e);
+    this.#bySeq.set(e.seq, e);
     this.#bytes += e.bytes;
-    for (let b = lba; b < lba + nlb; b++) this.#cover.set(b, (this.#cover.get(b) ?? 0) + 1);
+    this.#blocks.cover(lba, nlb, e.seq);
     this.stats.writes++;
-    while (this.#bytes > this.capacityBytes && this.#log.length > 1) {
-      this.stats.destaged++;
-      this.#destage(this.#log.shift()!);
+    // Destage the oldest writes until the rest fits (bytes counts write-backs under way too).
+    const oldest: Entry[] = [];
+    for (let over = this.#bytes - this.capacityBytes; over > 0 && this.#log.length > 1;) {
+      const old = this.#log.shift()!;
+      oldest.push(old);
+      over -= old.bytes;
+    }
+    this.stats.destaged += oldest.length;
+    return this.#writeBack(oldest);
+  }
+
+  overlay(lba: number, nlb: number, b: Blocks): void {
+    if (this.#blocks.empty) return;
+    const { lbaSize, ms } = this.#g;
+    for (let x = lba; x < lba + nlb; x++) {
+      const seq = this.#blocks.newest(x);
+      if (seq === 0) continue;
+      const e = this.#bySeq.get(seq);
+      assert(e !== undefined, `write cache: block ${x} names write ${seq}, which is gone`);
+      const i = x - e.lba;
+      const at = x - lba;
+      place(e.data, lbaSize, i, b.data, at);
+      if (ms > 0) place(e.meta, ms, i, b.meta, at);
     }
   }
 
@@ -178,50 +165,58 @@ export class WriteCacheModel implements StoreJournal {
     return this.#seq;
   }
 
-  persisted(mark: number, range?: { readonly lba: number; readonly nlb: number }): void {
+  /**
+   * Writes back what a flush up to `mark` covers: every cached write up to it, oldest first, or
+   * (FUA, write through) only the newest content of `range`'s blocks, superseding older cached
+   * writes of them. Resolves once the image holds it.
+   */
+  writeBack(
+    mark: number,
+    range?: { readonly lba: number; readonly nlb: number },
+  ): MaybePromise<void> {
     if (range === undefined) {
-      while (this.#log.length > 0 && this.#log[0]!.seq <= mark) {
-        this.stats.persisted++;
-        this.#destage(this.#log.shift()!);
-      }
-      return;
+      const due: Entry[] = [];
+      while (this.#log.length > 0 && this.#log[0]!.seq <= mark) due.push(this.#log.shift()!);
+      this.stats.persisted += due.length;
+      return this.#writeBack(due);
     }
-    // FUA / write through: the newest cached content of each block of the range (up to the
-    // mark) becomes durable; older cached writes of those blocks are superseded.
     const end = range.lba + range.nlb;
-    const done = new Set<number>();
+    // Newest first: the first write met for a block is its newest content.
+    const newest = new Map<number, Entry>();
     for (let i = this.#log.length - 1; i >= 0; i--) {
       const e = this.#log[i]!;
       if (e.seq > mark || e.lba >= end || e.lba + e.nlb <= range.lba) continue;
       const from = Math.max(e.lba, range.lba);
       const to = Math.min(e.lba + e.nlb, end);
       for (let b = from; b < to; b++) {
-        if (e.live[b - e.lba] === 0) continue;
-        if (!done.has(b)) {
-          done.add(b);
-          this.#setDurable(b, e);
-        }
-        this.#kill(e, b);
+        if (!isLive(e, b)) continue;
+        if (!newest.has(b)) newest.set(b, e);
+        else this.#kill(e, b);
       }
     }
-    const kept: Entry[] = [];
-    for (const e of this.#log) {
-      if (e.liveCount > 0) {
-        kept.push(e);
-      } else {
-        this.#dropBytes(e);
-        this.stats.persisted++;
-      }
-    }
-    this.#log = kept;
+    const pieces = runsOf(newest);
+    return this.#schedule(
+      () => this.#putRuns(pieces),
+      () => {
+        for (const [b, e] of newest) this.#kill(e, b);
+        this.#log = this.#log.filter((e) => {
+          if (e.liveCount > 0) return true;
+          this.stats.persisted++;
+          this.#drop(e);
+          return false;
+        });
+      },
+    );
   }
 
   formatted(): void {
-    this.#pre.clear();
-    this.#cover.clear();
+    this.#blocks = new CacheBlocks();
     this.#log = [];
+    this.#bySeq.clear();
     this.#bytes = 0;
   }
+
+  // ---- Inspection ---------------------------------------------------------------------------------
 
   /** Writes acknowledged and not durable, oldest first (the flush audit). */
   audit(): VolatileWrite[] {
@@ -235,15 +230,15 @@ export class WriteCacheModel implements StoreJournal {
 
   /** Blocks whose content a cut could change now. */
   get volatileBlocks(): number {
-    return this.#pre.size;
+    return this.#blocks.covered;
   }
 
   /**
-   * Power cut: the image goes back to what was durable plus the surviving writes. `seed`
-   * chooses the survivors of 'prefix' and 'subset'. The model is empty afterwards.
+   * Power cut: the writes that survive reach the image, the others are gone. `seed` chooses the
+   * survivors of 'prefix' and 'subset'. The model is empty afterwards.
    */
   async cut(mode: CutMode, seed: number): Promise<CutReport> {
-    await this.#chain;
+    await this.#pending;
     const rng = new SeededRng(seed);
     const log = this.#log;
     let keep: boolean[];
@@ -260,110 +255,171 @@ export class WriteCacheModel implements StoreJournal {
         keep = log.map(() => rng.next() < 0.5);
         break;
     }
-    const g = this.#g;
-    const drive = this.#store.drive;
-    for (const [b, d] of this.#pre) {
-      await drive.write(d.data, b * g.lbaSize);
-      if (g.ms > 0) await drive.write(d.meta, g.metaOffset + b * g.ms);
-    }
     const lost: VolatileWrite[] = [];
-    for (let i = 0; i < log.length; i++) {
-      const e = log[i]!;
-      if (!keep[i]) {
-        lost.push({ seq: e.seq, lba: e.lba, nlb: e.nlb, volatileBlocks: e.liveCount });
-        continue;
-      }
-      for (let b = e.lba; b < e.lba + e.nlb; b++) {
-        if (e.live[b - e.lba] === 0) continue;
-        const c = this.#content(e, b);
-        if (c.data !== undefined) await drive.write(c.data, b * g.lbaSize);
-        if (c.meta !== undefined && g.ms > 0) await drive.write(c.meta, g.metaOffset + b * g.ms);
-      }
-    }
-    await drive.flush();
+    const survivors: Entry[] = [];
+    log.forEach((e, i) => {
+      if (keep[i]) survivors.push(e);
+      else lost.push({ seq: e.seq, lba: e.lba, nlb: e.nlb, volatileBlocks: e.liveCount });
+    });
     const report: CutReport = {
       mode,
       volatileWrites: log.length,
-      survived: keep.filter(Boolean).length,
+      survived: survivors.length,
       lost,
-      reverted: this.#reverted(log, keep),
+      reverted: reverted(log, keep),
     };
+    await this.#writeBack(survivors);
+    await this.#store.drive.flush();
     this.formatted();
     return report;
   }
 
-  /** Blocks not rewritten by a surviving write (they hold their older durable content). */
-  #reverted(log: readonly Entry[], keep: readonly boolean[]): { start: number; end: number }[] {
-    // A block takes the content of its last surviving write; it is reverted when the last
-    // cached write of it did not survive.
-    const last = new Map<number, boolean>();
-    log.forEach((e, i) => {
-      for (let b = e.lba; b < e.lba + e.nlb; b++) {
-        if (e.live[b - e.lba] === 1) last.set(b, keep[i] === true);
-      }
-    });
-    const blocks = [...last].filter(([, kept]) => !kept).map(([b]) => b);
-    blocks.sort((a, b) => a - b);
-    const out: { start: number; end: number }[] = [];
-    for (const b of blocks) {
-      const tail = out.at(-1);
-      if (tail !== undefined && tail.end === b) tail.end = b + 1;
-      else out.push({ start: b, end: b + 1 });
+  // ---- Write-back ---------------------------------------------------------------------------------
+
+  /**
+   * Writes the live blocks of `entries` to the image in order (where two overlap the later
+   * one's content lands last, so the image ends as it wrote), then forgets them.
+   */
+  #writeBack(entries: readonly Entry[]): MaybePromise<void> {
+    if (entries.length === 0) return;
+    const pieces: Run[] = [];
+    for (const e of entries) liveRuns(e, pieces);
+    return this.#schedule(
+      () => this.#putRuns(pieces),
+      () => {
+        for (const e of entries) this.#retire(e);
+      },
+    );
+  }
+
+  /**
+   * Runs `write`, then `after` once the image holds what it wrote: until then, reads still see
+   * the cache. Synchronous when the drive is; otherwise chained behind the write-backs under
+   * way, so the image receives them in order.
+   */
+  #schedule(write: () => MaybePromise<void>, after: () => void): MaybePromise<void> {
+    const run = (): MaybePromise<void> => then(write(), after);
+    if (this.#store.drive.aio === 'sync') return run();
+    const p = this.#pending.then(run);
+    this.#pending = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Writes each run's blocks from its write's data and metadata. */
+  #putRuns(runs: readonly Run[]): MaybePromise<void> {
+    const { lbaSize, ms, metaOffset } = this.#g;
+    const drive = this.#store.drive;
+    let done: MaybePromise<void> = undefined;
+    for (const { e, from, n } of runs) {
+      const i = from - e.lba;
+      const d = partOf(e.data, lbaSize, i, n);
+      const m = ms > 0 ? partOf(e.meta, ms, i, n) : undefined;
+      if (d !== undefined) done = then(done, () => drive.write(d, from * lbaSize));
+      if (m !== undefined) done = then(done, () => drive.write(m, metaOffset + from * ms));
     }
-    return out;
+    return done;
   }
 
-  /** The bytes `e` wrote to block `b` (undefined: that part was not written). */
-  #content(e: Entry, b: number): { data?: Uint8Array; meta?: Uint8Array } {
-    const { lbaSize, ms } = this.#g;
-    const i = b - e.lba;
-    const part = (x: StoreBytes, size: number): Uint8Array | undefined => {
-      if (x === undefined || size === 0) return undefined;
-      if (x === 'zero') return new Uint8Array(size);
-      return x.subarray(i * size, (i + 1) * size);
-    };
-    const data = part(e.data, lbaSize);
-    const meta = part(e.meta, ms);
-    return { ...(data ? { data } : {}), ...(meta ? { meta } : {}) };
+  /** The write is durable or gone: none of its blocks is cached any more. */
+  #retire(e: Entry): void {
+    if (e.liveCount === e.nlb) {
+      for (let b = e.lba; b < e.lba + e.nlb; b++) this.#blocks.uncover(b);
+    } else {
+      for (let b = e.lba; b < e.lba + e.nlb; b++) if (isLive(e, b)) this.#blocks.uncover(b);
+    }
+    e.liveCount = 0;
+    e.live = undefined;
+    this.#drop(e);
   }
 
-  /** `e`'s content of block `b` is now the durable one. */
-  #setDurable(b: number, e: Entry): void {
-    const old = this.#pre.get(b);
-    if (old === undefined) return;
-    const c = this.#content(e, b);
-    this.#pre.set(b, {
-      data: c.data !== undefined ? c.data.slice() : old.data,
-      meta: c.meta !== undefined ? c.meta.slice() : old.meta,
-    });
-  }
-
+  /** Block `b` of write `e` is durable or superseded. */
   #kill(e: Entry, b: number): void {
+    if (!isLive(e, b)) return;
+    e.live ??= new Uint8Array(e.nlb).fill(1);
     e.live[b - e.lba] = 0;
     e.liveCount--;
-    const n = (this.#cover.get(b) ?? 1) - 1;
-    if (n > 0) {
-      this.#cover.set(b, n);
-    } else {
-      // No cached write of the block left: the image holds its durable content.
-      this.#cover.delete(b);
-      this.#pre.delete(b);
-    }
+    this.#blocks.uncover(b);
   }
 
-  /** The oldest entry becomes durable. */
-  #destage(e: Entry): void {
-    for (let b = e.lba; b < e.lba + e.nlb; b++) {
-      if (e.live[b - e.lba] === 0) continue;
-      this.#setDurable(b, e);
-      this.#kill(e, b);
-    }
-    this.#dropBytes(e);
-  }
-
-  #dropBytes(e: Entry): void {
+  #drop(e: Entry): void {
+    this.#bySeq.delete(e.seq);
     this.#bytes -= e.bytes;
   }
+}
+
+/** Blocks not rewritten by a surviving write (they hold their older durable content). */
+function reverted(
+  log: readonly Entry[],
+  keep: readonly boolean[],
+): { start: number; end: number }[] {
+  // A block takes the content of its last surviving write; it is reverted when the last cached
+  // write of it did not survive.
+  const last = new Map<number, boolean>();
+  log.forEach((e, i) => {
+    for (let b = e.lba; b < e.lba + e.nlb; b++) {
+      if (isLive(e, b)) last.set(b, keep[i] === true);
+    }
+  });
+  const blocks = [...last].filter(([, kept]) => !kept).map(([b]) => b);
+  blocks.sort((a, b) => a - b);
+  const out: { start: number; end: number }[] = [];
+  for (const b of blocks) {
+    const tail = out.at(-1);
+    if (tail !== undefined && tail.end === b) tail.end = b + 1;
+    else out.push({ start: b, end: b + 1 });
+  }
+  return out;
+}
+
+interface Run {
+  readonly e: Entry;
+  readonly from: number;
+  n: number;
+}
+
+function isLive(e: Entry, b: number): boolean {
+  return e.live === undefined ? e.liveCount > 0 : e.live[b - e.lba] === 1;
+}
+
+/** Appends the runs of `e`'s live blocks to `out`. */
+function liveRuns(e: Entry, out: Run[]): void {
+  if (e.liveCount === 0) return;
+  if (e.liveCount === e.nlb) {
+    out.push({ e, from: e.lba, n: e.nlb });
+    return;
+  }
+  for (let b = e.lba; b < e.lba + e.nlb; b++) {
+    if (!isLive(e, b)) continue;
+    const last = out.at(-1);
+    if (last?.e === e && last.from + last.n === b) last.n++;
+    else out.push({ e, from: b, n: 1 });
+  }
+}
+
+/** Runs of consecutive blocks that take their content from the same write, by block. */
+function runsOf(blocks: ReadonlyMap<number, Entry>): Run[] {
+  const out: Run[] = [];
+  for (const b of [...blocks.keys()].sort((x, y) => x - y)) {
+    const e = blocks.get(b)!;
+    const last = out.at(-1);
+    if (last?.e === e && last.from + last.n === b) last.n++;
+    else out.push({ e, from: b, n: 1 });
+  }
+  return out;
+}
+
+/** Copies block `i` of a write's part (bytes, zeros or nothing) to block `at` of `into`. */
+function place(x: StoreBytes, size: number, i: number, into: Uint8Array, at: number): void {
+  if (x === undefined) return;
+  if (x === 'zero') into.fill(0, at * size, (at + 1) * size);
+  else into.set(x.subarray(i * size, (i + 1) * size), at * size);
+}
+
+/** Blocks [i, i + n) of a write's part as bytes to write, or undefined when it wrote none. */
+function partOf(x: StoreBytes, size: number, i: number, n: number): Uint8Array | undefined {
+  if (x === undefined) return undefined;
+  if (x === 'zero') return new Uint8Array(n * size);
+  return x.subarray(i * size, (i + n) * size);
 }
 
 /** Attaches a write cache model to a block store (replacing none). */
@@ -372,4 +428,27 @@ export function attachWriteCacheModel(store: BlockStore, capacityBytes?: number)
   const m = new WriteCacheModel(store, capacityBytes);
   store.journal = m;
   return m;
+}
+
+/**
+ * Copies of written data are carved from shared slabs: a fresh ArrayBuffer per 4 KiB write
+ * costs more than the rest of the model together. Writes leave the cache mostly in the order
+ * they came (Flush, destage), so a slab is freed soon after its last carve; one held by a long
+ * lived carve costs at most SLAB_BYTES.
+ */
+const SLAB_BYTES = 256 * 1024;
+let slab = new Uint8Array(0);
+let slabUsed = 0;
+
+/** A copy of `b` that does not share its memory. */
+function copyOf(b: Uint8Array): Uint8Array {
+  if (b.length > SLAB_BYTES / 4) return Uint8Array.prototype.slice.call(b);
+  if (slabUsed + b.length > slab.length) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + b.length);
+  out.set(b);
+  slabUsed += (b.length + 7) & ~7;
+  return out;
 }

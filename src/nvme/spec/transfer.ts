@@ -61,8 +61,11 @@ export function bufferData(buf: Uint8Array): HostData {
   return {
     length: buf.length,
     fromHost(offset: number, len: number): Uint8Array | number {
-      // A copy: the caller's buffer may change while a write's bytes are kept (write cache).
-      return inside(offset, len) ? buf.slice(offset, offset + len) : 0x004;
+      // A copy (Uint8Array's slice, also for a Buffer): the caller's buffer may change while a
+      // write's bytes are kept (write cache).
+      return inside(offset, len)
+        ? Uint8Array.prototype.slice.call(buf, offset, offset + len)
+        : 0x004;
     },
     toHost(offset: number, data: Uint8Array): number {
       if (!inside(offset, data.length)) return 0x004;
