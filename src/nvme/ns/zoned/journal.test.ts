@@ -8,7 +8,15 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseJournal, ZoneJournal, type JournalGeometry } from './journal.js';
+import {
+  encodeRecord,
+  JournalHeaderLayout,
+  parseJournal,
+  ZoneJournal,
+  type JournalGeometry,
+} from './journal.js';
+import { crc32c } from '../../../util/crc.js';
+import { writeU32le, writeU64le } from '../../../util/bytes.js';
 import { ZA_ZDEV, ZoneState, ZoneTable } from './state.js';
 
 const ZSZE = 128;
@@ -157,6 +165,50 @@ describe('zone journal', () => {
         za: 0,
         ext: undefined,
       });
+    } finally {
+      s.done();
+    }
+  });
+
+  it('reads a version 1 file (type 1 records) and refuses an unknown version by name', () => {
+    const s = setup(16);
+    try {
+      const header = (version: number): Uint8Array => {
+        const h = JournalHeaderLayout.encode({
+          magic: 'NVMZONES',
+          version,
+          lbaSize: 512,
+          zoneSize: BigInt(ZSZE),
+          zoneCap: BigInt(ZSZE),
+          nrZones: 16,
+          descrExtSize: 0,
+        });
+        writeU32le(h, 60, crc32c(h.subarray(0, 60)));
+        return h;
+      };
+      const payload = new Uint8Array(16);
+      payload[0] = ZoneState.FULL;
+      writeU64le(payload, 8, BigInt(7 * ZSZE + ZSZE));
+      writeFileSync(s.file, Buffer.concat([header(1), encodeRecord(1, 7, payload)]));
+      const { t, journal, saved } = s.open();
+      assert.deepEqual([...saved.keys()], [7]);
+      assert.equal(saved.get(7)!.state, ZoneState.FULL);
+      // Appends keep the version 1 file readable; compaction makes it version 2.
+      write(t, 2, 3);
+      assert.deepEqual(fileState(s.file, s.g), [
+        [2, ZoneState.CLOSED, 2 * ZSZE + 3],
+        [7, ZoneState.FULL, 8 * ZSZE],
+      ]);
+      journal.compact(t.zones);
+      assert.equal(JournalHeaderLayout.decode(readFileSync(s.file)).version, 2);
+      journal.close();
+      writeFileSync(s.file, header(3));
+      assert.throws(
+        () => ZoneJournal.open(s.file, s.g, false),
+        (e: Error) =>
+          e.message ===
+          `zone state file '${s.file}' has format version 3; this nvmemu reads versions 1 and 2: remove it or set zoned.persist=off`,
+      );
     } finally {
       s.done();
     }

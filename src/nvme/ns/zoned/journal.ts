@@ -3,14 +3,7 @@
 // emulator the way a real zoned drive keeps them. QEMU keeps zone state in memory only
 // (reference §5.2); `zoned.persist=off` reproduces that.
 //
-// Format (all little endian):
-//   header, 64 bytes: magic "NVMZONES", version u32, LBA size u32, zone size u64 (blocks),
-//     zone capacity u64 (blocks), number of zones u32, descriptor extension size u32,
-//     reserved, CRC32C of bytes 0..59 at 60;
-//   then records, appended: type u16, payload length u16, zone index u32, payload,
-//     CRC32C (u32) of everything before it in the record.
-//     type 1 (zone): state u8, attributes u8, 6 reserved, write pointer u64 (absolute LBA);
-//     type 2 (extension): descriptor extension bytes (written before its zone record).
+// The bytes are journal-format.ts's.
 //
 // Crash safety. A zone's records are appended (one write(2)) after the data they describe reached
 // the image and before the command completes, so the file never claims more than the image holds
@@ -44,214 +37,36 @@ import {
 } from 'node:fs';
 import assert from 'node:assert/strict';
 import { dirname } from 'node:path';
-import { crc32c } from '../../../util/crc.js';
-import { defineLayout } from '../../../util/layout.js';
 import {
-  readU16le,
-  readU32le,
-  readU64le,
-  readU8,
-  writeU16le,
-  writeU32le,
-  writeU8,
-} from '../../../util/bytes.js';
-import { ErrorCode, EmuError } from '../../../util/errors.js';
-import { ZA_ZDEV, ZoneState, ZONE_STATE_VALUES, type Zone, type ZoneStateValue } from './state.js';
+  encodeHeader,
+  HEADER_SIZE,
+  parseJournal,
+  putRecords,
+  recordRoom,
+  SavedZones,
+  SnapshotWriter,
+  type JournalGeometry,
+  type ZoneRow,
+  type ZoneRows,
+} from './journal-format.js';
+import { ZoneState, type Zone } from './state.js';
 
-const MAGIC = 'NVMZONES';
-const VERSION = 1;
-const HEADER_SIZE = 64;
-const REC_HEAD = 8;
-const REC_ZONE = 1;
-const REC_EXT = 2;
-const ZONE_PAYLOAD = 16;
+export {
+  encodeRecord,
+  JournalHeaderLayout,
+  parseJournal,
+  SavedZones,
+  zoneRecords,
+  ZoneStateFileError,
+  type JournalGeometry,
+  type SavedZone,
+  type ZoneRows,
+} from './journal-format.js';
+
 /** Compact once the appended records exceed this many bytes (or twice the last snapshot). */
 const COMPACT_BYTES = 1 << 20;
 /** A background compaction step yields the event loop after this long (ms). */
 const STEP_MS = 0.5;
-
-export const JournalHeaderLayout = defineLayout('zone-journal-header', HEADER_SIZE, [
-  { name: 'magic', offset: 0, type: { ascii: 8, pad: 0 } },
-  { name: 'version', offset: 8, type: 'u32le' },
-  { name: 'lbaSize', offset: 12, type: 'u32le' },
-  { name: 'zoneSize', offset: 16, type: 'u64le' },
-  { name: 'zoneCap', offset: 24, type: 'u64le' },
-  { name: 'nrZones', offset: 32, type: 'u32le' },
-  { name: 'descrExtSize', offset: 36, type: 'u32le' },
-  { name: 'crc', offset: 60, type: 'u32le' },
-]);
-
-export interface JournalGeometry {
-  readonly lbaSize: number;
-  readonly zoneSize: number;
-  readonly zoneCap: number;
-  readonly nrZones: number;
-  readonly descrExtSize: number;
-}
-
-/** What a zone looked like when last recorded. */
-export interface SavedZone {
-  readonly state: ZoneStateValue;
-  readonly wp: number;
-  readonly za: number;
-  readonly ext: Uint8Array | undefined;
-}
-
-/** The zone state file cannot be used (foreign file, other geometry, I/O error). */
-export class ZoneStateFileError extends EmuError {
-  constructor(message: string, code: string = ErrorCode.EMU_ERR_CONFIG) {
-    super(code, message);
-  }
-}
-
-function encodeHeader(g: JournalGeometry): Uint8Array {
-  const h = JournalHeaderLayout.encode({
-    magic: MAGIC,
-    version: VERSION,
-    lbaSize: g.lbaSize,
-    zoneSize: BigInt(g.zoneSize),
-    zoneCap: BigInt(g.zoneCap),
-    nrZones: g.nrZones,
-    descrExtSize: g.descrExtSize,
-  });
-  writeU32le(h, 60, crc32c(h.subarray(0, 60)));
-  return h;
-}
-
-export function encodeRecord(type: number, zone: number, payload: Uint8Array): Uint8Array {
-  const r = new Uint8Array(REC_HEAD + payload.length + 4);
-  writeU16le(r, 0, type);
-  writeU16le(r, 2, payload.length);
-  writeU32le(r, 4, zone);
-  r.set(payload, REC_HEAD);
-  writeU32le(r, REC_HEAD + payload.length, crc32c(r.subarray(0, REC_HEAD + payload.length)));
-  return r;
-}
-
-/** Bytes of a zone record. */
-const ZONE_RECORD = REC_HEAD + ZONE_PAYLOAD + 4;
-
-/** One zone's state as recorded. */
-interface ZoneRow {
-  readonly state: number;
-  readonly za: number;
-  readonly wp: number;
-  readonly ext: Uint8Array | undefined;
-}
-
-/**
- * Writes the records of zone `index` at `off` of `buf` (extension first, so a zone record never
- * lacks its data) and returns where they end; `buf` has room for recordRoom() bytes from `off`.
- */
-function putRecords(buf: Uint8Array, off: number, index: number, z: ZoneRow): number {
-  let at = off;
-  if ((z.za & ZA_ZDEV) !== 0 && z.ext !== undefined) {
-    const len = z.ext.length;
-    writeU16le(buf, at, REC_EXT);
-    writeU16le(buf, at + 2, len);
-    writeU32le(buf, at + 4, index);
-    buf.set(z.ext, at + REC_HEAD);
-    writeU32le(buf, at + REC_HEAD + len, crc32c(buf.subarray(at, at + REC_HEAD + len)));
-    at += REC_HEAD + len + 4;
-  }
-  buf.fill(0, at, at + ZONE_RECORD);
-  writeU16le(buf, at, REC_ZONE);
-  writeU16le(buf, at + 2, ZONE_PAYLOAD);
-  writeU32le(buf, at + 4, index);
-  writeU8(buf, at + REC_HEAD, z.state);
-  writeU8(buf, at + REC_HEAD + 1, z.za);
-  // The write pointer as u64: two halves of a number below 2^53 (no bigint per record).
-  writeU32le(buf, at + REC_HEAD + 8, z.wp % 2 ** 32);
-  writeU32le(buf, at + REC_HEAD + 12, Math.floor(z.wp / 2 ** 32));
-  writeU32le(buf, at + ZONE_RECORD - 4, crc32c(buf.subarray(at, at + ZONE_RECORD - 4)));
-  return at + ZONE_RECORD;
-}
-
-/** Most bytes putRecords writes for one zone. */
-const recordRoom = (descrExtSize: number): number =>
-  ZONE_RECORD + (descrExtSize > 0 ? REC_HEAD + descrExtSize + 4 : 0);
-
-/** The records that describe `z` (extension first, so a zone record never lacks its data). */
-export function zoneRecords(z: Zone): Uint8Array[] {
-  const buf = new Uint8Array(recordRoom(z.ext?.length ?? 0));
-  const end = putRecords(buf, 0, z.index, z);
-  const out: Uint8Array[] = [];
-  for (let off = 0; off < end; off += REC_HEAD + readU16le(buf, off + 2) + 4) {
-    out.push(buf.slice(off, off + REC_HEAD + readU16le(buf, off + 2) + 4));
-  }
-  return out;
-}
-
-/** What the journal reads of the zones it records: the zone table (state.ts ZoneTable). */
-export interface ZoneRows {
-  readonly count: number;
-  isDefault(i: number): boolean;
-  stateOf(i: number): number;
-  zaOf(i: number): number;
-  wpOf(i: number): number;
-  extOf(i: number): Uint8Array | undefined;
-}
-
-const STATES = new Set<number>(ZONE_STATE_VALUES);
-
-/** Parses a state file; returns the saved zones and the length of its valid prefix. */
-export function parseJournal(
-  bytes: Uint8Array,
-  g: JournalGeometry,
-  file: string,
-): { zones: Map<number, SavedZone>; validLength: number } {
-  if (bytes.length < HEADER_SIZE || readU32le(bytes, 60) !== crc32c(bytes.subarray(0, 60))) {
-    throw new ZoneStateFileError(`zone state file '${file}' is not an nvmemu zone state file`);
-  }
-  const h = JournalHeaderLayout.decode(bytes);
-  if (h.magic !== MAGIC || h.version !== VERSION) {
-    throw new ZoneStateFileError(`zone state file '${file}' is not an nvmemu zone state file`);
-  }
-  const same =
-    h.lbaSize === g.lbaSize &&
-    h.zoneSize === BigInt(g.zoneSize) &&
-    h.zoneCap === BigInt(g.zoneCap) &&
-    h.nrZones === g.nrZones &&
-    h.descrExtSize === g.descrExtSize;
-  if (!same) {
-    throw new ZoneStateFileError(
-      `zone state file '${file}' was written for another zone geometry ` +
-        `(${h.nrZones} zones of ${h.zoneSize} blocks, capacity ${h.zoneCap}, ` +
-        `${h.lbaSize}-byte blocks, extension ${h.descrExtSize} bytes); ` +
-        'remove it or set zoned.persist=off',
-    );
-  }
-  const zones = new Map<number, SavedZone>();
-  const pendingExt = new Map<number, Uint8Array>();
-  let off = HEADER_SIZE;
-  for (;;) {
-    if (off + REC_HEAD > bytes.length) break;
-    const type = readU16le(bytes, off);
-    const len = readU16le(bytes, off + 2);
-    const zone = readU32le(bytes, off + 4);
-    const end = off + REC_HEAD + len + 4;
-    if (end > bytes.length) break;
-    if (readU32le(bytes, end - 4) !== crc32c(bytes.subarray(off, end - 4))) break;
-    const p = bytes.subarray(off + REC_HEAD, off + REC_HEAD + len);
-    if (zone >= g.nrZones) break;
-    if (type === REC_EXT && len === g.descrExtSize) {
-      pendingExt.set(zone, p.slice());
-    } else if (type === REC_ZONE && len === ZONE_PAYLOAD && STATES.has(readU8(p, 0))) {
-      const za = readU8(p, 1);
-      const ext = (za & ZA_ZDEV) !== 0 ? pendingExt.get(zone) : undefined;
-      zones.set(zone, {
-        state: readU8(p, 0) as ZoneStateValue,
-        za: ext === undefined ? za & ~ZA_ZDEV : za,
-        wp: Number(readU64le(p, 8)),
-        ext,
-      });
-    } else {
-      break;
-    }
-    off = end;
-  }
-  return { zones, validLength: off };
-}
 
 /** A background compaction in progress (see the file comment). */
 interface Compaction {
@@ -261,8 +76,8 @@ interface Compaction {
   next: number;
   /** Records appended since the compaction started, to follow the snapshot. */
   tail: Uint8Array[];
-  /** Bytes of the snapshot written so far. */
-  bytes: number;
+  /** The snapshot being built (its bytes count the header). */
+  readonly snapshot: SnapshotWriter;
   /** Set by close() or compact(): the compaction stops at its next step and leaves no file. */
   aborted: boolean;
   /** The fsync of the finished snapshot is under way (on the thread pool). */
@@ -306,8 +121,8 @@ export class ZoneJournal {
     file: string,
     g: JournalGeometry,
     readOnly: boolean,
-  ): { journal: ZoneJournal | undefined; saved: Map<number, SavedZone> } {
-    let saved = new Map<number, SavedZone>();
+  ): { journal: ZoneJournal | undefined; saved: SavedZones } {
+    let saved = new SavedZones(0);
     let size = 0;
     if (existsSync(file)) {
       const bytes = new Uint8Array(readFileSync(file));
@@ -362,17 +177,24 @@ export class ZoneJournal {
     else if (this.#appended > this.#limit) this.#startCompaction();
   }
 
+  /** Starts a background compaction now, unless one is under way (bench, maintenance). */
+  compactSoon(): void {
+    if (this.#closed || this.#fd === undefined || this.#compaction !== undefined) return;
+    this.#startCompaction();
+  }
+
   #startCompaction(): void {
     const c: Compaction = {
       fd: openSync(`${this.file}.tmp`, 'w'),
       next: 0,
       tail: [],
-      bytes: HEADER_SIZE,
+      snapshot: new SnapshotWriter(this.#geometry.descrExtSize),
       aborted: false,
       syncing: false,
     };
     this.#compaction = c;
     writeSync(c.fd, encodeHeader(this.#geometry));
+    c.snapshot.bytes = HEADER_SIZE;
     setImmediate(() => this.#step(c));
   }
 
@@ -381,19 +203,16 @@ export class ZoneJournal {
     if (c.aborted) return;
     try {
       const rows = this.#rows!;
-      const room = recordRoom(this.#geometry.descrExtSize);
-      const buf = new Uint8Array(256 * room);
       const t0 = performance.now();
       while (c.next < rows.count && performance.now() - t0 < STEP_MS) {
-        let off = 0;
         const stop = Math.min(rows.count, c.next + 4096);
-        for (; c.next < stop && off + room <= buf.length; c.next++) {
-          if (!rows.isDefault(c.next)) off = putRecords(buf, off, c.next, this.#row(c.next));
+        for (; c.next < stop; c.next++) {
+          if (!rows.isDefault(c.next)) c.snapshot.add(c.next, this.#row(c.next));
         }
-        if (off > 0) writeSync(c.fd, buf, 0, off);
-        c.bytes += off;
       }
-      if (c.next < rows.count) {
+      const done = c.next === rows.count;
+      for (const b of c.snapshot.take(done)) writeSync(c.fd, b);
+      if (!done) {
         setImmediate(() => this.#step(c));
         return;
       }
@@ -429,7 +248,7 @@ export class ZoneJournal {
     this.#dirDirty = true;
     this.#compaction = undefined;
     this.#appended = 0;
-    this.#limit = Math.max(COMPACT_BYTES, 2 * c.bytes);
+    this.#limit = Math.max(COMPACT_BYTES, 2 * c.snapshot.bytes);
     this.compactions++;
   }
 
@@ -472,10 +291,7 @@ export class ZoneJournal {
     if (this.#closed) return;
     this.#stopCompaction();
     const g = this.#geometry;
-    const room = recordRoom(g.descrExtSize);
-    let buf = new Uint8Array(HEADER_SIZE + Math.min(all.length, 65536) * room);
-    buf.set(encodeHeader(g));
-    let off = HEADER_SIZE;
+    const snap = new SnapshotWriter(g.descrExtSize);
     for (const z of all) {
       const index = z.index;
       const row: ZoneRow = {
@@ -484,22 +300,17 @@ export class ZoneJournal {
         za: 'za' in z ? z.za : (this.#rows?.zaOf(index) ?? 0),
         ext: 'ext' in z ? z.ext : this.#rows?.extOf(index),
       };
-      if (row.state === ZoneState.EMPTY && row.wp === index * g.zoneSize && row.za === 0) {
-        continue;
+      if (row.state !== ZoneState.EMPTY || row.wp !== index * g.zoneSize || row.za !== 0) {
+        snap.add(index, row);
       }
-      if (off + room > buf.length) {
-        const bigger = new Uint8Array(buf.length * 2);
-        bigger.set(buf.subarray(0, off));
-        buf = bigger;
-      }
-      off = putRecords(buf, off, index, row);
     }
     if (this.#fd !== undefined) closeSync(this.#fd);
     this.#fd = undefined;
-    writeAtomically(this.file, [buf.subarray(0, off)]);
+    const parts = [encodeHeader(g), ...snap.take(true)];
+    writeAtomically(this.file, parts);
     this.#fd = openSync(this.file, 'a');
     this.#appended = 0;
-    this.#limit = Math.max(COMPACT_BYTES, 2 * off);
+    this.#limit = Math.max(COMPACT_BYTES, 2 * (HEADER_SIZE + snap.bytes));
   }
 
   /** Makes the recorded state durable (called with the namespace's flush). */

@@ -12,6 +12,8 @@
 
 import assert from 'node:assert/strict';
 import { Status, withDnr } from '../../spec/status.js';
+import { ZoneLists } from './lists.js';
+import { zoneArray, ZoneView, type Rows } from './views.js';
 
 /** Zone states (ZNS 1.1 Figure 37, ZS field). */
 export const ZoneState = {
@@ -76,7 +78,7 @@ export type OpenMode = 'implicit' | 'explicit';
 const OK = Status.SUCCESS;
 const inval = withDnr(Status.ZONE_INVAL_TRANSITION);
 
-/** The states whose zones are kept in insertion order (the lists QEMU walks). */
+/** The states whose zones are kept in insertion order (the lists QEMU walks), by list number. */
 const LISTED: readonly ZoneStateValue[] = [
   ZoneState.IMPLICITLY_OPEN,
   ZoneState.EXPLICITLY_OPEN,
@@ -84,89 +86,10 @@ const LISTED: readonly ZoneStateValue[] = [
   ZoneState.READ_ONLY,
   ZoneState.OFFLINE,
 ];
-
-/** The table's columns, one entry per zone (what a ZoneView reads). */
-interface Rows {
-  readonly zsze: number;
-  readonly zcap: number;
-  readonly state: Uint8Array;
-  readonly za: Uint8Array;
-  /** LBAs are below 2^53 (checked at construction), so doubles hold them exactly. */
-  readonly wp: Float64Array;
-  readonly wptr: Float64Array;
-  readonly generation: Uint32Array;
-  /** Descriptor extensions of the zones that have one. */
-  readonly ext: Map<number, Uint8Array>;
-}
-
-/** A live view of row `index`: cheap to make (two fields), so views are made on demand. */
-class ZoneView implements Zone {
-  readonly index: number;
-  readonly #rows: Rows;
-  constructor(rows: Rows, index: number) {
-    this.#rows = rows;
-    this.index = index;
-  }
-  get zslba(): number {
-    return this.index * this.#rows.zsze;
-  }
-  get zcap(): number {
-    return this.#rows.zcap;
-  }
-  get state(): ZoneStateValue {
-    return this.#rows.state[this.index] as ZoneStateValue;
-  }
-  get wp(): number {
-    return this.#rows.wp[this.index]!;
-  }
-  get wptr(): number {
-    return this.#rows.wptr[this.index]!;
-  }
-  get za(): number {
-    return this.#rows.za[this.index]!;
-  }
-  get ext(): Uint8Array | undefined {
-    return this.#rows.ext.get(this.index);
-  }
-  get generation(): number {
-    return this.#rows.generation[this.index]!;
-  }
-}
-
-/**
- * `table.zones` as an array: `zones[i]`, `length`, iteration and the array methods, with each
- * element a ZoneView made when it is read. A million zones would otherwise be a million objects
- * (~100 MiB) before the first command; the table itself is ~30 bytes per zone.
- */
-function zoneArray(n: number, view: (i: number) => Zone): readonly Zone[] {
-  const target: Zone[] = [];
-  target.length = n;
-  const indexOf = (p: string | symbol): number => {
-    if (typeof p !== 'string') return -1;
-    const i = Number(p);
-    return Number.isInteger(i) && i >= 0 && i < n && String(i) === p ? i : -1;
-  };
-  return new Proxy(target, {
-    get(t, p, receiver) {
-      const i = indexOf(p);
-      return i >= 0 ? view(i) : (Reflect.get(t, p, receiver) as unknown);
-    },
-    has(t, p) {
-      return indexOf(p) >= 0 || Reflect.has(t, p);
-    },
-    set() {
-      return false;
-    },
-    getOwnPropertyDescriptor(t, p) {
-      const i = indexOf(p);
-      if (i < 0) return Reflect.getOwnPropertyDescriptor(t, p);
-      return { value: view(i), writable: false, enumerable: true, configurable: true };
-    },
-    ownKeys(t) {
-      return [...Array.from({ length: n }, (_, i) => String(i)), ...Reflect.ownKeys(t)];
-    },
-  });
-}
+/** State -> list number (-1: not listed), indexed by the 4-bit state value. */
+const LIST_OF: readonly number[] = Array.from({ length: 16 }, (_, s) =>
+  LISTED.indexOf(s as ZoneStateValue),
+);
 
 export class ZoneTable {
   readonly zones: readonly Zone[];
@@ -178,7 +101,7 @@ export class ZoneTable {
   #active = 0;
   #zrwaUsed = 0;
   /** Zones per listed state, in the order they entered it (Empty and Full are not listed). */
-  readonly #lists = new Map<ZoneStateValue, Set<number>>(LISTED.map((s) => [s, new Set()]));
+  readonly #lists: ZoneLists;
   /** Called after a zone's state, attributes or write pointer changed (persistence). */
   onChange: ((index: number) => void) | undefined;
 
@@ -187,6 +110,7 @@ export class ZoneTable {
     assert(Number.isSafeInteger(nrZones * zoneSize), 'LBAs fit a double exactly');
     this.limits = limits;
     this.count = nrZones;
+    this.#lists = new ZoneLists(nrZones, LISTED.length);
     const wp = new Float64Array(nrZones);
     for (let i = 0; i < nrZones; i++) wp[i] = i * zoneSize;
     this.#rows = {
@@ -256,8 +180,8 @@ export class ZoneTable {
    * Empty and Full zones, which are not listed, in zone order.
    */
   inState(s: ZoneStateValue): Zone[] {
-    const list = this.#lists.get(s);
-    if (list !== undefined) return [...list].map((i) => this.zone(i));
+    const l = LIST_OF[s]!;
+    if (l >= 0) return this.#lists.toArray(l).map((i) => this.zone(i));
     const out: Zone[] = [];
     for (let i = 0; i < this.count; i++) if (this.#rows.state[i] === s) out.push(this.zone(i));
     return out;
@@ -273,8 +197,8 @@ export class ZoneTable {
     const from = this.#rows.state[i] as ZoneStateValue;
     this.#open += Number(isOpen(to)) - Number(isOpen(from));
     this.#active += Number(isActive(to)) - Number(isActive(from));
-    this.#lists.get(from)?.delete(i);
-    this.#lists.get(to)?.add(i);
+    if (LIST_OF[from]! >= 0) this.#lists.remove(LIST_OF[from]!, i);
+    if (LIST_OF[to]! >= 0) this.#lists.add(LIST_OF[to]!, i);
     this.#rows.state[i] = to;
   }
 
@@ -299,10 +223,10 @@ export class ZoneTable {
   #autoClose(): void {
     const { maxOpen } = this.limits;
     if (maxOpen === 0 || this.#open < maxOpen) return;
-    const oldest = this.#lists.get(ZoneState.IMPLICITLY_OPEN)!.values().next();
-    if (oldest.done === true) return;
-    this.#assign(oldest.value, ZoneState.CLOSED);
-    this.#changed(oldest.value);
+    const oldest = this.#lists.first(LIST_OF[ZoneState.IMPLICITLY_OPEN]!);
+    if (oldest === undefined) return;
+    this.#assign(oldest, ZoneState.CLOSED);
+    this.#changed(oldest);
   }
 
   #hasZrwa(i: number): boolean {
@@ -516,11 +440,9 @@ export class ZoneTable {
    * the listed active zones are visited, not the whole table.
    */
   shutdown(): void {
-    const active = [
-      ...this.#lists.get(ZoneState.IMPLICITLY_OPEN)!,
-      ...this.#lists.get(ZoneState.EXPLICITLY_OPEN)!,
-      ...this.#lists.get(ZoneState.CLOSED)!,
-    ].sort((a, b) => a - b);
+    const active = [ZoneState.IMPLICITLY_OPEN, ZoneState.EXPLICITLY_OPEN, ZoneState.CLOSED]
+      .flatMap((st) => this.#lists.toArray(LIST_OF[st]!))
+      .sort((a, b) => a - b);
     const r = this.#rows;
     for (const i of active) {
       this.#releaseZrwa(i);

@@ -7,7 +7,7 @@ import { Status, withDnr } from '../../spec/status.js';
 import type { ZonedParams } from '../config.js';
 import type { BlockStore } from '../store.js';
 import { encodeIdNsZoned } from './layout.js';
-import { ZoneJournal, type SavedZone } from './journal.js';
+import { ZoneJournal, type SavedZones } from './journal.js';
 import {
   isOpen,
   ZA_ZDEV,
@@ -107,19 +107,19 @@ export class ZonedNs implements ZonedIo {
   }
 
   /** Applies saved zones as a power cycle leaves them: open zones come back Closed or Empty. */
-  #restore(saved: ReadonlyMap<number, SavedZone>): void {
+  #restore(saved: SavedZones): void {
     const t = this.table;
-    for (const [index, s] of saved) {
+    saved.each((index, saved, za, savedWp, ext) => {
       const zslba = t.zslbaOf(index);
       const end = t.writeEndOf(index);
-      const wp = Math.min(Math.max(s.wp, zslba), end);
-      let state: ZoneStateValue = s.state;
+      const wp = Math.min(Math.max(savedWp, zslba), end);
+      let state: ZoneStateValue = saved;
       if (isOpen(state) || state === ZoneState.CLOSED) {
-        state = wp > zslba || (s.za & ZA_ZDEV) !== 0 ? ZoneState.CLOSED : ZoneState.EMPTY;
+        state = wp > zslba || (za & ZA_ZDEV) !== 0 ? ZoneState.CLOSED : ZoneState.EMPTY;
       }
-      if (state === ZoneState.EMPTY) continue;
-      t.restoreAt(index, state, state === ZoneState.FULL ? end : wp, s.za, s.ext);
-    }
+      if (state === ZoneState.EMPTY) return;
+      t.restoreAt(index, state, state === ZoneState.FULL ? end : wp, za, ext);
+    });
   }
 
   get nrZones(): number {
