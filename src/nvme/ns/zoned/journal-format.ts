@@ -151,7 +151,6 @@ export function zoneRecords(z: Zone): Uint8Array[] {
   return out;
 }
 
-/** What the journal reads of the zones it records: the zone table (state.ts ZoneTable). */
 /** A write pointer as u64: two halves of a number below 2^53 (no bigint per record). */
 function putWp(buf: Uint8Array, off: number, wp: number): void {
   writeU32le(buf, off, wp % 2 ** 32);
@@ -162,26 +161,27 @@ const getWp = (buf: Uint8Array, off: number): number =>
 
 /**
  * Builds snapshot bytes: zones in type 3 blocks, each block preceded by the extension records
- * of its zones. add() the zones in any order, take() the bytes so far (to write them out).
+ * of its zones. Complete records go to `sink` as they are made, as a view of the writer's own
+ * buffer that is valid only during the call (write it out or copy it); end() sends the rest.
  */
 export class SnapshotWriter {
   readonly #extSize: number;
+  readonly #sink: (bytes: Uint8Array) => void;
   #exts: Uint8Array;
   #extLen = 0;
   readonly #block = new Uint8Array(REC_HEAD + ENTRIES_PER_BLOCK * ENTRY + 4);
   #entries = 0;
-  #first = 0;
-  #out: Uint8Array[] = [];
-  /** Bytes handed out by take() plus those pending. */
+  /** Bytes sent to the sink. */
   bytes = 0;
 
-  constructor(descrExtSize: number) {
+  constructor(descrExtSize: number, sink: (bytes: Uint8Array) => void) {
     this.#extSize = descrExtSize;
+    this.#sink = sink;
     this.#exts = new Uint8Array(descrExtSize > 0 ? 64 * (REC_HEAD + descrExtSize + 4) : 0);
   }
 
-  add(index: number, z: ZoneRow): void {
-    if ((z.za & ZA_ZDEV) !== 0 && z.ext !== undefined) {
+  add(index: number, state: number, za: number, wp: number, ext: Uint8Array | undefined): void {
+    if ((za & ZA_ZDEV) !== 0 && ext !== undefined) {
       const len = REC_HEAD + this.#extSize + 4;
       if (this.#extLen + len > this.#exts.length) {
         const bigger = new Uint8Array(this.#exts.length * 2);
@@ -191,49 +191,47 @@ export class SnapshotWriter {
       writeU16le(this.#exts, this.#extLen, REC_EXT);
       writeU16le(this.#exts, this.#extLen + 2, this.#extSize);
       writeU32le(this.#exts, this.#extLen + 4, index);
-      this.#exts.set(z.ext.subarray(0, this.#extSize), this.#extLen + REC_HEAD);
+      this.#exts.set(ext.subarray(0, this.#extSize), this.#extLen + REC_HEAD);
       const end = this.#extLen + REC_HEAD + this.#extSize;
       writeU32le(this.#exts, end, crc32c(this.#exts.subarray(this.#extLen, end)));
       this.#extLen = end + 4;
     }
-    if (this.#entries === 0) this.#first = index;
+    const b = this.#block;
+    if (this.#entries === 0) writeU32le(b, 4, index);
     const at = REC_HEAD + this.#entries * ENTRY;
-    writeU32le(this.#block, at, index);
-    writeU8(this.#block, at + 4, z.state);
-    writeU8(this.#block, at + 5, z.za);
-    writeU16le(this.#block, at + 6, 0);
-    putWp(this.#block, at + 8, z.wp);
+    writeU32le(b, at, index);
+    writeU8(b, at + 4, state);
+    writeU8(b, at + 5, za);
+    writeU16le(b, at + 6, 0);
+    putWp(b, at + 8, wp);
     if (++this.#entries === ENTRIES_PER_BLOCK) this.#flush();
   }
 
   #flush(): void {
     if (this.#entries === 0) return;
-    if (this.#extLen > 0) this.#push(this.#exts.slice(0, this.#extLen));
+    if (this.#extLen > 0) this.#send(this.#exts.subarray(0, this.#extLen));
     this.#extLen = 0;
     const len = this.#entries * ENTRY;
     const b = this.#block;
     writeU16le(b, 0, REC_ZONES);
     writeU16le(b, 2, len);
-    writeU32le(b, 4, this.#first);
     writeU32le(b, REC_HEAD + len, crc32c(b.subarray(0, REC_HEAD + len)));
-    this.#push(b.slice(0, REC_HEAD + len + 4));
+    this.#send(b.subarray(0, REC_HEAD + len + 4));
     this.#entries = 0;
   }
 
-  #push(b: Uint8Array): void {
-    this.#out.push(b);
-    this.bytes += b.length;
+  #send(bytes: Uint8Array): void {
+    this.#sink(bytes);
+    this.bytes += bytes.length;
   }
 
-  /** The complete records so far; with `end`, the last partial block too. */
-  take(end: boolean): Uint8Array[] {
-    if (end) this.#flush();
-    const out = this.#out;
-    this.#out = [];
-    return out;
+  /** Sends the last, partial block. */
+  end(): void {
+    this.#flush();
   }
 }
 
+/** What the journal reads of the zones it records: the zone table (state.ts ZoneTable). */
 export interface ZoneRows {
   readonly count: number;
   isDefault(i: number): boolean;

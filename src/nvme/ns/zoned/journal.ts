@@ -184,11 +184,12 @@ export class ZoneJournal {
   }
 
   #startCompaction(): void {
+    const fd = openSync(`${this.file}.tmp`, 'w');
     const c: Compaction = {
-      fd: openSync(`${this.file}.tmp`, 'w'),
+      fd,
       next: 0,
       tail: [],
-      snapshot: new SnapshotWriter(this.#geometry.descrExtSize),
+      snapshot: new SnapshotWriter(this.#geometry.descrExtSize, (b) => writeSync(fd, b)),
       aborted: false,
       syncing: false,
     };
@@ -203,15 +204,18 @@ export class ZoneJournal {
     if (c.aborted) return;
     try {
       const rows = this.#rows!;
+      const snap = c.snapshot;
       const t0 = performance.now();
       while (c.next < rows.count && performance.now() - t0 < STEP_MS) {
-        const stop = Math.min(rows.count, c.next + 4096);
-        for (; c.next < stop; c.next++) {
-          if (!rows.isDefault(c.next)) c.snapshot.add(c.next, this.#row(c.next));
+        const stop = Math.min(rows.count, c.next + 1024);
+        for (let i = c.next; i < stop; i++) {
+          if (rows.isDefault(i)) continue;
+          snap.add(i, rows.stateOf(i), rows.zaOf(i), rows.wpOf(i), rows.extOf(i));
         }
+        c.next = stop;
       }
       const done = c.next === rows.count;
-      for (const b of c.snapshot.take(done)) writeSync(c.fd, b);
+      if (done) snap.end();
       if (!done) {
         setImmediate(() => this.#step(c));
         return;
@@ -291,22 +295,19 @@ export class ZoneJournal {
     if (this.#closed) return;
     this.#stopCompaction();
     const g = this.#geometry;
-    const snap = new SnapshotWriter(g.descrExtSize);
+    const parts = [encodeHeader(g)];
+    const snap = new SnapshotWriter(g.descrExtSize, (b) => parts.push(b.slice()));
     for (const z of all) {
       const index = z.index;
-      const row: ZoneRow = {
-        state: z.state,
-        wp: z.wp,
-        za: 'za' in z ? z.za : (this.#rows?.zaOf(index) ?? 0),
-        ext: 'ext' in z ? z.ext : this.#rows?.extOf(index),
-      };
-      if (row.state !== ZoneState.EMPTY || row.wp !== index * g.zoneSize || row.za !== 0) {
-        snap.add(index, row);
+      const za = 'za' in z ? z.za : (this.#rows?.zaOf(index) ?? 0);
+      const ext = 'ext' in z ? z.ext : this.#rows?.extOf(index);
+      if (z.state !== ZoneState.EMPTY || z.wp !== index * g.zoneSize || za !== 0) {
+        snap.add(index, z.state, za, z.wp, ext);
       }
     }
+    snap.end();
     if (this.#fd !== undefined) closeSync(this.#fd);
     this.#fd = undefined;
-    const parts = [encodeHeader(g), ...snap.take(true)];
     writeAtomically(this.file, parts);
     this.#fd = openSync(this.file, 'a');
     this.#appended = 0;
