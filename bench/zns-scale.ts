@@ -2,8 +2,12 @@
 // PASS/MISS verdict:
 //  - zone state cost per write command (admission + completion, with the journal record) at
 //    1,000,000 zones against the same at 1,000 zones: O(1) means no more than 2× (noise);
+//  - the first write to a fresh 1,000,000-zone namespace (it creates the state file), after the
+//    zoned write path ran elsewhere: ≤ 2 ms;
 //  - the worst event-loop stall (perf_hooks monitorEventLoopDelay) while writes run at 1,000,000
-//    zones, all holding data, through a journal compaction: ≤ 2 ms;
+//    zones, all holding data, through a background compaction of all of them: ≤ 2 ms; beside it
+//    the longest turn the compaction itself took (the histogram also counts every preemption of
+//    a loaded machine, which the compaction's own turns show apart);
 //  - `nvmemu run` with a 1,000,000-zone namespace to its readiness line, fresh and with a state
 //    file recording every zone: ≤ 1 s and ≤ 120 MiB peak RSS, beside a regular namespace;
 //  - `nvmemu nvme zns report-zones` of 100,000 zones (text and JSON) as a process: ≤ 0.5 s, beside
@@ -107,12 +111,21 @@ const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 async function stall(
   dir: string,
   log: (l: string) => void,
-): Promise<{ first: number; max: number; cpu: number }> {
+): Promise<{ first: number; warm: number; max: number; step: number }> {
   const ctrl = fakeCtrl({ css: 6, mdtsBytes: 0, zaslBytes: 0 });
   const data = new Uint8Array(4096);
   const write = (ns: Namespace, lba: number) =>
     ns.execute(ctxOf({ opcode: IoOpc.WRITE, ...rw(lba, 8) }, data, undefined, ctrl));
 
+  // The zoned write path warmed on a small zoned namespace first (its second write is the
+  // baseline): the first write of a process runs cold code, which is not what is measured here;
+  // the fresh namespace's first write then shows what is first about it (the state file).
+  const small = await zonedNamespace(image(dir, 'small.img', 1000), false);
+  await write(small.ns, 0);
+  const r0 = performance.now();
+  await write(small.ns, 8);
+  const warm = performance.now() - r0;
+  await small.close();
   const fresh = await zonedNamespace(image(dir, 'fresh.img', MILLION), true);
   const t0 = performance.now();
   const s = (await write(fresh.ns, 0)).status;
@@ -128,18 +141,6 @@ async function stall(
   const t = zns.table;
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
-  // The same question in CPU time, which a loaded machine does not inflate: the most CPU the
-  // process used between two consecutive turns of a probe that re-arms itself every turn.
-  let probing = true;
-  let worstCpu = 0;
-  let last = process.cpuUsage();
-  const probe = (): void => {
-    const now = process.cpuUsage();
-    worstCpu = Math.max(worstCpu, now.user + now.system - last.user - last.system);
-    last = now;
-    if (probing) setImmediate(probe);
-  };
-  setImmediate(probe);
   const start = performance.now();
   let k = 0;
   let failed = 0;
@@ -162,17 +163,16 @@ async function stall(
     await turn();
   }
   h.disable();
-  probing = false;
   log(
     `zns stall: first write to a fresh 1,000,000-zone namespace ${first.toFixed(2)} ms; ` +
       `${k} writes over 1,000,000 half-written zones in ${((performance.now() - start) / 1000).toFixed(1)} s ` +
       `with ${zns.journal!.compactions} background compaction(s) of the ${MILLION}-record snapshot, ${failed} failed; ` +
       `loop delay p50 ${(h.percentile(50) / 1e6).toFixed(2)} ms, p99 ${(h.percentile(99) / 1e6).toFixed(2)} ms, ` +
-      `max ${(h.max / 1e6).toFixed(2)} ms; most CPU between two turns ${(worstCpu / 1000).toFixed(2)} ms`,
+      `max ${(h.max / 1e6).toFixed(2)} ms; longest compaction turn ${zns.journal!.longestStepMs.toFixed(2)} ms`,
   );
   if (zns.journal!.compactions < 1) throw new Error('no compaction ran during the stall test');
   await opened.close();
-  return { first, max: h.max / 1e6, cpu: worstCpu / 1000 };
+  return { first, warm, max: h.max / 1e6, step: zns.journal!.longestStepMs };
 }
 
 /** A state file recording every one of `zones` zones (Closed, half written). */
@@ -322,7 +322,7 @@ export async function znsScale(log: (l: string) => void): Promise<void> {
       name: 'first write, fresh 1M-zone namespace',
       value: st.first,
       unit: 'ms',
-      baseline: '',
+      baseline: `next write, 1K zones: ${st.warm.toFixed(2)} ms`,
       bound: atMost(2, '≤ 2 ms'),
     });
     checks.push({
@@ -333,10 +333,10 @@ export async function znsScale(log: (l: string) => void): Promise<void> {
       bound: atMost(2, '≤ 2 ms'),
     });
     checks.push({
-      name: 'most CPU between two loop turns, same run',
-      value: st.cpu,
+      name: 'longest compaction turn, same run',
+      value: st.step,
       unit: 'ms',
-      baseline: 'all threads (GC helpers too)',
+      baseline: 'wall clock, preemption included',
       bound: atMost(2, '≤ 2 ms'),
     });
 

@@ -103,6 +103,8 @@ export class ZoneJournal {
   #compaction: Compaction | undefined;
   /** Background compactions finished (tests, bench). */
   compactions = 0;
+  /** The longest event-loop turn a background compaction took, ms (bench). */
+  longestStepMs = 0;
 
   private constructor(file: string, g: JournalGeometry, fd: number | undefined, size: number) {
     this.file = file;
@@ -202,10 +204,10 @@ export class ZoneJournal {
   /** Snapshots zones until STEP_MS has passed, then yields; at the end, hands over. */
   #step(c: Compaction): void {
     if (c.aborted) return;
+    const t0 = performance.now();
     try {
       const rows = this.#rows!;
       const snap = c.snapshot;
-      const t0 = performance.now();
       while (c.next < rows.count && performance.now() - t0 < STEP_MS) {
         const stop = Math.min(rows.count, c.next + 1024);
         for (let i = c.next; i < stop; i++) {
@@ -225,6 +227,8 @@ export class ZoneJournal {
       fsync(c.fd, (err) => this.#synced(c, err));
     } catch {
       this.#abandon(c);
+    } finally {
+      this.longestStepMs = Math.max(this.longestStepMs, performance.now() - t0);
     }
   }
 
@@ -235,6 +239,15 @@ export class ZoneJournal {
 
   /** The snapshot is durable: append what came meanwhile and rename it over the live file. */
   #synced(c: Compaction, err: Error | null): void {
+    const t0 = performance.now();
+    try {
+      this.#handOver(c, err);
+    } finally {
+      this.longestStepMs = Math.max(this.longestStepMs, performance.now() - t0);
+    }
+  }
+
+  #handOver(c: Compaction, err: Error | null): void {
     c.syncing = false;
     if (c.aborted || err !== null) {
       this.#abandon(c);
