@@ -33,6 +33,7 @@ import {
   readFileSync,
   renameSync,
   unlinkSync,
+  write,
   writeSync,
 } from 'node:fs';
 import assert from 'node:assert/strict';
@@ -70,18 +71,28 @@ const STEP_MS = 0.5;
 
 /** A background compaction in progress (see the file comment). */
 interface Compaction {
-  /** `<file>.tmp`, open for writing. */
+  /** `<file>.tmp`, open for writing (positional writes on the thread pool). */
   readonly fd: number;
   /** Next zone to snapshot. */
   next: number;
+  /** Every zone has been snapshotted. */
+  scanned: boolean;
+  /** The records of the scan's time went out after the snapshot (once: later ones wait). */
+  tailSent: boolean;
   /** Records appended since the compaction started, to follow the snapshot. */
   tail: Uint8Array[];
   /** The snapshot being built (its bytes count the header). */
   readonly snapshot: SnapshotWriter;
-  /** Set by close() or compact(): the compaction stops at its next step and leaves no file. */
-  aborted: boolean;
-  /** The fsync of the finished snapshot is under way (on the thread pool). */
+  /** Where the next write to `fd` goes. */
+  pos: number;
+  /** Writes to `fd` under way. */
+  pending: number;
+  /** The fsync of the finished snapshot is under way. */
   syncing: boolean;
+  /** Set when it is given up (close(), compact(), an I/O error): it ends without a file. */
+  aborted: boolean;
+  /** `fd` was closed. */
+  closed: boolean;
 }
 
 export class ZoneJournal {
@@ -186,22 +197,48 @@ export class ZoneJournal {
   }
 
   #startCompaction(): void {
-    const fd = openSync(`${this.file}.tmp`, 'w');
-    const c: Compaction = {
-      fd,
-      next: 0,
-      tail: [],
-      snapshot: new SnapshotWriter(this.#geometry.descrExtSize, (b) => writeSync(fd, b)),
-      aborted: false,
-      syncing: false,
-    };
-    this.#compaction = c;
-    writeSync(c.fd, encodeHeader(this.#geometry));
-    c.snapshot.bytes = HEADER_SIZE;
-    setImmediate(() => this.#step(c));
+    let c: Compaction | undefined;
+    try {
+      const fd = openSync(`${this.file}.tmp`, 'w');
+      c = {
+        fd,
+        next: 0,
+        scanned: false,
+        tailSent: false,
+        tail: [],
+        // Blocks leave the writer's buffer as copies: their writes run on the thread pool.
+        snapshot: new SnapshotWriter(this.#geometry.descrExtSize, (b) =>
+          this.#write(c!, b.slice()),
+        ),
+        pos: 0,
+        pending: 0,
+        syncing: false,
+        aborted: false,
+        closed: false,
+      };
+      this.#compaction = c;
+      this.#write(c, encodeHeader(this.#geometry));
+      c.snapshot.bytes = HEADER_SIZE;
+      const started = c;
+      setImmediate(() => this.#step(started));
+    } catch {
+      if (c !== undefined) this.#abandon(c);
+      this.#appended = 0;
+    }
   }
 
-  /** Snapshots zones until STEP_MS has passed, then yields; at the end, hands over. */
+  /** Writes `b` at the compaction's next position, off the event loop. */
+  #write(c: Compaction, b: Uint8Array): void {
+    c.pending++;
+    write(c.fd, b, 0, b.length, c.pos, (err) => {
+      c.pending--;
+      if (err !== null) this.#abandon(c);
+      else this.#advance(c);
+    });
+    c.pos += b.length;
+  }
+
+  /** Snapshots zones until STEP_MS has passed, then yields the event loop. */
   #step(c: Compaction): void {
     if (c.aborted) return;
     const t0 = performance.now();
@@ -216,15 +253,13 @@ export class ZoneJournal {
         }
         c.next = stop;
       }
-      const done = c.next === rows.count;
-      if (done) snap.end();
-      if (!done) {
+      if (c.next < rows.count) {
         setImmediate(() => this.#step(c));
         return;
       }
-      this.#writeTail(c);
-      c.syncing = true;
-      fsync(c.fd, (err) => this.#synced(c, err));
+      snap.end();
+      c.scanned = true;
+      this.#advance(c);
     } catch {
       this.#abandon(c);
     } finally {
@@ -232,70 +267,105 @@ export class ZoneJournal {
     }
   }
 
-  #writeTail(c: Compaction): void {
-    for (const r of c.tail) writeSync(c.fd, r);
-    c.tail = [];
-  }
-
-  /** The snapshot is durable: append what came meanwhile and rename it over the live file. */
-  #synced(c: Compaction, err: Error | null): void {
-    const t0 = performance.now();
-    try {
-      this.#handOver(c, err);
-    } finally {
-      this.longestStepMs = Math.max(this.longestStepMs, performance.now() - t0);
-    }
-  }
-
-  #handOver(c: Compaction, err: Error | null): void {
-    c.syncing = false;
-    if (c.aborted || err !== null) {
-      this.#abandon(c);
+  /**
+   * Moves a scanned compaction on once its writes are done: the records that came meanwhile
+   * follow the snapshot, then the file is fsync'ed (all on the thread pool).
+   */
+  #advance(c: Compaction): void {
+    if (c.aborted) {
+      this.#closeWhenIdle(c);
       return;
     }
+    if (!c.scanned || c.pending > 0 || c.syncing) return;
+    if (!c.tailSent) {
+      // Once: what came during the fsync is written at the handover (a busy namespace would
+      // otherwise keep this chasing its own tail).
+      c.tailSent = true;
+      if (c.tail.length > 0) {
+        const tail = Buffer.concat(c.tail);
+        c.tail = [];
+        this.#write(c, tail);
+        return;
+      }
+    }
+    c.syncing = true;
+    fsync(c.fd, (err) => {
+      c.syncing = false;
+      const t0 = performance.now();
+      try {
+        if (c.aborted) this.#closeWhenIdle(c);
+        else if (err !== null) this.#abandon(c);
+        else this.#handOver(c);
+      } finally {
+        this.longestStepMs = Math.max(this.longestStepMs, performance.now() - t0);
+      }
+    });
+  }
+
+  /**
+   * The snapshot is durable: append what came during the last write and the fsync (not yet
+   * durable, like any record since the last flush) and rename it over the file.
+   */
+  #handOver(c: Compaction): void {
     try {
-      this.#writeTail(c);
+      for (const r of c.tail) {
+        writeSync(c.fd, r, 0, r.length, c.pos);
+        c.pos += r.length;
+      }
+      c.tail = [];
       renameSync(`${this.file}.tmp`, this.file);
     } catch {
       this.#abandon(c);
       return;
     }
+    // Appends from here on go to the new file, opened for appending.
+    const fd = openSync(this.file, 'a');
     if (this.#fd !== undefined) closeSync(this.#fd);
-    this.#fd = c.fd;
-    this.#dirDirty = true;
+    this.#fd = fd;
     this.#compaction = undefined;
+    c.aborted = true; // its fd is done with
+    this.#closeWhenIdle(c);
+    this.#dirDirty = true;
     this.#appended = 0;
     this.#limit = Math.max(COMPACT_BYTES, 2 * c.snapshot.bytes);
     this.compactions++;
   }
 
-  /** Gives up a compaction: the live file stays as it is (complete on its own). */
+  /**
+   * Gives up a compaction: the live file stays as it is (complete on its own). Its temporary
+   * file is unlinked at once, so writes still under way land in no file anyone opens again.
+   */
   #abandon(c: Compaction): void {
-    if (this.#compaction === c) this.#compaction = undefined;
+    if (c.aborted) {
+      this.#closeWhenIdle(c);
+      return;
+    }
     c.aborted = true;
-    // An fsync still under way finishes first (its callback comes back here).
-    if (c.syncing) return;
+    if (this.#compaction === c) this.#compaction = undefined;
+    try {
+      unlinkSync(`${this.file}.tmp`);
+    } catch {
+      // already gone
+    }
+    // A failed compaction is tried again only after as many records again.
+    this.#appended = 0;
+    this.#closeWhenIdle(c);
+  }
+
+  #closeWhenIdle(c: Compaction): void {
+    if (c.closed || c.pending > 0 || c.syncing) return;
+    c.closed = true;
     try {
       closeSync(c.fd);
     } catch {
       // already closed
     }
-    // Failed compactions retry only after as many records again.
-    this.#appended = 0;
   }
 
-  /** Stops a background compaction (its temporary file is overwritten by the next one). */
+  /** Stops a background compaction, if one runs. */
   #stopCompaction(): void {
     const c = this.#compaction;
-    if (c === undefined) return;
-    this.#abandon(c);
-    if (!c.syncing) {
-      try {
-        unlinkSync(`${this.file}.tmp`);
-      } catch {
-        // never created or already gone
-      }
-    }
+    if (c !== undefined) this.#abandon(c);
   }
 
   /**
