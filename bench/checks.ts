@@ -23,8 +23,15 @@ export function verdict(value: number, b: Bound | undefined): string {
   return `${b.text} ${passes(value, b) ? 'PASS' : 'MISS'}`;
 }
 
-/** Left-aligned first column, right-aligned others, two spaces apart. */
+/**
+ * Left-aligned first column, right-aligned others, two spaces apart; a Markdown table with
+ * NVMEMU_BENCH_MARKDOWN=1 (for the docs' performance sections).
+ */
 export function formatTable(rows: readonly (readonly string[])[]): string[] {
+  if (process.env.NVMEMU_BENCH_MARKDOWN === '1') {
+    const line = (r: readonly string[]): string => `| ${r.join(' | ')} |`;
+    return [line(rows[0]!), line(rows[0]!.map(() => '---')), ...rows.slice(1).map(line)];
+  }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) =>
     r

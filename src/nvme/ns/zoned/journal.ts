@@ -14,12 +14,14 @@
 //
 // Compaction, without stalling the event loop (issue 20: 1,000,000 zones, no stall over 2 ms):
 // once the records appended since the last compaction exceed max(1 MiB, twice the last
-// snapshot), the current state is written to `<file>.tmp` a slice of zones per event-loop turn,
-// while new records still go to the live file and are also kept in memory; then those records
-// follow the snapshot in `<file>.tmp`, which is fsync'ed off the loop and renamed over the file
+// snapshot), the current state is snapshotted half a millisecond of zones per event-loop turn
+// into `<file>.tmp`, written there with positional writes on the thread pool (so the kernel's
+// write throttling never blocks the loop), while new records still go to the live file and are
+// also kept in memory; those records follow the snapshot, the file is fsync'ed on the thread
+// pool, the records of the fsync's time are appended and the file renamed over the live one
 // (an atomic replace). Until the rename the live file is complete on its own; after it the new
 // file is. Records replay in order and the last one of a zone wins, so a zone that changed while
-// the slices were written is right either way. compact() does the same at once, synchronously
+// the slices were taken is right either way. compact() does the same at once, synchronously
 // (power-cut roll-back, tests).
 
 import {
