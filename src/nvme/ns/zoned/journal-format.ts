@@ -15,6 +15,7 @@
 // Version 2 files may hold type 3 records; version 1 files (nvmemu before them) are read as
 // they are and become version 2 at their next compaction. Other versions are refused by name.
 
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { crc32c } from '../../../util/crc.js';
 import { defineLayout } from '../../../util/layout.js';
 import {
@@ -319,67 +320,123 @@ export function parseJournal(
   g: JournalGeometry,
   file: string,
 ): { zones: SavedZones; validLength: number } {
-  if (bytes.length < HEADER_SIZE || readU32le(bytes, 60) !== crc32c(bytes.subarray(0, 60))) {
-    throw new ZoneStateFileError(`zone state file '${file}' is not an nvmemu zone state file`);
-  }
-  const h = JournalHeaderLayout.decode(bytes);
-  if (h.magic !== MAGIC) {
-    throw new ZoneStateFileError(`zone state file '${file}' is not an nvmemu zone state file`);
-  }
-  if (!READABLE.includes(h.version)) {
-    throw new ZoneStateFileError(
-      `zone state file '${file}' has format version ${h.version}; this nvmemu reads ` +
-        `versions ${READABLE.join(' and ')}: remove it or set zoned.persist=off`,
-    );
-  }
-  const same =
-    h.lbaSize === g.lbaSize &&
-    h.zoneSize === BigInt(g.zoneSize) &&
-    h.zoneCap === BigInt(g.zoneCap) &&
-    h.nrZones === g.nrZones &&
-    h.descrExtSize === g.descrExtSize;
-  if (!same) {
-    throw new ZoneStateFileError(
-      `zone state file '${file}' was written for another zone geometry ` +
-        `(${h.nrZones} zones of ${h.zoneSize} blocks, capacity ${h.zoneCap}, ` +
-        `${h.lbaSize}-byte blocks, extension ${h.descrExtSize} bytes); ` +
-        'remove it or set zoned.persist=off',
-    );
-  }
-  const zones = new SavedZones(g.nrZones);
-  const pendingExt = new Map<number, Uint8Array>();
-  let off = HEADER_SIZE;
-  for (;;) {
-    if (off + REC_HEAD > bytes.length) break;
-    const type = readU16le(bytes, off);
-    const len = readU16le(bytes, off + 2);
-    const zone = readU32le(bytes, off + 4);
-    const end = off + REC_HEAD + len + 4;
-    if (end > bytes.length) break;
-    if (readU32le(bytes, end - 4) !== crc32c(bytes.subarray(off, end - 4))) break;
-    const p = bytes.subarray(off + REC_HEAD, off + REC_HEAD + len);
-    if (zone >= g.nrZones) break;
-    if (type === REC_EXT && len === g.descrExtSize) {
-      pendingExt.set(zone, p.slice());
-    } else if (type === REC_ZONE && len === ZONE_PAYLOAD && STATES.has(readU8(p, 0))) {
-      const za = readU8(p, 1);
-      const ext = (za & ZA_ZDEV) !== 0 ? pendingExt.get(zone) : undefined;
-      const wp = getWp(p, 8);
-      zones.set(
-        zone,
-        readU8(p, 0) as ZoneStateValue,
-        ext === undefined ? za & ~ZA_ZDEV : za,
-        wp,
-        ext,
-      );
-    } else if (type === REC_ZONES && h.version >= 2 && len % ENTRY === 0) {
-      if (!zoneEntries(p, g.nrZones, pendingExt, zones)) break;
-    } else {
-      break;
+  const p = new JournalParser(g, file, bytes.subarray(0, HEADER_SIZE));
+  const r = p.records(bytes, HEADER_SIZE);
+  return { zones: p.zones, validLength: r.end };
+}
+
+/**
+ * Reads a state file a piece at a time (a snapshot of a million zones is 16 MiB that need not
+ * be in memory at once): the saved zones, the length of its valid prefix and its length.
+ */
+export function readJournal(
+  file: string,
+  g: JournalGeometry,
+): { zones: SavedZones; validLength: number; length: number } {
+  const fd = openSync(file, 'r');
+  try {
+    const length = fstatSync(fd).size;
+    const chunk = 1 << 20;
+    let buf = new Uint8Array(chunk + 0x10000);
+    const head = new Uint8Array(HEADER_SIZE);
+    const got = readSync(fd, head, 0, HEADER_SIZE, 0);
+    const p = new JournalParser(g, file, head.subarray(0, got));
+    let pos = HEADER_SIZE;
+    let have = 0;
+    for (;;) {
+      // A record is at most 64 KiB + 12 bytes, so a carried remainder always fits.
+      if (have + chunk > buf.length) {
+        const bigger = new Uint8Array(have + chunk);
+        bigger.set(buf.subarray(0, have));
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, have, chunk, pos);
+      pos += n;
+      const r = p.records(buf.subarray(0, have + n), 0);
+      const validEnd = pos - (have + n) + r.end;
+      if (r.invalid || n === 0) return { zones: p.zones, validLength: validEnd, length };
+      buf.copyWithin(0, r.end, have + n);
+      have = have + n - r.end;
     }
-    off = end;
+  } finally {
+    closeSync(fd);
   }
-  return { zones, validLength: off };
+}
+
+/** Checks a state file's header, then replays its records into `zones`. */
+class JournalParser {
+  readonly zones: SavedZones;
+  readonly #g: JournalGeometry;
+  readonly #version: number;
+  readonly #pendingExt = new Map<number, Uint8Array>();
+
+  constructor(g: JournalGeometry, file: string, header: Uint8Array) {
+    this.#g = g;
+    if (header.length < HEADER_SIZE || readU32le(header, 60) !== crc32c(header.subarray(0, 60))) {
+      throw new ZoneStateFileError(`zone state file '${file}' is not an nvmemu zone state file`);
+    }
+    const h = JournalHeaderLayout.decode(header);
+    if (h.magic !== MAGIC) {
+      throw new ZoneStateFileError(`zone state file '${file}' is not an nvmemu zone state file`);
+    }
+    if (!READABLE.includes(h.version)) {
+      throw new ZoneStateFileError(
+        `zone state file '${file}' has format version ${h.version}; this nvmemu reads ` +
+          `versions ${READABLE.join(' and ')}: remove it or set zoned.persist=off`,
+      );
+    }
+    const same =
+      h.lbaSize === g.lbaSize &&
+      h.zoneSize === BigInt(g.zoneSize) &&
+      h.zoneCap === BigInt(g.zoneCap) &&
+      h.nrZones === g.nrZones &&
+      h.descrExtSize === g.descrExtSize;
+    if (!same) {
+      throw new ZoneStateFileError(
+        `zone state file '${file}' was written for another zone geometry ` +
+          `(${h.nrZones} zones of ${h.zoneSize} blocks, capacity ${h.zoneCap}, ` +
+          `${h.lbaSize}-byte blocks, extension ${h.descrExtSize} bytes); ` +
+          'remove it or set zoned.persist=off',
+      );
+    }
+    this.#version = h.version;
+    this.zones = new SavedZones(g.nrZones);
+  }
+
+  /**
+   * Replays the whole records of `bytes` from `off`: where they end, and whether a record
+   * there is invalid (a torn or foreign tail: nothing after it counts) rather than incomplete.
+   */
+  records(bytes: Uint8Array, off: number): { end: number; invalid: boolean } {
+    const g = this.#g;
+    const zones = this.zones;
+    const pendingExt = this.#pendingExt;
+    for (;;) {
+      if (off + REC_HEAD > bytes.length) return { end: off, invalid: false };
+      const type = readU16le(bytes, off);
+      const len = readU16le(bytes, off + 2);
+      const zone = readU32le(bytes, off + 4);
+      const end = off + REC_HEAD + len + 4;
+      if (end > bytes.length) return { end: off, invalid: false };
+      if (readU32le(bytes, end - 4) !== crc32c(bytes.subarray(off, end - 4))) break;
+      const p = bytes.subarray(off + REC_HEAD, off + REC_HEAD + len);
+      if (zone >= g.nrZones) break;
+      if (type === REC_EXT && len === g.descrExtSize) {
+        pendingExt.set(zone, p.slice());
+      } else if (type === REC_ZONE && len === ZONE_PAYLOAD && STATES.has(readU8(p, 0))) {
+        const za = readU8(p, 1);
+        const ext = (za & ZA_ZDEV) !== 0 ? pendingExt.get(zone) : undefined;
+        const state = readU8(p, 0) as ZoneStateValue;
+        zones.set(zone, state, ext === undefined ? za & ~ZA_ZDEV : za, getWp(p, 8), ext);
+      } else if (type === REC_ZONES && this.#version >= 2 && len % ENTRY === 0) {
+        if (!zoneEntries(p, g.nrZones, pendingExt, zones)) break;
+      } else {
+        break;
+      }
+      off = end;
+    }
+    return { end: off, invalid: true };
+  }
 }
 
 /** Applies a type 3 record's entries; false when one is invalid (the record is not used). */

@@ -5,9 +5,18 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readJournal } from './journal-format.js';
 import {
   encodeRecord,
   JournalHeaderLayout,
@@ -209,6 +218,36 @@ describe('zone journal', () => {
           e.message ===
           `zone state file '${s.file}' has format version 3; this nvmemu reads versions 1 and 2: remove it or set zoned.persist=off`,
       );
+    } finally {
+      s.done();
+    }
+  });
+
+  it('reads a file piece by piece as it reads it whole: records across pieces, a torn tail', () => {
+    const zones = 150_000;
+    const s = setup(zones);
+    try {
+      const { t, journal } = s.open();
+      for (let i = 0; i < zones; i += 2) t.restoreAt(i, ZoneState.CLOSED, t.zslbaOf(i) + 3, 0);
+      journal.compact(t.zones); // 75,000 entries: 19 blocks, some across the 1 MiB pieces
+      write(t, 7, 9);
+      journal.close();
+      appendFileSync(s.file, Buffer.from([1, 0, 16, 0, 7, 0, 0, 0, 0x44]));
+      const bytes = new Uint8Array(readFileSync(s.file));
+      assert.ok(bytes.length > 1 << 20);
+      const whole = parseJournal(bytes, s.g, s.file);
+      const pieces = readJournal(s.file, s.g);
+      assert.equal(pieces.length, bytes.length);
+      assert.equal(pieces.validLength, whole.validLength);
+      assert.equal(pieces.validLength, bytes.length - 9);
+      assert.equal(pieces.zones.size, 75_001); // the even zones and zone 7
+      assert.deepEqual([...pieces.zones], [...whole.zones]);
+      assert.deepEqual(pieces.zones.get(7), {
+        state: ZoneState.CLOSED,
+        wp: 7 * ZSZE + 9,
+        za: 0,
+        ext: undefined,
+      });
     } finally {
       s.done();
     }

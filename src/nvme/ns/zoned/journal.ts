@@ -32,8 +32,8 @@ import {
   fsyncSync,
   ftruncateSync,
   openSync,
-  readFileSync,
   renameSync,
+  statSync,
   unlinkSync,
   write,
   writeSync,
@@ -43,8 +43,8 @@ import { dirname } from 'node:path';
 import {
   encodeHeader,
   HEADER_SIZE,
-  parseJournal,
   putRecords,
+  readJournal,
   recordRoom,
   SavedZones,
   SnapshotWriter,
@@ -139,19 +139,16 @@ export class ZoneJournal {
   ): { journal: ZoneJournal | undefined; saved: SavedZones } {
     let saved = new SavedZones(0);
     let size = 0;
-    if (existsSync(file)) {
-      const bytes = new Uint8Array(readFileSync(file));
-      if (bytes.length > 0) {
-        const parsed = parseJournal(bytes, g, file);
-        saved = parsed.zones;
-        size = parsed.validLength;
-        if (!readOnly && parsed.validLength < bytes.length) {
-          const fd = openSync(file, 'r+');
-          try {
-            ftruncateSync(fd, parsed.validLength);
-          } finally {
-            closeSync(fd);
-          }
+    if (existsSync(file) && statSync(file).size > 0) {
+      const parsed = readJournal(file, g);
+      saved = parsed.zones;
+      size = parsed.validLength;
+      if (!readOnly && parsed.validLength < parsed.length) {
+        const fd = openSync(file, 'r+');
+        try {
+          ftruncateSync(fd, parsed.validLength);
+        } finally {
+          closeSync(fd);
         }
       }
     }

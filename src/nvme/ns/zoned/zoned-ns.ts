@@ -59,7 +59,7 @@ export class ZonedNs implements ZonedIo {
    * Per zone, blocks from ZSLBA that may hold data (what a Reset must zero). Unknown at start
    * (the image may hold anything), so the whole zone; 0 after a reset.
    */
-  readonly #dirty: Float64Array;
+  readonly #dirty: Uint32Array | Float64Array;
 
   constructor(
     params: ZonedParams,
@@ -82,7 +82,10 @@ export class ZonedNs implements ZonedIo {
       maxOpen: params.maxOpen,
       numZrwa: this.zrwasBlocks !== 0 ? params.numZrwa : 0,
     });
-    this.#dirty = new Float64Array(nrZones).fill(this.zsze);
+    // Zones below 2^32 blocks (all but the largest) count their dirty blocks in half the space.
+    this.#dirty = (this.zsze < 2 ** 32 ? new Uint32Array(nrZones) : new Float64Array(nrZones)).fill(
+      this.zsze,
+    );
     if (o.stateFile !== undefined) {
       const { journal, saved } = ZoneJournal.open(
         o.stateFile,
