@@ -56,8 +56,12 @@ interface Opened {
   close(): Promise<void>;
 }
 
-async function zonedNamespace(file: string, persist: boolean): Promise<Opened> {
-  const drive = await Drive.open({ id: 'z', file, readOnly: false });
+async function zonedNamespace(
+  file: string,
+  persist: boolean,
+  aio: 'sync' | 'threads' = 'sync',
+): Promise<Opened> {
+  const drive = await Drive.open({ id: 'z', file, readOnly: false, aio });
   const ns = new Namespace(
     nsConfig(BigInt(drive.size), { zoned: zonedParams({ persist }) }),
     drive,
@@ -135,7 +139,10 @@ async function stall(
 
   const file = image(dir, 'stall.img', MILLION);
   fullStateFile(file, MILLION);
-  const opened = await zonedNamespace(file, true);
+  // The data on the thread pool (aio=threads): with aio=sync each write's pwrite runs on the
+  // event loop, and on a busy disk the kernel's write throttling stalls it there, which says
+  // nothing about the zone state.
+  const opened = await zonedNamespace(file, true, 'threads');
   const ns = opened.ns;
   const zns = ns.zoned!;
   const t = zns.table;
