@@ -164,7 +164,8 @@ async function stall(
     const batch = [];
     for (let q = 0; q < 8; q++, k++) {
       const i = (k * 7919) % MILLION;
-      if (t.stateOf(i) !== ZoneState.FULL) batch.push(write(ns, t.wptrOf(i)));
+      // Promise.resolve: execute() may complete synchronously on some paths.
+      if (t.stateOf(i) !== ZoneState.FULL) batch.push(Promise.resolve(write(ns, t.wptrOf(i))));
     }
     for (const c of await Promise.all(batch)) if (c.status !== 0) failed++;
     await turn();
