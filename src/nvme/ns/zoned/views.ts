@@ -3,7 +3,7 @@
 // would otherwise be a million objects (~100 MiB) before the first command; the rows are about
 // 30 bytes per zone.
 
-import type { Zone, ZoneStateValue } from './state.js';
+import type { Zone, ZoneStateValue } from './zone.js';
 
 /** The table's columns, one entry per zone (what a ZoneView reads). */
 export interface Rows {
