@@ -61,7 +61,7 @@ export function formatResults(results: readonly BenchResult[]): string {
     const verdict =
       r.target === undefined || ratio === undefined
         ? ''
-        : `${r.target.text} ${ratio >= r.target.ratio ? 'PASS' : 'FAIL'}`;
+        : `${r.target.text} ${ratio >= r.target.ratio ? 'PASS' : 'MISS'}`;
     rows.push([
       r.name,
       fmt(r.opsPerSec),

@@ -3,6 +3,8 @@
 // the same run (the baseline). In process, so the numbers are the namespace layer's own cost:
 // zone checks, write pointer accounting and the zone state journal (zoned.persist=on, one
 // record per write) or none (persist=off). 64 KiB commands at QD 8 over sparse 1 GiB images.
+// Then the scale checks of issue 20 (zns-scale.ts): 1,000,000 zones, report-zones of 100,000.
+// NVMEMU_BENCH_ONLY=scale runs only those.
 
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +16,7 @@ import { zonedParams } from '../src/nvme/ns/zoned/fixtures.js';
 import { IoOpc } from '../src/nvme/spec/opcodes.js';
 import type { ControllerView } from '../src/nvme/spec/namespace-api.js';
 import type { Benchmark, BenchResult } from './main.js';
+import { znsScale } from './zns-scale.js';
 
 const DURATION_MS = Number(process.env.NVMEMU_BENCH_MS ?? 2000);
 const LBA = 512;
@@ -124,42 +127,48 @@ function zoneAppend(t: Target, ctrl: ControllerView): () => Promise<number> {
 export const znsBenchmark: Benchmark = {
   name: 'zns',
   description:
-    'zoned sequential write and Zone Append (64 KiB, QD 8) beside regular sequential writes',
+    'zoned sequential write and Zone Append (64 KiB, QD 8) beside regular sequential writes; 1,000,000 zones',
   async run(log) {
-    const dir = mkdtempSync(join(tmpdir(), 'nvmemu-bench-zns-'));
-    const ctrl = fakeCtrl({ css: 6, mdtsBytes: 0, zaslBytes: 0 });
-    const results: BenchResult[] = [];
-    try {
-      const shapes = [
-        { name: 'zoned seqwrite 64k qd8 (persist=on)', persist: true, append: false },
-        { name: 'zoned seqwrite 64k qd8 (persist=off)', persist: false, append: false },
-        { name: 'zone append 64k qd8 (persist=on)', persist: true, append: true },
-        { name: 'zone append 64k qd8 (persist=off)', persist: false, append: true },
-      ];
-      let n = 0;
-      for (const s of shapes) {
-        // The baseline runs right before each zoned shape, on a fresh image of its own, so
-        // both see the same page cache and writeback pressure.
-        const regular = await open(dir, `nvm-${n}.img`, false, false);
-        const base = await closedLoop(seqWrite(regular, ctrl));
-        await regular.close();
-        const t = await open(dir, `zns-${n++}.img`, true, s.persist);
-        const r = await closedLoop(s.append ? zoneAppend(t, ctrl) : seqWrite(t, ctrl));
-        await t.close();
-        log(
-          `${s.name}: ${((r.ops * IO) / 1e6).toFixed(1)} MB/s; regular seqwrite just before: ${((base.ops * IO) / 1e6).toFixed(1)} MB/s`,
-        );
-        results.push({
-          name: s.name,
-          opsPerSec: r.ops,
-          latencyUs: r.lat,
-          bytesPerSec: r.ops * IO,
-          baseline: { name: 'regular seqwrite 64k qd8', opsPerSec: base.ops, latencyUs: base.lat },
-        });
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const results = process.env.NVMEMU_BENCH_ONLY === 'scale' ? [] : await throughput(log);
+    await znsScale(log);
     return results;
   },
 };
+
+async function throughput(log: (line: string) => void): Promise<BenchResult[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'nvmemu-bench-zns-'));
+  const ctrl = fakeCtrl({ css: 6, mdtsBytes: 0, zaslBytes: 0 });
+  const results: BenchResult[] = [];
+  try {
+    const shapes = [
+      { name: 'zoned seqwrite 64k qd8 (persist=on)', persist: true, append: false },
+      { name: 'zoned seqwrite 64k qd8 (persist=off)', persist: false, append: false },
+      { name: 'zone append 64k qd8 (persist=on)', persist: true, append: true },
+      { name: 'zone append 64k qd8 (persist=off)', persist: false, append: true },
+    ];
+    let n = 0;
+    for (const s of shapes) {
+      // The baseline runs right before each zoned shape, on a fresh image of its own, so
+      // both see the same page cache and writeback pressure.
+      const regular = await open(dir, `nvm-${n}.img`, false, false);
+      const base = await closedLoop(seqWrite(regular, ctrl));
+      await regular.close();
+      const t = await open(dir, `zns-${n++}.img`, true, s.persist);
+      const r = await closedLoop(s.append ? zoneAppend(t, ctrl) : seqWrite(t, ctrl));
+      await t.close();
+      log(
+        `${s.name}: ${((r.ops * IO) / 1e6).toFixed(1)} MB/s; regular seqwrite just before: ${((base.ops * IO) / 1e6).toFixed(1)} MB/s`,
+      );
+      results.push({
+        name: s.name,
+        opsPerSec: r.ops,
+        latencyUs: r.lat,
+        bytesPerSec: r.ops * IO,
+        baseline: { name: 'regular seqwrite 64k qd8', opsPerSec: base.ops, latencyUs: base.lat },
+      });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return results;
+}

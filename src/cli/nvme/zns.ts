@@ -15,13 +15,7 @@ import { readU16le, readU64le, readU8 } from '../../util/bytes.js';
 import type { NvmeSubcommand } from './admin-cmds.js';
 import { nsidOf, num, outputFormat, str, UsageError, withController } from './options.js';
 import type { Values } from './options.js';
-import {
-  decodeIdNsZoned,
-  decodeReport,
-  toJsonU64,
-  zoneLine,
-  type ZoneEntry,
-} from './zns-format.js';
+import { decodeIdNsZoned, toJsonU64, ZoneReport } from './zns-format.js';
 
 const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 const CSI_ZONED = 2;
@@ -197,22 +191,18 @@ export const ZNS_COMMANDS: readonly NvmeSubcommand[] = [
         // Chunks that fit MDTS, continuing after the last reported zone (as nvme-cli 2.x).
         const max = c.mdtsBytes === 0 ? 1 << 20 : c.mdtsBytes;
         const per = Math.max(1, Math.floor((Math.min(max, 1 << 20) - 64) / entry));
-        const out: ZoneEntry[] = [];
-        while (out.length < want) {
-          const n = Math.min(per, want - out.length);
+        const out = new ZoneReport(ext);
+        while (out.count < want) {
+          const n = Math.min(per, want - out.count);
           const d = await reportZones(c, nsid, slba, 64 + n * entry, { ...o, partial: true });
-          const got = decodeReport(d, ext, n);
-          if (got.length === 0) break;
-          out.push(...got);
-          slba = got[got.length - 1]!.slba + info.zsze;
+          if (out.add(d, n) === 0) break;
+          slba = out.lastSlba + info.zsze;
         }
         return { total: nr, zones: out };
       });
-      emit(v, io, { nr_zones: total, zone_list: zones.map((z) => z.json) }, () => {
-        let s = `nr_zones: ${total}\n`;
-        for (const z of zones) s += zoneLine(z);
-        return s;
-      });
+      const write = (text: string): void => io.out(text);
+      if (outputFormat(v) === 'json') zones.writeJson(total, write);
+      else zones.writeText(total, write);
       return 0;
     },
   },

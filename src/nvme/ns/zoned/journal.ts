@@ -3,191 +3,99 @@
 // emulator the way a real zoned drive keeps them. QEMU keeps zone state in memory only
 // (reference §5.2); `zoned.persist=off` reproduces that.
 //
-// Format (all little endian):
-//   header, 64 bytes: magic "NVMZONES", version u32, LBA size u32, zone size u64 (blocks),
-//     zone capacity u64 (blocks), number of zones u32, descriptor extension size u32,
-//     reserved, CRC32C of bytes 0..59 at 60;
-//   then records, appended: type u16, payload length u16, zone index u32, payload,
-//     CRC32C (u32) of everything before it in the record.
-//     type 1 (zone): state u8, attributes u8, 6 reserved, write pointer u64 (absolute LBA);
-//     type 2 (extension): descriptor extension bytes (written before its zone record).
+// The bytes are journal-format.ts's.
 //
-// Crash safety. A record is appended (one write(2)) after the data it describes reached the
-// image and before the command completes, so the file never claims more than the image holds
+// Crash safety. A zone's records are appended (one write(2)) after the data they describe reached
+// the image and before the command completes, so the file never claims more than the image holds
 // after a kill: a torn last record fails its CRC and is cut off when the file is loaded. The
 // journal is fsync'ed whenever the namespace is flushed (Flush, FUA, shutdown), like the data.
-// When the journal grows past a threshold it is compacted: the current state goes to
-// `<file>.tmp`, which is fsync'ed and renamed over the file (an atomic replace).
+// The file is created by the first change as the header and that change's records in one
+// write(2) (a zero-length file, a creation the power took before its data, loads as no state).
+//
+// Compaction, without stalling the event loop (issue 20: 1,000,000 zones, no stall over 2 ms):
+// once the records appended since the last compaction exceed max(1 MiB, twice the last
+// snapshot), the current state is snapshotted half a millisecond of zones per event-loop turn
+// into `<file>.tmp`, written there with positional writes on the thread pool (so the kernel's
+// write throttling never blocks the loop), while new records still go to the live file and are
+// also kept in memory; those records follow the snapshot, the file is fsync'ed on the thread
+// pool, the records of the fsync's time are appended and the file renamed over the live one
+// (an atomic replace). Until the rename the live file is complete on its own; after it the new
+// file is. Records replay in order and the last one of a zone wins, so a zone that changed while
+// the slices were taken is right either way. compact() does the same at once, synchronously
+// (power-cut roll-back, tests).
 
 import {
+  close,
   closeSync,
   existsSync,
   fdatasyncSync,
+  fsync,
   fsyncSync,
   ftruncateSync,
   openSync,
-  readFileSync,
   renameSync,
+  statSync,
+  unlinkSync,
+  write,
   writeSync,
 } from 'node:fs';
+import assert from 'node:assert/strict';
 import { dirname } from 'node:path';
-import { crc32c } from '../../../util/crc.js';
-import { defineLayout } from '../../../util/layout.js';
 import {
-  readU16le,
-  readU32le,
-  readU64le,
-  readU8,
-  writeU16le,
-  writeU32le,
-  writeU64le,
-} from '../../../util/bytes.js';
-import { ErrorCode, EmuError } from '../../../util/errors.js';
-import { ZA_ZDEV, ZoneState, ZONE_STATE_VALUES, type Zone, type ZoneStateValue } from './state.js';
+  encodeHeader,
+  HEADER_SIZE,
+  putRecords,
+  readJournal,
+  recordRoom,
+  SavedZones,
+  SnapshotWriter,
+  type JournalGeometry,
+  type ZoneRow,
+  type ZoneRows,
+} from './journal-format.js';
+import { ZoneState, type Zone } from './state.js';
 
-const MAGIC = 'NVMZONES';
-const VERSION = 1;
-const HEADER_SIZE = 64;
-const REC_HEAD = 8;
-const REC_ZONE = 1;
-const REC_EXT = 2;
-const ZONE_PAYLOAD = 16;
-/** Compact once the appended records exceed this many bytes (plus the snapshot size). */
+export {
+  encodeRecord,
+  JournalHeaderLayout,
+  parseJournal,
+  SavedZones,
+  zoneRecords,
+  ZoneStateFileError,
+  type JournalGeometry,
+  type SavedZone,
+  type ZoneRows,
+} from './journal-format.js';
+
+/** Compact once the appended records exceed this many bytes (or twice the last snapshot). */
 const COMPACT_BYTES = 1 << 20;
+/** A background compaction step yields the event loop after this long (ms). */
+const STEP_MS = 0.5;
 
-export const JournalHeaderLayout = defineLayout('zone-journal-header', HEADER_SIZE, [
-  { name: 'magic', offset: 0, type: { ascii: 8, pad: 0 } },
-  { name: 'version', offset: 8, type: 'u32le' },
-  { name: 'lbaSize', offset: 12, type: 'u32le' },
-  { name: 'zoneSize', offset: 16, type: 'u64le' },
-  { name: 'zoneCap', offset: 24, type: 'u64le' },
-  { name: 'nrZones', offset: 32, type: 'u32le' },
-  { name: 'descrExtSize', offset: 36, type: 'u32le' },
-  { name: 'crc', offset: 60, type: 'u32le' },
-]);
-
-export interface JournalGeometry {
-  readonly lbaSize: number;
-  readonly zoneSize: number;
-  readonly zoneCap: number;
-  readonly nrZones: number;
-  readonly descrExtSize: number;
-}
-
-/** What a zone looked like when last recorded. */
-export interface SavedZone {
-  readonly state: ZoneStateValue;
-  readonly wp: number;
-  readonly za: number;
-  readonly ext: Uint8Array | undefined;
-}
-
-/** The zone state file cannot be used (foreign file, other geometry, I/O error). */
-export class ZoneStateFileError extends EmuError {
-  constructor(message: string, code: string = ErrorCode.EMU_ERR_CONFIG) {
-    super(code, message);
-  }
-}
-
-function encodeHeader(g: JournalGeometry): Uint8Array {
-  const h = JournalHeaderLayout.encode({
-    magic: MAGIC,
-    version: VERSION,
-    lbaSize: g.lbaSize,
-    zoneSize: BigInt(g.zoneSize),
-    zoneCap: BigInt(g.zoneCap),
-    nrZones: g.nrZones,
-    descrExtSize: g.descrExtSize,
-  });
-  writeU32le(h, 60, crc32c(h.subarray(0, 60)));
-  return h;
-}
-
-export function encodeRecord(type: number, zone: number, payload: Uint8Array): Uint8Array {
-  const r = new Uint8Array(REC_HEAD + payload.length + 4);
-  writeU16le(r, 0, type);
-  writeU16le(r, 2, payload.length);
-  writeU32le(r, 4, zone);
-  r.set(payload, REC_HEAD);
-  writeU32le(r, REC_HEAD + payload.length, crc32c(r.subarray(0, REC_HEAD + payload.length)));
-  return r;
-}
-
-/** The records that describe `z` (extension first, so a zone record never lacks its data). */
-export function zoneRecords(z: Zone): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  if ((z.za & ZA_ZDEV) !== 0 && z.ext !== undefined)
-    out.push(encodeRecord(REC_EXT, z.index, z.ext));
-  const p = new Uint8Array(ZONE_PAYLOAD);
-  p[0] = z.state;
-  p[1] = z.za;
-  writeU64le(p, 8, BigInt(z.wp));
-  out.push(encodeRecord(REC_ZONE, z.index, p));
-  return out;
-}
-
-const isDefault = (z: Zone): boolean =>
-  z.state === ZoneState.EMPTY && z.wp === z.zslba && z.za === 0;
-
-const STATES = new Set<number>(ZONE_STATE_VALUES);
-
-/** Parses a state file; returns the saved zones and the length of its valid prefix. */
-export function parseJournal(
-  bytes: Uint8Array,
-  g: JournalGeometry,
-  file: string,
-): { zones: Map<number, SavedZone>; validLength: number } {
-  if (bytes.length < HEADER_SIZE || readU32le(bytes, 60) !== crc32c(bytes.subarray(0, 60))) {
-    throw new ZoneStateFileError(`zone state file '${file}' is not an nvmemu zone state file`);
-  }
-  const h = JournalHeaderLayout.decode(bytes);
-  if (h.magic !== MAGIC || h.version !== VERSION) {
-    throw new ZoneStateFileError(`zone state file '${file}' is not an nvmemu zone state file`);
-  }
-  const same =
-    h.lbaSize === g.lbaSize &&
-    h.zoneSize === BigInt(g.zoneSize) &&
-    h.zoneCap === BigInt(g.zoneCap) &&
-    h.nrZones === g.nrZones &&
-    h.descrExtSize === g.descrExtSize;
-  if (!same) {
-    throw new ZoneStateFileError(
-      `zone state file '${file}' was written for another zone geometry ` +
-        `(${h.nrZones} zones of ${h.zoneSize} blocks, capacity ${h.zoneCap}, ` +
-        `${h.lbaSize}-byte blocks, extension ${h.descrExtSize} bytes); ` +
-        'remove it or set zoned.persist=off',
-    );
-  }
-  const zones = new Map<number, SavedZone>();
-  const pendingExt = new Map<number, Uint8Array>();
-  let off = HEADER_SIZE;
-  for (;;) {
-    if (off + REC_HEAD > bytes.length) break;
-    const type = readU16le(bytes, off);
-    const len = readU16le(bytes, off + 2);
-    const zone = readU32le(bytes, off + 4);
-    const end = off + REC_HEAD + len + 4;
-    if (end > bytes.length) break;
-    if (readU32le(bytes, end - 4) !== crc32c(bytes.subarray(off, end - 4))) break;
-    const p = bytes.subarray(off + REC_HEAD, off + REC_HEAD + len);
-    if (zone >= g.nrZones) break;
-    if (type === REC_EXT && len === g.descrExtSize) {
-      pendingExt.set(zone, p.slice());
-    } else if (type === REC_ZONE && len === ZONE_PAYLOAD && STATES.has(readU8(p, 0))) {
-      const za = readU8(p, 1);
-      const ext = (za & ZA_ZDEV) !== 0 ? pendingExt.get(zone) : undefined;
-      zones.set(zone, {
-        state: readU8(p, 0) as ZoneStateValue,
-        za: ext === undefined ? za & ~ZA_ZDEV : za,
-        wp: Number(readU64le(p, 8)),
-        ext,
-      });
-    } else {
-      break;
-    }
-    off = end;
-  }
-  return { zones, validLength: off };
+/** A background compaction in progress (see the file comment). */
+interface Compaction {
+  /** `<file>.tmp`, open for writing (positional writes on the thread pool). */
+  readonly fd: number;
+  /** Next zone to snapshot. */
+  next: number;
+  /** Every zone has been snapshotted. */
+  scanned: boolean;
+  /** The records of the scan's time went out after the snapshot (once: later ones wait). */
+  tailSent: boolean;
+  /** Records appended since the compaction started, to follow the snapshot. */
+  tail: Uint8Array[];
+  /** The snapshot being built (its bytes count the header). */
+  readonly snapshot: SnapshotWriter;
+  /** Where the next write to `fd` goes. */
+  pos: number;
+  /** Writes to `fd` under way. */
+  pending: number;
+  /** The fsync of the finished snapshot is under way. */
+  syncing: boolean;
+  /** Set when it is given up (close(), compact(), an I/O error): it ends without a file. */
+  aborted: boolean;
+  /** `fd` was closed. */
+  closed: boolean;
 }
 
 export class ZoneJournal {
@@ -196,32 +104,47 @@ export class ZoneJournal {
   /** Open for appending; undefined until the first record (the file is created lazily). */
   #fd: number | undefined;
   #closed = false;
+  /** Bytes appended since the file was loaded, created or compacted. */
   #appended = 0;
-  readonly #limit: number;
+  /** Compact when #appended exceeds this. */
+  #limit: number;
+  /** The zone table, once attached (record() and background compaction read it). */
+  #rows: ZoneRows | undefined;
+  /** One zone's records, encoded here before their write(2). */
+  readonly #scratch: Uint8Array;
+  /** The file was created or renamed since the folder was last fsync'ed. */
+  #dirDirty = false;
+  #compaction: Compaction | undefined;
+  /** Background compactions finished (tests, bench). */
+  compactions = 0;
+  /** The longest event-loop turn a background compaction took, ms (bench). */
+  longestStepMs = 0;
 
-  private constructor(file: string, g: JournalGeometry, fd: number | undefined) {
+  private constructor(file: string, g: JournalGeometry, fd: number | undefined, size: number) {
     this.file = file;
     this.#geometry = g;
     this.#fd = fd;
-    this.#limit = COMPACT_BYTES + g.nrZones * (64 + g.descrExtSize);
+    this.#limit = Math.max(COMPACT_BYTES, 2 * size);
+    this.#scratch = new Uint8Array(recordRoom(g.descrExtSize));
   }
 
   /**
    * Loads `file` (if it exists) and opens it for appending; a torn tail is cut off. A missing
-   * file is only created by the first change. With `readOnly` the saved state is returned but
-   * nothing is ever written.
+   * or zero-length file is only (re)created by the first change. With `readOnly` the saved
+   * state is returned but nothing is ever written.
    */
   static open(
     file: string,
     g: JournalGeometry,
     readOnly: boolean,
-  ): { journal: ZoneJournal | undefined; saved: Map<number, SavedZone> } {
-    let saved = new Map<number, SavedZone>();
-    if (existsSync(file)) {
-      const bytes = new Uint8Array(readFileSync(file));
-      const parsed = parseJournal(bytes, g, file);
+  ): { journal: ZoneJournal | undefined; saved: SavedZones } {
+    let saved = new SavedZones(0);
+    let size = 0;
+    if (existsSync(file) && statSync(file).size > 0) {
+      const parsed = readJournal(file, g);
       saved = parsed.zones;
-      if (!readOnly && parsed.validLength < bytes.length) {
+      size = parsed.validLength;
+      if (!readOnly && parsed.validLength < parsed.length) {
         const fd = openSync(file, 'r+');
         try {
           ftruncateSync(fd, parsed.validLength);
@@ -231,40 +154,259 @@ export class ZoneJournal {
       }
     }
     if (readOnly) return { journal: undefined, saved };
-    const fd = existsSync(file) ? openSync(file, 'a') : undefined;
-    return { journal: new ZoneJournal(file, g, fd), saved };
+    const fd = size > 0 ? openSync(file, 'a') : undefined;
+    return { journal: new ZoneJournal(file, g, fd, size), saved };
   }
 
-  /** Appends the records of `z`; compacts when the journal has grown too long. */
-  record(z: Zone, all: readonly Zone[]): void {
+  /** The zones this journal records (record() and background compaction read them). */
+  attach(rows: ZoneRows): void {
+    this.#rows = rows;
+  }
+
+  #row(i: number): ZoneRow {
+    const r = this.#rows!;
+    return { state: r.stateOf(i), za: r.zaOf(i), wp: r.wpOf(i), ext: r.extOf(i) };
+  }
+
+  /** Appends the records of zone `index` (one write(2)); compacts in the background when due. */
+  record(index: number): void {
     if (this.#closed) return;
-    const fd = this.#fd;
-    if (fd === undefined) {
-      this.compact(all);
+    assert(this.#rows !== undefined, 'a zone table is attached before changes are recorded');
+    const end = putRecords(this.#scratch, 0, index, this.#row(index));
+    let rec = this.#scratch.subarray(0, end);
+    if (this.#fd === undefined) {
+      // The first change: header and records in one write.
+      const first = new Uint8Array(HEADER_SIZE + end);
+      first.set(encodeHeader(this.#geometry));
+      first.set(rec, HEADER_SIZE);
+      rec = first;
+      this.#fd = openSync(this.file, 'w');
+      this.#dirDirty = true;
+    }
+    writeSync(this.#fd, rec);
+    this.#appended += rec.length;
+    const c = this.#compaction;
+    if (c !== undefined) c.tail.push(this.#scratch.slice(0, end));
+    else if (this.#appended > this.#limit) this.#startCompaction();
+  }
+
+  /** Starts a background compaction now, unless one is under way (bench, maintenance). */
+  compactSoon(): void {
+    if (this.#closed || this.#fd === undefined || this.#compaction !== undefined) return;
+    this.#startCompaction();
+  }
+
+  #startCompaction(): void {
+    let c: Compaction | undefined;
+    try {
+      const fd = openSync(`${this.file}.tmp`, 'w');
+      c = {
+        fd,
+        next: 0,
+        scanned: false,
+        tailSent: false,
+        tail: [],
+        // Blocks leave the writer's buffer as copies: their writes run on the thread pool.
+        snapshot: new SnapshotWriter(this.#geometry.descrExtSize, (b) =>
+          this.#write(c!, b.slice()),
+        ),
+        pos: 0,
+        pending: 0,
+        syncing: false,
+        aborted: false,
+        closed: false,
+      };
+      this.#compaction = c;
+      this.#write(c, encodeHeader(this.#geometry));
+      c.snapshot.bytes = HEADER_SIZE;
+      const started = c;
+      setImmediate(() => this.#step(started));
+    } catch {
+      if (c !== undefined) this.#abandon(c);
+      this.#appended = 0;
+    }
+  }
+
+  /** Writes `b` at the compaction's next position, off the event loop. */
+  #write(c: Compaction, b: Uint8Array): void {
+    c.pending++;
+    write(c.fd, b, 0, b.length, c.pos, (err) => {
+      c.pending--;
+      if (err !== null) this.#abandon(c);
+      else this.#advance(c);
+    });
+    c.pos += b.length;
+  }
+
+  /** Snapshots zones until STEP_MS has passed, then yields the event loop. */
+  #step(c: Compaction): void {
+    if (c.aborted) return;
+    const t0 = performance.now();
+    try {
+      const rows = this.#rows!;
+      const snap = c.snapshot;
+      while (c.next < rows.count && performance.now() - t0 < STEP_MS) {
+        const stop = Math.min(rows.count, c.next + 1024);
+        for (let i = c.next; i < stop; i++) {
+          if (rows.isDefault(i)) continue;
+          snap.add(i, rows.stateOf(i), rows.zaOf(i), rows.wpOf(i), rows.extOf(i));
+        }
+        c.next = stop;
+      }
+      if (c.next < rows.count) {
+        setImmediate(() => this.#step(c));
+        return;
+      }
+      snap.end();
+      c.scanned = true;
+      this.#advance(c);
+    } catch {
+      this.#abandon(c);
+    } finally {
+      this.longestStepMs = Math.max(this.longestStepMs, performance.now() - t0);
+    }
+  }
+
+  /**
+   * Moves a scanned compaction on once its writes are done: the records that came meanwhile
+   * follow the snapshot, then the file is fsync'ed (all on the thread pool).
+   */
+  #advance(c: Compaction): void {
+    if (c.aborted) {
+      this.#closeWhenIdle(c);
       return;
     }
-    for (const r of zoneRecords(z)) {
-      writeSync(fd, r);
-      this.#appended += r.length;
+    if (!c.scanned || c.pending > 0 || c.syncing) return;
+    if (!c.tailSent) {
+      // Once: what came during the fsync is written at the handover (a busy namespace would
+      // otherwise keep this chasing its own tail).
+      c.tailSent = true;
+      if (c.tail.length > 0) {
+        const tail = Buffer.concat(c.tail);
+        c.tail = [];
+        this.#write(c, tail);
+        return;
+      }
     }
-    if (this.#appended > this.#limit) this.compact(all);
+    c.syncing = true;
+    fsync(c.fd, (err) => {
+      c.syncing = false;
+      const t0 = performance.now();
+      try {
+        if (c.aborted) this.#closeWhenIdle(c);
+        else if (err !== null) this.#abandon(c);
+        else this.#handOver(c);
+      } finally {
+        this.longestStepMs = Math.max(this.longestStepMs, performance.now() - t0);
+      }
+    });
   }
 
-  /** Rewrites the file as header + the records of every zone not in its initial state. */
+  /**
+   * The snapshot is durable: append what came during the last write and the fsync (not yet
+   * durable, like any record since the last flush) and rename it over the file.
+   */
+  #handOver(c: Compaction): void {
+    try {
+      for (const r of c.tail) {
+        writeSync(c.fd, r, 0, r.length, c.pos);
+        c.pos += r.length;
+      }
+      c.tail = [];
+      renameSync(`${this.file}.tmp`, this.file);
+    } catch {
+      this.#abandon(c);
+      return;
+    }
+    // Appends from here on go to the new file, opened for appending. The old file's last
+    // descriptor closes on the thread pool: freeing a replaced file's blocks takes the file
+    // system milliseconds (measured: 13 ms for 17 MB on ext4), which the loop need not wait for.
+    const fd = openSync(this.file, 'a');
+    if (this.#fd !== undefined) close(this.#fd, () => undefined);
+    this.#fd = fd;
+    this.#compaction = undefined;
+    c.aborted = true; // its fd is done with
+    this.#closeWhenIdle(c);
+    this.#dirDirty = true;
+    this.#appended = 0;
+    this.#limit = Math.max(COMPACT_BYTES, 2 * c.snapshot.bytes);
+    this.compactions++;
+  }
+
+  /**
+   * Gives up a compaction: the live file stays as it is (complete on its own). Its temporary
+   * file is unlinked at once, so writes still under way land in no file anyone opens again.
+   */
+  #abandon(c: Compaction): void {
+    if (c.aborted) {
+      this.#closeWhenIdle(c);
+      return;
+    }
+    c.aborted = true;
+    if (this.#compaction === c) this.#compaction = undefined;
+    try {
+      unlinkSync(`${this.file}.tmp`);
+    } catch {
+      // already gone
+    }
+    // A failed compaction is tried again only after as many records again.
+    this.#appended = 0;
+    this.#closeWhenIdle(c);
+  }
+
+  #closeWhenIdle(c: Compaction): void {
+    if (c.closed || c.pending > 0 || c.syncing) return;
+    c.closed = true;
+    try {
+      closeSync(c.fd);
+    } catch {
+      // already closed
+    }
+  }
+
+  /** Stops a background compaction, if one runs. */
+  #stopCompaction(): void {
+    const c = this.#compaction;
+    if (c !== undefined) this.#abandon(c);
+  }
+
+  /**
+   * Rewrites the file at once as header + the records of every zone of `all` not in its initial
+   * state. Entries are live zones or copies that change a zone's state and write pointer, such
+   * as the power cut's roll-back makes (`{ ...z, wp, wptr, state }`): what a copy lacks (its
+   * attributes and extension) is the zone's current value.
+   */
   compact(all: readonly Zone[]): void {
     if (this.#closed) return;
-    const parts = [encodeHeader(this.#geometry)];
-    for (const z of all) if (!isDefault(z)) parts.push(...zoneRecords(z));
+    this.#stopCompaction();
+    const g = this.#geometry;
+    const parts = [encodeHeader(g)];
+    const snap = new SnapshotWriter(g.descrExtSize, (b) => parts.push(b.slice()));
+    for (const z of all) {
+      const index = z.index;
+      const za = 'za' in z ? z.za : (this.#rows?.zaOf(index) ?? 0);
+      const ext = 'ext' in z ? z.ext : this.#rows?.extOf(index);
+      if (z.state !== ZoneState.EMPTY || z.wp !== index * g.zoneSize || za !== 0) {
+        snap.add(index, z.state, za, z.wp, ext);
+      }
+    }
+    snap.end();
     if (this.#fd !== undefined) closeSync(this.#fd);
     this.#fd = undefined;
     writeAtomically(this.file, parts);
     this.#fd = openSync(this.file, 'a');
     this.#appended = 0;
+    this.#limit = Math.max(COMPACT_BYTES, 2 * (HEADER_SIZE + snap.bytes));
   }
 
   /** Makes the recorded state durable (called with the namespace's flush). */
   sync(): void {
-    if (this.#fd !== undefined) fdatasyncSync(this.#fd);
+    if (this.#fd === undefined) return;
+    fdatasyncSync(this.#fd);
+    if (this.#dirDirty) {
+      syncFolder(this.file);
+      this.#dirDirty = false;
+    }
   }
 
   /** True once the state file exists (a change was recorded or it was loaded). */
@@ -272,11 +414,26 @@ export class ZoneJournal {
     return this.#fd !== undefined;
   }
 
+  /** A background compaction is under way (tests, bench). */
+  get compacting(): boolean {
+    return this.#compaction !== undefined;
+  }
+
   close(): void {
+    this.#stopCompaction();
     this.#closed = true;
     if (this.#fd === undefined) return;
     closeSync(this.#fd);
     this.#fd = undefined;
+  }
+}
+
+function syncFolder(file: string): void {
+  const dir = openSync(dirname(file), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
   }
 }
 
@@ -291,10 +448,5 @@ export function writeAtomically(file: string, parts: readonly Uint8Array[]): voi
     closeSync(fd);
   }
   renameSync(tmp, file);
-  const dir = openSync(dirname(file), 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
+  syncFolder(file);
 }

@@ -6,7 +6,7 @@
 // QEMU 7.2's values (reference §6.1).
 
 import { defineLayout } from '../../../util/layout.js';
-import { writeU64le, writeU8 } from '../../../util/bytes.js';
+import { checkRange, writeU32le, writeU64le, writeU8 } from '../../../util/bytes.js';
 import { ZoneState, type Zone } from './state.js';
 
 export const ZONE_DESCRIPTOR_SIZE = 64;
@@ -15,9 +15,6 @@ export const ID_NS_ZONED_SIZE = 4096;
 
 /** Zone Type 2: sequential write required (the only type ZNS defines). */
 export const ZONE_TYPE_SEQWRITE_REQ = 0x2;
-/** WP reported for zones without a meaningful write pointer (Full, Read Only, Offline). */
-const NO_WP = 0xffff_ffff_ffff_ffffn;
-
 export const ZoneDescriptorLayout = defineLayout('zone-descriptor', ZONE_DESCRIPTOR_SIZE, [
   { name: 'zt', offset: 0, type: 'u8' },
   /** Zone State in bits 7:4. */
@@ -101,21 +98,41 @@ export function encodeIdNsZoned(f: IdNsZonedFields): Uint8Array {
   });
 }
 
-/** One zone descriptor; WP is all ones when the zone has no write pointer. */
+const ZD = {
+  zt: ZoneDescriptorLayout.offsetOf('zt'),
+  zs: ZoneDescriptorLayout.offsetOf('zs'),
+  za: ZoneDescriptorLayout.offsetOf('za'),
+  zcap: ZoneDescriptorLayout.offsetOf('zcap'),
+  zslba: ZoneDescriptorLayout.offsetOf('zslba'),
+  wp: ZoneDescriptorLayout.offsetOf('wp'),
+};
+
+/** A u64 field from a number below 2^53, as two u32 halves (no bigint per descriptor). */
+function putU64(buf: Uint8Array, off: number, v: number): void {
+  writeU32le(buf, off, v % 2 ** 32);
+  writeU32le(buf, off + 4, Math.floor(v / 2 ** 32));
+}
+
+/**
+ * One zone descriptor (the layout above; reserved bytes zero); WP is all ones when the zone has
+ * no write pointer. Field by field rather than through ZoneDescriptorLayout.encode: Report
+ * Zones encodes one per zone, 100,000 and more in one command.
+ */
 export function encodeZoneDescriptor(z: Zone, buf: Uint8Array, off: number): void {
+  checkRange(buf, off, ZONE_DESCRIPTOR_SIZE);
+  const state = z.state;
   const noWp =
-    z.state === ZoneState.FULL || z.state === ZoneState.READ_ONLY || z.state === ZoneState.OFFLINE;
-  ZoneDescriptorLayout.encode(
-    {
-      zt: ZONE_TYPE_SEQWRITE_REQ,
-      zs: z.state << 4,
-      za: z.za,
-      zai: 0,
-      zcap: BigInt(z.zcap),
-      zslba: BigInt(z.zslba),
-      wp: noWp ? NO_WP : BigInt(z.wp),
-    },
-    buf,
-    off,
-  );
+    state === ZoneState.FULL || state === ZoneState.READ_ONLY || state === ZoneState.OFFLINE;
+  buf.fill(0, off, off + ZONE_DESCRIPTOR_SIZE);
+  writeU8(buf, off + ZD.zt, ZONE_TYPE_SEQWRITE_REQ);
+  writeU8(buf, off + ZD.zs, state << 4);
+  writeU8(buf, off + ZD.za, z.za);
+  putU64(buf, off + ZD.zcap, z.zcap);
+  putU64(buf, off + ZD.zslba, z.zslba);
+  if (noWp) {
+    writeU32le(buf, off + ZD.wp, 0xffff_ffff);
+    writeU32le(buf, off + ZD.wp + 4, 0xffff_ffff);
+  } else {
+    putU64(buf, off + ZD.wp, z.wp);
+  }
 }

@@ -12,41 +12,18 @@
 
 import assert from 'node:assert/strict';
 import { Status, withDnr } from '../../spec/status.js';
+import { ZoneLists } from './lists.js';
+import { zoneArray, ZoneView, type Rows } from './views.js';
+import { ZA_ZDEV, ZA_ZRWAV, ZoneState, type Zone, type ZoneStateValue } from './zone.js';
 
-/** Zone states (ZNS 1.1 Figure 37, ZS field). */
-export const ZoneState = {
-  EMPTY: 0x1,
-  IMPLICITLY_OPEN: 0x2,
-  EXPLICITLY_OPEN: 0x3,
-  CLOSED: 0x4,
-  READ_ONLY: 0xd,
-  FULL: 0xe,
-  OFFLINE: 0xf,
-} as const;
-export type ZoneStateValue = (typeof ZoneState)[keyof typeof ZoneState];
-
-export const ZONE_STATE_VALUES: readonly ZoneStateValue[] = Object.values(ZoneState);
-
-/** Zone Attributes (ZNS 1.1 Figure 37): ZDEV (descriptor extension valid), ZRWAV. */
-export const ZA_ZDEV = 0x80;
-export const ZA_ZRWAV = 0x08;
-
-export interface Zone {
-  readonly index: number;
-  readonly zslba: number;
-  /** Writable blocks (ZCAP). */
-  readonly zcap: number;
-  state: ZoneStateValue;
-  /** Write pointer as reported: advanced when writes complete. */
-  wp: number;
-  /** Write pointer for admission: advanced when writes are accepted (in-flight included). */
-  wptr: number;
-  za: number;
-  /** Descriptor extension data (descr_ext_size bytes) when ZDEV is set. */
-  ext: Uint8Array | undefined;
-  /** Bumped by every reset, so that a write admitted before a reset cannot move the new WP. */
-  generation: number;
-}
+export {
+  ZA_ZDEV,
+  ZA_ZRWAV,
+  ZONE_STATE_VALUES,
+  ZoneState,
+  type Zone,
+  type ZoneStateValue,
+} from './zone.js';
 
 export interface ZoneLimits {
   /** 0 = unlimited. */
@@ -71,40 +48,53 @@ export type OpenMode = 'implicit' | 'explicit';
 const OK = Status.SUCCESS;
 const inval = withDnr(Status.ZONE_INVAL_TRANSITION);
 
+/** The states whose zones are kept in insertion order (the lists QEMU walks), by list number. */
+const LISTED: readonly ZoneStateValue[] = [
+  ZoneState.IMPLICITLY_OPEN,
+  ZoneState.EXPLICITLY_OPEN,
+  ZoneState.CLOSED,
+  ZoneState.READ_ONLY,
+  ZoneState.OFFLINE,
+];
+/** State -> list number (-1: not listed), indexed by the 4-bit state value. */
+const LIST_OF: readonly number[] = Array.from({ length: 16 }, (_, s) =>
+  LISTED.indexOf(s as ZoneStateValue),
+);
+
 export class ZoneTable {
   readonly zones: readonly Zone[];
   readonly limits: ZoneLimits;
+  /** Number of zones. */
+  readonly count: number;
+  readonly #rows: Rows;
   #open = 0;
   #active = 0;
   #zrwaUsed = 0;
-  /** Zones per state, in the order they entered it. */
-  readonly #lists = new Map<ZoneStateValue, Set<Zone>>(
-    ZONE_STATE_VALUES.map((s) => [s, new Set<Zone>()]),
-  );
+  /** Zones per listed state, in the order they entered it (Empty and Full are not listed). */
+  readonly #lists: ZoneLists;
   /** Called after a zone's state, attributes or write pointer changed (persistence). */
-  onChange: ((z: Zone) => void) | undefined;
+  onChange: ((index: number) => void) | undefined;
 
   constructor(nrZones: number, zoneSize: number, zoneCap: number, limits: ZoneLimits) {
     assert(nrZones > 0 && zoneCap > 0 && zoneCap <= zoneSize, 'zone geometry was checked');
+    assert(Number.isSafeInteger(nrZones * zoneSize), 'LBAs fit a double exactly');
     this.limits = limits;
-    const zones: Zone[] = [];
-    for (let i = 0; i < nrZones; i++) {
-      const zslba = i * zoneSize;
-      const z: Zone = {
-        index: i,
-        zslba,
-        zcap: zoneCap,
-        state: ZoneState.EMPTY,
-        wp: zslba,
-        wptr: zslba,
-        za: 0,
-        ext: undefined,
-        generation: 0,
-      };
-      zones.push(z);
-      this.#lists.get(ZoneState.EMPTY)!.add(z);
-    }
-    this.zones = zones;
+    this.count = nrZones;
+    this.#lists = new ZoneLists(nrZones, LISTED.length);
+    const wp = new Float64Array(nrZones);
+    for (let i = 0; i < nrZones; i++) wp[i] = i * zoneSize;
+    this.#rows = {
+      zsze: zoneSize,
+      zcap: zoneCap,
+      state: new Uint8Array(nrZones).fill(ZoneState.EMPTY),
+      za: new Uint8Array(nrZones),
+      wp,
+      wptr: wp.slice(),
+      generation: new Uint32Array(nrZones),
+      ext: new Map(),
+    };
+    const rows = this.#rows;
+    this.zones = zoneArray(nrZones, (i) => new ZoneView(rows, i));
   }
 
   get openCount(): number {
@@ -117,9 +107,54 @@ export class ZoneTable {
     return this.#zrwaUsed;
   }
 
-  /** Zones in state `s`, oldest first. */
+  /** A live view of zone `i` (which must exist). */
+  zone(i: number): Zone {
+    assert(i >= 0 && i < this.count, 'zone index in range');
+    return new ZoneView(this.#rows, i);
+  }
+
+  // Row access by index: the I/O path, the journal and Report Zones read these instead of views.
+  stateOf(i: number): ZoneStateValue {
+    return this.#rows.state[i] as ZoneStateValue;
+  }
+  wpOf(i: number): number {
+    return this.#rows.wp[i]!;
+  }
+  wptrOf(i: number): number {
+    return this.#rows.wptr[i]!;
+  }
+  zaOf(i: number): number {
+    return this.#rows.za[i]!;
+  }
+  extOf(i: number): Uint8Array | undefined {
+    return this.#rows.ext.get(i);
+  }
+  generationOf(i: number): number {
+    return this.#rows.generation[i]!;
+  }
+  zslbaOf(i: number): number {
+    return i * this.#rows.zsze;
+  }
+  /** The writable end of zone `i` (ZSLBA + ZCAP). */
+  writeEndOf(i: number): number {
+    return i * this.#rows.zsze + this.#rows.zcap;
+  }
+  /** Empty at its start with no attributes: what a zone without a journal record is. */
+  isDefault(i: number): boolean {
+    const r = this.#rows;
+    return r.state[i] === ZoneState.EMPTY && r.za[i] === 0 && r.wp[i] === i * r.zsze;
+  }
+
+  /**
+   * Zones in state `s`, oldest first for the listed states (open, Closed, Read Only, Offline);
+   * Empty and Full zones, which are not listed, in zone order.
+   */
   inState(s: ZoneStateValue): Zone[] {
-    return [...this.#lists.get(s)!];
+    const l = LIST_OF[s]!;
+    if (l >= 0) return this.#lists.toArray(l).map((i) => this.zone(i));
+    const out: Zone[] = [];
+    for (let i = 0; i < this.count; i++) if (this.#rows.state[i] === s) out.push(this.zone(i));
+    return out;
   }
 
   /** The writable end of a zone (ZSLBA + ZCAP). */
@@ -127,18 +162,18 @@ export class ZoneTable {
     return z.zslba + z.zcap;
   }
 
-  /** Moves `z` to `to`, keeping the counters and lists exact. */
-  #assign(z: Zone, to: ZoneStateValue): void {
-    const from = z.state;
+  /** Moves zone `i` to `to`, keeping the counters and lists exact. */
+  #assign(i: number, to: ZoneStateValue): void {
+    const from = this.#rows.state[i] as ZoneStateValue;
     this.#open += Number(isOpen(to)) - Number(isOpen(from));
     this.#active += Number(isActive(to)) - Number(isActive(from));
-    this.#lists.get(from)!.delete(z);
-    this.#lists.get(to)!.add(z);
-    z.state = to;
+    if (LIST_OF[from]! >= 0) this.#lists.remove(LIST_OF[from]!, i);
+    if (LIST_OF[to]! >= 0) this.#lists.add(LIST_OF[to]!, i);
+    this.#rows.state[i] = to;
   }
 
-  #changed(z: Zone): void {
-    this.onChange?.(z);
+  #changed(i: number): void {
+    this.onChange?.(i);
   }
 
   /** nvme_zns_check_resources: room for `act` more active, `opn` more open, `zrwa` ZRWAs? */
@@ -158,21 +193,25 @@ export class ZoneTable {
   #autoClose(): void {
     const { maxOpen } = this.limits;
     if (maxOpen === 0 || this.#open < maxOpen) return;
-    const oldest = this.#lists.get(ZoneState.IMPLICITLY_OPEN)!.values().next();
-    if (oldest.done === true) return;
-    this.#assign(oldest.value, ZoneState.CLOSED);
-    this.#changed(oldest.value);
+    const oldest = this.#lists.first(LIST_OF[ZoneState.IMPLICITLY_OPEN]!);
+    if (oldest === undefined) return;
+    this.#assign(oldest, ZoneState.CLOSED);
+    this.#changed(oldest);
   }
 
-  #grantZrwa(z: Zone): void {
-    if ((z.za & ZA_ZRWAV) !== 0) return;
-    z.za |= ZA_ZRWAV;
+  #hasZrwa(i: number): boolean {
+    return (this.#rows.za[i]! & ZA_ZRWAV) !== 0;
+  }
+
+  #grantZrwa(i: number): void {
+    if (this.#hasZrwa(i)) return;
+    this.#rows.za[i]! |= ZA_ZRWAV;
     this.#zrwaUsed++;
   }
 
-  #releaseZrwa(z: Zone): void {
-    if ((z.za & ZA_ZRWAV) === 0) return;
-    z.za &= ~ZA_ZRWAV;
+  #releaseZrwa(i: number): void {
+    if (!this.#hasZrwa(i)) return;
+    this.#rows.za[i]! &= ~ZA_ZRWAV;
     this.#zrwaUsed--;
   }
 
@@ -182,15 +221,21 @@ export class ZoneTable {
    * an open resource first. Full, Read Only and Offline cannot be opened.
    */
   open(z: Zone, mode: OpenMode, zrwa: boolean, autoTransition: boolean): number {
-    switch (z.state) {
+    return this.openAt(z.index, mode, zrwa, autoTransition);
+  }
+
+  /** open() by zone index (the write path). */
+  openAt(i: number, mode: OpenMode, zrwa: boolean, autoTransition: boolean): number {
+    const state = this.#rows.state[i] as ZoneStateValue;
+    switch (state) {
       case ZoneState.EMPTY:
       case ZoneState.CLOSED: {
-        const act = z.state === ZoneState.EMPTY ? 1 : 0;
+        const act = state === ZoneState.EMPTY ? 1 : 0;
         if (autoTransition) this.#autoClose();
-        const s = this.checkResources(act, 1, zrwa && (z.za & ZA_ZRWAV) === 0 ? 1 : 0);
+        const s = this.checkResources(act, 1, zrwa && !this.#hasZrwa(i) ? 1 : 0);
         if (s !== OK) return s;
         this.#assign(
-          z,
+          i,
           mode === 'implicit' ? ZoneState.IMPLICITLY_OPEN : ZoneState.EXPLICITLY_OPEN,
         );
         break;
@@ -199,11 +244,11 @@ export class ZoneTable {
       case ZoneState.EXPLICITLY_OPEN: {
         // A write into an open zone changes nothing.
         if (mode === 'implicit') return OK;
-        if (zrwa && (z.za & ZA_ZRWAV) === 0) {
+        if (zrwa && !this.#hasZrwa(i)) {
           const s = this.checkResources(0, 0, 1);
           if (s !== OK) return s;
         }
-        if (z.state === ZoneState.IMPLICITLY_OPEN) this.#assign(z, ZoneState.EXPLICITLY_OPEN);
+        if (state === ZoneState.IMPLICITLY_OPEN) this.#assign(i, ZoneState.EXPLICITLY_OPEN);
         break;
       }
       case ZoneState.FULL:
@@ -211,18 +256,20 @@ export class ZoneTable {
       case ZoneState.OFFLINE:
         return inval;
     }
-    if (zrwa) this.#grantZrwa(z);
-    this.#changed(z);
+    if (zrwa) this.#grantZrwa(i);
+    this.#changed(i);
     return OK;
   }
 
   /** Close: open zones become Closed; Closed stays; anything else is an invalid transition. */
   close(z: Zone): number {
-    switch (z.state) {
+    const i = z.index;
+    const state = this.#rows.state[i] as ZoneStateValue;
+    switch (state) {
       case ZoneState.IMPLICITLY_OPEN:
       case ZoneState.EXPLICITLY_OPEN:
-        this.#assign(z, ZoneState.CLOSED);
-        this.#changed(z);
+        this.#assign(i, ZoneState.CLOSED);
+        this.#changed(i);
         return OK;
       case ZoneState.CLOSED:
         return OK;
@@ -236,12 +283,13 @@ export class ZoneTable {
 
   /** Finish: Empty, open and Closed zones become Full (WP at the zone's capacity). */
   finish(z: Zone): number {
-    switch (z.state) {
+    const state = this.#rows.state[z.index] as ZoneStateValue;
+    switch (state) {
       case ZoneState.EMPTY:
       case ZoneState.IMPLICITLY_OPEN:
       case ZoneState.EXPLICITLY_OPEN:
       case ZoneState.CLOSED:
-        this.#toFull(z);
+        this.#toFull(z.index);
         return OK;
       case ZoneState.FULL:
         return OK;
@@ -251,16 +299,17 @@ export class ZoneTable {
     }
   }
 
-  #toFull(z: Zone): void {
-    this.#releaseZrwa(z);
-    this.#assign(z, ZoneState.FULL);
-    z.wp = z.wptr = ZoneTable.writeEnd(z);
-    this.#changed(z);
+  #toFull(i: number): void {
+    this.#releaseZrwa(i);
+    this.#assign(i, ZoneState.FULL);
+    this.#rows.wp[i] = this.#rows.wptr[i] = this.writeEndOf(i);
+    this.#changed(i);
   }
 
   /** Whether Reset may proceed (the caller zeroes the zone's data in between). */
   canReset(z: Zone): number {
-    switch (z.state) {
+    const state = this.#rows.state[z.index] as ZoneStateValue;
+    switch (state) {
       case ZoneState.EMPTY:
       case ZoneState.IMPLICITLY_OPEN:
       case ZoneState.EXPLICITLY_OPEN:
@@ -275,26 +324,30 @@ export class ZoneTable {
 
   /** Reset: back to Empty with WP = ZSLBA, attributes and extension cleared. */
   reset(z: Zone): number {
+    const i = z.index;
     const s = this.canReset(z);
-    if (s !== OK || z.state === ZoneState.EMPTY) return s;
-    this.#releaseZrwa(z);
-    this.#assign(z, ZoneState.EMPTY);
-    z.wp = z.wptr = z.zslba;
-    z.za = 0;
-    z.ext = undefined;
-    z.generation++;
-    this.#changed(z);
+    if (s !== OK || this.#rows.state[i] === ZoneState.EMPTY) return s;
+    this.#releaseZrwa(i);
+    this.#assign(i, ZoneState.EMPTY);
+    const r = this.#rows;
+    r.wp[i] = r.wptr[i] = this.zslbaOf(i);
+    r.za[i] = 0;
+    r.ext.delete(i);
+    r.generation[i] = (r.generation[i]! + 1) >>> 0;
+    this.#changed(i);
     return OK;
   }
 
   /** Offline: only from Read Only (Offline stays Offline). */
   offline(z: Zone): number {
-    switch (z.state) {
+    const i = z.index;
+    const state = this.#rows.state[i] as ZoneStateValue;
+    switch (state) {
       case ZoneState.READ_ONLY:
-        this.#assign(z, ZoneState.OFFLINE);
-        z.za = 0;
-        z.ext = undefined;
-        this.#changed(z);
+        this.#assign(i, ZoneState.OFFLINE);
+        this.#rows.za[i] = 0;
+        this.#rows.ext.delete(i);
+        this.#changed(i);
         return OK;
       case ZoneState.OFFLINE:
         return OK;
@@ -309,19 +362,23 @@ export class ZoneTable {
 
   /** Set Zone Descriptor Extension: an Empty zone becomes Closed with ZDEV (needs an active). */
   setExtension(z: Zone, ext: Uint8Array): number {
-    if (z.state !== ZoneState.EMPTY) return inval;
+    const i = z.index;
+    if (this.#rows.state[i] !== ZoneState.EMPTY) return inval;
     const s = this.checkResources(1, 0, 0);
     if (s !== OK) return s;
-    this.#assign(z, ZoneState.CLOSED);
-    z.za |= ZA_ZDEV;
-    z.ext = ext;
-    this.#changed(z);
+    this.#assign(i, ZoneState.CLOSED);
+    this.#rows.za[i]! |= ZA_ZDEV;
+    this.#rows.ext.set(i, ext);
+    this.#changed(i);
     return OK;
   }
 
   /** Advances the admission write pointer of an accepted write. */
   reserve(z: Zone, nlb: number): void {
-    z.wptr += nlb;
+    this.reserveAt(z.index, nlb);
+  }
+  reserveAt(i: number, nlb: number): void {
+    this.#rows.wptr[i]! += nlb;
   }
 
   /**
@@ -329,30 +386,40 @@ export class ZoneTable {
    * capacity becomes Full (releasing its resources).
    */
   advance(z: Zone, nlb: number): void {
-    if (!isActive(z.state)) return;
-    z.wp += nlb;
-    if (z.wp >= ZoneTable.writeEnd(z)) this.#toFull(z);
-    else this.#changed(z);
+    this.advanceAt(z.index, nlb);
+  }
+  advanceAt(i: number, nlb: number): void {
+    if (!isActive(this.#rows.state[i] as ZoneStateValue)) return;
+    const wp = (this.#rows.wp[i]! += nlb);
+    if (wp >= this.writeEndOf(i)) this.#toFull(i);
+    else this.#changed(i);
   }
 
   /** ZRWA commit (implicit or explicit flush): both write pointers move by `nlb`. */
   commitZrwa(z: Zone, nlb: number): void {
-    z.wptr += nlb;
-    this.advance(z, nlb);
+    this.commitZrwaAt(z.index, nlb);
+  }
+  commitZrwaAt(i: number, nlb: number): void {
+    this.#rows.wptr[i]! += nlb;
+    this.advanceAt(i, nlb);
   }
 
   /**
    * Controller shutdown / power cycle (reference §2.4): open and closed zones become Closed
-   * when they hold data or a descriptor extension, otherwise Empty; ZRWAs are released.
+   * when they hold data or a descriptor extension, otherwise Empty; ZRWAs are released. Only
+   * the listed active zones are visited, not the whole table.
    */
   shutdown(): void {
-    for (const z of this.zones) {
-      if (!isActive(z.state)) continue;
-      this.#releaseZrwa(z);
-      z.wptr = z.wp;
-      const keep = z.wp > z.zslba || (z.za & ZA_ZDEV) !== 0;
-      this.#assign(z, keep ? ZoneState.CLOSED : ZoneState.EMPTY);
-      this.#changed(z);
+    const active = [ZoneState.IMPLICITLY_OPEN, ZoneState.EXPLICITLY_OPEN, ZoneState.CLOSED]
+      .flatMap((st) => this.#lists.toArray(LIST_OF[st]!))
+      .sort((a, b) => a - b);
+    const r = this.#rows;
+    for (const i of active) {
+      this.#releaseZrwa(i);
+      r.wptr[i] = r.wp[i]!;
+      const keep = r.wp[i]! > this.zslbaOf(i) || (r.za[i]! & ZA_ZDEV) !== 0;
+      this.#assign(i, keep ? ZoneState.CLOSED : ZoneState.EMPTY);
+      this.#changed(i);
     }
   }
 
@@ -362,11 +429,16 @@ export class ZoneTable {
    * them (callers pass Closed).
    */
   restore(z: Zone, state: ZoneStateValue, wp: number, za: number, ext?: Uint8Array): void {
-    this.#releaseZrwa(z);
-    this.#assign(z, state);
-    z.wp = z.wptr = wp;
-    z.za = za & ZA_ZDEV;
-    z.ext = (za & ZA_ZDEV) !== 0 ? ext : undefined;
-    this.#changed(z);
+    this.restoreAt(z.index, state, wp, za, ext);
+  }
+  restoreAt(i: number, state: ZoneStateValue, wp: number, za: number, ext?: Uint8Array): void {
+    this.#releaseZrwa(i);
+    this.#assign(i, state);
+    const r = this.#rows;
+    r.wp[i] = r.wptr[i] = wp;
+    r.za[i] = za & ZA_ZDEV;
+    if ((za & ZA_ZDEV) !== 0 && ext !== undefined) r.ext.set(i, ext);
+    else r.ext.delete(i);
+    this.#changed(i);
   }
 }

@@ -7,7 +7,7 @@ import { Status, withDnr } from '../../spec/status.js';
 import type { ZonedParams } from '../config.js';
 import type { BlockStore } from '../store.js';
 import { encodeIdNsZoned } from './layout.js';
-import { ZoneJournal, type SavedZone } from './journal.js';
+import { ZoneJournal, type SavedZones } from './journal.js';
 import {
   isOpen,
   ZA_ZDEV,
@@ -59,7 +59,7 @@ export class ZonedNs implements ZonedIo {
    * Per zone, blocks from ZSLBA that may hold data (what a Reset must zero). Unknown at start
    * (the image may hold anything), so the whole zone; 0 after a reset.
    */
-  readonly #dirty: number[];
+  readonly #dirty: Uint32Array | Float64Array;
 
   constructor(
     params: ZonedParams,
@@ -82,7 +82,10 @@ export class ZonedNs implements ZonedIo {
       maxOpen: params.maxOpen,
       numZrwa: this.zrwasBlocks !== 0 ? params.numZrwa : 0,
     });
-    this.#dirty = new Array<number>(nrZones).fill(this.zsze);
+    // Zones below 2^32 blocks (all but the largest) count their dirty blocks in half the space.
+    this.#dirty = (this.zsze < 2 ** 32 ? new Uint32Array(nrZones) : new Float64Array(nrZones)).fill(
+      this.zsze,
+    );
     if (o.stateFile !== undefined) {
       const { journal, saved } = ZoneJournal.open(
         o.stateFile,
@@ -97,34 +100,38 @@ export class ZonedNs implements ZonedIo {
       );
       this.#restore(saved);
       this.journal = journal;
-      // A loaded file is rewritten at once: torn tail gone, open zones recorded as closed.
-      if (journal?.created === true) journal.compact(this.table.zones);
-      this.table.onChange = (z) => journal?.record(z, this.table.zones);
+      if (journal !== undefined) {
+        // A loaded file already lost its torn tail; zones it records as open come back Closed
+        // (#restore) and the next record of each says so. Nothing is rewritten at start.
+        journal.attach(this.table);
+        this.table.onChange = (i) => journal.record(i);
+      }
     }
   }
 
   /** Applies saved zones as a power cycle leaves them: open zones come back Closed or Empty. */
-  #restore(saved: ReadonlyMap<number, SavedZone>): void {
-    for (const [index, s] of saved) {
-      const z = this.table.zones[index]!;
-      const end = ZoneTable.writeEnd(z);
-      const wp = Math.min(Math.max(s.wp, z.zslba), end);
-      let state: ZoneStateValue = s.state;
+  #restore(saved: SavedZones): void {
+    const t = this.table;
+    saved.each((index, saved, za, savedWp, ext) => {
+      const zslba = t.zslbaOf(index);
+      const end = t.writeEndOf(index);
+      const wp = Math.min(Math.max(savedWp, zslba), end);
+      let state: ZoneStateValue = saved;
       if (isOpen(state) || state === ZoneState.CLOSED) {
-        state = wp > z.zslba || (s.za & ZA_ZDEV) !== 0 ? ZoneState.CLOSED : ZoneState.EMPTY;
+        state = wp > zslba || (za & ZA_ZDEV) !== 0 ? ZoneState.CLOSED : ZoneState.EMPTY;
       }
-      if (state === ZoneState.EMPTY) continue;
-      this.table.restore(z, state, state === ZoneState.FULL ? end : wp, s.za, s.ext);
-    }
+      if (state === ZoneState.EMPTY) return;
+      t.restoreAt(index, state, state === ZoneState.FULL ? end : wp, za, ext);
+    });
   }
 
   get nrZones(): number {
-    return this.table.zones.length;
+    return this.table.count;
   }
 
   /** The zone holding `lba` (which must be below NSZE). */
   zoneOf(lba: number): Zone {
-    return this.table.zones[Math.floor(lba / this.zsze)]!;
+    return this.table.zone(Math.floor(lba / this.zsze));
   }
 
   /** Blocks of zone `z` that may hold data. */
@@ -136,20 +143,26 @@ export class ZonedNs implements ZonedIo {
   }
 
   checkRead(slba: number, nlb: number): number {
-    const first = this.zoneOf(slba);
-    if (first.state === ZoneState.OFFLINE) return withDnr(Status.ZONE_OFFLINE);
+    const t = this.table;
+    const first = Math.floor(slba / this.zsze);
+    if (t.stateOf(first) === ZoneState.OFFLINE) return withDnr(Status.ZONE_OFFLINE);
     const end = slba + nlb;
-    if (end <= first.zslba + this.zsze) return Status.SUCCESS;
+    if (end <= (first + 1) * this.zsze) return Status.SUCCESS;
     if (!this.params.crossRead) return withDnr(Status.ZONE_BOUNDARY_ERROR);
-    for (let i = first.index + 1; i * this.zsze < end; i++) {
-      if (this.table.zones[i]!.state === ZoneState.OFFLINE) return withDnr(Status.ZONE_OFFLINE);
+    for (let i = first + 1; i * this.zsze < end; i++) {
+      if (t.stateOf(i) === ZoneState.OFFLINE) return withDnr(Status.ZONE_OFFLINE);
     }
     return Status.SUCCESS;
   }
 
   /** nvme_check_zone_write: state, write pointer (or ZRWA window), zone capacity. */
   checkWrite(z: Zone, slba: number, nlb: number): number {
-    switch (z.state) {
+    return this.#checkWrite(z.index, slba, nlb);
+  }
+
+  #checkWrite(i: number, slba: number, nlb: number): number {
+    const t = this.table;
+    switch (t.stateOf(i)) {
       case ZoneState.FULL:
         return withDnr(Status.ZONE_FULL);
       case ZoneState.READ_ONLY:
@@ -162,46 +175,51 @@ export class ZonedNs implements ZonedIo {
       case ZoneState.CLOSED:
         break;
     }
-    if ((z.za & ZA_ZRWAV) !== 0) {
+    const wptr = t.wptrOf(i);
+    if ((t.zaOf(i) & ZA_ZRWAV) !== 0) {
       // §6.5: anywhere in [WP, WP + 2 * ZRWAS).
-      if (slba < z.wptr || slba + nlb > z.wptr + 2 * this.zrwasBlocks) {
+      if (slba < wptr || slba + nlb > wptr + 2 * this.zrwasBlocks) {
         return withDnr(Status.ZONE_INVALID_WRITE);
       }
-    } else if (slba !== z.wptr) {
+    } else if (slba !== wptr) {
       return withDnr(Status.ZONE_INVALID_WRITE);
     }
-    if (slba + nlb > ZoneTable.writeEnd(z)) return withDnr(Status.ZONE_BOUNDARY_ERROR);
+    if (slba + nlb > t.writeEndOf(i)) return withDnr(Status.ZONE_BOUNDARY_ERROR);
     return Status.SUCCESS;
   }
 
+  /** The write path: O(1) per command, on the table's rows (no zone objects). */
   admitWrite(slba: number, nlb: number, autoTransition: boolean): WriteAdmission {
-    const z = this.zoneOf(slba);
-    const s = this.checkWrite(z, slba, nlb);
+    const t = this.table;
+    const i = Math.floor(slba / this.zsze);
+    const s = this.#checkWrite(i, slba, nlb);
     if (s !== Status.SUCCESS) return fail(s);
-    const opened = this.table.open(z, 'implicit', false, autoTransition);
+    const opened = t.openAt(i, 'implicit', false, autoTransition);
     if (opened !== Status.SUCCESS) return { status: opened, commit: NO_COMMIT };
-    const generation = z.generation;
-    const zrwa = (z.za & ZA_ZRWAV) !== 0;
-    if (zrwa) this.#implicitFlush(z, slba + nlb - 1);
-    else this.table.reserve(z, nlb);
+    const generation = t.generationOf(i);
+    const zrwa = (t.zaOf(i) & ZA_ZRWAV) !== 0;
+    if (zrwa) this.#implicitFlush(i, slba + nlb - 1);
+    else t.reserveAt(i, nlb);
     return {
       status: Status.SUCCESS,
       commit: () => {
-        if (z.generation !== generation) return;
-        const written = slba + nlb - z.zslba;
-        if (written > this.#dirty[z.index]!) this.#dirty[z.index] = written;
-        if (!zrwa) this.table.advance(z, nlb);
+        if (t.generationOf(i) !== generation) return;
+        const written = slba + nlb - t.zslbaOf(i);
+        if (written > this.#dirty[i]!) this.#dirty[i] = written;
+        if (!zrwa) t.advanceAt(i, nlb);
       },
     };
   }
 
   /** §6.5: a write ending past WP + ZRWAS - 1 commits whole flush-granularity units. */
-  #implicitFlush(z: Zone, elba: number): void {
-    const last = z.wptr + this.zrwasBlocks - 1;
+  #implicitFlush(i: number, elba: number): void {
+    const t = this.table;
+    const wptr = t.wptrOf(i);
+    const last = wptr + this.zrwasBlocks - 1;
     if (elba <= last) return;
     const fg = this.zrwafgBlocks;
-    const n = Math.min(Math.ceil((elba - last) / fg) * fg, ZoneTable.writeEnd(z) - z.wptr);
-    this.table.commitZrwa(z, n);
+    const n = Math.min(Math.ceil((elba - last) / fg) * fg, t.writeEndOf(i) - wptr);
+    t.commitZrwaAt(i, n);
   }
 
   /** Controller shutdown: zones closed as a power cycle would (§2.4), state made durable. */
@@ -235,8 +253,15 @@ export class ZonedNs implements ZonedIo {
 
   /** Fault injection (in-process API, tests): a zone becomes Read Only or Offline. */
   injectState(index: number, state: 'read-only' | 'offline'): void {
-    const z = this.table.zones[index];
-    if (z === undefined) throw new RangeError(`no zone ${index}`);
-    this.table.restore(z, state === 'read-only' ? ZoneState.READ_ONLY : ZoneState.OFFLINE, z.wp, 0);
+    if (!Number.isInteger(index) || index < 0 || index >= this.nrZones) {
+      throw new RangeError(`no zone ${index}`);
+    }
+    const t = this.table;
+    t.restoreAt(
+      index,
+      state === 'read-only' ? ZoneState.READ_ONLY : ZoneState.OFFLINE,
+      t.wpOf(index),
+      0,
+    );
   }
 }
