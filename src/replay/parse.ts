@@ -306,7 +306,9 @@ function parseEnd(f: Frame): EndInfo {
 }
 
 /** Parses a whole recording; throws RecordingError naming the first problem. */
-export function parseRecording(buf: Uint8Array): Recording {
+export function parseRecording(input: Uint8Array): Recording {
+  // A plain Uint8Array view: the sections copied out of it are Uint8Arrays, not Buffers.
+  const buf = new Uint8Array(input.buffer, input.byteOffset, input.length);
   const version = parseFileHeader(buf);
   const { frames, consumed, complete } = cutFrames(buf);
   if (!complete) {
