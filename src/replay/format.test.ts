@@ -48,6 +48,7 @@ const CMD: CommandRecord = {
   sqe,
   data: { kind: DataKind.WHOLE, length: 4, bytes: Uint8Array.of(1, 2, 3, 4) },
   meta: NO_SECTION,
+  transport: 0,
 };
 
 function file(...frames: Uint8Array[]): Uint8Array {
@@ -95,7 +96,7 @@ describe('recording layouts', () => {
         'f401000000000000' + // elapsed 500 ns
         '0000000000000000' + // dw0, dw1
         '0400000000000000' + // data 4 bytes, metadata 0
-        '0000000000000000', // metadata kind NONE, reserved
+        '0000000000000000', // metadata kind NONE, transport PCIe, reserved
     );
     assert.equal(hex(b.subarray(64, 72)), '0100000001000000');
     assert.equal(hex(b.subarray(128)), '01020304');
@@ -126,7 +127,7 @@ describe('recording parser rejections', () => {
     v2[8] = 2;
     reject(v2, /header: CRC mismatch/);
     const bad = g.slice();
-    bad[16 + 12 + 3] ^= 1; // a byte of the machine record's payload
+    bad[16 + 12 + 3]! ^= 1; // a byte of the machine record's payload
     reject(bad, /record 1 at offset 16: CRC mismatch/);
     reject(g.subarray(0, g.length - 3), /record 4 at offset \d+: truncated/);
     const res = g.slice();
@@ -179,7 +180,7 @@ describe('recording parser rejections', () => {
     fc.assert(
       fc.property(fc.nat(g.length - 1), fc.integer({ min: 1, max: 255 }), (at, x) => {
         const b = g.slice();
-        b[at] ^= x;
+        b[at]! ^= x;
         try {
           parseRecording(b);
           return false; // every byte is covered by a CRC

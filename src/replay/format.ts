@@ -66,7 +66,8 @@ export const CommandLayout = defineLayout('command record', COMMAND_FIXED, [
   { name: 'dataLength', offset: 48, type: 'u32le' },
   { name: 'metaLength', offset: 52, type: 'u32le' },
   { name: 'metaKind', offset: 56, type: 'u8' },
-  { name: 'reserved', offset: 57, type: { bytes: 7 } },
+  { name: 'transport', offset: 57, type: 'u8' },
+  { name: 'reserved', offset: 58, type: { bytes: 6 } },
   { name: 'sqe', offset: 64, type: { bytes: 64 } },
 ] as const);
 
@@ -115,6 +116,8 @@ export interface CommandRecord {
   readonly sqe: Uint8Array;
   readonly data: Section;
   readonly meta: Section;
+  /** The personality the command came through (0 PCIe, 1 fabrics). */
+  readonly transport: 0 | 1;
 }
 
 export interface Section {
@@ -233,6 +236,7 @@ export function encodeCommand(r: CommandRecord): Uint8Array {
       dataLength: r.data.length,
       metaLength: r.meta.length,
       metaKind: r.meta.kind,
+      transport: r.transport,
       sqe: r.sqe,
     },
     out,

@@ -269,6 +269,8 @@ function parseCommand(f: Frame): CommandRecord {
   if (c.outcome !== Outcome.COMPLETED && c.outcome !== Outcome.NONE) {
     throw new RecordingError(`${where}: outcome ${c.outcome} is not defined`);
   }
+  if (c.transport > 1)
+    throw new RecordingError(`${where}: transport ${c.transport} is not defined`);
   if (c.reserved.some((b) => b !== 0)) {
     throw new RecordingError(`${where}: reserved bytes are not zero`);
   }
@@ -297,6 +299,7 @@ function parseCommand(f: Frame): CommandRecord {
     sqe: c.sqe,
     data: d.s,
     meta: m.s,
+    transport: c.transport as 0 | 1,
   };
 }
 

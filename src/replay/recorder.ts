@@ -58,6 +58,7 @@ interface Begun {
   readonly tick: bigint;
   readonly ns: bigint;
   readonly ctx: CommandContext;
+  readonly transport: 0 | 1;
 }
 
 /** Bytes kept before a write to the file (one syscall per this much). */
@@ -214,6 +215,7 @@ export class Recorder implements CommandObserver {
       tick: ++this.#tick,
       ns: process.hrtime.bigint() - this.#t0,
       ctx,
+      transport: ctrl.transport === 'fabrics' ? 1 : 0,
     });
   }
 
@@ -281,6 +283,7 @@ export class Recorder implements CommandObserver {
       sqe: b.sqe,
       data,
       meta,
+      transport: b.transport,
     });
     this.#put(encodeFrame(RecordType.COMMAND, payload));
   }
