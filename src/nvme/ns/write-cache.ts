@@ -233,6 +233,28 @@ export class WriteCacheModel implements StoreJournal {
     }));
   }
 
+  /**
+   * What a cut would work from now (the store explorer's view of one instant): the durable
+   * content of every block with cached writes, and the cached writes in submission order with
+   * the data of their blocks that are still cached. Copies; the model is not changed.
+   */
+  snapshot(): {
+    durable: Map<number, Uint8Array>;
+    cached: { seq: number; lba: number; blocks: Map<number, Uint8Array> }[];
+  } {
+    const durable = new Map<number, Uint8Array>();
+    for (const [b, d] of this.#pre) durable.set(b, d.data.slice());
+    const cached = this.#log.map((e) => {
+      const blocks = new Map<number, Uint8Array>();
+      for (let b = e.lba; b < e.lba + e.nlb; b++) {
+        const c = e.live[b - e.lba] === 1 ? this.#content(e, b).data : undefined;
+        if (c !== undefined) blocks.set(b, c.slice());
+      }
+      return { seq: e.seq, lba: e.lba, blocks };
+    });
+    return { durable, cached };
+  }
+
   /** Blocks whose content a cut could change now. */
   get volatileBlocks(): number {
     return this.#pre.size;
