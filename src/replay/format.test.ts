@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   CommandLayout,
+  commandFrameSize,
+  dataHash,
   DataKind,
+  writeCommandFrame,
   encodeCommand,
   encodeFileHeader,
   encodeFrame,
@@ -18,6 +21,7 @@ import {
   type CommandRecord,
 } from './format.js';
 import { cutFrames, parseRecording, RecordingError } from './parse.js';
+import { encodeSqe, parseSqe } from '../nvme/spec/command.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -72,21 +76,93 @@ const good = (): Uint8Array =>
 describe('recording layouts', () => {
   it('have the pinned sizes', () => {
     assert.equal(FileHeaderLayout.size, 16);
-    assert.equal(FrameLayout.size, 12);
+    assert.equal(FrameLayout.size, 8);
     assert.equal(CommandLayout.size, 128);
+  });
+
+  it("the recorder's field-by-field writer equals the layout-table encoding (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          ctrl: fc.integer({ min: 0, max: 0xffff }),
+          sqid: fc.integer({ min: 0, max: 0xffff }),
+          status: fc.integer({ min: 0, max: 0x7fff }),
+          dw0: fc.integer({ min: 0, max: 0xffff_ffff }),
+          tick: fc.bigInt({ min: 0n, max: 1n << 40n }),
+          ns: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+          sqe: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+          data: fc.uint8Array({ maxLength: 64 }),
+          kind: fc.constantFrom(DataKind.WHOLE, DataKind.HASH, DataKind.NONE),
+          transport: fc.constantFrom(0 as const, 1 as const),
+        }),
+        (x) => {
+          x.sqe[1]! &= 0xc3; // reserved bits of CDW0 are not part of an NvmeCmd
+          const cmd = parseSqe(x.sqe);
+          const section =
+            x.kind === DataKind.NONE
+              ? NO_SECTION
+              : {
+                  kind: x.kind,
+                  length: x.data.length,
+                  bytes: x.kind === DataKind.WHOLE ? x.data : dataHash(x.data),
+                };
+          const f = {
+            ctrl: x.ctrl,
+            sqid: x.sqid,
+            completed: true,
+            status: x.status,
+            dw0: x.dw0,
+            dw1: 0,
+            beginTick: x.tick,
+            endTick: x.tick + 1n,
+            beginNs: x.ns,
+            elapsedNs: 7n,
+            transport: x.transport,
+          };
+          const golden = encodeFrame(
+            RecordType.COMMAND,
+            encodeCommand({ ...f, sqe: encodeSqe(cmd), data: section, meta: NO_SECTION }),
+          );
+          const fast = new Uint8Array(
+            commandFrameSize({
+              ...f,
+              cmd,
+              data: {
+                kind: x.kind,
+                length: x.kind === DataKind.NONE ? 0 : x.data.length,
+                bytes: x.data,
+              },
+              meta: { kind: DataKind.NONE, length: 0, bytes: undefined },
+            }),
+          );
+          const end = writeCommandFrame(fast, 0, {
+            ...f,
+            cmd,
+            data: {
+              kind: x.kind,
+              length: x.kind === DataKind.NONE ? 0 : x.data.length,
+              bytes: x.data,
+            },
+            meta: { kind: DataKind.NONE, length: 0, bytes: undefined },
+          });
+          return end === fast.length && hex(fast) === hex(golden);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it('golden bytes: the file header and a frame', () => {
     assert.equal(hex(encodeFileHeader()), '4e564d454d55524301001000337c01ce');
     assert.equal(
       hex(encodeFrame(RecordType.EVENT, Uint8Array.of(0x7b, 0x7d))),
-      '0300000002000000ce0d5db87b7d',
+      '03000000020000007b7dce0d5db8',
     );
   });
 
   it('golden bytes: a command record', () => {
     const b = encodeCommand(CMD);
-    assert.equal(b.length, 132);
+    assert.equal(b.length, 132); // 128 and 4 bytes of data
     assert.equal(
       hex(b.subarray(0, 64)),
       '0000010000010000' + // ctrl 0, sqid 1, outcome 0, data WHOLE, status 0
@@ -127,7 +203,7 @@ describe('recording parser rejections', () => {
     v2[8] = 2;
     reject(v2, /header: CRC mismatch/);
     const bad = g.slice();
-    bad[16 + 12 + 3]! ^= 1; // a byte of the machine record's payload
+    bad[16 + 8 + 3]! ^= 1; // a byte of the machine record's payload
     reject(bad, /record 1 at offset 16: CRC mismatch/);
     reject(g.subarray(0, g.length - 3), /record 4 at offset \d+: truncated/);
     const res = g.slice();

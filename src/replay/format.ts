@@ -3,8 +3,8 @@
 // pins (record.test.ts, with golden bytes).
 //
 //   file header (16)   magic "NVMEMURC", version, header size, CRC-32C of bytes 0..11
-//   record frame (12)  type, 3 reserved bytes, payload length, CRC-32C of frame bytes 0..7 and
-//                      the payload; then the payload
+//   record frame       header (8): type, 3 reserved bytes, payload length; the payload; a
+//                      trailer (4): CRC-32C of the header and the payload
 //
 // Record types: 1 machine (JSON: how to build the machine; first, exactly once), 2 command
 // (binary: CommandLayout + data sections), 3 event (JSON: faults, power cuts, hotplug,
@@ -14,12 +14,16 @@
 
 import { crc32, crc32c } from '../util/crc.js';
 import { defineLayout } from '../util/layout.js';
-import { writeU32le } from '../util/bytes.js';
+import { writeU16le, writeU32le, writeU64le } from '../util/bytes.js';
+import type { NvmeCmd } from '../nvme/spec/command.js';
 
 export const MAGIC = 'NVMEMURC';
 export const FORMAT_VERSION = 1;
 export const FILE_HEADER_SIZE = 16;
-export const FRAME_SIZE = 12;
+/** Frame header (8) and CRC trailer (4): what a record costs besides its payload. */
+export const FRAME_HEADER = 8;
+export const FRAME_TRAILER = 4;
+export const FRAME_SIZE = FRAME_HEADER + FRAME_TRAILER;
 /** The largest payload a reader accepts (a command with 64 MiB of data and its header). */
 export const MAX_PAYLOAD = 64 * 1024 * 1024 + 4096;
 
@@ -30,11 +34,10 @@ export const FileHeaderLayout = defineLayout('recording header', FILE_HEADER_SIZ
   { name: 'crc', offset: 12, type: 'u32le' },
 ] as const);
 
-export const FrameLayout = defineLayout('record frame', FRAME_SIZE, [
+export const FrameLayout = defineLayout('record frame header', FRAME_HEADER, [
   { name: 'type', offset: 0, type: 'u8' },
   { name: 'reserved', offset: 1, type: { bytes: 3 } },
   { name: 'length', offset: 4, type: 'u32le' },
-  { name: 'crc', offset: 8, type: 'u32le' },
 ] as const);
 
 export const RecordType = { MACHINE: 1, COMMAND: 2, EVENT: 3, END: 4 } as const;
@@ -48,7 +51,7 @@ export type DataKindValue = (typeof DataKind)[keyof typeof DataKind];
 export const Outcome = { COMPLETED: 0, NONE: 1 } as const;
 
 export const COMMAND_FIXED = 128;
-export const HASH_SIZE = 8;
+export const HASH_SIZE = 4;
 
 /** The fixed part of a command record; data then metadata sections follow it. */
 export const CommandLayout = defineLayout('command record', COMMAND_FIXED, [
@@ -79,11 +82,13 @@ export const CommandLayout = defineLayout('command record', COMMAND_FIXED, [
 export type DataMode = 'hash' | 'whole' | 'hash-all';
 export const DATA_MODES: readonly DataMode[] = ['hash', 'whole', 'hash-all'];
 
-/** The 8-byte data hash: CRC-32C then CRC-32 (two polynomials; not cryptographic). */
+/**
+ * The data hash: CRC-32 (zlib's polynomial; with the section's length). It detects a changed
+ * block, not an adversary: two different blocks agree with probability 2^-32.
+ */
 export function dataHash(data: Uint8Array): Uint8Array {
   const out = new Uint8Array(HASH_SIZE);
-  writeU32le(out, 0, crc32c(data));
-  writeU32le(out, 4, crc32(data));
+  writeU32le(out, 0, crc32(data));
   return out;
 }
 
@@ -197,13 +202,14 @@ export function encodeFileHeader(): Uint8Array {
   return b;
 }
 
-/** One framed record: frame header and payload. */
+/** One framed record: header, payload, CRC trailer. */
 export function encodeFrame(type: RecordTypeValue, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(FRAME_SIZE + payload.length);
   out[0] = type;
   writeU32le(out, 4, payload.length);
-  out.set(payload, FRAME_SIZE);
-  writeU32le(out, 8, crc32c(payload, crc32c(out.subarray(0, 8))));
+  out.set(payload, FRAME_HEADER);
+  const end = FRAME_HEADER + payload.length;
+  writeU32le(out, end, crc32c(out.subarray(0, end)));
   return out;
 }
 
@@ -244,4 +250,93 @@ export function encodeCommand(r: CommandRecord): Uint8Array {
   out.set(r.data.bytes.subarray(0, sectionBytes(r.data)), COMMAND_FIXED);
   out.set(r.meta.bytes.subarray(0, sectionBytes(r.meta)), COMMAND_FIXED + sectionBytes(r.data));
   return out;
+}
+
+/** A data section as the recorder holds it before writing: the bytes (whole) or their hash. */
+export interface PendingSection {
+  readonly kind: DataKindValue;
+  readonly length: number;
+  /** WHOLE: the bytes to copy; HASH: the bytes to hash; else unused. */
+  readonly bytes: Uint8Array | undefined;
+}
+
+/** What a command frame holds, with the SQE still as the command object. */
+export interface CommandFields {
+  readonly ctrl: number;
+  readonly sqid: number;
+  readonly completed: boolean;
+  readonly status: number;
+  readonly dw0: number;
+  readonly dw1: number;
+  readonly beginTick: bigint;
+  readonly endTick: bigint;
+  readonly beginNs: bigint;
+  readonly elapsedNs: bigint;
+  readonly transport: 0 | 1;
+  readonly cmd: NvmeCmd;
+  readonly data: PendingSection;
+  readonly meta: PendingSection;
+}
+
+const kept = (s: PendingSection): number =>
+  s.kind === DataKind.WHOLE ? s.length : s.kind === DataKind.HASH ? HASH_SIZE : 0;
+
+/** Bytes the command frame of `f` takes. */
+export function commandFrameSize(f: CommandFields): number {
+  return FRAME_SIZE + COMMAND_FIXED + kept(f.data) + kept(f.meta);
+}
+
+function putSection(buf: Uint8Array, at: number, s: PendingSection): number {
+  if (s.kind === DataKind.WHOLE) buf.set(s.bytes!, at);
+  else if (s.kind === DataKind.HASH) writeU32le(buf, at, crc32(s.bytes!));
+  return at + kept(s);
+}
+
+/**
+ * Writes the command frame of `f` at `pos` of `buf` (which must have commandFrameSize bytes
+ * there) field by field: the recorder's per-command path, without the layout table's scratch
+ * objects. The same bytes as encodeFrame(COMMAND, encodeCommand(...)) (format.test.ts holds
+ * them equal over random commands). Returns the position after the frame.
+ */
+export function writeCommandFrame(buf: Uint8Array, pos: number, f: CommandFields): number {
+  const len = COMMAND_FIXED + kept(f.data) + kept(f.meta);
+  buf.fill(0, pos, pos + FRAME_HEADER + COMMAND_FIXED);
+  buf[pos] = RecordType.COMMAND;
+  writeU32le(buf, pos + 4, len);
+  const p = pos + FRAME_HEADER;
+  writeU16le(buf, p, f.ctrl);
+  writeU16le(buf, p + 2, f.sqid);
+  buf[p + 4] = f.completed ? Outcome.COMPLETED : Outcome.NONE;
+  buf[p + 5] = f.data.kind;
+  writeU16le(buf, p + 6, f.status);
+  writeU64le(buf, p + 8, f.beginTick);
+  writeU64le(buf, p + 16, f.endTick);
+  writeU64le(buf, p + 24, f.beginNs);
+  writeU64le(buf, p + 32, f.elapsedNs);
+  writeU32le(buf, p + 40, f.dw0 >>> 0);
+  writeU32le(buf, p + 44, f.dw1 >>> 0);
+  writeU32le(buf, p + 48, f.data.length);
+  writeU32le(buf, p + 52, f.meta.length);
+  buf[p + 56] = f.meta.kind;
+  buf[p + 57] = f.transport;
+  // The SQE (NVMe Base Spec 2.0 Figure 88), as spec/command.ts SqeLayout lays it out.
+  const q = p + 64;
+  const c = f.cmd;
+  buf[q] = c.opcode;
+  buf[q + 1] = c.fuse | (c.psdt << 6);
+  writeU16le(buf, q + 2, c.cid);
+  writeU32le(buf, q + 4, c.nsid >>> 0);
+  writeU32le(buf, q + 8, c.cdw2 >>> 0);
+  writeU32le(buf, q + 12, c.cdw3 >>> 0);
+  writeU64le(buf, q + 16, c.mptr);
+  buf.set(c.dptr.subarray(0, 16), q + 24);
+  writeU32le(buf, q + 40, c.cdw10 >>> 0);
+  writeU32le(buf, q + 44, c.cdw11 >>> 0);
+  writeU32le(buf, q + 48, c.cdw12 >>> 0);
+  writeU32le(buf, q + 52, c.cdw13 >>> 0);
+  writeU32le(buf, q + 56, c.cdw14 >>> 0);
+  writeU32le(buf, q + 60, c.cdw15 >>> 0);
+  const end = putSection(buf, putSection(buf, p + COMMAND_FIXED, f.data), f.meta);
+  writeU32le(buf, end, crc32c(buf.subarray(pos, end)));
+  return end + FRAME_TRAILER;
 }

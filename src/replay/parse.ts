@@ -14,6 +14,7 @@ import {
   FileHeaderLayout,
   FILE_HEADER_SIZE,
   FORMAT_VERSION,
+  FRAME_HEADER,
   FRAME_SIZE,
   HASH_SIZE,
   MAGIC,
@@ -95,9 +96,9 @@ export function cutFrames(
       throw new RecordingError(`${where}: length ${length} exceeds the cap of ${MAX_PAYLOAD}`);
     }
     if (buf.length - off - FRAME_SIZE < length) return { frames, consumed: off, complete: false };
-    const payload = buf.subarray(off + FRAME_SIZE, off + FRAME_SIZE + length);
-    const want = crc32c(payload, crc32c(buf.subarray(off, off + 8)));
-    if (readU32le(buf, off + 8) !== want) {
+    const end = off + FRAME_HEADER + length;
+    const payload = buf.subarray(off + FRAME_HEADER, end);
+    if (readU32le(buf, end) !== crc32c(buf.subarray(off, end))) {
       throw new RecordingError(`${where}: CRC mismatch (the file is damaged)`);
     }
     if (type < RecordType.MACHINE || type > RecordType.END) {

@@ -18,7 +18,7 @@ import type { OptionItem } from '../config/options.js';
 import type { Controller, CommandObserver } from '../nvme/ctrl/controller.js';
 import type { CommandContext } from '../nvme/spec/namespace-api.js';
 import type { Completion, HostData } from '../nvme/spec/transfer.js';
-import { encodeSqe } from '../nvme/spec/command.js';
+import type { NvmeCmd } from '../nvme/spec/command.js';
 import { NvmeDevice } from '../nvme/index.js';
 import { describeSpec } from '../faults/catalogue.js';
 import type { FaultInjector } from '../faults/injector.js';
@@ -27,18 +27,17 @@ import type { PowerCutOptions } from '../faults/power-cut.js';
 import { writeCacheOf } from '../faults/power-cut.js';
 import { allNamespaces } from '../faults/targets.js';
 import {
+  commandFrameSize,
   DataKind,
-  dataHash,
-  encodeCommand,
   encodeFileHeader,
-  encodeFrame,
   encodeJsonFrame,
-  NO_SECTION,
   RecordType,
+  writeCommandFrame,
+  type CommandFields,
   type DataMode,
   type MachineInfo,
+  type PendingSection,
   type RecordedEvent,
-  type Section,
 } from './format.js';
 
 export interface RecorderOptions {
@@ -54,7 +53,7 @@ export interface RecorderOptions {
 interface Begun {
   readonly ctrl: number;
   readonly sqid: number;
-  readonly sqe: Uint8Array;
+  readonly cmd: NvmeCmd;
   readonly tick: bigint;
   readonly ns: bigint;
   readonly ctx: CommandContext;
@@ -62,7 +61,8 @@ interface Begun {
 }
 
 /** Bytes kept before a write to the file (one syscall per this much). */
-const FLUSH_AT = 1 << 20;
+const CHUNK = 1 << 20;
+const NOTHING: PendingSection = { kind: DataKind.NONE, length: 0, bytes: undefined };
 
 /** Files the options name (drive images, memory backends), with their size now. */
 export function imagesOf(items: readonly OptionItem[], size: (p: string) => number | undefined) {
@@ -83,8 +83,10 @@ export class Recorder implements CommandObserver {
   readonly #begun = new Map<CommandContext, Begun>();
   readonly #index = new Map<string, number>();
   readonly #ctrlIndex = new Map<Controller, number>();
+  /** Records are written into this chunk; full chunks go to the file (or `#chunks`). */
+  #chunk = new Uint8Array(CHUNK);
+  #pos = 0;
   readonly #chunks: Uint8Array[] = [];
-  #pending = 0;
   readonly #fd: number | undefined;
   #commands = 0;
   #events = 0;
@@ -211,7 +213,7 @@ export class Recorder implements CommandObserver {
     this.#begun.set(ctx, {
       ctrl: index,
       sqid: ctx.sqid,
-      sqe: encodeSqe(ctx.cmd),
+      cmd: ctx.cmd,
       tick: ++this.#tick,
       ns: process.hrtime.bigint() - this.#t0,
       ctx,
@@ -235,10 +237,10 @@ export class Recorder implements CommandObserver {
   }
 
   /** Data and metadata sections of a command that ran. */
-  #sections(ctx: CommandContext, ok: boolean): { data: Section; meta: Section } {
+  #sections(ctx: CommandContext, ok: boolean): { data: PendingSection; meta: PendingSection } {
     const dir = ctx.cmd.opcode & 3;
     // Bidirectional (3) and no-data (0) opcodes carry nothing the recorder can read safely.
-    if (dir === 0 || dir === 3) return { data: NO_SECTION, meta: NO_SECTION };
+    if (dir === 0 || dir === 3) return { data: NOTHING, meta: NOTHING };
     const toDevice = dir === 1;
     const ns = ctx.sqid === 0 ? undefined : ctx.ctrl.namespace(ctx.cmd.nsid);
     const t = ns?.transferLength(ctx.cmd);
@@ -249,30 +251,29 @@ export class Recorder implements CommandObserver {
     const hash = this.data === 'hash-all' || (this.data === 'hash' && !toDevice);
     return {
       data: this.#section(ctx.data, dataLen, hash),
-      meta: ctx.meta === undefined ? NO_SECTION : this.#section(ctx.meta, metaLen, hash),
+      meta: ctx.meta === undefined ? NOTHING : this.#section(ctx.meta, metaLen, hash),
     };
   }
 
-  #section(d: HostData, len: number, hash: boolean): Section {
-    if (len === 0) return NO_SECTION;
+  /** A view of the host buffer (valid until the command's end returns) and how to keep it. */
+  #section(d: HostData, len: number, hash: boolean): PendingSection {
+    if (len === 0) return NOTHING;
     const bytes = d.window?.(0, len) ?? d.fromHost(0, len);
     if (typeof bytes === 'number' || bytes.length !== len) {
-      return { kind: DataKind.UNAVAILABLE, length: len, bytes: new Uint8Array(0) };
+      return { kind: DataKind.UNAVAILABLE, length: len, bytes: undefined };
     }
-    return hash
-      ? { kind: DataKind.HASH, length: len, bytes: dataHash(bytes) }
-      : { kind: DataKind.WHOLE, length: len, bytes: bytes.slice() };
+    return { kind: hash ? DataKind.HASH : DataKind.WHOLE, length: len, bytes };
   }
 
   #command(
     b: Begun,
     c: { completed: boolean; status: number; dw0: number; dw1: number },
     elapsedNs: bigint,
-    data: Section,
-    meta: Section,
+    data: PendingSection,
+    meta: PendingSection,
   ): void {
     this.#commands++;
-    const payload = encodeCommand({
+    const f: CommandFields = {
       ctrl: b.ctrl,
       sqid: b.sqid,
       ...c,
@@ -280,12 +281,14 @@ export class Recorder implements CommandObserver {
       endTick: c.completed ? ++this.#tick : 0n,
       beginNs: b.ns,
       elapsedNs,
-      sqe: b.sqe,
+      transport: b.transport,
+      cmd: b.cmd,
       data,
       meta,
-      transport: b.transport,
-    });
-    this.#put(encodeFrame(RecordType.COMMAND, payload));
+    };
+    const n = commandFrameSize(f);
+    const at = this.#reserve(n);
+    this.#pos = writeCommandFrame(this.#chunk, at, f);
   }
 
   /** Commands begun and never completed are recorded as such (power cut, stop). */
@@ -294,8 +297,8 @@ export class Recorder implements CommandObserver {
       const out = (b.ctx.cmd.opcode & 3) === 1;
       const data = out
         ? this.#section(b.ctx.data, b.ctx.data.length, this.data === 'hash-all')
-        : NO_SECTION;
-      this.#command(b, { completed: false, status: 0, dw0: 0, dw1: 0 }, 0n, data, NO_SECTION);
+        : NOTHING;
+      this.#command(b, { completed: false, status: 0, dw0: 0, dw1: 0 }, 0n, data, NOTHING);
     }
     this.#begun.clear();
   }
@@ -305,20 +308,34 @@ export class Recorder implements CommandObserver {
     this.#put(encodeJsonFrame(RecordType.EVENT, { ...e, tick: Number(++this.#tick) }));
   }
 
-  #put(b: Uint8Array): void {
-    this.#bytes += b.length;
-    this.#chunks.push(b);
-    this.#pending += b.length;
-    if (this.#fd !== undefined && this.#pending >= FLUSH_AT) this.#flush();
+  /** Room for `n` bytes in the current chunk (a full chunk is written out first). */
+  #reserve(n: number): number {
+    if (this.#pos + n > this.#chunk.length) {
+      this.#spill();
+      if (n > this.#chunk.length) this.#chunk = new Uint8Array(n);
+    }
+    const at = this.#pos;
+    this.#bytes += n;
+    return at;
   }
 
-  #flush(): void {
-    if (this.#fd === undefined) return;
-    const all = Buffer.concat(this.#chunks);
-    this.#chunks.length = 0;
-    this.#pending = 0;
-    let off = 0;
-    while (off < all.length) off += writeSync(this.#fd, all, off);
+  #put(b: Uint8Array): void {
+    const at = this.#reserve(b.length);
+    this.#chunk.set(b, at);
+    this.#pos = at + b.length;
+  }
+
+  /** The bytes of the current chunk go to the file (or the kept list); a new chunk starts. */
+  #spill(): void {
+    const full = this.#chunk.subarray(0, this.#pos);
+    if (this.#fd !== undefined) {
+      let off = 0;
+      while (off < full.length) off += writeSync(this.#fd, full, off);
+      this.#pos = 0;
+      return;
+    }
+    this.#chunks.push(full.slice());
+    this.#pos = 0;
   }
 
   /** Counts so far. */
@@ -328,7 +345,7 @@ export class Recorder implements CommandObserver {
 
   /** The recording's bytes so far (a recorder without a file). */
   bytes(): Uint8Array {
-    return Buffer.concat(this.#chunks);
+    return Buffer.concat([...this.#chunks, this.#chunk.subarray(0, this.#pos)]);
   }
 
   /** Ends the recording: in-flight commands as never completed, then the end record. */
@@ -345,7 +362,7 @@ export class Recorder implements CommandObserver {
       }),
     );
     if (this.#fd !== undefined) {
-      this.#flush();
+      this.#spill();
       closeSync(this.#fd);
     }
     return this.stats;
@@ -353,8 +370,8 @@ export class Recorder implements CommandObserver {
 }
 
 /** A section whose bytes were not kept (NONE with the buffer's length). */
-function unread(length: number): Section {
-  return length === 0 ? NO_SECTION : { kind: DataKind.NONE, length, bytes: new Uint8Array(0) };
+function unread(length: number): PendingSection {
+  return length === 0 ? NOTHING : { kind: DataKind.NONE, length, bytes: undefined };
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
