@@ -41,7 +41,7 @@ async function round(h: Host, write: boolean): Promise<{ iops: number; cpuUs: nu
       const c = await h.command(
         1 + (i % 2),
         { opcode: write ? IoOpc.WRITE : IoOpc.READ, nsid: 1, cdw10: lba, cdw12: 7 },
-        bufs[i]!,
+        bufs[i],
       );
       if (c.status !== 0) throw new Error(`status 0x${c.status.toString(16)}`);
       n++;
