@@ -10,7 +10,7 @@ const LAYERS = [
   ['machine'],
   ['nvme', 'pmem', 'devices.ts'],
   ['nvme-tcp'],
-  ['faults', 'scenario', 'monitor'],
+  ['faults', 'scenario', 'monitor', 'replay'],
   ['pmem2'],
   ['http'],
   ['api', 'entries', 'index.ts'],

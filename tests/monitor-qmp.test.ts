@@ -321,8 +321,11 @@ describe('QMP commands', () => {
       'x-nvmemu-query-faults',
       'x-nvmemu-query-media-errors',
       'x-nvmemu-query-nvme-tcp',
+      'x-nvmemu-query-record',
       'x-nvmemu-query-sriov',
       'x-nvmemu-query-stats',
+      'x-nvmemu-record-start',
+      'x-nvmemu-record-stop',
       'x-nvmemu-sriov-numvfs',
       'x-nvmemu-track-writes',
     ]);

@@ -115,6 +115,11 @@ export class Drive {
    */
   read(buf: Uint8Array, offset: number): MaybePromise<void> {
     if (this.aio === 'threads') return this.#readThreads(buf, offset);
+    this.readNow(buf, offset);
+  }
+
+  /** Like read() in `aio=sync` mode whatever the drive's mode (inspection, not guest I/O). */
+  readNow(buf: Uint8Array, offset: number): void {
     this.#checkRange(offset, buf.length);
     const fd = this.#handle().fd;
     let done = 0;

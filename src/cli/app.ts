@@ -12,6 +12,7 @@ import { memmapGroup } from './memmap.js';
 import { nvmeGroup } from './nvme/index.js';
 import { MONITOR_LEAF } from './monitor.js';
 import { scenarioGroup } from './scenario.js';
+import { replayCommand } from './replay.js';
 import { completionLeaves } from './completion.js';
 import { runGroup, type Group } from './tree.js';
 
@@ -27,6 +28,8 @@ Commands:
   memmap plan|check     plan or check memmap= kernel options from an e820 table (docs/memmap.md)
   monitor [SOCKET]      interactive HMP client of a running machine (default data/qmp.sock)
   scenario run FILE     run a fault/power-cut scenario; exit 0 pass, 1 fail (docs/scenarios.md)
+  replay FILE           re-run a recording (run --record) and report divergences;
+                        replay --diff A B compares two (docs/record-replay.md)
   completion bash|zsh   print a shell completion script
 
 Options:
@@ -61,6 +64,13 @@ export function rootGroup(): Group {
       memmapGroup(),
       MONITOR_LEAF,
       scenarioGroup(),
+      {
+        kind: 'leaf',
+        name: 'replay',
+        summary: 'replay a recording, or compare two (--diff)',
+        complete: 'files',
+        run: replayCommand,
+      },
       ...completionLeaves(rootGroup),
     ],
   };

@@ -26,6 +26,9 @@ import { LegacyPmem, planLegacyPmem, type LegacyPlan } from '../pmem/legacy/inde
 import { NvmeDevice } from '../nvme/index.js';
 import { lockDataFolder, type DataLock } from './lock.js';
 import { wantsHelp } from './options.js';
+import { RecordingControl } from '../replay/control.js';
+import { DATA_MODES, type DataMode } from '../replay/format.js';
+import type { RecordHooks } from '../monitor/commands/record.js';
 
 /** NVMe/TCP's IANA port on loopback only: never another interface unless the user asks. */
 const DEFAULT_LISTEN = '127.0.0.1:4420';
@@ -75,6 +78,10 @@ nvmemu options:
   --listen HOST:PORT|none   NVMe/TCP (default 127.0.0.1:4420)
   --discovery PORT|none  discovery controller (default 8009)
   --advertise ADDR       address the discovery log names (e.g. 10.0.2.2)
+  --record FILE          record every command, fault, power cut and hotplug into FILE
+                         (docs/record-replay.md; nvmemu replay FILE re-runs it)
+  --record-data MODE     hash (default: sent data whole, returned data hashed), whole,
+                         or hash-all (compact; replay --diff only)
   -o, --output-format normal|json   the start-up summary as text or one JSON document
   -h, --help             show this help
 `;
@@ -87,9 +94,18 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     io.out(RUN_USAGE);
     return 0;
   }
+  let record: { file: string; data: DataMode } | undefined;
+  try {
+    ({ argv, record } = takeRecordOptions(argv));
+  } catch (e) {
+    io.err(`nvmemu: ${(e as Error).message}\n`);
+    return 1;
+  }
   const daemonChild = process.env[DAEMON_CHILD] === '1' && process.send !== undefined;
   if (!daemonChild && argv.some((a) => a === '-daemonize' || a === '--daemonize')) {
-    return await daemonize(argv, io);
+    const again =
+      record === undefined ? [] : ['--record', record.file, '--record-data', record.data];
+    return await daemonize([...argv, ...again], io);
   }
   if (daemonChild) io = ipcIo();
   const started = await startMachine(argv, io, { lock: true });
@@ -100,6 +116,13 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   // Listen for signals (and a monitor `quit`) before telling anyone we run: a signal that
   // arrived in between would meet the default disposition and kill the process uncleanly.
   const stop = stopTrigger();
+  // Recording (--record, x-nvmemu-record-start): replay rebuilds the machine from these words.
+  const recording = new RecordingControl(
+    () => view.current,
+    () => machineFaults(view),
+    argv.filter((a) => a !== '-daemonize' && a !== '--daemonize'),
+    version(),
+  );
   let monitors: Awaited<ReturnType<typeof startMonitors>> | undefined;
   let tcp: NvmeTcpService | undefined;
   let e820: LegacyPmem | undefined;
@@ -120,14 +143,18 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       machineFaults(view).attachNvmeTcp(tcp.target);
     }
     const served = tcp;
-    const hooks: MonitorHooks & PowerCutHooks = {
+    if (record !== undefined) recording.start(record.file, record.data);
+    const hooks: MonitorHooks & PowerCutHooks & RecordHooks = {
+      recording,
       quit: () => stop.fire('quit'),
       version: version(),
       ...(served ? { nvmeTcp: served } : {}),
       // x-nvmemu-power-cut: cut, then run the rebuilt machine behind the same endpoints.
       powerCut: async (opts) => {
+        recording.beforePowerCut(opts);
         const { machine: next, report } = await powerCutMachine(view.current, opts);
         view.current = next;
+        recording.afterPowerCut(next);
         // Write tracking continues on the new machine if it was on.
         if (report.namespaces.some((n) => n.tracked)) trackWrites(next);
         publishState();
@@ -143,6 +170,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     stop.cancel();
     io.err(formatError(e));
+    if (recording.active !== undefined) recording.stop();
     await tcp?.close();
     await e820?.close();
     await view.current.shutdown();
@@ -172,6 +200,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   // that sent 'quit' sees the connection end only when the folder and ports are free again.
   let status = 0;
   try {
+    if (recording.active !== undefined) recording.stop();
     await tcp?.close();
     if (view.current.state !== 'stopped') await view.current.shutdown();
   } catch (e) {
@@ -184,6 +213,30 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     await monitors.close();
   }
   return status;
+}
+
+/** `--record FILE` and `--record-data MODE` are the recorder's, not the machine's. */
+function takeRecordOptions(argv: readonly string[]): {
+  argv: string[];
+  record: { file: string; data: DataMode } | undefined;
+} {
+  const rest: string[] = [];
+  let file: string | undefined;
+  let data: DataMode = 'hash';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const m = /^--?(record|record-data)(?:=(.*))?$/.exec(a);
+    if (m === null) {
+      rest.push(a);
+      continue;
+    }
+    const v = m[2] ?? argv[++i];
+    if (v === undefined) throw new Error(`--${m[1]} needs a value`);
+    if (m[1] === 'record') file = resolve(v);
+    else if (DATA_MODES.includes(v as DataMode)) data = v as DataMode;
+    else throw new Error(`--record-data expects ${DATA_MODES.join(', ')}, not '${v}'`);
+  }
+  return { argv: rest, record: file === undefined ? undefined : { file, data } };
 }
 
 /** CliIo of a `-daemonize` child before it is ready: every line goes to the parent, in order. */

@@ -7,6 +7,7 @@ import { parseChardev, type ChardevSpec } from './chardev.js';
 import { blockCommands } from './commands/block.js';
 import { coreCommands } from './commands/core.js';
 import { faultCommands, wireFaultEvents } from './commands/faults.js';
+import { recordCommands } from './commands/record.js';
 import { hotplugCommands } from './commands/hotplug.js';
 import { memoryCommands } from './commands/memory.js';
 import { nvmeCommands } from './commands/nvme.js';
@@ -63,6 +64,7 @@ export const ALL_COMMANDS: readonly QmpCommand[] = [
   ...statsCommands,
   ...pciCommands,
   ...faultCommands,
+  ...recordCommands,
 ];
 
 /** A monitor over `machine` with every command; for in-process use and tests. */

@@ -37,3 +37,20 @@ export {
   watchMachinePowerFail,
   type PowerFailWatch,
 } from './nvmemu-monitor.js';
+export {
+  exploreTrace,
+  crashImage,
+  formatCounterexample,
+  PERSISTENCE_MODELS,
+  REORDER_ENGINES,
+  type PersistenceModel,
+  type ReorderEngine,
+  type CrashView,
+  type StoreCheck,
+  type StoreExploreOptions,
+  type StoreReport,
+  type Counterexample,
+  type BlamedStore,
+} from './explore-stores.js';
+export { exploreStores, traceStores, type RunExploreOptions } from './cross-media.js';
+export type { StoreTrace, TraceEvent, NvmeState } from './store-trace.js';

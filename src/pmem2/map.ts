@@ -31,7 +31,7 @@ import { cpu } from './cpu.js';
 import { fail } from './errors.js';
 import { availableGranularity, granularityError } from './granularity.js';
 import { log } from './env.js';
-import { MemOps } from './mem.js';
+import { MemOps, PMEM2_F_MEM_NOFLUSH, PMEM2_F_MEM_TEMPORAL } from './mem.js';
 import { cpuOrder } from './order.js';
 import { findNdDevice, sysfs } from './nd.js';
 import { emulatedPlatform } from './nvmemu.js';
@@ -344,6 +344,24 @@ export class Pmem2Map {
     }
     this.#ops.persist(ptr, len);
     deviceDeepFlush(this.source.rdev);
+  }
+
+  /**
+   * A plain store of `data` at `offset` (no flush): what `map.bytes.set(data, offset)` does,
+   * but seen by the power-failure simulation as it happens (the store explorer tracks each store
+   * and its stack; direct stores into `bytes` are only found at the next flush or fence).
+   */
+  store(offset: number, data: Uint8Array): void {
+    this.memcpy(offset, data, PMEM2_F_MEM_NOFLUSH | PMEM2_F_MEM_TEMPORAL);
+  }
+
+  /**
+   * A marker in the power-failure simulation's log (pmreorder's markers: `NAME.BEGIN` and
+   * `NAME.END` delimit a region whose engine the explorer may set; the check sees every marker
+   * emitted before the crash). No effect without simulation.
+   */
+  mark(name: string): void {
+    this.sim?.record('mark', 0, 0, 0, name);
   }
 
   /** Simulation only: the image a restart would see (power-fail.ts). */

@@ -46,6 +46,15 @@ export interface UncertainUnit {
   readonly labels: readonly string[];
 }
 
+/** What the store explorer's tracer (store-trace.ts) is told, in program order. */
+export interface SimTracer {
+  /** Bytes just stored at `offset` (a view of the live bytes after the store). */
+  store(offset: number, bytes: Uint8Array, via: string): void;
+  flush(offset: number, length: number): void;
+  fence(): void;
+  mark(name: string): void;
+}
+
 export interface PersistPoint {
   /** Sequence number of the drain/persist that is about to take effect. */
   readonly seq: number;
@@ -72,6 +81,8 @@ export class PowerFailSim {
   readonly ops: OpRecord[] = [];
   /** Called before each drain/persist takes effect (crash-state explorer hook). */
   onPersistPoint: ((p: PersistPoint) => void) | null = null;
+  /** Sees every store, flush, fence and marker as it happens (the store explorer's tracer). */
+  tracer: SimTracer | null = null;
   readonly #live: Uint8Array;
   readonly #pending = new Map<number, Uint8Array>();
   #seq = 0;
@@ -87,6 +98,11 @@ export class PowerFailSim {
   record(kind: OpKind, offset: number, length: number, flags = 0, note = ''): number {
     const seq = ++this.#seq;
     this.ops.push({ seq, kind, offset, length, flags, note });
+    if (this.tracer !== null && (kind === 'memcpy' || kind === 'memmove' || kind === 'memset')) {
+      this.tracer.store(offset, this.#live.subarray(offset, offset + length), kind);
+    } else if (this.tracer !== null && kind === 'mark') {
+      this.tracer.mark(note);
+    }
     return seq;
   }
 
@@ -113,6 +129,7 @@ export class PowerFailSim {
   /** Starts writing back the units of a range (durable after drain). */
   flush(off: number, len: number, seq?: number): void {
     const s = seq ?? this.record('flush', off, len, 0, this.#describe(off, len));
+    this.tracer?.flush(off, len);
     if (this.granularity === 0) return; // BYTE: flush is a no-op (§2.3)
     if (this.granularity === 2) {
       this.#point(s, off, len);
@@ -125,6 +142,7 @@ export class PowerFailSim {
   /** Makes every flushed unit durable. */
   drain(seq?: number): void {
     const s = seq ?? this.record('drain', 0, 0);
+    this.tracer?.fence();
     if (this.granularity === 2) return;
     this.#point(s, 0, 0);
   }

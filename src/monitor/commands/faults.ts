@@ -25,6 +25,7 @@ import { CUT_MODES, type CutMode } from '../../nvme/ns/write-cache.js';
 import { isEmuError } from '../../util/errors.js';
 import { genericError } from '../errors.js';
 import type { Monitor, MonitorHooks, QmpCommand } from '../monitor.js';
+import type { RecordHooks } from './record.js';
 
 /** What `nvmemu run` adds to the monitor hooks: a power cut that restarts the machine. */
 export interface PowerCutHooks {
@@ -125,11 +126,14 @@ export const faultCommands: readonly QmpCommand[] = [
   {
     name: 'x-nvmemu-track-writes',
     args: [{ name: 'capacity', type: 'integer', optional: true }],
-    run: ({ machine }, args) => {
+    run: ({ machine, monitor }, args) => {
       const cap = args.capacity as number | undefined;
       if (cap !== undefined && cap < 1)
         throw genericError(`Parameter 'capacity' expects a value >= 1`);
-      return { namespaces: trackWrites(machine, cap).length };
+      const n = trackWrites(machine, cap).length;
+      // A recording notes it, so replay attaches the model at the same point.
+      (monitor.hooks as MonitorHooks & Partial<RecordHooks>).recording?.trackWrites();
+      return { namespaces: n };
     },
   },
   {

@@ -228,6 +228,35 @@ export class WriteCacheModel implements StoreJournal {
     }));
   }
 
+  /**
+   * What a cut would work from now (the store explorer's view of one instant): the durable
+   * content of every block with cached writes, and the cached writes in submission order with
+   * the data of their blocks that are still cached. Copies; the model is not changed.
+   */
+  snapshot(): {
+    durable: Map<number, Uint8Array>;
+    cached: { seq: number; lba: number; blocks: Map<number, Uint8Array> }[];
+  } {
+    const { lbaSize } = this.#g;
+    const durable = new Map<number, Uint8Array>();
+    const cached = this.#log.map((e) => {
+      const blocks = new Map<number, Uint8Array>();
+      for (let b = e.lba; b < e.lba + e.nlb; b++) {
+        if (!isLive(e, b)) continue;
+        // The image holds the durable content (write-backs under way aside: aio=threads).
+        if (!durable.has(b)) {
+          const d = new Uint8Array(lbaSize);
+          this.#store.drive.readNow(d, b * lbaSize);
+          durable.set(b, d);
+        }
+        const c = partOf(e.data, lbaSize, b - e.lba, 1);
+        if (c !== undefined) blocks.set(b, c.slice());
+      }
+      return { seq: e.seq, lba: e.lba, blocks };
+    });
+    return { durable, cached };
+  }
+
   /** Blocks whose content a cut could change now. */
   get volatileBlocks(): number {
     return this.#blocks.covered;

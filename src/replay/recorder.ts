@@ -1,0 +1,385 @@
+// The recorder (docs/record-replay.md): watches every NVMe controller of a machine through the
+// command observers seam (Controller.observers) and writes what reached the devices: each
+// command with its queue, SQE, times, data (whole or hashed) and completion; fault injections
+// with their stream seeds and clears (from the injector's fault log); power cuts; hotplug.
+//
+// Reading host data never changes what a command sees: the recorder reads it in `end`, after
+// the command ran. What the host sent is read as the command's transfer (block commands:
+// exactly the namespace's transferLength; others: the buffer the front end mapped); what the
+// device returned only when the command succeeded. A buffer that cannot be read then (a PCI
+// mapping that fails) is recorded as "unavailable".
+//
+// One clock orders everything: each command begin, command end and event takes the next tick.
+// Replay issues each command at its begin tick after every command that ended before it.
+
+import { closeSync, openSync, statSync, writeSync } from 'node:fs';
+import type { Machine } from '../machine/machine.js';
+import type { OptionItem } from '../config/options.js';
+import type { Controller, CommandObserver } from '../nvme/ctrl/controller.js';
+import type { CommandContext } from '../nvme/spec/namespace-api.js';
+import type { Completion, HostData } from '../nvme/spec/transfer.js';
+import type { NvmeCmd } from '../nvme/spec/command.js';
+import { NvmeDevice } from '../nvme/index.js';
+import { describeSpec } from '../faults/catalogue.js';
+import type { FaultInjector } from '../faults/injector.js';
+import type { FaultRecord } from '../faults/record.js';
+import type { PowerCutOptions } from '../faults/power-cut.js';
+import { writeCacheOf } from '../faults/power-cut.js';
+import { allNamespaces } from '../faults/targets.js';
+import {
+  commandFrameSize,
+  DataKind,
+  encodeFileHeader,
+  encodeJsonFrame,
+  RecordType,
+  writeCommandFrame,
+  type CommandFields,
+  type DataMode,
+  type MachineInfo,
+  type PendingSection,
+  type RecordedEvent,
+} from './format.js';
+
+export interface RecorderOptions {
+  /** The `nvmemu run` words that built the machine (replay builds it again from them). */
+  readonly argv: readonly string[];
+  readonly data?: DataMode;
+  /** nvmemu's version, for the machine record. */
+  readonly version?: string;
+  /** Write to this file (created or truncated); otherwise keep the bytes (`bytes()`). */
+  readonly file?: string;
+}
+
+interface Begun {
+  readonly ctrl: number;
+  readonly sqid: number;
+  readonly cmd: NvmeCmd;
+  readonly tick: bigint;
+  readonly ns: bigint;
+  readonly ctx: CommandContext;
+  readonly transport: 0 | 1;
+}
+
+/** Bytes kept before a write to the file (one syscall per this much). */
+const CHUNK = 1 << 20;
+const NOTHING: PendingSection = { kind: DataKind.NONE, length: 0, bytes: undefined };
+
+/** Files the options name (drive images, memory backends), with their size now. */
+export function imagesOf(items: readonly OptionItem[], size: (p: string) => number | undefined) {
+  const out: { path: string; size: number }[] = [];
+  for (const it of items) {
+    const v = it.values.get(it.kind === 'object' ? 'mem-path' : 'file');
+    if (typeof v !== 'string') continue;
+    const s = size(v);
+    if (s !== undefined) out.push({ path: v, size: s });
+  }
+  return out;
+}
+
+export class Recorder implements CommandObserver {
+  readonly data: DataMode;
+  #tick = 0n;
+  readonly #t0 = process.hrtime.bigint();
+  readonly #begun = new Map<CommandContext, Begun>();
+  readonly #index = new Map<string, number>();
+  readonly #ctrlIndex = new Map<Controller, number>();
+  /** Records are written into this chunk; full chunks go to the file (or `#chunks`). */
+  #chunk = new Uint8Array(CHUNK);
+  #pos = 0;
+  readonly #chunks: Uint8Array[] = [];
+  readonly #fd: number | undefined;
+  #commands = 0;
+  #events = 0;
+  #bytes = 0;
+  #stopped = false;
+  #machine: Machine | undefined;
+  #items: readonly OptionItem[] = [];
+  readonly #detach: (() => void)[] = [];
+
+  constructor(machine: Machine, injector: FaultInjector | undefined, opts: RecorderOptions) {
+    this.data = opts.data ?? 'hash';
+    this.#fd = opts.file === undefined ? undefined : openSync(opts.file, 'w');
+    const info: MachineInfo = {
+      argv: [...opts.argv],
+      images: imagesOf(machine.items, fileSize),
+      nvmemu: opts.version ?? '',
+      data: this.data,
+      trackWrites: allNamespaces(machine).some((ns) => writeCacheOf(ns) !== undefined),
+      startedMs: Date.now(),
+    };
+    this.#put(encodeFileHeader());
+    this.#put(encodeJsonFrame(RecordType.MACHINE, info));
+    this.attach(machine, injector);
+  }
+
+  /** Watches `machine` (the first one, or the one a power cut or restart built). */
+  attach(machine: Machine, injector: FaultInjector | undefined): void {
+    for (const d of this.#detach.splice(0)) d();
+    this.#machine = machine;
+    this.#items = machine.items;
+    this.#watchControllers();
+    machine.onComponentsChanged(() => {
+      if (this.#machine !== machine || this.#stopped) return;
+      this.#hotplug(machine);
+      this.#watchControllers();
+    });
+    if (injector !== undefined) {
+      this.#detach.push(injector.log.onRecord((r) => this.#fault(injector, r)));
+    }
+  }
+
+  #watchControllers(): void {
+    const m = this.#machine;
+    if (m === undefined) return;
+    for (const c of m.components()) {
+      if (!(c instanceof NvmeDevice)) continue;
+      const ctrl = c.controller;
+      if (this.#ctrlIndex.has(ctrl)) continue;
+      // A controller keeps its index across power cuts (same serial, same id).
+      const key = `${c.id ?? ''}\u0000${ctrl.params.serial}`;
+      let index = this.#index.get(key);
+      if (index === undefined) {
+        index = this.#index.size;
+        this.#index.set(key, index);
+        this.#event({ kind: 'controller', index, id: c.id ?? null, serial: ctrl.params.serial });
+      }
+      this.#ctrlIndex.set(ctrl, index);
+      ctrl.observers.push(this);
+      this.#detach.push(() => {
+        const i = ctrl.observers.indexOf(this);
+        if (i >= 0) ctrl.observers.splice(i, 1);
+        this.#ctrlIndex.delete(ctrl);
+      });
+    }
+  }
+
+  #hotplug(machine: Machine): void {
+    const before = this.#items;
+    const now = machine.items;
+    this.#items = now;
+    for (const it of before) {
+      if (now.includes(it)) continue;
+      const id = it.values.get('id');
+      if (typeof id === 'string') this.#event({ kind: 'hotplug-del', item: { kind: it.kind, id } });
+    }
+    for (const it of now) {
+      if (before.includes(it)) continue;
+      const values = Object.fromEntries(it.values) as Record<string, string | number | boolean>;
+      this.#event({
+        kind: 'hotplug-add',
+        item: { kind: it.kind, values, json: it.json, location: it.location },
+      });
+    }
+  }
+
+  #fault(injector: FaultInjector, r: FaultRecord): void {
+    if (this.#stopped) return;
+    if (r.event === 'injected') {
+      const f = injector.faults().find((x) => x.id === r.fault);
+      if (f === undefined) return;
+      // The stream seed makes the replayed fault fire on the same commands.
+      this.#event({
+        kind: 'fault-inject',
+        fault: r.fault,
+        spec: { ...describeSpec(f.spec), seed: f.seed },
+      });
+    } else if (r.event === 'cleared') {
+      this.#event({ kind: 'fault-clear', fault: r.fault });
+    }
+  }
+
+  /** The write cache model was attached (x-nvmemu-track-writes): replay attaches it too. */
+  trackWrites(): void {
+    this.#event({ kind: 'track-writes' });
+  }
+
+  /**
+   * A power cut is about to happen: commands in flight never complete (recorded so), and the
+   * cut with its seed and mode is an event. Call attach() with the rebuilt machine after.
+   */
+  powerCut(opts: PowerCutOptions): void {
+    this.#flushBegun();
+    this.#event({ kind: 'power-cut', seed: (opts.seed ?? 0) >>> 0, mode: opts.mode ?? 'all' });
+    for (const d of this.#detach.splice(0)) d();
+    this.#machine = undefined;
+  }
+
+  // ---- CommandObserver ----------------------------------------------------------------------
+
+  begin(ctrl: Controller, ctx: CommandContext): void {
+    if (this.#stopped) return;
+    const index = this.#ctrlIndex.get(ctrl);
+    if (index === undefined) return;
+    this.#begun.set(ctx, {
+      ctrl: index,
+      sqid: ctx.sqid,
+      cmd: ctx.cmd,
+      tick: ++this.#tick,
+      ns: process.hrtime.bigint() - this.#t0,
+      ctx,
+      transport: ctrl.transport === 'fabrics' ? 1 : 0,
+    });
+  }
+
+  end(_ctrl: Controller, ctx: CommandContext, c: Completion, elapsedNs: bigint): void {
+    const b = this.#begun.get(ctx);
+    if (b === undefined) return;
+    this.#begun.delete(ctx);
+    const ok = (c.status & 0x7ff) === 0;
+    const { data, meta } = this.#sections(ctx, ok);
+    this.#command(
+      b,
+      { completed: true, status: c.status, dw0: c.dw0 ?? 0, dw1: c.dw1 ?? 0 },
+      elapsedNs,
+      data,
+      meta,
+    );
+  }
+
+  /** Data and metadata sections of a command that ran. */
+  #sections(ctx: CommandContext, ok: boolean): { data: PendingSection; meta: PendingSection } {
+    const dir = ctx.cmd.opcode & 3;
+    // Bidirectional (3) and no-data (0) opcodes carry nothing the recorder can read safely.
+    if (dir === 0 || dir === 3) return { data: NOTHING, meta: NOTHING };
+    const toDevice = dir === 1;
+    const ns = ctx.sqid === 0 ? undefined : ctx.ctrl.namespace(ctx.cmd.nsid);
+    const t = ns?.transferLength(ctx.cmd);
+    const dataLen = t?.data ?? ctx.data.length;
+    const metaLen = ctx.meta === undefined ? 0 : (t?.meta ?? 0);
+    // A failed command returned nothing: only the buffer sizes are kept (replay needs them).
+    if (!toDevice && !ok) return { data: unread(dataLen), meta: unread(metaLen) };
+    const hash = this.data === 'hash-all' || (this.data === 'hash' && !toDevice);
+    return {
+      data: this.#section(ctx.data, dataLen, hash),
+      meta: ctx.meta === undefined ? NOTHING : this.#section(ctx.meta, metaLen, hash),
+    };
+  }
+
+  /** A view of the host buffer (valid until the command's end returns) and how to keep it. */
+  #section(d: HostData, len: number, hash: boolean): PendingSection {
+    if (len === 0) return NOTHING;
+    const bytes = d.window?.(0, len) ?? d.fromHost(0, len);
+    if (typeof bytes === 'number' || bytes.length !== len) {
+      return { kind: DataKind.UNAVAILABLE, length: len, bytes: undefined };
+    }
+    return { kind: hash ? DataKind.HASH : DataKind.WHOLE, length: len, bytes };
+  }
+
+  #command(
+    b: Begun,
+    c: { completed: boolean; status: number; dw0: number; dw1: number },
+    elapsedNs: bigint,
+    data: PendingSection,
+    meta: PendingSection,
+  ): void {
+    this.#commands++;
+    const f: CommandFields = {
+      ctrl: b.ctrl,
+      sqid: b.sqid,
+      ...c,
+      beginTick: b.tick,
+      endTick: c.completed ? ++this.#tick : 0n,
+      beginNs: b.ns,
+      elapsedNs,
+      transport: b.transport,
+      cmd: b.cmd,
+      data,
+      meta,
+    };
+    const n = commandFrameSize(f);
+    const at = this.#reserve(n);
+    this.#pos = writeCommandFrame(this.#chunk, at, f);
+  }
+
+  /** Commands begun and never completed are recorded as such (power cut, stop). */
+  #flushBegun(): void {
+    for (const b of this.#begun.values()) {
+      const out = (b.ctx.cmd.opcode & 3) === 1;
+      const data = out
+        ? this.#section(b.ctx.data, b.ctx.data.length, this.data === 'hash-all')
+        : NOTHING;
+      this.#command(b, { completed: false, status: 0, dw0: 0, dw1: 0 }, 0n, data, NOTHING);
+    }
+    this.#begun.clear();
+  }
+
+  #event(e: DistributiveOmit<RecordedEvent, 'tick'>): void {
+    this.#events++;
+    this.#put(encodeJsonFrame(RecordType.EVENT, { ...e, tick: Number(++this.#tick) }));
+  }
+
+  /** Room for `n` bytes in the current chunk (a full chunk is written out first). */
+  #reserve(n: number): number {
+    if (this.#pos + n > this.#chunk.length) {
+      this.#spill();
+      if (n > this.#chunk.length) this.#chunk = new Uint8Array(n);
+    }
+    const at = this.#pos;
+    this.#bytes += n;
+    return at;
+  }
+
+  #put(b: Uint8Array): void {
+    const at = this.#reserve(b.length);
+    this.#chunk.set(b, at);
+    this.#pos = at + b.length;
+  }
+
+  /** The bytes of the current chunk go to the file (or the kept list); a new chunk starts. */
+  #spill(): void {
+    const full = this.#chunk.subarray(0, this.#pos);
+    if (this.#fd !== undefined) {
+      let off = 0;
+      while (off < full.length) off += writeSync(this.#fd, full, off);
+      this.#pos = 0;
+      return;
+    }
+    this.#chunks.push(full.slice());
+    this.#pos = 0;
+  }
+
+  /** Counts so far. */
+  get stats(): { commands: number; events: number; bytes: number } {
+    return { commands: this.#commands, events: this.#events, bytes: this.#bytes };
+  }
+
+  /** The recording's bytes so far (a recorder without a file). */
+  bytes(): Uint8Array {
+    return Buffer.concat([...this.#chunks, this.#chunk.subarray(0, this.#pos)]);
+  }
+
+  /** Ends the recording: in-flight commands as never completed, then the end record. */
+  stop(): { commands: number; events: number; bytes: number } {
+    if (this.#stopped) return this.stats;
+    this.#flushBegun();
+    this.#stopped = true;
+    for (const d of this.#detach.splice(0)) d();
+    this.#put(
+      encodeJsonFrame(RecordType.END, {
+        commands: this.#commands,
+        events: this.#events,
+        ticks: Number(this.#tick),
+      }),
+    );
+    if (this.#fd !== undefined) {
+      this.#spill();
+      closeSync(this.#fd);
+    }
+    return this.stats;
+  }
+}
+
+/** A section whose bytes were not kept (NONE with the buffer's length). */
+function unread(length: number): PendingSection {
+  return length === 0 ? NOTHING : { kind: DataKind.NONE, length, bytes: undefined };
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function fileSize(p: string): number | undefined {
+  try {
+    return statSync(p).size;
+  } catch {
+    return undefined;
+  }
+}
