@@ -233,6 +233,11 @@ export class WriteCacheModel implements StoreJournal {
     }));
   }
 
+  /** Bytes of data and metadata held in the cache, not yet durable (the live view's figure). */
+  get dirtyBytes(): number {
+    return this.#bytes;
+  }
+
   /** Blocks whose content a cut could change now. */
   get volatileBlocks(): number {
     return this.#pre.size;
