@@ -39,7 +39,12 @@ export const API_ENDPOINTS: readonly ApiEndpoint[] = [
   },
   { name: 'fdp', path: '/api/fdp', summary: 'FDP endurance groups: handles, reclaim units, bytes' },
   { name: 'pmem', path: '/api/pmem', summary: 'pmem regions: power-failure model, bad blocks' },
-  { name: 'io', path: '/api/io', summary: 'the last 300 samples: IOPS, throughput, latency' },
+  {
+    name: 'io',
+    path: '/api/io',
+    summary: 'the last 300 samples: IOPS, throughput, latency (last=N: only the newest N)',
+    query: ['last'],
+  },
   {
     name: 'feed',
     path: '/api/feed',

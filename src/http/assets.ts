@@ -75,7 +75,7 @@ h2 small { text-transform: none; letter-spacing: 0; font-weight: 400; margin-lef
 .heatmap { display: block; width: 100%; height: 200px; }
 table { width: 100%; border-collapse: collapse; margin-top: 8px; font-size: 12px; }
 th { text-align: left; color: var(--muted); font-weight: 500; border-bottom: 1px solid var(--line); padding: 3px 4px; }
-td { padding: 3px 4px; border-bottom: 1px solid #21262d; } td.num, th:not(:first-child) { text-align: right; }
+td { padding: 3px 4px; border-bottom: 1px solid #21262d; } td.num, th:not(:first-child) { text-align: right; white-space: nowrap; }
 tr.on td { background: #1f6feb22; } td.bad { color: var(--red); }
 .kind { color: var(--gray); font-size: 11px; margin-left: 6px; }
 .zns + .zns { margin-top: 16px; }
@@ -153,6 +153,8 @@ const SOURCES: ReadonlyMap<string, () => Promise<Asset>> = new Map([
         () => file(fileURLToPath(new URL(`./page/${m}.js`, import.meta.url)), JS),
       ] as const,
   ),
+  // Shared with the server: the latency buckets (the page's modules import it as ../figures.js).
+  ['/assets/figures.js', () => file(fileURLToPath(new URL('./figures.js', import.meta.url)), JS)],
 ]);
 
 /** The paths served besides `/`. */

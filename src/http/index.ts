@@ -4,4 +4,5 @@ export { startLiveView, hostPort, type LiveView, type LiveViewOptions } from './
 export { API_ENDPOINTS, type ApiEndpoint } from './api.js';
 export { QMP_METRICS } from './metrics.js';
 export { BUCKETS, bucketBound, bucketOf, CommandTelemetry } from './telemetry.js';
+export { bucketBoundUs, percentileUs } from './figures.js';
 export type * from './wire.js';

@@ -113,8 +113,11 @@ export async function startLiveView(view: MachineView, opts: LiveViewOptions): P
         return snap().fdp;
       case 'pmem':
         return snap().pmem;
-      case 'io':
-        return series.history();
+      case 'io': {
+        const h = series.history();
+        const last = query.get('last');
+        return last === null ? h : h.slice(Math.max(0, h.length - Number(last)));
+      }
       case 'feed':
         return feed.since(Number(query.get('since') ?? 0));
       case 'flush-audit':
@@ -244,6 +247,9 @@ function checkQuery(q: URLSearchParams, allowed: readonly string[]): string | un
     }
     if (k === 'since' && !/^\d{1,15}$/.test(v)) {
       return `query parameter 'since': expected a sequence number, got '${v}'`;
+    }
+    if (k === 'last' && !/^\d{1,6}$/.test(v)) {
+      return `query parameter 'last': expected a number of samples, got '${v}'`;
     }
   }
   return undefined;

@@ -6,8 +6,7 @@
 // bucket index from the elapsed time, three additions. Names, labels and rates are worked out
 // when someone reads (a scrape, the page's once-a-second tick), never on the command path.
 //
-// Buckets are powers of two of microseconds: bucket 0 holds ≤ 1 µs, bucket k holds
-// (2^(k-1), 2^k] µs, the last one everything slower than 2^(BUCKETS-2) µs (about 1 s).
+// Buckets are powers of two of microseconds (figures.ts).
 
 import type { CommandObserver, Controller } from '../nvme/ctrl/controller.js';
 import type { CommandContext } from '../nvme/spec/namespace-api.js';
@@ -16,12 +15,13 @@ import { IO_COMMAND_NAMES } from '../nvme/spec/opcodes.js';
 import { adminCommand } from '../nvme/ctrl/admin-table.js';
 import { discoveryCommand } from '../nvme/ctrl/discovery.js';
 
-/** Histogram buckets: ≤ 1 µs, ≤ 2 µs, ... ≤ 2^20 µs (≈ 1.05 s), then +Inf. */
-export const BUCKETS = 22;
+import { BUCKETS } from './figures.js';
+
+export { BUCKETS };
 
 /** Upper bound of bucket `k` in seconds (Infinity for the last one). */
 export function bucketBound(k: number): number {
-  return k >= BUCKETS - 1 ? Infinity : 2 ** k * 1e-6;
+  return k >= BUCKETS - 1 ? Infinity : 2 ** k / 1e6;
 }
 
 /** Bucket of a duration in nanoseconds. */

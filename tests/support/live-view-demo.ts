@@ -181,10 +181,9 @@ export async function startDemo(): Promise<Demo> {
     }
   };
   const zoneAppender = async (): Promise<void> => {
-    let wp = 0;
-    while (running) {
-      await io(zns, IoOpc.WRITE, 1, ZSLBA(3) + 1800 + wp, 8).catch(() => undefined);
-      wp = (wp + 8) % 2000;
+    // Zone 3 fills slowly from its write pointer (1800 blocks in) toward its end.
+    for (let wp = 1800; running && wp + 8 <= 4096; wp += 8) {
+      await io(zns, IoOpc.WRITE, 1, ZSLBA(3) + wp, 8).catch(() => undefined);
       await new Promise((r) => setTimeout(r, 150));
     }
   };

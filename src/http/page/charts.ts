@@ -4,9 +4,8 @@
 
 import type { OpcodeSample, Sample } from '../wire.js';
 import { count, h, micros } from './dom.js';
+import { BUCKETS, percentileUs } from '../figures.js';
 
-/** Latency buckets (telemetry.ts BUCKETS): ≤ 2^k µs, the last one unbounded. */
-const BUCKETS = 22;
 /** Samples the charts show (two minutes at one a second). */
 export const WINDOW = 120;
 
@@ -102,21 +101,6 @@ export class IoCharts {
     ]);
     this.#bw.setData([t, s.map((x) => x.readBytesPerSec), s.map((x) => x.writeBytesPerSec)]);
   }
-}
-
-/** The upper bound of bucket k in µs (Infinity for the last). */
-const bound = (k: number): number => (k >= BUCKETS - 1 ? Infinity : 2 ** k);
-
-/** The bucket bound below which `q` of the commands completed (an upper estimate). */
-export function percentile(buckets: readonly number[], q: number): number {
-  const total = buckets.reduce((a, b) => a + b, 0);
-  if (total === 0) return 0;
-  let acc = 0;
-  for (let k = 0; k < buckets.length; k++) {
-    acc += buckets[k]!;
-    if (acc >= q * total) return bound(k);
-  }
-  return Infinity;
 }
 
 const key = (o: { admin: boolean; name: string }): string =>
@@ -248,12 +232,12 @@ export class LatencyPanel {
         h(
           'td',
           { class: 'num' },
-          o === undefined ? '–' : `≤ ${micros(percentile(o.buckets, 0.5))}`,
+          o === undefined ? '–' : `≤ ${micros(percentileUs(o.buckets, 0.5))}`,
         ),
         h(
           'td',
           { class: 'num' },
-          o === undefined ? '–' : `≤ ${micros(percentile(o.buckets, 0.99))}`,
+          o === undefined ? '–' : `≤ ${micros(percentileUs(o.buckets, 0.99))}`,
         ),
         h(
           'td',
