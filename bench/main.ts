@@ -5,6 +5,7 @@
 import { nvmeTcpBenchmark } from './nvme-tcp.js';
 import { benchPmem2 } from './pmem2.js';
 import { znsBenchmark } from './zns.js';
+import { liveViewBenchmark } from './live-view.js';
 import { statusLine } from '../src/memory/progress.js';
 
 export interface BenchResult {
@@ -42,7 +43,12 @@ const pmem2Benchmark: Benchmark = {
   },
 };
 
-export const BENCHMARKS: Benchmark[] = [nvmeTcpBenchmark, pmem2Benchmark, znsBenchmark];
+export const BENCHMARKS: Benchmark[] = [
+  nvmeTcpBenchmark,
+  pmem2Benchmark,
+  znsBenchmark,
+  liveViewBenchmark,
+];
 
 const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d });
 

@@ -92,7 +92,7 @@ async function measured(
   return { ops: r.ops, lat: r.lat, clientCpu: (c.user + c.system) / n, serverCpu: (s1 - s0) / n };
 }
 
-const median = (xs: readonly number[]): number => {
+export const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
@@ -108,7 +108,7 @@ function medianRun(runs: readonly Run[]): Run {
 }
 
 /** Keeps `qd` operations in flight for `ms`; returns ops/s and mean latency (µs). */
-async function closedLoop(
+export async function closedLoop(
   qd: number,
   ms: number,
   op: (i: number) => Promise<void>,
