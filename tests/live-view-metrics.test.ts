@@ -6,7 +6,8 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,9 +22,10 @@ import { queryStats } from '../src/monitor/commands/stats.js';
 import { machineFaults } from '../src/faults/injector.js';
 import { trackWrites } from '../src/faults/power-cut.js';
 import { NvdimmDevice } from '../src/pmem/nvdimm/device.js';
-import { QMP_METRICS, startLiveView, type LiveView } from '../src/http/index.js';
+import { API_ENDPOINTS, QMP_METRICS, startLiveView, type LiveView } from '../src/http/index.js';
 import type { FeedEntry, NamespaceInfo, Sample, Snapshot } from '../src/http/wire.js';
 
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let dir = '';
 let machine: Machine;
 let view: LiveView;
@@ -382,6 +384,15 @@ describe('live view: /metrics and /api', () => {
     ]) {
       assert.equal((await get(a)).status, 200, a);
     }
+  });
+
+  it('docs/live-view.md names every metric family and every API endpoint', async () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'live-view.md'), 'utf8');
+    const { types } = parseMetrics((await get('/metrics')).body);
+    assert.ok(types.size >= 40, `${types.size} metric families`);
+    for (const name of types.keys()) assert.ok(doc.includes(`\`${name}\``), `${name} documented`);
+    for (const e of API_ENDPOINTS)
+      assert.ok(doc.includes(`| \`${e.path}\``), `${e.path} documented`);
   });
 
   it('closing the view removes its observers', async () => {
