@@ -183,6 +183,8 @@ export async function startLiveView(view: MachineView, opts: LiveViewOptions): P
     const c: Client = { res };
     clients.add(c);
     req.on('close', () => clients.delete(c));
+    // A page that went away mid-write: forget it (never an unhandled 'error').
+    res.on('error', () => clients.delete(c));
   };
 
   await new Promise<void>((ok, bad) => {
