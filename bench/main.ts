@@ -7,6 +7,7 @@ import { benchPmem2 } from './pmem2.js';
 import { znsBenchmark } from './zns.js';
 import { writeCacheBenchmark } from './write-cache.js';
 import { recordBenchmark } from './record.js';
+import { liveViewBenchmark } from './live-view.js';
 import { statusLine } from '../src/memory/progress.js';
 
 export interface BenchResult {
@@ -50,6 +51,7 @@ export const BENCHMARKS: Benchmark[] = [
   znsBenchmark,
   writeCacheBenchmark,
   recordBenchmark,
+  liveViewBenchmark,
 ];
 
 const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d });

@@ -158,6 +158,8 @@ describe('docs snippets', () => {
 function checkTour(out: string, err: string): void {
   assert.match(out, /^Usage: nvmemu <command> \[options\]/m);
   assert.match(out, /Running; stop with Ctrl-C/);
+  assert.match(out, /live view: http:\/\/127\.0\.0\.1:8080\//);
+  assert.match(out, /^ZONES .*\(nsid 2\): 16 zones/m);
   assert.match(out, /tcp:\/\/127\.0\.0\.1:4420\/nqn\.2019-08\.org\.qemu:subsys0\/1/);
   assert.match(out, /"critical_warning": 0/);
   assert.match(out, /Memory device \[nvdimm\]: "nvdimm0"/);

@@ -11,6 +11,7 @@ import { ndctlGroup } from './ndctl/index.js';
 import { memmapGroup } from './memmap.js';
 import { nvmeGroup } from './nvme/index.js';
 import { MONITOR_LEAF } from './monitor.js';
+import { TOP_LEAF } from './top.js';
 import { scenarioGroup } from './scenario.js';
 import { replayCommand } from './replay.js';
 import { completionLeaves } from './completion.js';
@@ -21,12 +22,14 @@ export const USAGE = `Usage: nvmemu <command> [options]
 Commands:
   run [QEMU options]    start a machine (no options: the default machine, see README)
                         -machine, -m, -object, -drive, -device, -readconfig, -qmp, -monitor
-                        --data DIR, --listen HOST:PORT|none, --discovery PORT|none, -o json
+                        --data DIR, --listen HOST:PORT|none, --discovery PORT|none, -o json,
+                        --http [ADDR:]PORT (live view, docs/live-view.md)
                         (nvmemu run --help lists them all)
   nvme <command>        nvme-cli's commands against an NVMe/TCP target (docs/nvme-cli.md)
   ndctl <command>       ndctl's commands on nvdimm backing files (docs/ndctl.md)
   memmap plan|check     plan or check memmap= kernel options from an e820 table (docs/memmap.md)
   monitor [SOCKET]      interactive HMP client of a running machine (default data/qmp.sock)
+  top [URL|PORT]        the live view in a terminal: zones, queues, IOPS, latency
   scenario run FILE     run a fault/power-cut scenario; exit 0 pass, 1 fail (docs/scenarios.md)
   replay FILE           re-run a recording (run --record) and report divergences;
                         replay --diff A B compares two (docs/record-replay.md)
@@ -63,6 +66,7 @@ export function rootGroup(): Group {
       ndctlGroup(),
       memmapGroup(),
       MONITOR_LEAF,
+      TOP_LEAF,
       scenarioGroup(),
       {
         kind: 'leaf',

@@ -29,6 +29,8 @@ import { wantsHelp } from './options.js';
 import { RecordingControl } from '../replay/control.js';
 import { DATA_MODES, type DataMode } from '../replay/format.js';
 import type { RecordHooks } from '../monitor/commands/record.js';
+import { startLiveView, type LiveView } from '../http/index.js';
+import { publishLiveViewUrl, removeLiveViewUrl } from './live-view-file.js';
 
 /** NVMe/TCP's IANA port on loopback only: never another interface unless the user asks. */
 const DEFAULT_LISTEN = '127.0.0.1:4420';
@@ -82,6 +84,8 @@ nvmemu options:
                          (docs/record-replay.md; nvmemu replay FILE re-runs it)
   --record-data MODE     hash (default: sent data whole, returned data hashed), whole,
                          or hash-all (compact; replay --diff only)
+  --http [ADDR:]PORT     live view: web page, /metrics, /api (off by default; loopback unless
+                         ADDR is given; docs/live-view.md); \`nvmemu top\` reads it
   -o, --output-format normal|json   the start-up summary as text or one JSON document
   -h, --help             show this help
 `;
@@ -126,6 +130,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   let monitors: Awaited<ReturnType<typeof startMonitors>> | undefined;
   let tcp: NvmeTcpService | undefined;
   let e820: LegacyPmem | undefined;
+  let live: LiveView | undefined;
   // Consumers in other processes (libpmem2, ndctl) find the pmem devices in the state folder.
   const publishState = (): void =>
     publishPmemState(dataDir, [...view.current.components(), ...(e820?.regions ?? [])]);
@@ -167,10 +172,20 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       { qmp: args.qmp, monitor: args.monitor, defaultSocket: join(dataDir, 'qmp.sock') },
       hooks,
     );
+    if (args.http !== undefined) {
+      live = await startLiveView(view, {
+        ...args.http,
+        host: args.http.host ?? '127.0.0.1',
+        version: version(),
+      });
+      publishLiveViewUrl(dataDir, live.url);
+    }
   } catch (e) {
     stop.cancel();
     io.err(formatError(e));
     if (recording.active !== undefined) recording.stop();
+    await live?.close();
+    await monitors?.close();
     await tcp?.close();
     await e820?.close();
     await view.current.shutdown();
@@ -179,10 +194,15 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   }
   view.current.onComponentsChanged(publishState);
   publishState();
-  const endpoints = [...e820.describe(), ...(tcp?.describe() ?? []), ...monitors.describe()];
+  const endpoints = [
+    ...e820.describe(),
+    ...(tcp?.describe() ?? []),
+    ...monitors.describe(),
+    ...(live === undefined ? [] : [`live view: ${live.url} (metrics ${live.url}metrics)`]),
+  ];
   io.out(
     args.outputFormat === 'json'
-      ? `${JSON.stringify(summaryJson(view.current, dataDir, tcp, endpoints), null, 2)}\n`
+      ? `${JSON.stringify(summaryJson(view.current, dataDir, tcp, endpoints, live?.url), null, 2)}\n`
       : summary(view.current, dataDir, endpoints),
   );
   if (daemonChild) {
@@ -201,6 +221,10 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   let status = 0;
   try {
     if (recording.active !== undefined) recording.stop();
+    if (live !== undefined) {
+      removeLiveViewUrl(dataDir);
+      await live.close();
+    }
     await tcp?.close();
     if (view.current.state !== 'stopped') await view.current.shutdown();
   } catch (e) {
@@ -413,6 +437,7 @@ function summaryJson(
   dataDir: string,
   tcp: NvmeTcpService | undefined,
   endpoints: readonly string[],
+  liveView: string | undefined,
 ): unknown {
   const s = machine.settings;
   const io = tcp?.target.ioPort;
@@ -440,6 +465,7 @@ function summaryJson(
         ? null
         : { address: io.address, port: io.port, discovery_port: disc?.port ?? null },
     endpoints,
+    live_view: liveView ?? null,
   };
 }
 

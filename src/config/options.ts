@@ -52,6 +52,31 @@ export interface ParsedArgs {
   readonly daemonize: boolean;
   /** nvmemu: `-o json` / `--output-format json` prints the start-up summary as JSON. */
   readonly outputFormat: 'normal' | 'json';
+  /** nvmemu: `--http [ADDR:]PORT` serves the live view (docs/live-view.md); off by default. */
+  readonly http: HttpSpec | undefined;
+}
+
+/** Where the live view listens: `host` undefined means loopback (127.0.0.1). */
+export interface HttpSpec {
+  readonly host: string | undefined;
+  readonly port: number;
+}
+
+/**
+ * `--http` values: `PORT`, `ADDR:PORT` or `[IPv6]:PORT`; port 0 picks a free one. The address
+ * is checked when the view binds it (a name that does not resolve fails there).
+ */
+export function parseHttpSpec(text: string): HttpSpec {
+  const m = /^(?:(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+)):)?(\d{1,5})$/.exec(text);
+  const port = m === null ? NaN : Number(m[3]);
+  if (m === null || port > 65535) {
+    throw new ConfigError(
+      `--http ${text}: expected [ADDR:]PORT (e.g. 8080, 127.0.0.1:8080 or [::1]:8080)`,
+      undefined,
+      '',
+    );
+  }
+  return { host: m[1] ?? m[2], port };
 }
 
 /** QEMU options that take an argument and only matter to a guest; accepted, not emulated. */
@@ -122,6 +147,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   let append: string | undefined;
   let daemonize = false;
   let outputFormat: ParsedArgs['outputFormat'] = 'normal';
+  let http: HttpSpec | undefined;
 
   const queue = [...argv];
   while (queue.length > 0) {
@@ -205,6 +231,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       case 'listen':
         listen = takeArg();
         break;
+      case 'http':
+        http = parseHttpSpec(takeArg());
+        break;
       case 'advertise':
         advertise = takeArg();
         break;
@@ -244,6 +273,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     listHelp,
     daemonize,
     outputFormat,
+    http,
   };
 }
 

@@ -98,6 +98,13 @@ export class PersistenceModel {
     return this.#units.size;
   }
 
+  /** Of the pending units, those flushed and not yet drained (cache-line: "in flight"). */
+  get inFlightUnits(): number {
+    let n = 0;
+    for (const u of this.#units.values()) if (u.flushed !== undefined) n++;
+    return n;
+  }
+
   /** Offsets of the units that are not durable (sorted), for tests and diagnostics. */
   pending(): { offset: number; inFlight: boolean }[] {
     const u = this.unitSize;
