@@ -16,6 +16,7 @@ import type { NvmeNsConfig } from '../ns/config.js';
 import { planLegacyNamespace } from './legacy.js';
 import { defaultParams, systemClock, type Clock, type ControllerParams } from './params.js';
 import { BLOCK_PROPS } from '../../block/props.js';
+import { nvmeLevel, type QemuCompat } from '../spec/levels.js';
 import { join } from 'node:path';
 import { fileSafe } from '../persist/state-file.js';
 
@@ -43,6 +44,64 @@ const PCI_PROPS: readonly PropDef[] = [
   { name: 'x-pcie-extcap-init', type: bool, default: true, description: 'on/off', inert: true },
   { name: 'x-pcie-lnksta-dllla', type: bool, default: true, description: 'on/off', inert: true },
 ];
+
+/**
+ * Properties QEMU 10.0 added (`-device nvme,help`, tests/fixtures/qemu/10.0/): accepted on a
+ * 10.0 machine type with 10.0's defaults; QEMU 7.2 has none of them, so a 7.2 machine refuses
+ * them as QEMU 7.2 refuses any unknown property (checkLevelProps).
+ */
+const QEMU10_PROPS: readonly PropDef[] = [
+  { name: 'mqes', type: u16, default: 0x7ff, description: '' },
+  { name: 'dbcs', type: bool, default: true, description: 'on/off' },
+  { name: 'ctratt.mem', type: bool, default: false, description: 'on/off' },
+  { name: 'atomic.dn', type: bool, default: false, description: 'on/off' },
+  { name: 'atomic.awun', type: u16, default: 0, description: '' },
+  { name: 'atomic.awupf', type: u16, default: 0, description: '' },
+  { name: 'ocp', type: bool, default: false, description: 'on/off' },
+  // SPDM over a socket to an external responder: refused unless 0 (checkLevelProps).
+  { name: 'spdm_port', type: u16, default: 0, description: '' },
+  // PCI compatibility knobs of QEMU 10.0's machine types (the 7.2 types set ext-tag off and
+  // ari-nextfn-1 on): the Extended Tag bit of DevCap, the ARI next function number.
+  { name: 'x-pcie-ext-tag', type: bool, default: true, description: 'on/off' },
+  { name: 'x-pcie-ari-nextfn-1', type: bool, default: false, description: 'on/off' },
+  // No AER capability and no bounce buffers (DMA maps guest memory directly): no effect.
+  { name: 'x-pcie-err-unc-mask', type: bool, default: true, description: 'on/off', inert: true },
+  {
+    name: 'x-max-bounce-buffer-size',
+    type: { kind: 'size' },
+    default: 4096n,
+    description:
+      'Maximum buffer size allocated for bounce buffers used for mapped access to indirect DMA memory',
+    inert: true,
+  },
+  { name: 'busnr', type: { kind: 'str' }, label: 'busnr', description: '', inert: true },
+];
+
+const QEMU10_NAMES = new Set(QEMU10_PROPS.map((p) => p.name));
+
+/**
+ * A property of QEMU 10.0 on a 7.2 machine is unknown, with QEMU 7.2's message and a hint
+ * naming the machine types that have it; at 10.0, `spdm_port` (an SPDM responder over a
+ * socket) is refused as unsupported.
+ */
+function checkLevelProps(props: Props, ctx: PlanContext): void {
+  const level = nvmeLevel(ctx.settings.compat);
+  for (const name of props.given) {
+    if (QEMU10_NAMES.has(name) && level.compat === '7.2') {
+      throw new ConfigError(
+        `Property 'nvme.${name}' not found\n` +
+          `${name} is a property of QEMU 10.0: use -machine pc-q35-10.0 or pc-i440fx-10.0`,
+        name,
+      );
+    }
+  }
+  if (props.num('spdm_port') !== 0) {
+    throw new ConfigError(
+      'spdm_port: nvmemu does not implement SPDM (no responder connection); leave it 0',
+      'spdm_port',
+    );
+  }
+}
 
 export const NVME_SCHEMA: TypeSchema = {
   typeName: 'nvme',
@@ -77,6 +136,7 @@ export const NVME_SCHEMA: TypeSchema = {
     // nvmemu extension: SMART counters kept across runs in the data folder (docs/faults.md).
     { name: 'x-persist-smart', type: bool, default: false, description: 'on/off' },
     { name: 'bootindex', type: { kind: 'int32' }, description: '', inert: true },
+    ...QEMU10_PROPS,
   ],
 };
 
@@ -119,6 +179,19 @@ export interface NvmeCtrlConfig {
   readonly smartStateFile: string | undefined;
   /** SR-IOV properties when sriov_max_vfs > 0, with the cntlids reserved for the VFs. */
   readonly sriov: (SriovConfig & { readonly scids: readonly number[] }) | undefined;
+  /** The machine's QEMU compatibility level (spec/levels.ts). */
+  readonly compat: QemuCompat;
+  /** QEMU 10.0's properties (their defaults at 7.2, where they do not exist). */
+  readonly mqes: number;
+  readonly dbcs: boolean;
+  readonly ctrattMem: boolean;
+  readonly awun: number;
+  readonly awupf: number;
+  readonly atomicDn: boolean;
+  readonly ocp: boolean;
+  /** DevCap Extended Tag and ARI next function 1 (`x-pcie-*`; the 7.2 types: off / on). */
+  readonly pcieExtTag: boolean;
+  readonly ariNextFn1: boolean;
 }
 
 /** Checks one link property value against the plans so far (QEMU's link/drive setters). */
@@ -160,6 +233,8 @@ function resolveLink(def: PropDef, value: string, ctx: PlanContext): Planned | u
 let domainCounter = 0;
 
 export function checkNvme(props: Props, id: string | undefined, ctx: PlanContext): NvmeCtrlConfig {
+  checkLevelProps(props, ctx);
+  const level = nvmeLevel(ctx.settings.compat);
   // 1. Link properties, in the order the user gave them.
   const links = new Map<string, Planned>();
   const byName = new Map(NVME_SCHEMA.props.map((p) => [p.name, p]));
@@ -195,6 +270,8 @@ export function checkNvme(props: Props, id: string | undefined, ctx: PlanContext
   }
   const serial = props.str('serial');
   if (serial === undefined) throw new ConfigError('serial property not set', 'serial');
+  const mqes = props.num('mqes');
+  if (mqes < 1) throw new ConfigError('mqes property cannot be less than 1', 'mqes');
   const pmrdev = props.str('pmrdev');
   if (pmrdev !== undefined) checkPmr(props, pmrdev, links.get('pmrdev'), ctx);
   const mdts = props.num('mdts');
@@ -271,7 +348,23 @@ export function checkNvme(props: Props, id: string | undefined, ctx: PlanContext
     smartCriticalWarning: scw,
     smartStateFile,
     sriov: sriov === undefined ? undefined : { ...sriov, scids },
+    compat: level.compat,
+    mqes,
+    dbcs: props.bool('dbcs'),
+    ctrattMem: props.bool('ctratt.mem'),
+    ...atomicParams(props),
+    ocp: props.bool('ocp'),
+    // At 7.2 the knobs do not exist: the 7.2 machine types' values.
+    pcieExtTag: level.compat === '7.2' ? level.pcieExtTag : props.bool('x-pcie-ext-tag'),
+    ariNextFn1: level.compat === '7.2' ? level.ariNextFn1 : props.bool('x-pcie-ari-nextfn-1'),
   };
+}
+
+/** AWUN/AWUPF (0's based blocks) and DN: QEMU 10.0 drops an AWUPF above AWUN to 0. */
+function atomicParams(props: Props): { awun: number; awupf: number; atomicDn: boolean } {
+  const awun = props.num('atomic.awun');
+  const awupf = props.num('atomic.awupf');
+  return { awun, awupf: awupf > awun ? 0 : awupf, atomicDn: props.bool('atomic.dn') };
 }
 
 /** The SMART state file of a controller; two controllers cannot share one. */
@@ -408,5 +501,15 @@ export function paramsFromConfig(
     pmr: cfg.pmrdev !== undefined,
     smartCriticalWarning: cfg.smartCriticalWarning,
     clock,
+    compat: cfg.compat,
+    mqes: cfg.mqes,
+    dbcs: cfg.dbcs,
+    ctrattMem: cfg.ctrattMem,
+    awun: cfg.awun,
+    awupf: cfg.awupf,
+    atomicDn: cfg.atomicDn,
+    ocp: cfg.ocp,
+    pcieExtTag: cfg.pcieExtTag,
+    ariNextFn1: cfg.ariNextFn1,
   });
 }
