@@ -33,6 +33,7 @@ grep -q '^Running' "$WORK/target.log" || { cat "$WORK/target.log" >&2; exit 1; }
 rc=0
 "$GUEST_TOOLS/run.sh" --suite trixie --quiet --append nvme_core.multipath=N \
   --file "$GUEST_TOOLS/examples/lib.sh" --env TRANSPORT=tcp --env "DISC_PORT=$DISC_PORT" \
+  --env "FIO=${FIO:-1}" \
   --out "$WORK/out" tests/guest/nvme-cli-2.13.sh || rc=$?
 if [ -d "$WORK/out/job/results" ]; then
   rm -rf "$FIXTURES"

@@ -5,6 +5,10 @@
 # results/<config>/ in the job share, with results/<config>/commands.tsv (exit status, name,
 # command). The fdp controller gets a small placement workload first.
 #
+# FIO=1: afterwards, a fio write-and-verify pass (crc32c, 16 MiB, 4 jobs of queue depth 8;
+# the zoned namespace sequentially per zone with mq-deadline) on every namespace with a
+# capacity, results/<config>/fio-nsN.txt.
+#
 # TRANSPORT=pcie (default): the controllers are PCI functions of the guest's own QEMU (QEMU
 # 10.0's device: tests/guest/nvme-cli-2.13-qemu10.sh). TRANSPORT=tcp: the script connects to
 # every subsystem the discovery controller at $HARNESS_HOST_IP:$DISC_PORT lists (nvmemu over
@@ -109,6 +113,41 @@ done
 
 section "controllers found"
 run test "$found" -gt 0
+
+# fio_verify DIR NS: writes and verifies the namespace (zoned: per zone, mq-deadline).
+fio_verify() {
+  local dir=$1 ns=$2 name sectors zoned
+  name=$(basename "$ns")
+  sectors=$(cat "/sys/block/$name/size" 2>/dev/null || echo 0)
+  if [ "$sectors" -eq 0 ]; then
+    printf '\n%s: no capacity (skipped)\n' "$ns"
+    return
+  fi
+  zoned=$(cat "/sys/block/$name/queue/zoned" 2>/dev/null || echo none)
+  if [ "$zoned" = host-managed ]; then
+    echo mq-deadline > "/sys/block/$name/queue/scheduler"
+    rec "$dir" "fio-$name" fio --name="verify-$name" --filename="$ns" --direct=1 \
+      --ioengine=libaio --zonemode=zbd --rw=write --bs=64k --iodepth=8 --size=16M \
+      --verify=crc32c --verify_fatal=1 --do_verify=1 --output-format=terse
+  else
+    rec "$dir" "fio-$name" fio --name="verify-$name" --filename="$ns" --direct=1 \
+      --ioengine=libaio --rw=randwrite --bs=4k --iodepth=8 --numjobs=4 --size=16M \
+      --offset_increment=16M --verify=crc32c --verify_fatal=1 --do_verify=1 \
+      --group_reporting --output-format=terse
+  fi
+}
+
+if [ "${FIO:-0}" = 1 ]; then
+  section "fio write and verify"
+  for sys in /sys/class/nvme/nvme*; do
+    serial=$(tr -d ' ' < "$sys/serial")
+    case "$serial" in fidelity-*) cfg=${serial#fidelity-} ;; *) continue ;; esac
+    for nsdir in "$sys"/nvme*n[0-9]*; do
+      [ -f "$nsdir/nsid" ] || continue
+      fio_verify "$RESULTS/$cfg" "/dev/$(basename "$nsdir")"
+    done
+  done
+fi
 
 if [ "$TRANSPORT" = tcp ]; then
   section "disconnect"
