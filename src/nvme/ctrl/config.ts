@@ -17,6 +17,7 @@ import { planLegacyNamespace } from './legacy.js';
 import { defaultParams, systemClock, type Clock, type ControllerParams } from './params.js';
 import { BLOCK_PROPS } from '../../block/props.js';
 import { nvmeLevel, type QemuCompat } from '../spec/levels.js';
+import { atomicParams, checkLevelProps, QEMU10_PROPS } from './props-qemu10.js';
 import { join } from 'node:path';
 import { fileSafe } from '../persist/state-file.js';
 
@@ -44,64 +45,6 @@ const PCI_PROPS: readonly PropDef[] = [
   { name: 'x-pcie-extcap-init', type: bool, default: true, description: 'on/off', inert: true },
   { name: 'x-pcie-lnksta-dllla', type: bool, default: true, description: 'on/off', inert: true },
 ];
-
-/**
- * Properties QEMU 10.0 added (`-device nvme,help`, tests/fixtures/qemu/10.0/): accepted on a
- * 10.0 machine type with 10.0's defaults; QEMU 7.2 has none of them, so a 7.2 machine refuses
- * them as QEMU 7.2 refuses any unknown property (checkLevelProps).
- */
-const QEMU10_PROPS: readonly PropDef[] = [
-  { name: 'mqes', type: u16, default: 0x7ff, description: '' },
-  { name: 'dbcs', type: bool, default: true, description: 'on/off' },
-  { name: 'ctratt.mem', type: bool, default: false, description: 'on/off' },
-  { name: 'atomic.dn', type: bool, default: false, description: 'on/off' },
-  { name: 'atomic.awun', type: u16, default: 0, description: '' },
-  { name: 'atomic.awupf', type: u16, default: 0, description: '' },
-  { name: 'ocp', type: bool, default: false, description: 'on/off' },
-  // SPDM over a socket to an external responder: refused unless 0 (checkLevelProps).
-  { name: 'spdm_port', type: u16, default: 0, description: '' },
-  // PCI compatibility knobs of QEMU 10.0's machine types (the 7.2 types set ext-tag off and
-  // ari-nextfn-1 on): the Extended Tag bit of DevCap, the ARI next function number.
-  { name: 'x-pcie-ext-tag', type: bool, default: true, description: 'on/off' },
-  { name: 'x-pcie-ari-nextfn-1', type: bool, default: false, description: 'on/off' },
-  // No AER capability and no bounce buffers (DMA maps guest memory directly): no effect.
-  { name: 'x-pcie-err-unc-mask', type: bool, default: true, description: 'on/off', inert: true },
-  {
-    name: 'x-max-bounce-buffer-size',
-    type: { kind: 'size' },
-    default: 4096n,
-    description:
-      'Maximum buffer size allocated for bounce buffers used for mapped access to indirect DMA memory',
-    inert: true,
-  },
-  { name: 'busnr', type: { kind: 'str' }, label: 'busnr', description: '', inert: true },
-];
-
-const QEMU10_NAMES = new Set(QEMU10_PROPS.map((p) => p.name));
-
-/**
- * A property of QEMU 10.0 on a 7.2 machine is unknown, with QEMU 7.2's message and a hint
- * naming the machine types that have it; at 10.0, `spdm_port` (an SPDM responder over a
- * socket) is refused as unsupported.
- */
-function checkLevelProps(props: Props, ctx: PlanContext): void {
-  const level = nvmeLevel(ctx.settings.compat);
-  for (const name of props.given) {
-    if (QEMU10_NAMES.has(name) && level.compat === '7.2') {
-      throw new ConfigError(
-        `Property 'nvme.${name}' not found\n` +
-          `${name} is a property of QEMU 10.0: use -machine pc-q35-10.0 or pc-i440fx-10.0`,
-        name,
-      );
-    }
-  }
-  if (props.num('spdm_port') !== 0) {
-    throw new ConfigError(
-      'spdm_port: nvmemu does not implement SPDM (no responder connection); leave it 0',
-      'spdm_port',
-    );
-  }
-}
 
 export const NVME_SCHEMA: TypeSchema = {
   typeName: 'nvme',
@@ -358,13 +301,6 @@ export function checkNvme(props: Props, id: string | undefined, ctx: PlanContext
     pcieExtTag: level.compat === '7.2' ? level.pcieExtTag : props.bool('x-pcie-ext-tag'),
     ariNextFn1: level.compat === '7.2' ? level.ariNextFn1 : props.bool('x-pcie-ari-nextfn-1'),
   };
-}
-
-/** AWUN/AWUPF (0's based blocks) and DN: QEMU 10.0 drops an AWUPF above AWUN to 0. */
-function atomicParams(props: Props): { awun: number; awupf: number; atomicDn: boolean } {
-  const awun = props.num('atomic.awun');
-  const awupf = props.num('atomic.awupf');
-  return { awun, awupf: awupf > awun ? 0 : awupf, atomicDn: props.bool('atomic.dn') };
 }
 
 /** The SMART state file of a controller; two controllers cannot share one. */

@@ -8,11 +8,10 @@ import type { NamespaceApi } from '../spec/namespace-api.js';
 import { Status, withDnr } from '../spec/status.js';
 import { rejected, type Completion } from '../spec/transfer.js';
 import type { CommandContext } from '../spec/namespace-api.js';
-import type { ControllerState } from './state.js';
+import { ControllerState } from './state.js';
 import { ID_SIZE, identifyController, identifyCtrlCsi } from './id-ctrl.js';
 import { MAX_NSID, NSID_BROADCAST, nsidValid } from './nsid.js';
 import { primaryCtrlCaps, primaryOf, secondaryCtrlList } from './virt.js';
-import { ControllerState as ControllerClass } from './state.js';
 import { enduranceGroupOf } from '../subsys/endurance.js';
 
 export const Cns = {
@@ -196,7 +195,7 @@ function ctrlList(
   // realize, so the controller list names them whether their VFs are enabled or not.
   if (!attached && c.level.implicitSubsystem) {
     for (const x of c.subsys.controllers.values()) {
-      if (!(x instanceof ControllerClass)) continue;
+      if (!(x instanceof ControllerState)) continue;
       for (const s of primaryOf(x)?.secondaries ?? []) {
         if (s.scid >= min && !ids.includes(s.scid)) ids.push(s.scid);
       }
