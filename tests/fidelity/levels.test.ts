@@ -35,24 +35,28 @@ const show = (r: DiffRow): string =>
   `${r.answer} | ${r.field} | nvmemu ${r.v72} | QEMU ${r.v10} | ${r.meaning}`;
 
 for (const level of ['10.0', '7.2'] as const) {
-  describe(`the ${level} level answers as QEMU ${level} (tests/fixtures/qemu/${level})`, () => {
-    for (const c of CONFIGS) {
-      it(`${c.name}: ${c.title}`, async () => {
-        const theirs = loadFixture(level, c.name).answers;
-        const ours = (await replay(c, level)).answers;
-        const keys = [...new Set([...Object.keys(theirs), ...Object.keys(ours)])];
-        const unexplained: string[] = [];
-        for (const k of keys) {
-          for (const row of answerRows(k, ours[k], theirs[k])) {
-            const d = explain(row, c.name, level);
-            if (d === undefined) unexplained.push(show(row));
-            else used.get(level)!.add(d);
+  describe(
+    `the ${level} level answers as QEMU ${level} (tests/fixtures/qemu/${level})`,
+    { concurrency: true },
+    () => {
+      for (const c of CONFIGS) {
+        it(`${c.name}: ${c.title}`, async () => {
+          const theirs = loadFixture(level, c.name).answers;
+          const ours = (await replay(c, level)).answers;
+          const keys = [...new Set([...Object.keys(theirs), ...Object.keys(ours)])];
+          const unexplained: string[] = [];
+          for (const k of keys) {
+            for (const row of answerRows(k, ours[k], theirs[k])) {
+              const d = explain(row, c.name, level);
+              if (d === undefined) unexplained.push(show(row));
+              else used.get(level)!.add(d);
+            }
           }
-        }
-        assert.deepEqual(unexplained, [], `${c.name} at ${level}: differences not listed`);
-      });
-    }
-  });
+          assert.deepEqual(unexplained, [], `${c.name} at ${level}: differences not listed`);
+        });
+      }
+    },
+  );
 }
 
 describe('every listed deviation still occurs', () => {
