@@ -292,8 +292,8 @@ const AFTER_WORKLOAD: FdpView = {
   // Host bytes: 156 blocks; media bytes add the 124 blocks the update abandoned.
   stats: [156n * 512n, 280n * 512n, 0n],
   // The rollover of RUH 2 in RG 1; the update of RUH 2 in RG 0 (RU not fully written).
-  ctrlEvents: [1, 0x81, 0x3, 0x4001, 1, 2],
-  hostEvents: [1, 0x00, 0x3, 0x0001, 0, 2],
+  ctrlEvents: [1, 0x81, 0x7, 0x4001, 1, 2],
+  hostEvents: [1, 0x00, 0x7, 0x0001, 0, 2],
 };
 
 describe('FDP state across runs (x-persist-fdp)', () => {

@@ -232,6 +232,14 @@ describe('FDP through the controller (reference §8)', () => {
   it('places writes by DSPEC, rolls reclaim units over, counts statistics and logs enabled events', async () => {
     const { m, host } = await fdpRig();
     try {
+      // A host timestamp: events carry the Timestamp feature's value (QEMU 10.0), byte 6 its
+      // attributes (origin 1: set by the host).
+      const ts = new Uint8Array(8);
+      writeU16le(ts, 4, 0x0123);
+      assert.equal(
+        statusName((await host.admin({ opcode: 0x09, cdw10: 0x0e }, ts)).status),
+        'SUCCESS',
+      );
       // Enable every supported event on ns 1 placement handle 1 (RUH 2).
       const types = Uint8Array.of(0x00, 0x03, 0x81);
       const set = await host.admin(
@@ -290,7 +298,8 @@ describe('FDP through the controller (reference §8)', () => {
         [160n * 512n, 276n * 512n, 0n],
       );
 
-      // Controller events: one implicit RUH modification (the rollover) on RUH 2, group 1.
+      // Controller events: one implicit RUH modification (the rollover) on RUH 2, group 1;
+      // flags PIV | NSIDV | LV.
       const ctrlEv = await log(host, 0x23, 128, 0);
       assert.deepEqual(
         [
@@ -302,14 +311,21 @@ describe('FDP through the controller (reference §8)', () => {
           readU16le(ctrlEv, 96),
           ctrlEv[98],
         ],
-        [1, 0x81, 0x3, 0x4001, 1, 1, 2],
+        [1, 0x81, 0x7, 0x4001, 1, 1, 2],
       );
       // Host events: the invalid PID write happened on RUH 1 (not enabled), so only the update.
       const hostEv = await log(host, 0x23, 128, 1);
       assert.deepEqual(
-        [readU32le(hostEv, 0), hostEv[64], readU16le(hostEv, 66), hostEv[98]],
-        [1, 0x00, 0x4001, 2],
+        [readU32le(hostEv, 0), hostEv[64], hostEv[65], readU16le(hostEv, 66), hostEv[98]],
+        [1, 0x00, 0x7, 0x4001, 2],
       );
+      // The timestamps: the host's value (plus the few ms elapsed), attribute byte 0x02.
+      for (const ev of [ctrlEv, hostEv]) {
+        const stamp = readU64le(ev, 68);
+        assert.equal(stamp >> 48n, 0x02n);
+        const ms = stamp & 0xffff_ffff_ffffn;
+        assert.ok(ms >= 0x0123_0000_0000n && ms < 0x0123_0000_0000n + 60_000n, `${ms}`);
+      }
     } finally {
       await m.shutdown();
     }

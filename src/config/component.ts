@@ -35,9 +35,23 @@ export interface HostProbe {
   readonly pageSize: number;
 }
 
+/**
+ * The QEMU release whose device answers a machine reproduces (issue 21, docs/qemu-10.md).
+ * QEMU's versioned machine types pin guest-visible defaults to a release; nvmemu reads the
+ * version of the type the same way (machine/settings.ts): `pc-q35-10.0` and `pc-i440fx-10.0`
+ * select QEMU 10.0's answers, the 7.2 types and the unversioned aliases `pc` and `q35` keep
+ * QEMU 7.2's.
+ */
+export type QemuCompat = '7.2' | '10.0';
+
+/** The compatibility levels nvmemu offers, oldest first. */
+export const QEMU_COMPATS: readonly QemuCompat[] = ['7.2', '10.0'];
+
 /** Machine-level settings from `-machine` and `-m`. */
 export interface MachineSettings {
   readonly type: 'pc' | 'q35';
+  /** The QEMU release whose device answers the machine gives (from the machine type). */
+  readonly compat: QemuCompat;
   readonly nvdimm: boolean;
   readonly nvdimmPersistence: 'cpu' | 'mem-ctrl' | undefined;
   /** Initial RAM in bytes (after QEMU's rounding to 8 KiB). */

@@ -7,25 +7,16 @@ import { parseBool, parseUint } from '../config/numbers.js';
 import { parseSize } from '../config/size.js';
 import { ConfigError } from '../config/errors.js';
 import type { ParsedArgs } from '../config/options.js';
-import type { MachineSettings } from './registry.js';
+import { QEMU_COMPATS, type MachineSettings, type QemuCompat } from '../config/component.js';
 import { alignUpBig } from '../util/u64.js';
 
+export { QEMU_COMPATS, type QemuCompat };
+
 /**
- * The QEMU release whose NVMe device answers a machine reproduces (issue 21, docs/qemu-10.md).
- * QEMU's versioned machine types pin guest-visible defaults to a release; nvmemu reads the
- * version of the type the same way: `pc-q35-10.0` and `pc-i440fx-10.0` select QEMU 10.0's
- * answers, the 7.2 types and the unversioned aliases `pc` and `q35` keep QEMU 7.2's.
+ * The machine settings with the compatibility level the machine type selects (the level is
+ * part of MachineSettings itself; the name stays for callers of phase 1).
  */
-export type QemuCompat = '7.2' | '10.0';
-
-/** The compatibility levels nvmemu offers, oldest first. */
-export const QEMU_COMPATS: readonly QemuCompat[] = ['7.2', '10.0'];
-
-/** The machine settings with the compatibility level the machine type selects. */
-export interface MachineConfig extends MachineSettings {
-  /** The QEMU release whose NVMe answers the machine gives (from the machine type). */
-  readonly compat: QemuCompat;
-}
+export type MachineConfig = MachineSettings;
 
 interface MachineType {
   readonly type: 'pc' | 'q35';

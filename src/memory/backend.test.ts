@@ -30,6 +30,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const ctx: PlanContext = {
   settings: {
     type: 'pc',
+    compat: '7.2',
     nvdimm: false,
     nvdimmPersistence: undefined,
     ramSize: 2n << 30n,

@@ -31,8 +31,10 @@ trap 'kill "$target" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do grep -q '^Running' "$WORK/target.log" && break; sleep 0.1; done
 grep -q '^Running' "$WORK/target.log" || { cat "$WORK/target.log" >&2; exit 1; }
 rc=0
-"$GUEST_TOOLS/run.sh" --suite trixie --quiet --append nvme_core.multipath=N \
+# The fio pass takes a while under TCG: 40 minutes before the guest is given up.
+"$GUEST_TOOLS/run.sh" --suite trixie --quiet --timeout "${TIMEOUT:-2400}" --append nvme_core.multipath=N \
   --file "$GUEST_TOOLS/examples/lib.sh" --env TRANSPORT=tcp --env "DISC_PORT=$DISC_PORT" \
+  --env "FIO=${FIO:-1}" \
   --out "$WORK/out" tests/guest/nvme-cli-2.13.sh || rc=$?
 if [ -d "$WORK/out/job/results" ]; then
   rm -rf "$FIXTURES"

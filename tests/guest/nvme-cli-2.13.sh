@@ -5,6 +5,10 @@
 # results/<config>/ in the job share, with results/<config>/commands.tsv (exit status, name,
 # command). The fdp controller gets a small placement workload first.
 #
+# FIO=1: afterwards, a fio write-and-verify pass (crc32c, 4 jobs of 4 MiB at queue depth 8;
+# the zoned namespace 16 MiB sequentially with mq-deadline) on every namespace with a capacity,
+# results/<config>/fio-<device>.txt.
+#
 # TRANSPORT=pcie (default): the controllers are PCI functions of the guest's own QEMU (QEMU
 # 10.0's device: tests/guest/nvme-cli-2.13-qemu10.sh). TRANSPORT=tcp: the script connects to
 # every subsystem the discovery controller at $HARNESS_HOST_IP:$DISC_PORT lists (nvmemu over
@@ -96,19 +100,59 @@ for sys in /sys/class/nvme/nvme*; do
     rec "$dir" "ns$nsid-fdp-status" nvme fdp status "$ns" -o json
   done
   if [ "$cfg" = fdp ]; then
-    section "$cfg: placement workload"
-    fdp_workload "$dir" "${c}n1"
+    # The block device of NSID 1 (the kernel names namespaces in scan order, not by NSID).
+    ns1=
+    for nsdir in "$sys"/nvme*n[0-9]*; do
+      [ "$(cat "$nsdir/nsid" 2>/dev/null)" = 1 ] && ns1=/dev/$(basename "$nsdir")
+    done
+    section "$cfg: placement workload ($ns1)"
+    fdp_workload "$dir" "$ns1"
     rec "$dir" after-fdp-stats nvme fdp stats "$c" -e 1 -o json
     rec "$dir" after-fdp-events-host nvme fdp events "$c" -e 1 -E -o json
     rec "$dir" after-fdp-events-ctrl nvme fdp events "$c" -e 1 -o json
     rec "$dir" after-fdp-usage nvme fdp usage "$c" -e 1 -o json
-    rec "$dir" after-ns1-fdp-status nvme fdp status "${c}n1" -o json
+    rec "$dir" after-ns1-fdp-status nvme fdp status "$ns1" -o json
     rec "$dir" after-endurance-log nvme endurance-log "$c" -g 1 -o json
   fi
 done
 
 section "controllers found"
 run test "$found" -gt 0
+
+# fio_verify DIR NS: writes and verifies the namespace (zoned: per zone, mq-deadline).
+fio_verify() {
+  local dir=$1 ns=$2 name sectors zoned
+  name=$(basename "$ns")
+  sectors=$(cat "/sys/block/$name/size" 2>/dev/null || echo 0)
+  if [ "$sectors" -eq 0 ]; then
+    printf '\n%s: no capacity (skipped)\n' "$ns"
+    return
+  fi
+  zoned=$(cat "/sys/block/$name/queue/zoned" 2>/dev/null || echo none)
+  if [ "$zoned" = host-managed ]; then
+    echo mq-deadline > "/sys/block/$name/queue/scheduler"
+    rec "$dir" "fio-$name" fio --name="verify-$name" --filename="$ns" --direct=1 \
+      --ioengine=libaio --zonemode=zbd --rw=write --bs=64k --iodepth=8 --size=16M \
+      --verify=crc32c --verify_fatal=1 --do_verify=1 --output-format=terse
+  else
+    rec "$dir" "fio-$name" fio --name="verify-$name" --filename="$ns" --direct=1 \
+      --ioengine=libaio --rw=randwrite --bs=4k --iodepth=8 --numjobs=4 --size=4M \
+      --offset_increment=4M --verify=crc32c --verify_fatal=1 --do_verify=1 \
+      --group_reporting --output-format=terse
+  fi
+}
+
+if [ "${FIO:-0}" = 1 ]; then
+  section "fio write and verify"
+  for sys in /sys/class/nvme/nvme*; do
+    serial=$(tr -d ' ' < "$sys/serial")
+    case "$serial" in fidelity-*) cfg=${serial#fidelity-} ;; *) continue ;; esac
+    for nsdir in "$sys"/nvme*n[0-9]*; do
+      [ -f "$nsdir/nsid" ] || continue
+      fio_verify "$RESULTS/$cfg" "/dev/$(basename "$nsdir")"
+    done
+  done
+fi
 
 if [ "$TRANSPORT" = tcp ]; then
   section "disconnect"

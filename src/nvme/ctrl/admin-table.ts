@@ -17,7 +17,8 @@ import { identify } from './identify.js';
 import { getLogPage } from './logs.js';
 import type { Transport } from './params.js';
 import { OK, type AdminCommandInfo, type ControllerState, type QueueCommands } from './state.js';
-import { virtMgmt } from './virt.js';
+import { primaryOf, virtMgmt } from './virt.js';
+import { directiveReceive, directiveSend } from './directives.js';
 
 type Handler = (c: ControllerState, ctx: CommandContext) => MaybePromise<Completion>;
 
@@ -26,6 +27,15 @@ export interface AdminCommand extends AdminCommandInfo {
   readonly run: Handler;
   /** The personalities that have the command (both when undefined). */
   readonly only?: Transport;
+  /**
+   * Whether a controller has the command, when that depends on its QEMU compatibility level
+   * (spec/levels.ts) or configuration (every controller of the personality when undefined).
+   */
+  readonly when?: (c: ControllerState) => boolean;
+  /** The effects, when they depend on the level (replaces `effects` in the effects log). */
+  readonly effectsOf?: (c: ControllerState) => number;
+  /** The OACS bits, when they depend on the level or configuration (replaces `oacs`). */
+  readonly oacsOf?: (c: ControllerState) => number;
 }
 
 const CSUPP = Effects.CSUPP;
@@ -105,6 +115,8 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
     opcode: AdminOpc.NS_ATTACHMENT,
     name: 'Namespace Attachment',
     effects: CSUPP | Effects.NIC,
+    // QEMU 10.0 adds Controller Capability Change.
+    effectsOf: (c) => c.level.nsAttachmentEffects,
     run: nsAttachment,
     // QEMU advertises Namespace Management (bit3) although only attachment is implemented.
     oacs: 0x08,
@@ -127,7 +139,10 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
     run: virtMgmt,
     // [7.2] listed and executed always; OACS bit7 stays clear even with SR-IOV (measured
     // through qtest: OACS 0x10a with sriov_max_vfs=2, although reference §2.6 says +0x80).
+    // QEMU 10.0: only an SR-IOV primary has it, and advertises it (OACS 0x1aa).
     oacs: 0,
+    when: (c) => !c.level.virtMgmtOnSriovOnly || primaryOf(c) !== undefined,
+    oacsOf: (c) => (c.level.virtMgmtOnSriovOnly ? 0x80 : 0),
   },
   {
     opcode: AdminOpc.DBBUF_CONFIG,
@@ -136,6 +151,24 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
     run: queueCommand((q) => (ctx) => q.dbbufConfig(ctx)),
     oacs: 0x100,
     only: 'pci',
+    // `dbcs=off` (QEMU 10.0) removes it.
+    when: (c) => c.params.dbcs,
+  },
+  {
+    opcode: AdminOpc.DIRECTIVE_SEND,
+    name: 'Directive Send',
+    effects: CSUPP,
+    oacs: 0x20,
+    run: directiveSend,
+    when: (c) => c.level.directives,
+  },
+  {
+    opcode: AdminOpc.DIRECTIVE_RECV,
+    name: 'Directive Receive',
+    effects: CSUPP,
+    oacs: 0x20,
+    run: directiveReceive,
+    when: (c) => c.level.directives,
   },
   {
     // The Fabrics command set (Property Get/Set, Connect, Disconnect, Authentication): not an
@@ -158,15 +191,35 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
 
 const BY_OPCODE = new Map(ADMIN_COMMANDS.map((d) => [d.opcode, d]));
 
-/** The entry of `opcode` when the personality `transport` has it. */
-export function adminCommand(opcode: number, transport: Transport): AdminCommand | undefined {
-  const d = BY_OPCODE.get(opcode);
-  return d === undefined || (d.only !== undefined && d.only !== transport) ? undefined : d;
+/** Whether controller `c` presenting `transport` has command `d`. */
+function has(d: AdminCommand, transport: Transport, c: ControllerState): boolean {
+  return (d.only === undefined || d.only === transport) && (d.when?.(c) ?? true);
 }
 
-/** The commands of a personality that the effects log lists. */
-export function listedAdminCommands(transport: Transport): AdminCommand[] {
-  return ADMIN_COMMANDS.filter((d) => d.effects !== 0 && (d.only ?? transport) === transport);
+/** The entry of `opcode` when controller `c` presenting `transport` has it. */
+export function adminCommand(
+  opcode: number,
+  transport: Transport,
+  c: ControllerState,
+): AdminCommand | undefined {
+  const d = BY_OPCODE.get(opcode);
+  return d !== undefined && has(d, transport, c) ? d : undefined;
+}
+
+/**
+ * The commands of controller `c` presenting `transport` that the effects log lists, with the
+ * effects and OACS bits of its level and configuration.
+ */
+export function listedAdminCommands(transport: Transport, c: ControllerState): AdminCommandInfo[] {
+  return ADMIN_COMMANDS.filter((d) => d.effects !== 0 && has(d, transport, c)).map((d) =>
+    d.effectsOf === undefined && d.oacsOf === undefined
+      ? d
+      : {
+          opcode: d.opcode,
+          effects: d.effectsOf?.(c) ?? d.effects,
+          oacs: d.oacsOf?.(c) ?? d.oacs,
+        },
+  );
 }
 
 /**

@@ -16,6 +16,8 @@ import type { NvmeNsConfig } from '../ns/config.js';
 import { planLegacyNamespace } from './legacy.js';
 import { defaultParams, systemClock, type Clock, type ControllerParams } from './params.js';
 import { BLOCK_PROPS } from '../../block/props.js';
+import { nvmeLevel, type QemuCompat } from '../spec/levels.js';
+import { atomicParams, checkLevelProps, QEMU10_PROPS } from './props-qemu10.js';
 import { join } from 'node:path';
 import { fileSafe } from '../persist/state-file.js';
 
@@ -77,6 +79,7 @@ export const NVME_SCHEMA: TypeSchema = {
     // nvmemu extension: SMART counters kept across runs in the data folder (docs/faults.md).
     { name: 'x-persist-smart', type: bool, default: false, description: 'on/off' },
     { name: 'bootindex', type: { kind: 'int32' }, description: '', inert: true },
+    ...QEMU10_PROPS,
   ],
 };
 
@@ -119,6 +122,19 @@ export interface NvmeCtrlConfig {
   readonly smartStateFile: string | undefined;
   /** SR-IOV properties when sriov_max_vfs > 0, with the cntlids reserved for the VFs. */
   readonly sriov: (SriovConfig & { readonly scids: readonly number[] }) | undefined;
+  /** The machine's QEMU compatibility level (spec/levels.ts). */
+  readonly compat: QemuCompat;
+  /** QEMU 10.0's properties (their defaults at 7.2, where they do not exist). */
+  readonly mqes: number;
+  readonly dbcs: boolean;
+  readonly ctrattMem: boolean;
+  readonly awun: number;
+  readonly awupf: number;
+  readonly atomicDn: boolean;
+  readonly ocp: boolean;
+  /** DevCap Extended Tag and ARI next function 1 (`x-pcie-*`; the 7.2 types: off / on). */
+  readonly pcieExtTag: boolean;
+  readonly ariNextFn1: boolean;
 }
 
 /** Checks one link property value against the plans so far (QEMU's link/drive setters). */
@@ -160,6 +176,8 @@ function resolveLink(def: PropDef, value: string, ctx: PlanContext): Planned | u
 let domainCounter = 0;
 
 export function checkNvme(props: Props, id: string | undefined, ctx: PlanContext): NvmeCtrlConfig {
+  checkLevelProps(props, ctx);
+  const level = nvmeLevel(ctx.settings.compat);
   // 1. Link properties, in the order the user gave them.
   const links = new Map<string, Planned>();
   const byName = new Map(NVME_SCHEMA.props.map((p) => [p.name, p]));
@@ -195,6 +213,8 @@ export function checkNvme(props: Props, id: string | undefined, ctx: PlanContext
   }
   const serial = props.str('serial');
   if (serial === undefined) throw new ConfigError('serial property not set', 'serial');
+  const mqes = props.num('mqes');
+  if (mqes < 1) throw new ConfigError('mqes property cannot be less than 1', 'mqes');
   const pmrdev = props.str('pmrdev');
   if (pmrdev !== undefined) checkPmr(props, pmrdev, links.get('pmrdev'), ctx);
   const mdts = props.num('mdts');
@@ -271,6 +291,15 @@ export function checkNvme(props: Props, id: string | undefined, ctx: PlanContext
     smartCriticalWarning: scw,
     smartStateFile,
     sriov: sriov === undefined ? undefined : { ...sriov, scids },
+    compat: level.compat,
+    mqes,
+    dbcs: props.bool('dbcs'),
+    ctrattMem: props.bool('ctratt.mem'),
+    ...atomicParams(props),
+    ocp: props.bool('ocp'),
+    // At 7.2 the knobs do not exist: the 7.2 machine types' values.
+    pcieExtTag: level.compat === '7.2' ? level.pcieExtTag : props.bool('x-pcie-ext-tag'),
+    ariNextFn1: level.compat === '7.2' ? level.ariNextFn1 : props.bool('x-pcie-ari-nextfn-1'),
   };
 }
 
@@ -408,5 +437,15 @@ export function paramsFromConfig(
     pmr: cfg.pmrdev !== undefined,
     smartCriticalWarning: cfg.smartCriticalWarning,
     clock,
+    compat: cfg.compat,
+    mqes: cfg.mqes,
+    dbcs: cfg.dbcs,
+    ctrattMem: cfg.ctrattMem,
+    awun: cfg.awun,
+    awupf: cfg.awupf,
+    atomicDn: cfg.atomicDn,
+    ocp: cfg.ocp,
+    pcieExtTag: cfg.pcieExtTag,
+    ariNextFn1: cfg.ariNextFn1,
   });
 }

@@ -290,13 +290,15 @@ export class Controller extends ControllerState {
 
   /** The admin commands of this controller's personality (Identify OACS, effects log). */
   adminCommands(): readonly AdminCommandInfo[] {
-    return this.type === 'discovery' ? DISCOVERY_COMMANDS : listedAdminCommands(this.transport);
+    return this.type === 'discovery'
+      ? DISCOVERY_COMMANDS
+      : listedAdminCommands(this.transport, this);
   }
 
   #adminEntry(opcode: number): AdminCommand | undefined {
     return this.type === 'discovery'
       ? discoveryCommand(opcode)
-      : adminCommand(opcode, this.transport);
+      : adminCommand(opcode, this.transport, this);
   }
 
   /** nvme_admin_cmd: opcode support, PSDT, FUSE, controller ready; then the handler. */
@@ -429,6 +431,7 @@ export class Controller extends ControllerState {
 function commandName(c: Controller, admin: boolean, opcode: number): string {
   const hex = `0x${opcode.toString(16).padStart(2, '0')}`;
   if (!admin) return IO_COMMAND_NAMES.get(opcode) ?? `I/O ${hex}`;
-  const d = c.type === 'discovery' ? discoveryCommand(opcode) : adminCommand(opcode, c.transport);
+  const d =
+    c.type === 'discovery' ? discoveryCommand(opcode) : adminCommand(opcode, c.transport, c);
   return d?.name ?? `admin ${hex}`;
 }

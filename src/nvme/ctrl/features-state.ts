@@ -1,6 +1,8 @@
 // Feature identifiers, capabilities and the controller-wide feature values (reference §3.3,
 // NVMe Base Spec 2.0 §5.27.1): declared once; Get/Set Features (features.ts) derive from them.
 
+import type { NvmeLevel } from '../spec/levels.js';
+
 export const Fid = {
   ARBITRATION: 0x01,
   POWER_MANAGEMENT: 0x02,
@@ -53,16 +55,19 @@ const FABRICS_ONLY: ReadonlySet<number> = new Set([Fid.KEEP_ALIVE_TIMER]);
 const DISCOVERY: ReadonlySet<number> = new Set([Fid.ASYNC_EVENT_CONF, Fid.KEEP_ALIVE_TIMER]);
 
 /**
- * The capabilities of feature `fid` on a controller of `type` presenting `transport`, or
+ * The capabilities of feature `fid` on a controller of `type` presenting `transport` at the
+ * QEMU compatibility level `level` (QEMU 10.0 makes Write Atomicity Normal changeable), or
  * undefined when it has no such feature.
  */
 export function featureCaps(
   fid: number,
   transport: 'pci' | 'fabrics',
   type: 'io' | 'discovery' = 'io',
+  level?: NvmeLevel,
 ): number | undefined {
   if (FABRICS_ONLY.has(fid) && transport !== 'fabrics') return undefined;
   if (type === 'discovery' && !DISCOVERY.has(fid)) return undefined;
+  if (fid === Fid.WRITE_ATOMICITY && level?.writeAtomicityChangeable === true) return CAP_CHANGE;
   return FEATURE_CAPS.get(fid);
 }
 
@@ -82,6 +87,11 @@ export class Features {
   timestampSetAtMs = 0;
   /** Host Behavior Support structure (512 bytes; byte 2 = LBAFEE). */
   readonly hbs = new Uint8Array(512);
+  /**
+   * Write Atomicity Normal (FID 0Ah) bit 0 DN: AWUN does not apply, only AWUPF (QEMU 10.0's
+   * `atomic.dn` sets it at power on; Set Features changes it at that level).
+   */
+  writeAtomicityDn = false;
 
   get lbafee(): boolean {
     return this.hbs[2] !== 0;

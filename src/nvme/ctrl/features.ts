@@ -26,7 +26,7 @@ export function getFeatures(c: ControllerState, ctx: CommandContext): Completion
   const { cdw10, cdw11, nsid } = ctx.cmd;
   const fid = cdw10 & 0xff;
   const sel = (cdw10 >>> 8) & 0x7;
-  const caps = featureCaps(fid, c.transport, c.type);
+  const caps = featureCaps(fid, c.transport, c.type, c.level);
   if (caps === undefined) return bad(Status.INVALID_FIELD, 'cdw10.fid');
   if ((caps & CAP_NS) !== 0) {
     const nsBad = checkNs(c, nsid, false);
@@ -57,13 +57,19 @@ export function getFeatures(c: ControllerState, ctx: CommandContext): Completion
         return { status: ctx.data.toHost(0, c.features.hbs.slice()) };
       case Fid.KEEP_ALIVE_TIMER:
         return ok(c.kato);
+      case Fid.WRITE_ATOMICITY:
+        return ok(c.features.writeAtomicityDn ? 1 : 0);
       default:
         break;
     }
   }
   if (fid === Fid.FDP_MODE) {
-    // FDPE (bit 0) with configuration index 0, for endurance group 1 (cdw11 15:0).
+    // FDPE (bit 0) with configuration index 0, for endurance group 1 (cdw11 15:0). QEMU 10.0
+    // answers only for an FDP endurance group; nvmemu's 7.2 level reports FDPE 0 otherwise.
     if ((cdw11 & 0xffff) !== 1) return bad(Status.INVALID_FIELD, 'cdw11.endgid');
+    if (c.level.fdpModeNeedsFdp && c.subsys.fdp === undefined) {
+      return bad(Status.INVALID_FIELD, 'cdw11.endgid');
+    }
     return ok(c.subsys.fdp !== undefined ? 1 : 0);
   }
   if (fid === Fid.FDP_EVENTS) return fdpEventsGet(c, ctx);
@@ -90,7 +96,7 @@ export function setFeatures(c: ControllerState, ctx: CommandContext): MaybePromi
   const { cdw10, cdw11, nsid } = ctx.cmd;
   const fid = cdw10 & 0xff;
   const save = (cdw10 >>> 31) & 1;
-  const caps = featureCaps(fid, c.transport, c.type);
+  const caps = featureCaps(fid, c.transport, c.type, c.level);
   if (save !== 0) return bad(Status.FID_NOT_SAVEABLE, 'cdw10.sv');
   if (caps === undefined) return bad(Status.INVALID_FIELD, 'cdw10.fid');
   if ((caps & CAP_NS) !== 0) {
@@ -147,6 +153,10 @@ export function setFeatures(c: ControllerState, ctx: CommandContext): MaybePromi
     }
     case Fid.COMMAND_SET_PROFILE:
       if ((cdw11 & 0x1ff) !== 0) return bad(Status.IOCS_COMBINATION_REJECTED, 'cdw11');
+      return OK;
+    case Fid.WRITE_ATOMICITY:
+      // DN (bit 0); changeable at the QEMU 10.0 level only (featureCaps).
+      c.features.writeAtomicityDn = (cdw11 & 1) !== 0;
       return OK;
     case Fid.KEEP_ALIVE_TIMER:
       // KATO in ms; the timer restarts with the new value (NVMe-oF 1.1 §3.2, Base §5.27.1.12).

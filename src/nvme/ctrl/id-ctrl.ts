@@ -13,6 +13,7 @@ import { IoOpc, NVM_IO_EFFECTS } from '../spec/opcodes.js';
 import { ELPE } from './error-log.js';
 import { COPY_FORMATS } from '../ns/copy.js';
 import { MQES } from './regs.js';
+import { enduranceGroupOf } from '../subsys/endurance.js';
 
 export const ID_SIZE = 4096;
 
@@ -47,6 +48,8 @@ export const IdCtrlLayout = defineLayout('identify-controller', ID_SIZE, [
   { name: 'nn', offset: 516, type: 'u32le' },
   { name: 'oncs', offset: 520, type: 'u16le' },
   { name: 'vwc', offset: 525, type: 'u8' },
+  { name: 'awun', offset: 526, type: 'u16le' },
+  { name: 'awupf', offset: 528, type: 'u16le' },
   { name: 'ocfs', offset: 534, type: 'u16le' },
   { name: 'sgls', offset: 536, type: 'u32le' },
   { name: 'subnqn', offset: 768, type: { ascii: 256, pad: 0 } },
@@ -71,20 +74,26 @@ const ONCS_COMMAND_BITS: readonly (readonly [number, number])[] = [
   [IoOpc.COPY, 1 << 8],
 ];
 /**
- * ONCS: Save/Select (bit 4) and Timestamp (bit 6) as QEMU, plus a bit per optional command
- * the I/O command table holds. Like QEMU 7.2, Verify (bit 7) is not advertised although it is
- * implemented. QEMU 7.2 reads 0x15d (with Copy, without Write Uncorrectable).
+ * ONCS: a bit per optional command the I/O command table holds, plus the level's fixed bits
+ * (spec/levels.ts: Save/Select and Timestamp; at 10.0 also Copy Single Atomicity and All Fast
+ * Copy). Like QEMU, Verify (bit 7) is not advertised although it is implemented. QEMU 7.2
+ * reads 0x15d, 10.0 0x75d (with Copy, without Write Uncorrectable).
  */
-export const ONCS = ONCS_COMMAND_BITS.reduce(
+const ONCS_COMMANDS = ONCS_COMMAND_BITS.reduce(
   (acc, [opc, bit]) => (NVM_IO_EFFECTS.has(opc) ? acc | bit : acc),
-  (1 << 4) | (1 << 6),
+  0,
 );
 /** OCFS: the Copy descriptor formats ns/copy.ts implements, while Copy is in the I/O table. */
 const OCFS = NVM_IO_EFFECTS.has(IoOpc.COPY) ? COPY_FORMATS : 0;
 /** Keep Alive granularity over fabrics, in 100 ms units: 1 s like nvmet (§2.4). */
 export const FABRICS_KAS = 10;
-/** CTRATT bit 15 (Extended LBA Formats, QEMU 7.2) and bit 19 (Flexible Data Placement). */
+/**
+ * CTRATT bit 4 (Endurance Groups), bit 15 (Extended LBA Formats, QEMU 7.2), bit 16 (MEM,
+ * QEMU 10.0's `ctratt.mem`) and bit 19 (Flexible Data Placement).
+ */
+const CTRATT_EGS = 1 << 4;
 const CTRATT_ELBAS = 0x8000;
+const CTRATT_MEM = 1 << 16;
 const CTRATT_FDPS = 1 << 19;
 /** SGLS over fabrics: SGLs supported (bit 0), in-capsule data address is an offset (bit 20). */
 const FABRICS_SGLS = 0x0010_0001;
@@ -104,12 +113,21 @@ export function identifyController(c: ControllerState): Uint8Array {
   const fabrics = c.fabrics;
   let oacs = 0;
   for (const a of c.adminCommands()) oacs |= a.oacs;
+  // Endurance group 1 (subsys/endurance.ts) is reported here for an `nvme-subsys` (QEMU 10.0
+  // sets CTRATT.EGS and ENDGIDMAX with the subsystem device only, though every namespace of
+  // its implicit subsystem is in the group too); an FDP subsystem is always such a one.
+  const egs = explicitSubsys && enduranceGroupOf(c.subsys, c.level) !== undefined;
+  let ctratt = CTRATT_ELBAS;
+  if (egs) ctratt |= CTRATT_EGS;
+  if (p.ctrattMem) ctratt |= CTRATT_MEM;
+  if (c.subsys.fdp !== undefined) ctratt |= CTRATT_FDPS;
   return IdCtrlLayout.encode({
     vid: p.useIntelId ? 0x8086 : 0x1b36,
     ssvid: 0x1af4,
     sn: fit(p.serial, 20),
     mn: 'QEMU NVMe Ctrl',
-    fr: fit(p.firmwareRevision, 8),
+    // FR: the active slot's firmware revision, or the QEMU version the level reproduces.
+    fr: fit(c.level.identifyFr ?? p.firmwareRevision, 8),
     rab: 6,
     ieee: p.useIntelId ? Uint8Array.of(0xb3, 0x02, 0x00) : Uint8Array.of(0x00, 0x54, 0x52),
     // CMIC bit 1 (several controllers): in a subsystem, and always over fabrics, where a
@@ -119,7 +137,7 @@ export function identifyController(c: ControllerState): Uint8Array {
     cntlid: p.cntlid,
     ver: 0x00010400,
     oaes: 0x100,
-    ctratt: c.subsys.fdp !== undefined ? CTRATT_ELBAS | CTRATT_FDPS : CTRATT_ELBAS,
+    ctratt,
     cntrltype: 1,
     oacs,
     acl: 3,
@@ -130,16 +148,18 @@ export function identifyController(c: ControllerState): Uint8Array {
     wctemp: TEMP_WARNING,
     cctemp: TEMP_CRITICAL,
     kas: fabrics !== undefined ? FABRICS_KAS : 0,
-    // Endurance group 1 holds every namespace of an FDP subsystem.
-    endgidmax: c.subsys.fdp !== undefined ? 1 : 0,
+    endgidmax: egs ? 1 : 0,
     sqes: 0x66,
     cqes: 0x44,
     maxcmd: fabrics !== undefined ? Math.min(0xffff, MQES + 1) : 0,
     nn: 256,
-    oncs: ONCS,
+    oncs: ONCS_COMMANDS | c.level.oncsFixed,
     vwc: 0x07,
+    // Atomic write units (QEMU 10.0 `atomic.awun`/`atomic.awupf`, 0's based blocks).
+    awun: p.awun,
+    awupf: p.awupf,
     ocfs: OCFS,
-    sgls: fabrics !== undefined ? FABRICS_SGLS : 0x1,
+    sgls: fabrics !== undefined ? FABRICS_SGLS : c.level.sgls,
     subnqn: fit(c.subsys.subnqn, 255),
     ioccsz: fabrics !== undefined ? (64 + fabrics.inCapsuleSize) / 16 : 0,
     iorcsz: fabrics !== undefined ? 1 : 0,
@@ -188,6 +208,8 @@ export function identifyDiscovery(c: ControllerState): Uint8Array {
     nn: 0,
     oncs: 0,
     vwc: 0,
+    awun: 0,
+    awupf: 0,
     ocfs: 0,
     sgls: 0x1,
     subnqn: fit(c.subsys.subnqn, 255),
@@ -217,8 +239,12 @@ export function identifyCtrlCsi(c: ControllerState, csi: number): Uint8Array | n
     for (const ns of c.namespaces.values()) {
       dmrsl = Math.min(dmrsl, Math.floor(BDRV_REQUEST_MAX_BYTES / ns.lbaSize));
     }
+    // DMRL (ranges per Dataset Management) and DMSL (its total blocks): QEMU 10.0 reports 255
+    // ranges (the command's own maximum) and DMSL = DMRL x DMRSL; 7.2 leaves both 0.
+    const dmrl = c.level.dmrl;
+    buf[3] = dmrl;
     writeU32le(buf, 4, dmrsl);
-    writeU64le(buf, 8, 0n);
+    writeU64le(buf, 8, BigInt(dmrl) * BigInt(dmrsl));
     return buf;
   }
   if (csi === 2) {

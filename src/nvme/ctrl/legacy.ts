@@ -9,6 +9,7 @@ import { checkNvmeNs } from '../ns/check.js';
 import type { NvmeNsConfig } from '../ns/config.js';
 import { NVME_NS_PROPS } from '../ns/props.js';
 import { BLOCK_PROPS } from '../../block/props.js';
+import { nvmeLevel } from '../spec/levels.js';
 
 export function planLegacyNamespace(
   props: Props,
@@ -28,8 +29,14 @@ export function planLegacyNamespace(
     if (props.given.has(name)) given.add(name);
   }
   values.set('nsid', 1);
-  // QEMU 7.2: without a subsystem a namespace is never shared.
+  // QEMU 7.2: without a subsystem a namespace is never shared; QEMU 10.0's `drive=`
+  // namespace is private too (NMIC 0).
   values.set('shared', false);
+  // QEMU sets up the `drive=` namespace without nvme-ns's Copy limits (0: Copy fails with
+  // 0x183). nvmemu's 7.2 level has always given it nvme-ns's defaults and keeps them.
+  if (!nvmeLevel(ctx.settings.compat).legacyCopyLimits) {
+    for (const name of ['mssrl', 'mcl', 'msrc']) values.set(name, 0);
+  }
   const selfPlan: Planned = { kind: 'device', typeName: 'nvme', id, location: '', config: self };
   const view: PlanContext = {
     ...ctx,
@@ -38,5 +45,5 @@ export function planLegacyNamespace(
     claim: (r) => ctx.claim(r),
     warn: (m) => ctx.warn(m),
   };
-  return checkNvmeNs(new Props(values, given), id, view);
+  return { ...checkNvmeNs(new Props(values, given), id, view), legacy: true };
 }

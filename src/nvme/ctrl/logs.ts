@@ -11,6 +11,8 @@ import { AerType } from './aer.js';
 import type { ControllerState } from './state.js';
 import { NSID_BROADCAST } from './nsid.js';
 import { FdpLid, fdpConfigsLog, fdpEventsLog, fdpStatsLog, ruhUsageLog } from '../ns/fdp/logs.js';
+import { enduranceGroupOf } from '../subsys/endurance.js';
+import { enduranceLog, OCP_SMART_LID, ocpSmartLog } from './endurance-log.js';
 
 export const Lid = {
   ERROR_INFO: 0x01,
@@ -18,6 +20,7 @@ export const Lid = {
   FW_SLOT_INFO: 0x03,
   CHANGED_NSLIST: 0x04,
   CMD_EFFECTS: 0x05,
+  ENDGRP_INFO: 0x09,
 } as const;
 
 const fail = (s: number, field: string): Completion => rejected(withDnr(s), field);
@@ -75,6 +78,20 @@ export function getLogPage(c: ControllerState, ctx: CommandContext): Completion 
     }
     case Lid.CMD_EFFECTS:
       log = commandEffects(c, cdw14 >>> 24);
+      break;
+    case Lid.ENDGRP_INFO: {
+      // Where the subsystem has an endurance group (subsys/endurance.ts); LSI names it.
+      const g = enduranceGroupOf(c.subsys, c.level);
+      if (g === undefined) return fail(Status.INVALID_FIELD, 'cdw10.lid');
+      if (cdw11 >>> 16 !== g.id) return fail(Status.INVALID_FIELD, 'cdw11');
+      log = enduranceLog(g.figures());
+      break;
+    }
+    case OCP_SMART_LID:
+      // Vendor specific: the OCP extended SMART log with `ocp=on` (QEMU 10.0).
+      if (!c.params.ocp) return fail(Status.INVALID_FIELD, 'cdw10.lid');
+      log = ocpSmartLog(c.namespaces.values());
+      if (!rae) after = () => c.aer.clear(AerType.SMART);
       break;
     case FdpLid.CONFIGS:
     case FdpLid.RUH_USAGE:

@@ -37,13 +37,16 @@ export const CSTS_CFS = 0x2;
 /** CSTS.SHST = 2 (shutdown processing complete), bits 3:2. */
 export const CSTS_SHST_COMPLETE = 0x8;
 
-/** CAP for a controller (reference §2.2: 0x004018200f0107ff by default). */
-export function capValue(pmr: boolean, cmb: boolean): bigint {
+/**
+ * CAP for a controller (reference §2.2: 0x004018200f0107ff by default); `css` and `mqes` are
+ * the level's and the `mqes` property's (QEMU 10.0: CSS 0x41).
+ */
+export function capValue(pmr: boolean, cmb: boolean, css = CAP_CSS, mqes = MQES): bigint {
   return (
-    BigInt(MQES) |
+    BigInt(mqes) |
     (1n << 16n) | // CQR: queues must be physically contiguous
     (0x0fn << 24n) | // TO: 7.5 s
-    (BigInt(CAP_CSS) << 37n) |
+    (BigInt(css) << 37n) |
     (BigInt(CAP_MPSMIN) << 48n) |
     (BigInt(CAP_MPSMAX) << 52n) |
     (pmr ? 1n << 56n : 0n) |

@@ -17,6 +17,7 @@ import { ErrorLog } from './error-log.js';
 import { Features } from './features-state.js';
 import type { ControllerParams, Transport } from './params.js';
 import { capValue, CSTS_CFS, VERSION_1_4 } from './regs.js';
+import { nvmeLevel, type NvmeLevel } from '../spec/levels.js';
 import { SmartState } from './smart.js';
 
 /** CNTRLTYPE (Identify byte 111): I/O controller or discovery controller. */
@@ -90,6 +91,8 @@ const VERSION_1_3 = 0x0001_0300;
 export abstract class ControllerState implements ControllerView, SubsysController {
   /** The properties as configured (QEMU n->params). */
   readonly baseParams: ControllerParams;
+  /** The QEMU compatibility level's answers (spec/levels.ts), chosen at realize time. */
+  readonly level: NvmeLevel;
   #params: ControllerParams;
   readonly subsys: Subsystem;
   readonly type: ControllerType;
@@ -144,6 +147,7 @@ export abstract class ControllerState implements ControllerView, SubsysControlle
     this.subsys = subsys;
     this.type = type;
     this.features = new Features();
+    this.features.writeAtomicityDn = params.atomicDn;
     this.aer = new AerState(params.aerl, params.aerMaxQueued);
     this.smart = new SmartState(
       this.features,
@@ -151,7 +155,11 @@ export abstract class ControllerState implements ControllerView, SubsysControlle
       params.smartCriticalWarning,
       params.clock.nowMs(),
     );
-    this.cap = type === 'discovery' ? DISCOVERY_CAP : capValue(params.pmr, params.cmbSizeMb !== 0);
+    this.level = nvmeLevel(params.compat);
+    this.cap =
+      type === 'discovery'
+        ? DISCOVERY_CAP
+        : capValue(params.pmr, params.cmbSizeMb !== 0, this.level.capCss, params.mqes);
     this.vs = type === 'discovery' ? VERSION_1_3 : VERSION_1_4;
   }
 
@@ -239,6 +247,9 @@ export abstract class ControllerState implements ControllerView, SubsysControlle
   }
   namespace(nsid: number): NamespaceApi | undefined {
     return this.namespaces.get(nsid);
+  }
+  timestamp(): bigint {
+    return this.features.timestamp(this.params.clock.nowMs());
   }
 
   // ---- Namespaces (SubsysController) ------------------------------------------------------------

@@ -59,6 +59,7 @@ function plan(m: Machine, text: string): NvmeNsConfig {
   const ctx: PlanContext = {
     settings: {
       type: 'q35',
+      compat: '7.2',
       nvdimm: false,
       nvdimmPersistence: undefined,
       ramSize: 128n * MIB,

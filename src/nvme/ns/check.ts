@@ -25,6 +25,7 @@ import type { DrivePlanConfig, NvmeNsConfig, ZonedParams } from './config.js';
 import { buildLbaFormats, defaultDiscardGranularity, isSupportedLbaSize } from './lbaf.js';
 import type { NvmeSubsysConfig } from '../subsys/config.js';
 import { planNsFdp, type NsFdpPlan } from './fdp/plan.js';
+import { nvmeLevel } from '../spec/levels.js';
 
 /** NVME_MAX_NAMESPACES: NSIDs 1..256 (NN = 256). */
 export const MAX_NAMESPACES = 256;
@@ -225,8 +226,10 @@ export function checkNvmeNs(props: Props, id: string | undefined, ctx: PlanConte
     inSubsystem: bus.inSubsystem,
     requestedNsid,
     nsid,
-    // QEMU 7.2 forces shared=off when the controller has no subsystem (nothing to share with).
-    shared: bus.inSubsystem && props.bool('shared'),
+    // QEMU 7.2 forces shared=off when the controller has no subsystem (nothing to share with);
+    // QEMU 10.0 gives every controller a subsystem, so `shared` (default on) stays.
+    shared:
+      (bus.inSubsystem || nvmeLevel(ctx.settings.compat).implicitSubsystem) && props.bool('shared'),
     detached,
     uuid,
     nguid,
@@ -248,6 +251,7 @@ export function checkNvmeNs(props: Props, id: string | undefined, ctx: PlanConte
     msrc: props.num('msrc'),
     zoned,
     nsze,
+    compat: ctx.settings.compat,
   };
   return cfg;
 }

@@ -4,6 +4,7 @@
 // the namespace; everything it needs is in NvmeNsConfig (`nsid`, `shared`, `detached`).
 
 import type { Planned } from '../../machine/registry.js';
+import type { QemuCompat } from '../../config/component.js';
 
 export { UnsupportedConfigError } from './errors.js';
 
@@ -76,4 +77,8 @@ export interface NvmeNsConfig {
   readonly zoned: ZonedParams | undefined;
   /** Namespace size in blocks for the initial format (for messages and planning). */
   readonly nsze: number;
+  /** The machine's QEMU compatibility level (spec/levels.ts); 7.2 when not given. */
+  readonly compat?: QemuCompat;
+  /** The controller's `drive=` namespace (ctrl/legacy.ts), not an `nvme-ns` device. */
+  readonly legacy?: boolean;
 }

@@ -63,22 +63,66 @@ export const LbafLayout = defineLayout('lbaf', 4, [
   { name: 'rp', offset: 3, type: 'u8' },
 ]);
 
-/** CNS 05h CSI 0: LBSTM, PIC and the 64 extended LBA formats (ELBAF, u32 each). */
+/**
+ * CNS 05h CSI 0: LBSTM, PIC, the 64 extended LBA formats (ELBAF, u32 each), and NPDGL/NPDAL
+ * (NVM Command Set 1.1 Figure 114; QEMU 10.0 sets them to the deallocation granularity).
+ */
 export const IdNsNvmLayout = defineLayout('identify-ns-nvm', IDENTIFY_SIZE, [
   { name: 'lbstm', offset: 0, type: 'u64le' },
   { name: 'pic', offset: 8, type: 'u8' },
   { name: 'elbaf', offset: 12, type: { bytes: LBAF_ENTRIES * 4 } },
+  { name: 'npdgl', offset: 268, type: 'u32le' },
+  { name: 'npdal', offset: 284, type: 'u32le' },
 ]);
 
-/** NSFEAT bits QEMU sets: bit 2 DAE (deallocated/unwritten error, DULBE), bit 4 OPTPERF. */
+/**
+ * NSFEAT bits QEMU sets: bit 2 DAE (deallocated/unwritten error, DULBE), bit 4 OPTPERF, and
+ * (QEMU 10.0) bit 5, OPTPERF bit 1: NPDGL/NPDAL of the NVM namespace structure are valid.
+ */
 export const NSFEAT_DULBE = 0x04;
 export const NSFEAT_OPTPERF = 0x10;
+export const NSFEAT_NPDGL = 0x20;
 /** MC: extended (bit 0) and separate (bit 1) metadata both supported. */
 const MC_EXTENDED_AND_SEPARATE = 0x03;
 /** DPC: PI types 1, 2, 3 and first/last position (0x1f) — advertised even without PI. */
 const DPC_ALL = 0x1f;
-/** DLFEAT: deallocated blocks read as zeros. */
-const DLFEAT_READ_ZEROES = 0x01;
+
+/**
+ * CNS 08h/1Fh, the I/O Command Set Independent Identify Namespace structure (Base Spec 2.0
+ * §5.17.2.8, Figure 280): QEMU 10.0 fills NMIC, ENDGID and NSTAT (bit 0: namespace ready).
+ */
+export const IdNsIndependentLayout = defineLayout('identify-ns-independent', IDENTIFY_SIZE, [
+  { name: 'nsfeat', offset: 0, type: 'u8' },
+  { name: 'nmic', offset: 1, type: 'u8' },
+  { name: 'rescap', offset: 2, type: 'u8' },
+  { name: 'fpi', offset: 3, type: 'u8' },
+  { name: 'anagrpid', offset: 4, type: 'u32le' },
+  { name: 'nsattr', offset: 8, type: 'u8' },
+  { name: 'nvmsetid', offset: 10, type: 'u16le' },
+  { name: 'endgid', offset: 12, type: 'u16le' },
+  { name: 'nstat', offset: 14, type: 'u8' },
+]);
+
+/** NSTAT bit 0: the namespace is ready. */
+export const NSTAT_READY = 0x01;
+
+export function encodeIdentifyIndependent(f: {
+  readonly nmic: number;
+  readonly endgid: number;
+  readonly nstat: number;
+}): Uint8Array {
+  return IdNsIndependentLayout.encode({
+    nsfeat: 0,
+    nmic: f.nmic,
+    rescap: 0,
+    fpi: 0,
+    anagrpid: 0,
+    nsattr: 0,
+    nvmsetid: 0,
+    endgid: f.endgid,
+    nstat: f.nstat,
+  });
+}
 
 /** What Identify NS reports; every field the namespace owns. */
 export interface IdNsFields {
@@ -94,8 +138,10 @@ export interface IdNsFields {
   readonly msrc: number;
   readonly nguid: Uint8Array | undefined;
   readonly eui64: bigint;
-  /** Endurance group (1 in an FDP subsystem, else 0). */
+  /** Endurance group (1 in an FDP subsystem or at the 10.0 level, else 0). */
   readonly endgid?: number;
+  /** DLFEAT (spec/levels.ts): bits 2:0 deallocated blocks read as zeros, bit 3 DEAC. */
+  readonly dlfeat: number;
 }
 
 export function encodeIdentifyNs(f: IdNsFields): Uint8Array {
@@ -117,7 +163,7 @@ export function encodeIdentifyNs(f: IdNsFields): Uint8Array {
     dpc: DPC_ALL,
     dps: f.dps,
     nmic: f.nmic,
-    dlfeat: DLFEAT_READ_ZEROES,
+    dlfeat: f.dlfeat,
     npdg: f.npdg,
     npda: f.npdg,
     mssrl: f.mssrl,
@@ -130,11 +176,14 @@ export function encodeIdentifyNs(f: IdNsFields): Uint8Array {
   });
 }
 
-/** CNS 05h CSI 0. ELBAF[i] bits 8:7 = PIF, set (QEMU) only for the format selected at realize. */
-export function encodeIdentifyNsNvm(pif: number, pifIndex: number): Uint8Array {
+/**
+ * CNS 05h CSI 0. ELBAF[i] bits 8:7 = PIF, set (QEMU) only for the format selected at realize;
+ * NPDGL = NPDAL = `npdgl` blocks (0 where the level leaves them out).
+ */
+export function encodeIdentifyNsNvm(pif: number, pifIndex: number, npdgl = 0): Uint8Array {
   const elbaf = new Uint8Array(LBAF_ENTRIES * 4);
   writeU32le(elbaf, pifIndex * 4, (pif & 0x3) << 7);
-  return IdNsNvmLayout.encode({ lbstm: 0n, pic: 0, elbaf });
+  return IdNsNvmLayout.encode({ lbstm: 0n, pic: 0, elbaf, npdgl, npdal: npdgl });
 }
 
 /** Namespace Identifier Types (Base Spec 2.0 Figure 286). */

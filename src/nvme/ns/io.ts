@@ -44,6 +44,8 @@ export interface NsCore {
   readonly peer?: (ns: NamespaceApi) => NsCore | undefined;
   /** FDP placement and reclaim unit accounting of writes (fdp/placement.ts). */
   readonly fdp?: NsFdp | undefined;
+  /** I/O Management MO 0 (no operation) succeeds without FDP (QEMU 10.0, spec/levels.ts). */
+  readonly ioMgmtNoOp?: boolean;
 }
 
 /** Copy limits and the guard format of the namespace (Identify NS MSSRL, MCL, MSRC; pif). */
@@ -185,7 +187,7 @@ export function countRead(core: NsCore, nlb: number): void {
 export function countWrite(core: NsCore, ctx: CommandContext, nlb: number): void {
   core.stats.writeCommands++;
   core.stats.bytesWritten += BigInt(nlb * core.geometry.lbaSize);
-  core.fdp?.onWrite(ctx.cmd, nlb);
+  core.fdp?.onWrite(ctx, nlb);
 }
 
 /**

@@ -21,11 +21,15 @@ import { MediaFaults } from './media-faults.js';
 import { buildLbaFormats, computeGeometry, type Geometry, type LbaFormatTable } from './lbaf.js';
 import {
   encodeDescriptors,
+  encodeIdentifyIndependent,
   encodeIdentifyNs,
   encodeIdentifyNsNvm,
   NSFEAT_DULBE,
+  NSFEAT_NPDGL,
   NSFEAT_OPTPERF,
+  NSTAT_READY,
 } from './identify.js';
+import { nvmeLevel, type NvmeLevel } from '../spec/levels.js';
 import * as io from './io.js';
 import * as rw from './rw.js';
 import { copy } from './copy.js';
@@ -62,8 +66,8 @@ const NVM_HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [IoOpc.VERIFY, rw.verify],
   [IoOpc.COPY, copy],
   // Flexible Data Placement (fdp/placement.ts): FDP Disabled (0x029+DNR) outside an FDP subsystem.
-  [IoOpc.IO_MGMT_RECV, (core, ctx) => ioMgmtRecv(core.fdp, ctx)],
-  [IoOpc.IO_MGMT_SEND, (core, ctx) => ioMgmtSend(core.fdp, ctx)],
+  [IoOpc.IO_MGMT_RECV, (core, ctx) => ioMgmtRecv(core.fdp, ctx, core.ioMgmtNoOp)],
+  [IoOpc.IO_MGMT_SEND, (core, ctx) => ioMgmtSend(core.fdp, ctx, core.ioMgmtNoOp)],
 ]);
 
 type ZonedHandler = (
@@ -100,6 +104,10 @@ export class Namespace implements NamespaceApi, Component {
   readonly detached: boolean;
   readonly dulbeCapable: boolean;
   readonly config: NvmeNsConfig;
+  /** The QEMU compatibility level of the machine (spec/levels.ts). */
+  readonly level: NvmeLevel;
+  /** The controller's `drive=` namespace (QEMU keeps it out of the endurance group). */
+  readonly legacy: boolean;
   errorRecovery = 0;
 
   readonly #formats: LbaFormatTable;
@@ -125,6 +133,8 @@ export class Namespace implements NamespaceApi, Component {
 
   constructor(cfg: NvmeNsConfig, drive: Drive, opts: NamespaceOptions = {}) {
     this.config = cfg;
+    this.level = nvmeLevel(cfg.compat);
+    this.legacy = cfg.legacy === true;
     this.id = cfg.id;
     this.nsid = cfg.nsid;
     this.shared = cfg.shared;
@@ -225,30 +235,66 @@ export class Namespace implements NamespaceApi, Component {
     this.#writeCache = enabled;
   }
 
+  /**
+   * NMIC bit 0: a shared namespace in a subsystem ([7.2] an explicit one; QEMU 10.0 gives every
+   * controller a subsystem, so any shared `nvme-ns`).
+   */
+  #nmic(inSubsystem: boolean): number {
+    return this.shared && (inSubsystem || this.level.implicitSubsystem) ? 1 : 0;
+  }
+
+  /**
+   * Endurance group 1 (subsys/endurance.ts): every namespace of an FDP subsystem, and at the
+   * 10.0 level every `nvme-ns` namespace (not the `drive=` one).
+   */
+  get endgid(): number {
+    return this.fdp !== undefined || (this.level.enduranceGroupAlways && !this.legacy) ? 1 : 0;
+  }
+
   identify(inSubsystem: boolean): Uint8Array {
     const g = this.geometry;
+    const lvl = this.level;
     return encodeIdentifyNs({
       // A zoned namespace is whole zones (reference §5.1).
       nsze: this.#zoned?.nsze ?? g.nsze,
-      nsfeat: (this.dulbeCapable ? NSFEAT_DULBE : 0) | NSFEAT_OPTPERF,
+      nsfeat:
+        (this.dulbeCapable ? NSFEAT_DULBE : 0) | NSFEAT_OPTPERF | (lvl.npdgl ? NSFEAT_NPDGL : 0),
       formats: this.#formats.formats,
       flbas: this.#flbas,
       dps: this.#dps,
-      // [7.2] NMIC bit 0 only for a shared namespace of an explicit subsystem.
-      nmic: this.shared && inSubsystem ? 1 : 0,
+      nmic: this.#nmic(inSubsystem),
       npdg: g.npdg,
       mssrl: this.config.mssrl,
       mcl: this.config.mcl,
       msrc: this.config.msrc,
       nguid: this.config.nguid,
       eui64: this.config.eui64,
-      // Endurance group 1 holds every namespace of an FDP subsystem.
-      endgid: this.fdp !== undefined ? 1 : 0,
+      endgid: this.endgid,
+      dlfeat: lvl.dlfeat,
+    });
+  }
+
+  /**
+   * CNS 08h/1Fh. QEMU 10.0's `drive=` namespace answers all zeros (it is set up without the
+   * fields nvme-ns fills), every other one NMIC, ENDGID and NSTAT ready.
+   */
+  identifyIndependent(inSubsystem: boolean): Uint8Array {
+    if (this.legacy) return encodeIdentifyIndependent({ nmic: 0, endgid: 0, nstat: 0 });
+    return encodeIdentifyIndependent({
+      nmic: this.#nmic(inSubsystem),
+      endgid: this.endgid,
+      nstat: NSTAT_READY,
     });
   }
 
   identifyIoCs(csi: number): Uint8Array | number {
-    if (csi === 0) return encodeIdentifyNsNvm(this.config.pif, this.#formats.initialIndex);
+    if (csi === 0) {
+      // NPDGL/NPDAL (QEMU 10.0): the deallocation granularity in blocks.
+      const npdgl = this.level.npdgl
+        ? Math.floor(this.config.discardGranularity / this.lbaSize)
+        : 0;
+      return encodeIdentifyNsNvm(this.config.pif, this.#formats.initialIndex, npdgl);
+    }
     if (csi === 2 && this.#zoned !== undefined) {
       return this.#zoned.identify(this.#formats.formats.length);
     }
@@ -360,6 +406,7 @@ export class Namespace implements NamespaceApi, Component {
       stats: this.#stats,
       copyLimits: this.config,
       zoned,
+      ioMgmtNoOp: this.level.ioMgmtNoOpWithoutFdp,
     };
   }
 

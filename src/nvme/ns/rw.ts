@@ -413,7 +413,7 @@ export function writeZeroes(core: NsCore, ctx: CommandContext): MaybePromise<Com
     if ((ctx.cmd.cdw12 & DEAC) !== 0) core.dealloc.add(slba, slba + r.nlb);
     else core.dealloc.remove(slba, slba + r.nlb);
     core.uncorrectable.remove(slba, slba + r.nlb);
-    core.fdp?.onWrite(ctx.cmd, r.nlb);
+    core.fdp?.onWrite(ctx, r.nlb);
     if ((ctx.cmd.cdw12 & io.FUA) === 0 && core.writeCache) return OK;
     return io.flushStatus(core, { lba: slba, nlb: r.nlb }).then(done);
   });

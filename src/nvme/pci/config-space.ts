@@ -71,6 +71,13 @@ export interface NvmeConfigOptions {
   readonly cmbSize: number;
   /** PF SR-IOV: TotalVFs and the VF BAR0 size. */
   readonly sriov?: { readonly maxVfs: number; readonly vfBar0Size: number };
+  /**
+   * DevCap Extended Tag Field Supported and ARI Next Function Number 1: QEMU 10.0's machine
+   * types set the first and clear the second (`x-pcie-ext-tag`, `x-pcie-ari-nextfn-1`), the
+   * 7.2 types the opposite (the default here).
+   */
+  readonly extTag?: boolean;
+  readonly ariNextFn1?: boolean;
 }
 
 /**
@@ -193,17 +200,18 @@ export function buildNvmeConfig(o: NvmeConfigOptions): PciConfig {
   // PCIe v2 root-complex integrated endpoint (QEMU on a q35 root bus); DevCap: role-based
   // error reporting and FLR; DevCtl writable (bit 15 starts an FLR and reads 0).
   c.setU32(Cfg.PCIE, 0x0092_6010);
-  c.setU32(Cfg.PCIE + 4, 0x1000_8000);
+  c.setU32(Cfg.PCIE + 4, 0x1000_8000 | (o.extTag === true ? 0x20 : 0));
   c.setU16(Cfg.PCIE + 8, 0, 0xffff);
   c.setU32(Cfg.PCIE + 0x0c, 0x0000_0411);
   c.setU32(Cfg.PCIE + 0x10, 0x0011_0000, 0x0000_0fff);
   c.setU32(Cfg.PCIE + 0x24, 0x0030_0000);
 
-  // ARI (next function 1) on VFs and on a PF with SR-IOV, which chains to SR-IOV.
+  // ARI (next function 1, or 0 at QEMU 10.0) on VFs and on a PF with SR-IOV, which chains to
+  // SR-IOV.
   const sriov = o.sriov !== undefined && !o.isVf;
   if (sriov || o.isVf) {
     c.setU32(Cfg.ARI, sriov ? 0x1201_000e : 0x0001_000e);
-    c.setU32(Cfg.ARI + 4, 0x0000_0100);
+    c.setU32(Cfg.ARI + 4, (o.ariNextFn1 ?? true) ? 0x0000_0100 : 0);
   }
   if (sriov) {
     const s = Cfg.SRIOV;

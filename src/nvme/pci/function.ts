@@ -97,6 +97,8 @@ export class NvmePciFunction implements QueueMemory {
       bar0Size: layout.size,
       cmbSize: cmbSizeMb * 1024 * 1024,
       ...(o.sriov !== undefined ? { sriov: o.sriov } : {}),
+      extTag: o.ctrl.baseParams.pcieExtTag,
+      ariNextFn1: o.ctrl.baseParams.ariNextFn1,
     });
     this.msix = new MsixState(o.vectors, (m) => this.#deliverMsi(m));
     this.cmb =

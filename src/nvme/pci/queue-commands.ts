@@ -6,7 +6,6 @@
 import { Status, withDnr } from '../spec/status.js';
 import { rejected, type Completion } from '../spec/transfer.js';
 import type { CommandContext } from '../spec/namespace-api.js';
-import { MQES } from '../ctrl/regs.js';
 import type { ControllerState } from '../ctrl/state.js';
 import type { CompletionQueue, SubmissionQueue } from './rings.js';
 
@@ -37,7 +36,7 @@ export function createCq(p: QueueSet, ctx: CommandContext): Completion {
   if (cqid === 0 || cqid > c.params.maxIoqpairs || p.cqs[cqid] !== undefined) {
     return fail(Status.INVALID_QID, 'cdw10.qid');
   }
-  if (qsize === 0 || qsize > MQES) return fail(Status.MAX_QSIZE_EXCEEDED, 'cdw10.qsize');
+  if (qsize === 0 || qsize > c.params.mqes) return fail(Status.MAX_QSIZE_EXCEEDED, 'cdw10.qsize');
   if ((prp1 & BigInt(c.pageSize - 1)) !== 0n) return fail(Status.INVALID_PRP_OFFSET, 'dptr');
   if (!c.params.msixEnabled && vector !== 0) return fail(Status.INVALID_IRQ_VECTOR, 'cdw11.iv-cq');
   if (vector >= c.params.msixQsize) return fail(Status.INVALID_IRQ_VECTOR, 'cdw11.iv-cq');
@@ -57,7 +56,7 @@ export function createSq(p: QueueSet, ctx: CommandContext): Completion {
   if (sqid === 0 || sqid > c.params.maxIoqpairs || p.sqs[sqid] !== undefined) {
     return fail(Status.INVALID_QID, 'cdw10.qid');
   }
-  if (qsize === 0 || qsize > MQES) return fail(Status.MAX_QSIZE_EXCEEDED, 'cdw10.qsize');
+  if (qsize === 0 || qsize > c.params.mqes) return fail(Status.MAX_QSIZE_EXCEEDED, 'cdw10.qsize');
   if ((prp1 & BigInt(c.pageSize - 1)) !== 0n) return fail(Status.INVALID_PRP_OFFSET, 'dptr');
   if ((flags & 1) === 0) return fail(Status.INVALID_FIELD, 'cdw11');
   p.addSq(sqid, cqid, qsize + 1, prp1);

@@ -12,7 +12,12 @@
 
 import { readU16le, readU32le, readU64le, readU8, writeU16le } from '../../util/bytes.js';
 import { writeU32le, writeU64le, writeU8 } from '../../util/bytes.js';
-import type { FdpEnduranceGroup, FdpEventRecord, RuhAttribute } from '../ns/fdp/group.js';
+import {
+  FdpEvent,
+  type FdpEnduranceGroup,
+  type FdpEventRecord,
+  type RuhAttribute,
+} from '../ns/fdp/group.js';
 import type { Subsystem } from '../subsys/subsystem.js';
 import {
   DeviceStateFileError,
@@ -78,7 +83,12 @@ export function fdpRecords(g: FdpEnduranceGroup): StateRecord[] {
 function encodeEvent(e: FdpEventRecord): Uint8Array {
   const p = new Uint8Array(EVENT_PAYLOAD);
   writeU8(p, 0, e.type);
-  writeU8(p, 1, (e.pid !== undefined ? 1 : 0) | (e.nsid !== undefined ? 2 : 0));
+  // Flags: PIV, NSIDV, LV, and bit 3 "LV recorded" (files from before LV infer it, below).
+  writeU8(
+    p,
+    1,
+    (e.pid !== undefined ? 1 : 0) | (e.nsid !== undefined ? 2 : 0) | (e.location ? 4 : 0) | 8,
+  );
   writeU16le(p, 2, e.pid ?? 0);
   writeU32le(p, 4, e.nsid ?? 0);
   writeU32le(p, 8, e.rg);
@@ -95,6 +105,8 @@ function decodeEvent(p: Uint8Array): FdpEventRecord {
     ...((flags & 2) !== 0 ? { nsid: readU32le(p, 4) } : {}),
     rg: readU32le(p, 8),
     ruhid: readU32le(p, 12),
+    // Before LV was kept, only Invalid Placement Identifier events (03h) had no location.
+    location: (flags & 8) !== 0 ? (flags & 4) !== 0 : readU8(p, 0) !== FdpEvent.INVALID_PID,
     timestamp: readU64le(p, 16),
   };
 }

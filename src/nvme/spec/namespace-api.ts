@@ -61,6 +61,13 @@ export interface NamespaceApi {
   identifyIoCs(csi: number): Uint8Array | number;
   /** Namespace Identification Descriptor list (CNS 03h), 4096 bytes. */
   descriptors(): Uint8Array;
+  /**
+   * I/O Command Set Independent Identify Namespace (CNS 08h/1Fh), 4096 bytes; `inSubsystem` as
+   * for identify(). Namespaces without it answer as the controller's level refuses CNS 08h.
+   */
+  identifyIndependent?(inSubsystem: boolean): Uint8Array;
+  /** The controller's `drive=` namespace (QEMU keeps it out of the endurance group). */
+  readonly legacy?: boolean;
 
   /**
    * Runs an I/O command whose NSID is this namespace (reference §4.1 steps 3-6 onwards). The
@@ -109,6 +116,11 @@ export interface ControllerView {
   readonly lbafee: boolean;
   /** An attached namespace of this controller (for cross-namespace operations). */
   namespace(nsid: number): NamespaceApi | undefined;
+  /**
+   * The Timestamp feature's value now (48-bit ms, byte 6 its attributes): what QEMU 10.0
+   * stamps FDP events with. Absent: events carry the wall clock in ms.
+   */
+  timestamp?(): bigint;
 }
 
 /** Everything an executor needs for one command. */

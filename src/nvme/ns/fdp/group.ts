@@ -40,7 +40,12 @@ export interface FdpEventRecord {
   readonly nsid?: number;
   readonly rg: number;
   readonly ruhid: number;
-  /** Milliseconds since the epoch. */
+  /** The reclaim group and handle are the event's location (flag LV). */
+  readonly location: boolean;
+  /**
+   * The controller's Timestamp feature value when the event happened (48-bit ms and, in byte
+   * 6, its attributes, as QEMU 10.0 writes it), or the wall clock in ms without a controller.
+   */
   readonly timestamp: bigint;
 }
 
@@ -149,7 +154,15 @@ export class FdpEnduranceGroup {
     if (!ruh.events.has(type)) return;
     const ring = type >= 0x80 ? this.ctrlEvents : this.hostEvents;
     if (ring.length === EVENT_RING) ring.shift();
-    ring.push({ type, rg, ruhid: ruh.id, timestamp: this.now(), ...ev });
+    const { timestamp, location, ...names } = ev;
+    ring.push({
+      type,
+      rg,
+      ruhid: ruh.id,
+      location: location ?? true,
+      timestamp: timestamp ?? this.now(),
+      ...names,
+    });
   }
 }
 
@@ -157,6 +170,10 @@ export class FdpEnduranceGroup {
 export interface EventContext {
   readonly pid?: number;
   readonly nsid?: number;
+  /** False when the reclaim group and handle are not the event's (Invalid PID). */
+  readonly location?: boolean;
+  /** The controller's Timestamp feature value (ControllerView.timestamp). */
+  readonly timestamp?: bigint;
 }
 
 /** One group per planned subsystem (the key is its plan configuration object). */

@@ -7,7 +7,8 @@
 // - 21h: {NRUH u16, rsvd to 8}, NRUH x {RUHA u8, rsvd 7}.
 // - 22h: HBMW, MBMW, MBE as 128-bit counters (64 bytes).
 // - 23h: {NEV u32, rsvd to 64}, NEV x 64-byte events {type u8, flags u8 (PIV, NSIDV, LV),
-//   PID u16, timestamp u64, NSID u32, type specific 16, RGID u16, RUHID u8, rsvd}.
+//   PID u16, timestamp u64 (the Timestamp feature's value, attribute byte 6 included, as QEMU
+//   10.0 writes it), NSID u32, type specific 16, RGID u16, RUHID u8, rsvd}.
 
 import { ByteWriter } from '../../../util/bytes.js';
 import { DEFAULT_RUNS, FDP_MAX_PIDS } from '../../subsys/fdp-config.js';
@@ -84,13 +85,14 @@ export function fdpEventsLog(g: FdpEnduranceGroup, host: boolean): Uint8Array {
   ring.forEach((e, i) => {
     w.offset = 64 + 64 * i;
     w.u8(e.type);
-    w.u8((e.pid !== undefined ? 1 : 0) | (e.nsid !== undefined ? 2 : 0));
+    // Flags (TP 4146): PIV (bit 0), NSIDV (bit 1), LV (bit 2: RGID and RUHID are valid).
+    w.u8((e.pid !== undefined ? 1 : 0) | (e.nsid !== undefined ? 2 : 0) | (e.location ? 4 : 0));
     w.u16le(e.pid ?? 0);
     w.u64le(e.timestamp);
     w.u32le(e.nsid ?? 0);
     w.zeros(16);
-    w.u16le(e.rg);
-    w.u8(e.ruhid);
+    w.u16le(e.location ? e.rg : 0);
+    w.u8(e.location ? e.ruhid : 0);
   });
   return w.buf;
 }

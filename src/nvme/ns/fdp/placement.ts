@@ -39,18 +39,31 @@ export class NsFdp {
     return { rg, ph, pid };
   }
 
-  /** Accounts a completed write of `nlb` blocks (Write, Write Zeroes, Zone Append). */
-  onWrite(cmd: NvmeCmd, nlb: number): void {
+  /**
+   * Accounts a completed write of `nlb` blocks (Write, Write Zeroes, Zone Append). Events are
+   * stamped with the controller's Timestamp feature value (QEMU 10.0).
+   */
+  onWrite(ctx: CommandContext, nlb: number): void {
+    const { cmd } = ctx;
+    const timestamp = ctx.ctrl.timestamp?.();
+    const at = timestamp !== undefined ? { timestamp } : {};
     const p = this.#placement(cmd);
     if (p === undefined && ((cmd.cdw12 >>> 20) & 0xf) === DTYPE_DATA_PLACEMENT) {
+      // The identifier names no handle: the event has no location (LV clear).
       const ruh = this.group.ruhs[this.phs[0]!]!;
-      this.group.event(ruh, FdpEvent.INVALID_PID, 0, { pid: cmd.cdw13 >>> 16, nsid: this.nsid });
+      this.group.event(ruh, FdpEvent.INVALID_PID, 0, {
+        pid: cmd.cdw13 >>> 16,
+        nsid: this.nsid,
+        location: false,
+        ...at,
+      });
     }
     const rg = p?.rg ?? 0;
     const ph = p?.ph ?? 0;
     this.group.write(this.phs[ph]!, rg, nlb, this.lbaSize, {
       pid: this.group.pid(rg, ph),
       nsid: this.nsid,
+      ...at,
     });
   }
 
@@ -75,7 +88,7 @@ export class NsFdp {
   }
 
   /** RUH Update (I/O Management Send MO 1) of `pids`; a status (0 or 0x002+DNR). */
-  update(pids: readonly number[]): number {
+  update(pids: readonly number[], timestamp?: bigint): number {
     const places: [number, number][] = [];
     for (const pid of pids) {
       const [rg, ph] = this.group.decodePid(pid);
@@ -88,6 +101,7 @@ export class NsFdp {
       this.group.update(this.phs[ph]!, rg, this.lbaSize, {
         pid: this.group.pid(rg, ph),
         nsid: this.nsid,
+        ...(timestamp !== undefined ? { timestamp } : {}),
       });
     }
     return Status.SUCCESS;
@@ -121,11 +135,21 @@ export class NsFdp {
   }
 }
 
-/** I/O Management Receive (0x12): MO 0 no-op, MO 1 RUH Status (reference §8). */
-export function ioMgmtRecv(fdp: NsFdp | undefined, ctx: CommandContext): Completion {
+/**
+ * I/O Management Receive (0x12): MO 0 no-op, MO 1 RUH Status (reference §8). Without FDP:
+ * FDP Disabled, except that QEMU 10.0 completes MO 0 (`noOpWithoutFdp`).
+ */
+export function ioMgmtRecv(
+  fdp: NsFdp | undefined,
+  ctx: CommandContext,
+  noOpWithoutFdp = false,
+): Completion {
   const { cdw10, cdw11, nsid } = ctx.cmd;
   if (nsid === 0 || nsid === NSID_BROADCAST) return { status: withDnr(Status.INVALID_NSID) };
-  if (fdp === undefined) return { status: withDnr(Status.FDP_DISABLED) };
+  if (fdp === undefined) {
+    const noOp = noOpWithoutFdp && (cdw10 & 0xff) === 0;
+    return { status: noOp ? Status.SUCCESS : withDnr(Status.FDP_DISABLED) };
+  }
   const len = (cdw11 + 1) * 4;
   switch (cdw10 & 0xff) {
     case 0:
@@ -139,11 +163,21 @@ export function ioMgmtRecv(fdp: NsFdp | undefined, ctx: CommandContext): Complet
   }
 }
 
-/** I/O Management Send (0x1D): MO 0 no-op, MO 1 RUH Update of NPID (cdw10 31:16 + 1) PIDs. */
-export function ioMgmtSend(fdp: NsFdp | undefined, ctx: CommandContext): Completion {
+/**
+ * I/O Management Send (0x1D): MO 0 no-op, MO 1 RUH Update of NPID (cdw10 31:16 + 1) PIDs;
+ * without FDP as Receive.
+ */
+export function ioMgmtSend(
+  fdp: NsFdp | undefined,
+  ctx: CommandContext,
+  noOpWithoutFdp = false,
+): Completion {
   const { cdw10, nsid } = ctx.cmd;
   if (nsid === 0 || nsid === NSID_BROADCAST) return { status: withDnr(Status.INVALID_NSID) };
-  if (fdp === undefined) return { status: withDnr(Status.FDP_DISABLED) };
+  if (fdp === undefined) {
+    const noOp = noOpWithoutFdp && (cdw10 & 0xff) === 0;
+    return { status: noOp ? Status.SUCCESS : withDnr(Status.FDP_DISABLED) };
+  }
   switch (cdw10 & 0xff) {
     case 0:
       return { status: Status.SUCCESS };
@@ -155,7 +189,7 @@ export function ioMgmtSend(fdp: NsFdp | undefined, ctx: CommandContext): Complet
       const buf = ctx.data.fromHost(0, npid * 2);
       if (typeof buf === 'number') return { status: buf };
       const pids = Array.from({ length: npid }, (_, i) => readU16le(buf, 2 * i));
-      return { status: fdp.update(pids) };
+      return { status: fdp.update(pids, ctx.ctrl.timestamp?.()) };
     }
     default:
       return { status: withDnr(Status.INVALID_FIELD) };
