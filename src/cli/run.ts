@@ -75,6 +75,8 @@ nvmemu options:
   --listen HOST:PORT|none   NVMe/TCP (default 127.0.0.1:4420)
   --discovery PORT|none  discovery controller (default 8009)
   --advertise ADDR       address the discovery log names (e.g. 10.0.2.2)
+  --nvme-tcp KEY=VAL,... NVMe/TCP TLS and limits: tls=none|required|not-required,
+                         connect-timeout=MS, max-connections=N, ... (docs/security.md)
   -o, --output-format normal|json   the start-up summary as text or one JSON document
   -h, --help             show this help
 `;
@@ -116,6 +118,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
         listen: args.listen ?? DEFAULT_LISTEN,
         discoveryPort: args.discovery === 'none' ? null : Number(args.discovery ?? 8009),
         ...(args.advertise === undefined ? {} : { advertise: args.advertise }),
+        ...(args.nvmeTcp === undefined ? {} : { settings: args.nvmeTcp }),
       });
       machineFaults(view).attachNvmeTcp(tcp.target);
     }

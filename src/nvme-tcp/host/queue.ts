@@ -19,6 +19,7 @@ import {
   writeU8,
 } from '../../util/bytes.js';
 import { HostErrorCode, NvmeTcpError } from './errors.js';
+import { connectTlsPsk } from '../tls/socket.js';
 
 /** A command to submit. CID, PSDT and SGL1 are filled in by the queue. */
 export interface CommandInit {
@@ -71,6 +72,8 @@ export interface QueueOptions {
   readonly inCapsuleLimit?: number;
   /** ICResp wait in ms (Linux: 10 s). */
   readonly icTimeoutMs?: number;
+  /** TLS 1.3 with this PSK identity and TLS PSK before ICReq (TP 8011; host/auth.ts). */
+  readonly tls?: { readonly identity: string; readonly key: Uint8Array };
 }
 
 interface Pending {
@@ -130,22 +133,8 @@ export class HostQueue {
 
   /** Opens the TCP connection and performs ICReq/ICResp. */
   static async open(opts: QueueOptions): Promise<HostQueue> {
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = netConnect({ host: opts.host, port: opts.port, noDelay: true });
-      s.once('connect', () => {
-        s.off('error', reject);
-        resolve(s);
-      });
-      s.once('error', (e) =>
-        reject(
-          new NvmeTcpError(
-            HostErrorCode.CONNECT,
-            `cannot connect to ${opts.host}:${opts.port}: ${e.message}`,
-            { cause: e },
-          ),
-        ),
-      );
-    });
+    const socket =
+      opts.tls === undefined ? await plainSocket(opts) : await tlsSocket(opts, opts.tls);
     const q = new HostQueue(socket, opts.inCapsuleLimit ?? 8192);
     socket.on('data', (chunk: Buffer) => q.#framer.push(chunk));
     socket.on('error', (e) =>
@@ -382,6 +371,49 @@ export class HostQueue {
   #flush(): void {
     this.#corked = false;
     this.#out.flush();
+  }
+}
+
+function plainSocket(opts: QueueOptions): Promise<Socket> {
+  return new Promise<Socket>((resolve, reject) => {
+    const s = netConnect({ host: opts.host, port: opts.port, noDelay: true });
+    s.once('connect', () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+    s.once('error', (e) =>
+      reject(
+        new NvmeTcpError(
+          HostErrorCode.CONNECT,
+          `cannot connect to ${opts.host}:${opts.port}: ${e.message}`,
+          { cause: e },
+        ),
+      ),
+    );
+  });
+}
+
+/** TLS 1.3 with the PSK (TP 8011); the handshake failing is a connection error. */
+async function tlsSocket(
+  opts: QueueOptions,
+  tls: { readonly identity: string; readonly key: Uint8Array },
+): Promise<Socket> {
+  try {
+    const s = await connectTlsPsk({
+      host: opts.host,
+      port: opts.port,
+      identity: tls.identity,
+      key: tls.key,
+      timeoutMs: opts.icTimeoutMs ?? 10_000,
+    });
+    s.setNoDelay(true);
+    return s;
+  } catch (e) {
+    throw new NvmeTcpError(
+      HostErrorCode.CONNECT,
+      `TLS handshake with ${opts.host}:${opts.port} failed: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
 }
 
