@@ -411,10 +411,24 @@ async function tlsSocket(
   } catch (e) {
     throw new NvmeTcpError(
       HostErrorCode.CONNECT,
-      `TLS handshake with ${opts.host}:${opts.port} failed: ${(e as Error).message}`,
+      `TLS handshake with ${opts.host}:${opts.port} failed: ${tlsFailure(e as Error)}`,
       { cause: e },
     );
   }
+}
+
+/** OpenSSL's error as one readable line: its code and the TLS alert the peer sent. */
+function tlsFailure(e: Error & { code?: string }): string {
+  const alert = /SSL alert number (\d+)/.exec(e.message)?.[1];
+  if (alert === undefined) return e.message.trim();
+  // RFC 8446 §6.2: the server sends illegal_parameter (47) / decrypt_error (51) when the PSK
+  // binder does not verify, handshake_failure (40) when it has no PSK for the identity.
+  const why: Record<string, string> = {
+    '40': 'the target has no PSK for this identity',
+    '47': 'the target could not verify the PSK: the keys or their derivation differ',
+    '51': 'the target could not verify the PSK: the keys or their derivation differ',
+  };
+  return `${e.code ?? 'TLS error'} (TLS alert ${alert}${why[alert] === undefined ? '' : `: ${why[alert]}`})`;
 }
 
 /** The 64-byte SQE with PSDT 01b and one SGL descriptor (§1.7), written field by field. */
