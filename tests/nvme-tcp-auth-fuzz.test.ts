@@ -179,7 +179,7 @@ describe('DH-HMAC-CHAP on the wire under fuzzing', () => {
           );
           if (!q.closed) {
             const id = await withDeadline(
-              (q as HostQueue)
+              q
                 .submit({ opcode: AdminOpc.IDENTIFY, cdw10: 1 }, { readLength: 4096 })
                 .catch(() => undefined),
               3000,

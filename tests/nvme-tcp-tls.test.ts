@@ -6,7 +6,14 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NO_TICKETS_OPENSSL_CONF, ticketsDisabled } from '../src/nvme-tcp/tls/tickets.js';
+import { wantsTls } from '../src/cli/tls-reexec.js';
 import {
   HostQueue,
   NvmeTcpController,
@@ -299,4 +306,104 @@ describe('other TLS clients against the target (peers)', () => {
       }
     },
   );
+});
+
+describe('nvmemu run with TLS: no session ticket (Linux hosts cannot take one)', () => {
+  const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  it(
+    're-executes with OpenSSL NumTickets = 0: the handshake carries no NewSessionTicket',
+    { skip: has('openssl', 'version') ? false : 'openssl not installed' },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'nvmemu-tls-run-'));
+      const hostnqn = HOST;
+      const child = spawn(
+        process.execPath,
+        [
+          CLI,
+          'run',
+          '-object',
+          `secret,id=psk,data=${PSK.format()}`,
+          '-object',
+          `x-nvmemu-host,id=h1,nqn=${hostnqn},tls-psk=psk`,
+          '-device',
+          'nvme-subsys,id=s0,nqn=secure,x-hosts=h1',
+          '-device',
+          'nvme,id=c0,serial=sec0,subsys=s0',
+          '--data',
+          join(dir, 'data'),
+          '--listen',
+          '127.0.0.1:0',
+          '--discovery',
+          'none',
+          '--nvme-tcp',
+          'tls=required',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OPENSSL_CONF: '' } },
+      );
+      let out = '';
+      let err = '';
+      child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+      try {
+        const port = await new Promise<string>((done, fail) => {
+          const timer = setTimeout(
+            () => fail(new Error(`no listening line: ${out}${err}`)),
+            20_000,
+          );
+          child.stdout.on('data', (b: Buffer) => {
+            out += b.toString();
+            const m = /nvme-tcp: listening on 127\.0\.0\.1:(\d+) \(TLS required\)/.exec(out);
+            if (m !== null && out.includes('Running;')) {
+              clearTimeout(timer);
+              done(m[1]!);
+            }
+          });
+        });
+        const d = deriveTlsKey(PSK, hostnqn, NQN, 0, 'rfc8446');
+        const s = await run('openssl', [
+          's_client',
+          '-connect',
+          `127.0.0.1:${port}`,
+          '-tls1_3',
+          '-msg',
+          '-psk_identity',
+          d.identity,
+          '-psk',
+          Buffer.from(d.key).toString('hex'),
+          '-ciphersuites',
+          'TLS_AES_128_GCM_SHA256',
+        ]);
+        assert.match(s, /Cipher is TLS_AES_128_GCM_SHA256/);
+        assert.doesNotMatch(s, /NewSessionTicket/);
+        assert.doesNotMatch(err, /session tickets are on/);
+      } finally {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it('ticketsDisabled reads the OpenSSL configuration the process started with', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nvmemu-tls-conf-'));
+    try {
+      const f = join(dir, 'c.cnf');
+      writeFileSync(f, NO_TICKETS_OPENSSL_CONF);
+      assert.equal(ticketsDisabled({ OPENSSL_CONF: f }), true);
+      writeFileSync(f, '[x]\nNumTickets = 2\n');
+      assert.equal(ticketsDisabled({ OPENSSL_CONF: f }), false);
+      assert.equal(ticketsDisabled({}), false);
+      assert.deepEqual(
+        [
+          ['--nvme-tcp', 'tls=required'],
+          ['--nvme-tcp=max-r2t=4,tls=not-required'],
+          ['--nvme-tcp', 'tls=none'],
+          ['--nvme-tcp', 'tls=required', '--nvme-tcp', 'max-r2t=4'],
+          [],
+        ].map((a) => wantsTls(a)),
+        [true, true, false, false, false],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

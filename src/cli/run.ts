@@ -26,6 +26,7 @@ import { LegacyPmem, planLegacyPmem, type LegacyPlan } from '../pmem/legacy/inde
 import { NvmeDevice } from '../nvme/index.js';
 import { lockDataFolder, type DataLock } from './lock.js';
 import { wantsHelp } from './options.js';
+import { reexecForTls } from './tls-reexec.js';
 
 /** NVMe/TCP's IANA port on loopback only: never another interface unless the user asks. */
 const DEFAULT_LISTEN = '127.0.0.1:4420';
@@ -89,6 +90,9 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     io.out(RUN_USAGE);
     return 0;
   }
+  // TLS needs OpenSSL's NumTickets = 0, which only a process start can set (tls-reexec.ts).
+  const again = reexecForTls(argv);
+  if (again !== undefined) return await again;
   const daemonChild = process.env[DAEMON_CHILD] === '1' && process.send !== undefined;
   if (!daemonChild && argv.some((a) => a === '-daemonize' || a === '--daemonize')) {
     return await daemonize(argv, io);

@@ -22,6 +22,7 @@ import {
   type TargetLimits,
 } from './limits.js';
 import { acceptSecure, type TlsMode } from './tls-port.js';
+import { ticketsDisabled } from '../tls/tickets.js';
 import type { TlsSession } from './connection.js';
 import { EmuError, ErrorCode } from '../../util/errors.js';
 
@@ -157,6 +158,13 @@ export class TcpTarget {
     }
     const ioPort = ports.io;
     const discPort = ports.disc;
+    if (tls !== 'none' && !ticketsDisabled()) {
+      log.line(
+        'warning: TLS 1.3 session tickets are on in this process; Linux hosts (kernel TLS) fail ' +
+          "with 'unhandled TLS record 22'. Start the process with OPENSSL_CONF naming a file " +
+          'that sets NumTickets = 0 (nvmemu run does; docs/security.md)',
+      );
+    }
     const target = new TcpTarget(fabrics, servers, ioPort, discPort, {
       counters,
       limits,
