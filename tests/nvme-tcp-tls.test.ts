@@ -134,6 +134,10 @@ describe('TLS 1.3 PSK on the I/O port with the host library', () => {
         ['NVME_TCP_CLOSED', 'NVME_TCP_PROTOCOL', 'NVME_TCP_TIMEOUT'].includes(e.code ?? ''),
       );
       await until(() => t.target.counters.tlsFailures === 1, 2000, 'the failure count');
+      assert.match(
+        t.lines.join('\n'),
+        /TLS handshake with 127\.0\.0\.1:\d+ failed: the host did not start TLS \(first byte 0x00, an NVMe\/TCP ICReq\) and the port requires TLS/,
+      );
     } finally {
       await t.close();
     }

@@ -2,7 +2,7 @@
 // connections get TLS (the port's mode, nvmet's addr_treq), and which PSK an identity gets.
 //
 //   none          plain NVMe/TCP only (TREQ "not specified", TSAS none)
-//   required      TLS only: a plain ICReq meets a TLS server and fails (TREQ "required")
+//   required      TLS only: a plain ICReq is refused, the log says so (TREQ "required")
 //   not-required  both: the first byte tells (0x16 starts a TLS handshake record, 0x00 an
 //                 ICReq), as nvmet peeks at it (TREQ "not required")
 //
@@ -23,6 +23,8 @@ export type TlsMode = 'none' | 'required' | 'not-required';
 
 /** First byte of a TLS handshake record (RFC 8446 §5.1 ContentType handshake). */
 const TLS_HANDSHAKE = 0x16;
+
+const hex2 = (b: number): string => `0x${b.toString(16).padStart(2, '0')}`;
 
 /** TREQ secure channel bits 1:0 and TSAS SECTYPE of the port (NVMe/TCP 1.0c §4.1). */
 export function tlsDiscoveryFields(mode: TlsMode): { treq: number; sectype: number } {
@@ -81,7 +83,9 @@ export interface SecureAccept {
 /** Hands `socket` to `a.ready` once it is usable: plain, or after a TLS 1.3 PSK handshake. */
 export function acceptSecure(socket: Socket, a: SecureAccept): void {
   if (a.mode === 'none') return a.ready(socket, undefined);
-  if (a.mode === 'required') return startTls(socket, a);
+  // Both TLS modes look at the first byte: 'not-required' to choose, 'required' to name a plain
+  // NVMe/TCP host (its ICReq starts with PDU type 00h) instead of OpenSSL's "wrong version
+  // number" — the Linux host with TLS left off was refused that way.
   const timer = setTimeout(() => {
     socket.destroy();
     a.failed(`nothing received within ${a.timeoutMs} ms`, undefined);
@@ -93,6 +97,13 @@ export function acceptSecure(socket: Socket, a: SecureAccept): void {
     socket.pause();
     socket.unshift(chunk);
     if (chunk[0] === TLS_HANDSHAKE) return startTls(socket, a);
+    if (a.mode === 'required') {
+      socket.destroy();
+      return a.failed(
+        `the host did not start TLS (first byte ${hex2(chunk[0]!)}${chunk[0] === 0 ? ', an NVMe/TCP ICReq' : ''}) and the port requires TLS`,
+        undefined,
+      );
+    }
     a.ready(socket, undefined);
     socket.resume();
   });
