@@ -2,7 +2,8 @@
 # tests/guest/nvme-tcp-auth-linux-host.sh: the kernel's NVMe/TCP host against an nvmemu target
 # that asks for DH-HMAC-CHAP and offers TLS 1.3 with a PSK (TLS "not required"), then the same
 # commands against the guest's own nvmet for comparison. Environment: HOSTNQN NQN PORT
-# DISC_PORT HKEY CKEY WRONG_HKEY WRONG_CKEY PSK.
+# DISC_PORT TLS_PORT (a second nvmemu target whose port requires TLS) HKEY CKEY WRONG_HKEY
+# WRONG_CKEY PSK.
 # shellcheck shell=bash disable=SC2016
 . ./lib.sh
 H=${HARNESS_HOST_IP:-10.0.2.2}
@@ -109,6 +110,10 @@ section "nvmemu: TLS with a wrong key is refused"
 WRONG_PSK=$(nvme gen-tls-key --hmac=1 2> /dev/null | tail -1)
 refused -t tcp -a "$H" -s "$PORT" -n "$NQN" "${ID[@]}" --tls --tls-key="$WRONG_PSK" --dhchap-secret="$HKEY"
 
+section "nvmemu: a port that requires TLS"
+connect_and_use "$H" "$TLS_PORT" --tls --tls-key="$PSK" --dhchap-secret="$HKEY"
+refused -t tcp -a "$H" -s "$TLS_PORT" -n "$NQN" "${ID[@]}" --dhchap-secret="$HKEY"
+
 section "the guest's own nvmet with the same keys (127.0.0.1:4420 plain, :4421 TLS required)"
 run modprobe -a nvmet nvmet-tcp
 C=/sys/kernel/config/nvmet
@@ -129,5 +134,6 @@ refused -t tcp -a 127.0.0.1 -s 4420 -n "$NQN" "${ID[@]}" --dhchap-secret="$WRONG
 refused -t tcp -a 127.0.0.1 -s 4420 -n "$NQN" "${ID[@]}" --dhchap-secret="$HKEY" --dhchap-ctrl-secret="$WRONG_CKEY"
 refused -t tcp -a 127.0.0.1 -s 4420 -n "$NQN" "${ID[@]}"
 connect_and_use 127.0.0.1 4421 --tls --tls-key="$PSK" --dhchap-secret="$HKEY"
+refused -t tcp -a 127.0.0.1 -s 4421 -n "$NQN" "${ID[@]}" --dhchap-secret="$HKEY"
 sh_try 'grep -iE "session description|error|fail" /tmp/tlshd.log | tail -10'
 finish
