@@ -8,8 +8,10 @@ const LAYERS = [
   ['config'],
   ['block', 'memory'],
   ['machine'],
-  ['nvme', 'pmem', 'devices.ts'],
+  ['nvme', 'pmem'],
   ['nvme-tcp'],
+  // The device catalogue registers the NVMe/TCP target's object types too.
+  ['devices.ts'],
   ['faults', 'scenario', 'monitor', 'replay'],
   ['pmem2'],
   ['http'],

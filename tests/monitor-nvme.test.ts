@@ -425,6 +425,7 @@ describe('NVMe/TCP associations and stats', () => {
           'header-digest': true,
           'data-digest': true,
           'io-queues': 2,
+          authentication: 'none',
           queues: [0, 1, 2].map((qid) => ({
             qid,
             sqsize: qid === 0 ? 31 : 63,

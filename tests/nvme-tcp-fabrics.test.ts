@@ -147,12 +147,22 @@ describe('NVMe/TCP fabrics commands', () => {
   });
 
   it('lists one entry per subsystem plus the current discovery subsystem in log page 70h', async () => {
-    const log = await discover({ address: '127.0.0.1', port: t.discoveryPort!.port });
+    // The allow-listed subsystem is listed only to the host it allows (issue 19).
+    const log = await discover({
+      address: '127.0.0.1',
+      port: t.discoveryPort!.port,
+      hostnqn: HOST_OK,
+    });
     assert.equal(log.numrec, 4n);
     const nvm = log.entries.filter((e) => e.subtype === SubType.NVME);
     assert.deepEqual(
       nvm.map((e) => [e.subnqn, e.trsvcid, e.traddr, e.trtype, e.adrfam, e.cntlid, e.asqsz]),
       [NQN1, NQN2, LOCKED].map((n) => [n, String(t.ioPort.port), '127.0.0.1', 3, 1, 0xffff, 32]),
+    );
+    const other = await discover({ address: '127.0.0.1', port: t.discoveryPort!.port });
+    assert.deepEqual(
+      other.entries.filter((e) => e.subtype === SubType.NVME).map((e) => e.subnqn),
+      [NQN1, NQN2],
     );
     const self = log.entries.find((e) => e.subtype === SubType.CURRENT_DISCOVERY);
     assert.equal(self?.subnqn, DISCOVERY_NQN);

@@ -31,6 +31,7 @@ import { DATA_MODES, type DataMode } from '../replay/format.js';
 import type { RecordHooks } from '../monitor/commands/record.js';
 import { startLiveView, type LiveView } from '../http/index.js';
 import { publishLiveViewUrl, removeLiveViewUrl } from './live-view-file.js';
+import { reexecForTls } from './tls-reexec.js';
 
 /** NVMe/TCP's IANA port on loopback only: never another interface unless the user asks. */
 const DEFAULT_LISTEN = '127.0.0.1:4420';
@@ -86,6 +87,8 @@ nvmemu options:
                          or hash-all (compact; replay --diff only)
   --http [ADDR:]PORT     live view: web page, /metrics, /api (off by default; loopback unless
                          ADDR is given; docs/live-view.md); \`nvmemu top\` reads it
+  --nvme-tcp KEY=VAL,... NVMe/TCP TLS and limits: tls=none|required|not-required,
+                         connect-timeout=MS, max-connections=N, ... (docs/security.md)
   -o, --output-format normal|json   the start-up summary as text or one JSON document
   -h, --help             show this help
 `;
@@ -98,6 +101,9 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     io.out(RUN_USAGE);
     return 0;
   }
+  // TLS needs OpenSSL's NumTickets = 0, which only a process start can set (tls-reexec.ts).
+  const reexec = reexecForTls(argv);
+  if (reexec !== undefined) return await reexec;
   let record: { file: string; data: DataMode } | undefined;
   try {
     ({ argv, record } = takeRecordOptions(argv));
@@ -144,6 +150,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
         listen: args.listen ?? DEFAULT_LISTEN,
         discoveryPort: args.discovery === 'none' ? null : Number(args.discovery ?? 8009),
         ...(args.advertise === undefined ? {} : { advertise: args.advertise }),
+        ...(args.nvmeTcp === undefined ? {} : { settings: args.nvmeTcp }),
       });
       machineFaults(view).attachNvmeTcp(tcp.target);
     }

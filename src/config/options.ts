@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseKeyval, flattenKeyval, type KeyvalTree } from './keyval.js';
 import { ConfigError, at } from './errors.js';
 import type { RawValue } from './schema.js';
+import { redactObjectText } from './redact.js';
 
 /** One `-object`, `-drive` or `-device`, in command-line order. */
 export interface OptionItem {
@@ -38,6 +39,8 @@ export interface ParsedArgs {
   readonly discovery: string | undefined;
   /** nvmemu: address the discovery log advertises (`--advertise 10.0.2.2`). */
   readonly advertise: string | undefined;
+  /** nvmemu: NVMe/TCP TLS mode and limits (`--nvme-tcp tls=required,max-connections=64`). */
+  readonly nvmeTcp?: string | undefined;
   /** QEMU options that only concern a guest CPU; accepted and reported as ignored. */
   readonly ignored: readonly string[];
   /**
@@ -143,6 +146,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   let listen: string | undefined;
   let discovery: string | undefined;
   let advertise: string | undefined;
+  let nvmeTcp: string | undefined;
   let listHelp: ParsedArgs['listHelp'];
   let append: string | undefined;
   let daemonize = false;
@@ -188,7 +192,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       case 'device':
       case 'drive': {
         const text = takeArg();
-        const location = `-${name} ${text}`;
+        // A secret's `data=` never reaches a message (config/redact.ts).
+        const location = `-${name} ${name === 'object' ? redactObjectText(text) : text}`;
         if (name !== 'drive' && (text === 'help' || text === '?')) {
           listHelp = name;
           break;
@@ -237,6 +242,10 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       case 'advertise':
         advertise = takeArg();
         break;
+      case 'nvme-tcp':
+        // Checked by the target's schema (nvme-tcp/target/options.ts); the last one wins.
+        nvmeTcp = takeArg();
+        break;
       case 'discovery':
         discovery = takeArg();
         if (discovery !== 'none' && !/^\d{1,5}$/.test(discovery)) {
@@ -267,6 +276,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     listen,
     discovery,
     advertise,
+    nvmeTcp,
     ignored,
     append,
     warnings,

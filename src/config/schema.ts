@@ -40,6 +40,8 @@ export interface PropDef {
   readonly inert?: boolean;
   /** Generic qdev properties (`bus`) that QEMU accepts but does not list in `TYPE,help`. */
   readonly hidden?: boolean;
+  /** A secret (`secret`'s `data`): the monitor shows `<redacted>`, messages hide the value. */
+  readonly sensitive?: boolean;
 }
 
 /**

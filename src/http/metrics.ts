@@ -383,7 +383,8 @@ export class LiveMetrics {
     let nsid = 0;
     for (const r of queryStats(this.view, {})) {
       const provider = r.provider;
-      if (provider === 'monitor') continue;
+      // The monitor's and the NVMe/TCP target's own counters are the monitor's to show.
+      if (provider === 'monitor' || provider === 'nvme-tcp') continue;
       const label = labelOf.get(r['qom-path']) ?? r['qom-path'];
       nsid = Number(r.stats.find((s) => s.name === 'nsid')?.value ?? 0);
       for (const s of r.stats) {

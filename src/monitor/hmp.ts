@@ -3,6 +3,7 @@
 // hmp_handle_error. Used by `-monitor stdio|unix:|tcp:`, by QMP human-monitor-command and so
 // by `nvmemu monitor`.
 
+import { redactObjectText } from '../config/redact.js';
 import { flattenKeyval, parseKeyval } from '../config/keyval.js';
 import type { Args } from './args.js';
 import { hmpDriveAdd } from './commands/block.js';
@@ -128,7 +129,13 @@ const COMMANDS: readonly HmpCommand[] = [
       // with the keyval input visitor, whose wording is -device's ("expects size").
       const values = flattenKeyval(parseKeyval(text, { impliedKey: 'qom-type' }).tree);
       await h.serialized(() =>
-        hotplug(h.monitor.machine, 'object', values, 'device', `object_add ${text}`),
+        hotplug(
+          h.monitor.machine,
+          'object',
+          values,
+          'device',
+          `object_add ${redactObjectText(text)}`,
+        ),
       );
       return '';
     },

@@ -16,6 +16,7 @@ import { Controller } from './ctrl/controller.js';
 import { Host, type EnableOptions } from './pci/local-host.js';
 import { defaultParams, type ControllerParams } from './ctrl/params.js';
 import { checkNvmeSubsys, NVME_SUBSYS_SCHEMA, type NvmeSubsysConfig } from './subsys/config.js';
+import type { SubsysFabricsConfig } from './subsys/fabrics-config.js';
 import { Subsystem } from './subsys/subsystem.js';
 import type { NvmeNsConfig } from './ns/config.js';
 import { nvmeNsType } from './ns/device.js';
@@ -80,6 +81,8 @@ export class NvmeSubsysDevice implements Component {
   constructor(
     readonly id: string | undefined,
     readonly subsystem: Subsystem,
+    /** `x-hosts` / `x-auth` (subsys/fabrics-config.ts), read by the NVMe/TCP target. */
+    readonly fabrics?: SubsysFabricsConfig,
   ) {}
   close(): Promise<void> {
     saveFdpStateOf(this.subsystem);
@@ -111,7 +114,7 @@ export const nvmeSubsysType: ComponentType = {
   schema: NVME_SUBSYS_SCHEMA,
   description: 'Virtual NVMe subsystem',
   hotpluggable: false,
-  check: (props, id) => checkNvmeSubsys(props, id),
+  check: (props, id, ctx) => checkNvmeSubsys(props, id, ctx),
   realize(plan: Planned, ctx: RealizeContext): Promise<Component> {
     const cfg = plan.config as NvmeSubsysConfig;
     const subsys = new Subsystem(true, cfg.subnqn);
@@ -126,7 +129,7 @@ export const nvmeSubsysType: ComponentType = {
       const file = join(ctx.dataDir, 'nvme', `${fileSafe(cfg.id ?? cfg.nqn)}.fdp`);
       FdpPersistence.attach(subsys, enduranceGroupFor(cfg, cfg.fdp), file);
     }
-    const dev = new NvmeSubsysDevice(plan.id, subsys);
+    const dev = new NvmeSubsysDevice(plan.id, subsys, cfg.fabrics);
     byConfig.set(cfg, dev);
     return Promise.resolve(dev);
   },

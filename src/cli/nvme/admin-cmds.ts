@@ -126,7 +126,8 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
         subnqn: e.subnqn,
         traddr: e.traddr,
         eflags: e.eflags === 0 ? 'none' : hex(e.eflags),
-        sectype: e.sectype === 0 ? 'none' : String(e.sectype),
+        // nvme-cli's names of the TCP TSAS SECTYPE (0 none, 1 TLS 1.2, 2 TLS 1.3).
+        sectype: ['none', 'tls', 'tls13'][e.sectype] ?? String(e.sectype),
       }));
       emit(v, io, { genctr: log.genctr, records }, () => {
         let s = `\nDiscovery Log Number of Records ${log.numrec}, Generation counter ${log.genctr}\n`;

@@ -48,6 +48,29 @@ function cause(e: Error, t: TargetInfo | undefined): string | undefined {
     }
     return `host NQN not allowed / subsystem not found: ${t.subnqn} (host ${host}) at ${where}`;
   }
+  if (
+    e instanceof NvmeStatusError &&
+    e.message.startsWith('Connect') &&
+    (e.status & 0x7ff) === 0x184
+  ) {
+    const host = t?.hostnqn ?? DEFAULT_HOSTNQN;
+    return `host NQN not allowed: the subsystem does not list ${host}; give an allowed one with -q/--hostnqn`;
+  }
+  if (e instanceof NvmeTcpError && e.code === HostErrorCode.AUTH) {
+    return /no DH-HMAC-CHAP secret/.test(e.message)
+      ? "give the host's key with --dhchap-secret=DHHC-1:xx:...: (nvme gen-dhchap-key makes one)"
+      : 'the keys differ between host and target (or the target refused the hash/DH group); the target logs why';
+  }
+  if (
+    e instanceof NvmeTcpError &&
+    e.code === HostErrorCode.CONNECT &&
+    /TLS handshake/.test(e.message)
+  ) {
+    return (
+      'check --tls-key and the derivation: keys made by nvme-cli <= 2.15 need ' +
+      '--tls-psk-derivation=libnvme-compat here and tls-psk-derivation=libnvme-compat on the target'
+    );
+  }
   if (e instanceof NvmeTcpError && e.code === HostErrorCode.CONNECT) {
     const code = (e.cause as NodeJS.ErrnoException | undefined)?.code;
     if (code === 'ECONNREFUSED') {

@@ -12,6 +12,7 @@ import { IO_COMMANDS } from './io-cmds.js';
 import { VIRT_COMMANDS } from './virt-cmds.js';
 import { UsageError, parse, targetOptions } from './options.js';
 import { COPY_COMMAND } from './copy.js';
+import { CONNECT_COMMAND } from './connect.js';
 import { ZNS_COMMANDS } from './zns.js';
 import { FDP_COMMANDS } from './fdp.js';
 import { helpText, mergeTables } from '../options.js';
@@ -36,6 +37,7 @@ function targetOf(v: Values): TargetInfo | undefined {
 
 const ALL: readonly NvmeSubcommand[] = [
   ...ADMIN_COMMANDS.slice(0, 1),
+  CONNECT_COMMAND,
   LIST_COMMAND,
   ...ADMIN_COMMANDS.slice(1),
   ...IO_COMMANDS,
@@ -54,6 +56,10 @@ const TARGET_HELP = `Target options (every command):
   -n, --nqn NQN              subsystem NQN
   -q, --hostnqn NQN          host NQN (default: a per-process uuid NQN)
   -g, --hdr-digest           header digests;  -G, --data-digest  data digests
+      --dhchap-secret KEY    DH-HMAC-CHAP host key (DHHC-1:xx:...:), used when the target asks
+      --dhchap-ctrl-secret KEY   the controller's key (bidirectional authentication)
+      --tls --tls-key KEY    TLS 1.3 with this PSK (NVMeTLSkey-1:xx:...:)
+      --tls-psk-derivation rfc8446|libnvme-compat   (libnvme-compat: keys of nvme-cli <= 2.15)
       --namespace-id, --nsid N
   -o, --output-format normal|json|binary
 Each command's own options: nvmemu nvme <command> --help

@@ -1,10 +1,12 @@
 // Option parsing shared by `nvmemu nvme <command>` (docs/nvme-cli.md). nvme-cli addresses a
 // kernel device; nvmemu has none, so every command names the target instead, with nvme-cli's
 // connect options: -t tcp -a ADDR -s PORT -n NQN [-q HOSTNQN] [-g] [-G]. I/O commands use -s for
-// --start-block as nvme-cli does, so they take the port as --trsvcid.
+// --start-block as nvme-cli does, so they take the port as --trsvcid. Security as nvme-cli 2.13's
+// connect: --dhchap-secret, --dhchap-ctrl-secret (DH-HMAC-CHAP, answered when the target sets
+// AUTHREQ.ATR), --tls with --tls-key (there is no kernel keyring to take the key from).
 
 import { NvmeTcpController } from '../../nvme-tcp/host/index.js';
-import type { ConnectOptions } from '../../nvme-tcp/host/index.js';
+import type { ConnectOptions, DhchapOptions, TlsOptions } from '../../nvme-tcp/host/index.js';
 import { DISCOVERY_NQN } from '../../nvme-tcp/discovery.js';
 
 import { parseOptions, UsageError, type OptionTable, type Values } from '../options.js';
@@ -39,6 +41,27 @@ export function targetOptions(withShortS: boolean): Opts {
     },
     'hdr-digest': { type: 'boolean', short: 'g', default: false, description: 'header digests' },
     'data-digest': { type: 'boolean', short: 'G', default: false, description: 'data digests' },
+    'dhchap-secret': {
+      type: 'string',
+      valueName: 'KEY',
+      description: "the host's DH-HMAC-CHAP key (DHHC-1:xx:...:)",
+    },
+    'dhchap-ctrl-secret': {
+      type: 'string',
+      valueName: 'KEY',
+      description: "the controller's key: authenticate it too (bidirectional)",
+    },
+    tls: { type: 'boolean', default: false, description: 'TLS 1.3 with a PSK (needs --tls-key)' },
+    'tls-key': {
+      type: 'string',
+      valueName: 'KEY',
+      description: 'configured TLS PSK (NVMeTLSkey-1:xx:...:)',
+    },
+    'tls-psk-derivation': {
+      type: 'string',
+      valueName: 'D',
+      description: 'rfc8446 (default) or libnvme-compat (keys of nvme-cli <= 2.15)',
+    },
     'output-format': {
       type: 'string',
       short: 'o',
@@ -106,7 +129,11 @@ export function connectOptions(
   const nqn = str(v, 'nqn') ?? (discovery ? DISCOVERY_NQN : undefined);
   if (nqn === undefined) throw new UsageError('missing required option -n/--nqn');
   const hostnqn = str(v, 'hostnqn');
+  const dhchap = dhchapOptions(v);
+  const tls = tlsOptions(v);
   return {
+    ...(dhchap !== undefined ? { dhchap } : {}),
+    ...(tls !== undefined ? { tls } : {}),
     address: str(v, 'traddr') ?? '127.0.0.1',
     port: num(v, 'trsvcid', discovery ? 8009 : 4420),
     subnqn: nqn,
@@ -117,6 +144,38 @@ export function connectOptions(
     kato: 0,
     discovery,
   };
+}
+
+function dhchapOptions(v: Values): DhchapOptions | undefined {
+  const secret = str(v, 'dhchap-secret');
+  const ctrlSecret = str(v, 'dhchap-ctrl-secret');
+  if (secret === undefined) {
+    if (ctrlSecret !== undefined) {
+      throw new UsageError(
+        '--dhchap-ctrl-secret needs --dhchap-secret (the host authenticates first)',
+      );
+    }
+    return undefined;
+  }
+  return { secret, ...(ctrlSecret !== undefined ? { ctrlSecret } : {}) };
+}
+
+function tlsOptions(v: Values): TlsOptions | undefined {
+  const key = str(v, 'tls-key');
+  const derivation = str(v, 'tls-psk-derivation') ?? 'rfc8446';
+  if (derivation !== 'rfc8446' && derivation !== 'libnvme-compat') {
+    throw new UsageError(`invalid --tls-psk-derivation '${derivation}' (rfc8446, libnvme-compat)`);
+  }
+  if (v.tls !== true) {
+    if (key !== undefined) throw new UsageError('--tls-key needs --tls');
+    return undefined;
+  }
+  if (key === undefined) {
+    throw new UsageError(
+      '--tls needs --tls-key=NVMeTLSkey-1:...: (nvmemu has no kernel keyring to look the PSK up in)',
+    );
+  }
+  return { key, derivation };
 }
 
 /** Runs `fn` on a fresh association and always disconnects. */

@@ -26,8 +26,9 @@ function peerOf(conn: TargetConnection): Peer {
   return { address: conn.socket.remoteAddress ?? '', port: conn.socket.remotePort ?? 0 };
 }
 
-function queueInfo(qid: number, conn: TargetConnection) {
+function queueInfo(a: Association, qid: number, conn: TargetConnection) {
   const p = peerOf(conn);
+  const auth = a.authState;
   return {
     qid,
     sqsize: conn.binding?.sqsize ?? 0,
@@ -35,6 +36,14 @@ function queueInfo(qid: number, conn: TargetConnection) {
     'peer-port': p.port,
     'header-digest': conn.digests.header,
     'data-digest': conn.digests.data,
+    // Security (docs/security.md): outcomes and names only, never key material.
+    ...(auth !== undefined
+      ? {
+          authenticated: auth.authenticated(qid),
+          ...(auth.negotiated(qid) !== undefined ? { dhchap: auth.negotiated(qid) } : {}),
+        }
+      : {}),
+    ...(conn.tls !== undefined ? { 'tls-identity': conn.tls.identity } : {}),
   };
 }
 
@@ -53,7 +62,8 @@ export function associationInfo(a: Association) {
     'header-digest': a.admin.digests.header,
     'data-digest': a.admin.digests.data,
     'io-queues': io.length,
-    queues: [queueInfo(0, a.admin), ...io.map(([qid, c]) => queueInfo(qid, c))],
+    authentication: a.authState === undefined ? 'none' : 'dh-hmac-chap',
+    queues: [queueInfo(a, 0, a.admin), ...io.map(([qid, c]) => queueInfo(a, qid, c))],
   };
 }
 
@@ -69,6 +79,7 @@ export const nvmeTcpCommands: readonly QmpCommand[] = [
       const port = (p: { address: string; port: number }) => ({ address: p.address, port: p.port });
       return {
         listen: port(target.ioPort),
+        tls: target.tls,
         ...(target.discoveryPort !== undefined ? { discovery: port(target.discoveryPort) } : {}),
         subsystems: target.fabrics.subsystems
           .filter((s) => s.kind === 'nvm')

@@ -7,6 +7,7 @@
 // The only property QEMU changes at run time that nvmemu emulates is the nvme controller's
 // `smart_critical_warning` (error injection, reference qemu-nvme.md §3.6).
 
+import { REDACTED } from '../../config/redact.js';
 import { typeLabel } from '../../config/schema.js';
 import type { Args } from '../args.js';
 import { genericError, QmpError } from '../errors.js';
@@ -93,6 +94,8 @@ export function getProp(e: Entry, name: string): unknown {
   }
   const def = type?.schema.props.find((d) => d.name === name);
   if (def === undefined) throw notFound();
+  // A secret's value never leaves the process (machine/secret.ts).
+  if (def.sensitive === true) return REDACTED;
   const v = resolvedProps(e)?.entries();
   for (const [k, x] of v ?? []) if (k === name) return x;
   switch (def.type.kind) {

@@ -10,6 +10,8 @@
 //   nvdimm   bad-block-ranges, bad-sectors, dirty-shutdowns
 //   monitor  sessions-open, sessions-accepted, sessions-refused, oversized-messages (the
 //            monitor's own limits, limits.ts; qom-path "/monitor")
+//   nvme-tcp the NVMe/TCP target's connections, limits that bit, authentication and TLS
+//            outcomes (nvme-tcp/target/limits.ts TargetCounters; qom-path "/nvme-tcp")
 // A legacy `nvme,drive=` namespace reports under its controller's QOM path. Counters are
 // monotonic from realize and not persisted (as QEMU's SMART counters).
 
@@ -28,7 +30,7 @@ interface StatsResult {
   stats: { name: string; value: Value }[];
 }
 
-const PROVIDERS = ['nvme', 'nvme-ns', 'nvdimm', 'monitor'] as const;
+const PROVIDERS = ['nvme', 'nvme-ns', 'nvdimm', 'monitor', 'nvme-tcp'] as const;
 type Provider = (typeof PROVIDERS)[number];
 
 const blocks = (ranges: readonly { start: number; end: number }[]): number =>
@@ -169,6 +171,10 @@ export function queryStats(machine: MachineView, args: Args, monitor?: Monitor):
   const out: StatsResult[] = [];
   const all = collect(machine);
   if (monitor !== undefined) all.push(monitorStats(monitor));
+  const tcp = monitor?.hooks.nvmeTcp?.target;
+  if (tcp !== undefined) {
+    all.push({ provider: 'nvme-tcp', path: '/nvme-tcp', stats: tcp.counters.entries() });
+  }
   for (const r of all) {
     if (path !== undefined && r.path !== path) continue;
     if (wanted !== undefined && !wanted.has(r.provider)) continue;

@@ -36,6 +36,22 @@ export function describeFailure(f: AuthFailure): string {
   return `${f.by === 'peer' ? 'peer reported' : 'failed'}: ${text} (${f.detail})`;
 }
 
+/**
+ * What a failure means from one side (`self`), for log lines and errors: the reason, the
+ * detail this side found, and which AUTH_Failure message carried it.
+ */
+export function explainFailure(f: AuthFailure, self: 'host' | 'controller'): string {
+  const text = FAILURE_REASON_TEXT[f.reason] ?? 'unknown reason';
+  const code = `reason 0x${f.reason.toString(16).padStart(2, '0')}`;
+  if (f.by === 'peer') {
+    return self === 'host'
+      ? `the controller sent AUTH_Failure1: ${text} (${code})`
+      : `the host sent AUTH_Failure2: ${text} (${code})`;
+  }
+  const sent = self === 'host' ? 'AUTH_Failure2' : 'AUTH_Failure1';
+  return `${text}: ${f.detail} (${code}, ${sent} sent)`;
+}
+
 export function describeNegotiated(n: Negotiated): string {
   return `hash ${HASHES[n.hash].linux} dhgroup ${DH_GROUPS[n.dhGroup].name}${n.bidirectional ? ', bidirectional' : ''}`;
 }

@@ -262,7 +262,8 @@ export class ControllerAuth {
     const hl = HASHES[tx.hash].length;
     tx.c1 = this.#random(hl);
     tx.s1 = this.#seqnum();
-    if (tx.dhGroup !== 0) tx.dh = dhKeyPair(tx.dhGroup, this.#random(DH_GROUPS[tx.dhGroup].bytes));
+    if (tx.dhGroup !== 0)
+      tx.dh = dhKeyPair(tx.dhGroup, this.#random(DH_GROUPS[tx.dhGroup].privateBytes));
     tx.pending = encodeMessage({
       kind: 'challenge',
       tid: tx.tid,

@@ -14,15 +14,23 @@ interface GroupInfo {
   readonly name: 'null' | 'ffdhe2048' | 'ffdhe3072' | 'ffdhe4096' | 'ffdhe6144' | 'ffdhe8192';
   /** Prime length in bytes; 0 for the null group. */
   readonly bytes: number;
+  /**
+   * Private exponent length in bytes: twice the group's security strength (RFC 7919 §5.2,
+   * NIST SP 800-56A r3 Appendix D; the strengths Linux's crypto/dh.c uses: 112, 128, 152, 176,
+   * 200 bits). A full-length exponent buys nothing and costs ~20x: one ffdhe8192 exponentiation
+   * with a 1024-byte exponent blocks the event loop for ~200 ms, which a host that names a
+   * listed NQN could repeat at will.
+   */
+  readonly privateBytes: number;
 }
 
 export const DH_GROUPS: Readonly<Record<DhGroupId, GroupInfo>> = {
-  0: { id: 0, name: 'null', bytes: 0 },
-  1: { id: 1, name: 'ffdhe2048', bytes: 256 },
-  2: { id: 2, name: 'ffdhe3072', bytes: 384 },
-  3: { id: 3, name: 'ffdhe4096', bytes: 512 },
-  4: { id: 4, name: 'ffdhe6144', bytes: 768 },
-  5: { id: 5, name: 'ffdhe8192', bytes: 1024 },
+  0: { id: 0, name: 'null', bytes: 0, privateBytes: 0 },
+  1: { id: 1, name: 'ffdhe2048', bytes: 256, privateBytes: 28 },
+  2: { id: 2, name: 'ffdhe3072', bytes: 384, privateBytes: 32 },
+  3: { id: 3, name: 'ffdhe4096', bytes: 512, privateBytes: 38 },
+  4: { id: 4, name: 'ffdhe6144', bytes: 768, privateBytes: 44 },
+  5: { id: 5, name: 'ffdhe8192', bytes: 1024, privateBytes: 50 },
 };
 
 export function isDhGroupId(n: number): n is DhGroupId {

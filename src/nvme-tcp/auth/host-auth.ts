@@ -192,7 +192,7 @@ export class HostAuth {
     } else {
       const why = checkPublicValue(group, m.dhValue);
       if (why !== undefined) return this.#fail(FailureReason.INCORRECT_PAYLOAD, why);
-      const pair = dhKeyPair(group, this.#random(DH_GROUPS[group].bytes));
+      const pair = dhKeyPair(group, this.#random(DH_GROUPS[group].privateBytes));
       this.#shared = pair.sharedSecret(m.dhValue);
       dhValue = pair.publicValue;
       challenge = augmentedChallenge(hash, this.#shared, challenge);

@@ -32,7 +32,7 @@ export type {
 } from './controller-auth.js';
 export { HostAuth, HOST_RECEIVE_LENGTH } from './host-auth.js';
 export type { HostAuthConfig, HostAuthState, HostStep, HostOutcome } from './host-auth.js';
-export { describeFailure, describeNegotiated } from './common.js';
+export { describeFailure, describeNegotiated, explainFailure } from './common.js';
 export type { AuthFailure, Negotiated, RandomSource } from './common.js';
 export { AuthError, AuthErrorCode } from './errors.js';
 export { checkAuthCommand } from './command.js';

@@ -2,13 +2,29 @@
 // admin queue, Connect, Property Get CAP, CC (config, then EN), CSTS.RDY, Identify Controller,
 // Set Features Number of Queues, one TCP connection + Connect per I/O queue — then Keep Alive
 // every KATO/2 and an orderly shutdown (CC.SHN, CSTS.SHST) on disconnect.
+//
+// Security (docs/security.md): with `tls` every queue's connection starts with a TLS 1.3 PSK
+// handshake; when a queue's Connect answers AUTHREQ.ATR the queue authenticates with
+// DH-HMAC-CHAP (host/auth.ts) before anything else runs on it, as Linux does per queue.
 
 import { randomUUID } from 'node:crypto';
 import { readU16le, readU32le, readU8, writeAscii, writeU16le } from '../../util/bytes.js';
 import { AdminOpc } from '../../nvme/spec/opcodes.js';
 import { HostErrorCode, NvmeStatusError, NvmeTcpError } from './errors.js';
 import { HostQueue } from './queue.js';
-import type { CommandInit, CommandOptions, CommandResult } from './queue.js';
+import type { CommandInit, CommandOptions, CommandResult, QueueOptions } from './queue.js';
+import {
+  AUTHREQ_ASCR,
+  AUTHREQ_ATR,
+  authenticateQueue,
+  hostSecrets,
+  NvmeAuthError,
+  tlsCredentials,
+  type DhchapOptions,
+  type HostSecrets,
+  type TlsOptions,
+} from './auth.js';
+import type { Negotiated } from '../auth/common.js';
 
 /** NVMe/TCP's IANA port for I/O controllers. */
 export const DEFAULT_IO_PORT = 4420;
@@ -45,6 +61,10 @@ export interface ConnectOptions {
   readonly disableSqFlow?: boolean;
   /** Skip Identify/queue setup (discovery controllers need only Identify and Get Log Page). */
   readonly discovery?: boolean;
+  /** DH-HMAC-CHAP secrets (`nvme connect --dhchap-secret [--dhchap-ctrl-secret]`). */
+  readonly dhchap?: DhchapOptions;
+  /** TLS 1.3 with a PSK on every queue (`nvme connect --tls --tls-key`). */
+  readonly tls?: TlsOptions;
 }
 
 const DEFAULT_UUID = randomUUID();
@@ -88,23 +108,45 @@ export class NvmeTcpController {
   vs = 0;
   /** Identify Controller data (4096 bytes). */
   identify: Uint8Array = new Uint8Array(0);
+  /** What the admin queue's last DH-HMAC-CHAP transaction negotiated (undefined: none ran). */
+  negotiated: Negotiated | undefined;
+  /** The PSK identity every queue presented (undefined: no TLS). */
+  readonly tlsIdentity: string | undefined;
+  readonly #secrets: HostSecrets | undefined;
+  readonly #queueOpts: Omit<QueueOptions, 'inCapsuleLimit'>;
+  /** Whether the target asked the queues to authenticate (AUTHREQ.ATR on the admin queue). */
+  #authRequired = false;
+  #tid = 0;
   #ka: NodeJS.Timeout | undefined;
   #rr = 0;
   #closed = false;
 
-  private constructor(admin: HostQueue, opts: ConnectOptions) {
+  private constructor(
+    admin: HostQueue,
+    opts: ConnectOptions,
+    queueOpts: Omit<QueueOptions, 'inCapsuleLimit'>,
+    secrets: HostSecrets | undefined,
+  ) {
     this.admin = admin;
     this.opts = opts;
+    this.#queueOpts = queueOpts;
+    this.#secrets = secrets;
+    this.tlsIdentity = queueOpts.tls?.identity;
   }
 
   /** Connects the admin queue and `ioQueues` I/O queues; rejects with a typed error. */
   static async connect(opts: ConnectOptions): Promise<NvmeTcpController> {
     const port = opts.port ?? DEFAULT_IO_PORT;
     const dg = { hdgst: opts.hdgst ?? false, ddgst: opts.ddgst ?? false };
-    const admin = await HostQueue.open({ host: opts.address, port, ...dg });
-    const c = new NvmeTcpController(admin, opts);
+    // Keys are parsed before any socket opens: a malformed one is a usage error.
+    const secrets = opts.dhchap === undefined ? undefined : hostSecrets(opts.dhchap);
+    const hostnqn = opts.hostnqn ?? DEFAULT_HOSTNQN;
+    const tls = opts.tls === undefined ? undefined : tlsCredentials(opts.tls, hostnqn, opts.subnqn);
+    const queueOpts = { host: opts.address, port, ...dg, ...(tls === undefined ? {} : { tls }) };
+    const admin = await HostQueue.open(queueOpts);
+    const c = new NvmeTcpController(admin, opts, queueOpts, secrets);
     try {
-      await c.#setUp(port, dg);
+      await c.#setUp();
     } catch (e) {
       c.#teardown();
       throw e;
@@ -123,11 +165,13 @@ export class NvmeTcpController {
     return mdts === 0 ? 0 : 4096 * 2 ** mdts;
   }
 
-  async #setUp(port: number, dg: { hdgst: boolean; ddgst: boolean }): Promise<void> {
+  async #setUp(): Promise<void> {
     const kato = this.opts.kato ?? (this.opts.discovery === true ? 0 : 5000);
     const r = await this.#connectQueue(this.admin, 0, 31, kato, this.opts.cntlid ?? 0xffff);
     this.cntlid = r.dw0 & 0xffff;
     this.admin.qid = 0;
+    this.#authRequired = (r.dw0 & AUTHREQ_ATR) !== 0;
+    await this.#authenticateIfAsked(this.admin, 0, r.dw0);
     this.cap = await this.propertyGet(0x00, true);
     if (((this.cap >> 48n) & 0xfn) !== 0n) {
       throw new NvmeTcpError(HostErrorCode.PROTOCOL, 'Minimum device page size too large');
@@ -182,17 +226,57 @@ export class NvmeTcpController {
     const ioccsz = readU32le(this.identify, 1792);
     const inCapsule = ioccsz >= 4 ? ioccsz * 16 - 64 : 0;
     for (let qid = 1; qid <= granted; qid++) {
-      const q = await HostQueue.open({
-        host: this.opts.address,
-        port,
-        ...dg,
-        inCapsuleLimit: 8192,
-      });
+      const q = await HostQueue.open({ ...this.#queueOpts, inCapsuleLimit: 8192 });
       this.io.push(q);
-      await this.#connectQueue(q, qid, sqsize, 0, this.cntlid);
+      const rq = await this.#connectQueue(q, qid, sqsize, 0, this.cntlid);
       q.qid = qid;
       q.inCapsuleLimit = inCapsule;
+      await this.#authenticateIfAsked(q, qid, rq.dw0);
     }
+  }
+
+  /** AUTHREQ of a Connect response: authenticate the queue when ATR asks (Linux's rule). */
+  async #authenticateIfAsked(q: HostQueue, qid: number, dw0: number): Promise<void> {
+    if ((dw0 & AUTHREQ_ASCR) !== 0) {
+      throw new NvmeAuthError(
+        `qid ${qid}: the target asks for secure channel concatenation (AUTHREQ.ASCR), which is not supported`,
+      );
+    }
+    if ((dw0 & AUTHREQ_ATR) === 0) return;
+    const negotiated = await this.#authenticate(q, qid);
+    if (qid === 0) this.negotiated = negotiated;
+  }
+
+  async #authenticate(q: HostQueue, qid: number): Promise<Negotiated> {
+    if (this.#secrets === undefined) {
+      throw new NvmeAuthError(
+        `qid ${qid}: the target requires in-band authentication (AUTHREQ.ATR) and no ` +
+          'DH-HMAC-CHAP secret was given (dhchap / --dhchap-secret)',
+      );
+    }
+    this.#tid = (this.#tid + 1) & 0xffff;
+    return authenticateQueue(
+      q,
+      qid,
+      this.#tid,
+      { hostnqn: this.hostnqn, subnqn: this.opts.subnqn },
+      this.#secrets,
+    );
+  }
+
+  /**
+   * Re-authentication (what writing a new key to Linux's dhchap_secret does): a new
+   * DH-HMAC-CHAP transaction on the admin queue, then on each I/O queue. The queues stay usable
+   * meanwhile; a failure rejects with NvmeAuthError and the target ends the association.
+   */
+  async reauthenticate(): Promise<Negotiated> {
+    if (!this.#authRequired) {
+      throw new NvmeAuthError('the target did not ask this association to authenticate');
+    }
+    const n = await this.#authenticate(this.admin, 0);
+    this.negotiated = n;
+    for (const q of this.io) await this.#authenticate(q, q.qid);
+    return n;
   }
 
   async #connectQueue(

@@ -20,6 +20,8 @@ export const HostErrorCode = {
   STATUS: 'NVME_STATUS',
   /** Caller error: bad argument to the host API. */
   USAGE: 'NVME_TCP_USAGE',
+  /** In-band authentication (DH-HMAC-CHAP) failed or was required without a secret. */
+  AUTH: 'NVME_TCP_AUTH',
 } as const;
 /** One of HostErrorCode's values. */
 export type HostErrorCodeName = (typeof HostErrorCode)[keyof typeof HostErrorCode];

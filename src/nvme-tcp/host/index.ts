@@ -14,4 +14,12 @@ export type { DiscoverOptions } from './discovery.js';
 export { HostErrorCode, NvmeTcpError, NvmeStatusError } from './errors.js';
 export type { HostErrorCodeName } from './errors.js';
 export { statusNameFor, FabricsType, FABRICS_OPCODE } from './status-names.js';
+export {
+  NvmeAuthError,
+  AUTHREQ_ATR,
+  AUTHREQ_ASCR,
+  authenticateQueue,
+  tlsCredentials,
+} from './auth.js';
+export type { DhchapOptions, TlsOptions } from './auth.js';
 export type { StatusContext } from './status-names.js';

@@ -19,6 +19,7 @@ import {
   writeU8,
 } from '../../util/bytes.js';
 import { HostErrorCode, NvmeTcpError } from './errors.js';
+import { connectTlsPsk } from '../tls/socket.js';
 
 /** A command to submit. CID, PSDT and SGL1 are filled in by the queue. */
 export interface CommandInit {
@@ -71,6 +72,8 @@ export interface QueueOptions {
   readonly inCapsuleLimit?: number;
   /** ICResp wait in ms (Linux: 10 s). */
   readonly icTimeoutMs?: number;
+  /** TLS 1.3 with this PSK identity and TLS PSK before ICReq (TP 8011; host/auth.ts). */
+  readonly tls?: { readonly identity: string; readonly key: Uint8Array };
 }
 
 interface Pending {
@@ -130,22 +133,8 @@ export class HostQueue {
 
   /** Opens the TCP connection and performs ICReq/ICResp. */
   static async open(opts: QueueOptions): Promise<HostQueue> {
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = netConnect({ host: opts.host, port: opts.port, noDelay: true });
-      s.once('connect', () => {
-        s.off('error', reject);
-        resolve(s);
-      });
-      s.once('error', (e) =>
-        reject(
-          new NvmeTcpError(
-            HostErrorCode.CONNECT,
-            `cannot connect to ${opts.host}:${opts.port}: ${e.message}`,
-            { cause: e },
-          ),
-        ),
-      );
-    });
+    const socket =
+      opts.tls === undefined ? await plainSocket(opts) : await tlsSocket(opts, opts.tls);
     const q = new HostQueue(socket, opts.inCapsuleLimit ?? 8192);
     socket.on('data', (chunk: Buffer) => q.#framer.push(chunk));
     socket.on('error', (e) =>
@@ -383,6 +372,63 @@ export class HostQueue {
     this.#corked = false;
     this.#out.flush();
   }
+}
+
+function plainSocket(opts: QueueOptions): Promise<Socket> {
+  return new Promise<Socket>((resolve, reject) => {
+    const s = netConnect({ host: opts.host, port: opts.port, noDelay: true });
+    s.once('connect', () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+    s.once('error', (e) =>
+      reject(
+        new NvmeTcpError(
+          HostErrorCode.CONNECT,
+          `cannot connect to ${opts.host}:${opts.port}: ${e.message}`,
+          { cause: e },
+        ),
+      ),
+    );
+  });
+}
+
+/** TLS 1.3 with the PSK (TP 8011); the handshake failing is a connection error. */
+async function tlsSocket(
+  opts: QueueOptions,
+  tls: { readonly identity: string; readonly key: Uint8Array },
+): Promise<Socket> {
+  try {
+    const s = await connectTlsPsk({
+      host: opts.host,
+      port: opts.port,
+      identity: tls.identity,
+      key: tls.key,
+      timeoutMs: opts.icTimeoutMs ?? 10_000,
+    });
+    s.setNoDelay(true);
+    return s;
+  } catch (e) {
+    throw new NvmeTcpError(
+      HostErrorCode.CONNECT,
+      `TLS handshake with ${opts.host}:${opts.port} failed: ${tlsFailure(e as Error)}`,
+      { cause: e },
+    );
+  }
+}
+
+/** OpenSSL's error as one readable line: its code and the TLS alert the peer sent. */
+function tlsFailure(e: Error & { code?: string }): string {
+  const alert = /SSL alert number (\d+)/.exec(e.message)?.[1];
+  if (alert === undefined) return e.message.trim();
+  // RFC 8446 §6.2: the server sends illegal_parameter (47) / decrypt_error (51) when the PSK
+  // binder does not verify, handshake_failure (40) when it has no PSK for the identity.
+  const why: Record<string, string> = {
+    '40': 'the target has no PSK for this identity',
+    '47': 'the target could not verify the PSK: the keys or their derivation differ',
+    '51': 'the target could not verify the PSK: the keys or their derivation differ',
+  };
+  return `${e.code ?? 'TLS error'} (TLS alert ${alert}${why[alert] === undefined ? '' : `: ${why[alert]}`})`;
 }
 
 /** The 64-byte SQE with PSDT 01b and one SGL descriptor (§1.7), written field by field. */

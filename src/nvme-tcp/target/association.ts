@@ -8,6 +8,7 @@ import type { Controller } from '../../nvme/ctrl/controller.js';
 import type { FabricsFrontEnd, FrontEnd, ResetKind } from '../../nvme/ctrl/state.js';
 import type { FabricsSubsystem } from './backend.js';
 import type { TargetConnection } from './connection.js';
+import type { AssociationAuth } from './queue-auth.js';
 
 export interface AssociationInit {
   readonly subsys: FabricsSubsystem;
@@ -21,6 +22,9 @@ export interface AssociationInit {
   /** The controller ended the binding: the target tears the association down. */
   readonly onEvicted: (a: Association, why: string) => void;
 }
+
+/** AUTHREQ.ATR (Connect response DW0 bit 17): the queue must authenticate (NVMe-oF §3.3). */
+export const AUTHREQ_ATR = 1 << 17;
 
 export class Association implements FrontEnd, FabricsFrontEnd {
   readonly transport = 'fabrics' as const;
@@ -36,6 +40,11 @@ export class Association implements FrontEnd, FabricsFrontEnd {
   dead = false;
   /** Why it ended (logs, tests). */
   endReason: string | undefined;
+  /**
+   * DH-HMAC-CHAP of the queues (queue-auth.ts), set at Connect when the host must authenticate
+   * (a dhchap-secret and x-auth not off); the controller reaches it through `auth`.
+   */
+  authState: AssociationAuth | undefined;
 
   constructor(init: AssociationInit) {
     this.subsys = init.subsys;
@@ -78,6 +87,10 @@ export class Association implements FrontEnd, FabricsFrontEnd {
   }
 
   // ---- FabricsFrontEnd --------------------------------------------------------------------------
+
+  get auth(): AssociationAuth | undefined {
+    return this.authState;
+  }
 
   hasQueue(qid: number): boolean {
     return qid === 0 || this.io.has(qid);

@@ -4,6 +4,17 @@
 // machine.ts lists a machine's subsystems; discovery-ctrl.ts builds the discovery subsystem.
 
 import type { Controller } from '../../nvme/ctrl/controller.js';
+import type { SubsysAuthMode } from '../../nvme/subsys/fabrics-config.js';
+import type { HostDhchap, HostTls } from '../config/host-object.js';
+
+/** What the target knows about one host of a subsystem (an `x-nvmemu-host` object). */
+export interface HostSecurity {
+  readonly nqn: string;
+  /** DH-HMAC-CHAP keys; absent: the host does not authenticate. */
+  readonly dhchap?: HostDhchap | undefined;
+  /** The configured TLS PSK; absent: the host cannot use TLS. */
+  readonly tls?: HostTls | undefined;
+}
 
 /** One NVM subsystem as the target serves it. */
 export interface FabricsSubsystem {
@@ -20,11 +31,20 @@ export interface FabricsSubsystem {
   controllers(): readonly Controller[];
   /** Host NQNs allowed to connect (nvmet allowed_hosts); undefined = any host. */
   readonly allowedHosts?: readonly string[] | undefined;
+  /** The hosts' keys by host NQN (`x-hosts`); absent: nobody authenticates or uses TLS. */
+  readonly hosts?: ReadonlyMap<string, HostSecurity> | undefined;
+  /** `x-auth` (default 'auto': hosts with a dhchap-secret authenticate). */
+  readonly auth?: SubsysAuthMode | undefined;
   /**
    * Discovery subsystems: a new controller for cntlid `n`, for a host that reached us at
    * `localAddress`/`localPort` (discovery entries must name an address the host can reach, §2.6).
    */
-  createController?(cntlid: number, localAddress: string, localPort: number): Controller;
+  createController?(
+    cntlid: number,
+    localAddress: string,
+    localPort: number,
+    hostnqn: string,
+  ): Controller;
 }
 
 /** The subsystems to serve, read when a host connects or discovers (they change at run time). */

@@ -25,6 +25,7 @@ import { planData } from './sgl.js';
 import { ioBuffer } from '../../block/drive.js';
 import { IoOpc } from '../../nvme/spec/opcodes.js';
 import type { MaybePromise } from '../../util/maybe.js';
+import type { LimitName } from './limits.js';
 
 /** Transport parameters of the target (defaults in DEFAULT_TARGET_OPTIONS). */
 export interface TargetTransportOptions {
@@ -40,6 +41,10 @@ export interface TargetTransportOptions {
   readonly c2hSuccess: boolean;
   /** Close a connection that sends no ICReq within this many ms (Linux waits 10 s for ICResp). */
   readonly icTimeoutMs: number;
+  /** Close a connection that sends no Connect within this many ms of ICResp (limits.ts). */
+  readonly connectTimeoutMs: number;
+  /** R2Ts outstanding at once; further writes wait for a burst to complete (limits.ts). */
+  readonly maxOutstandingR2t: number;
 }
 
 export const DEFAULT_TARGET_OPTIONS: TargetTransportOptions = {
@@ -49,7 +54,16 @@ export const DEFAULT_TARGET_OPTIONS: TargetTransportOptions = {
   r2tChunk: 1 << 20,
   c2hSuccess: true,
   icTimeoutMs: 10_000,
+  connectTimeoutMs: 10_000,
+  maxOutstandingR2t: 256,
 };
+
+/** The TLS session a connection came through (TP 8011): the PSK identity the host presented. */
+export interface TlsSession {
+  readonly identity: string;
+  readonly hostnqn: string;
+  readonly subnqn: string;
+}
 
 /** The fixed in-capsule limit for the admin queue and Fabrics commands (§1.7). */
 export const ADMIN_IN_CAPSULE = 8192;
@@ -73,6 +87,8 @@ export interface CommandSink {
   execute(conn: TargetConnection, cmd: NvmeCmd, data: HostData): MaybePromise<Completion>;
   /** Called once when the connection is gone (socket closed or fatal error). */
   closed(conn: TargetConnection): void;
+  /** A limit bit on this connection (logged and counted by the port). */
+  bite?(conn: TargetConnection, limit: LimitName, detail: string): void;
 }
 
 interface Inflight {
@@ -104,6 +120,8 @@ export class TargetConnection {
   #binding: QueueBinding | undefined;
   #send = { hdgst: false, ddgst: false, pda: 0 };
   #icTimer: NodeJS.Timeout | undefined;
+  /** Commands waiting for an R2T slot (maxOutstandingR2t), in arrival order. */
+  readonly #r2tWaiting: Inflight[] = [];
   readonly #byCid = new Map<number, Inflight>();
   readonly #byTtag = new Map<number, Inflight>();
   #nextTtag = 1;
@@ -117,9 +135,12 @@ export class TargetConnection {
   #closed = false;
   /** Why the connection ended (for logs and tests). */
   closeReason: string | undefined;
+  /** The TLS session, when the connection came through TLS. */
+  readonly tls: TlsSession | undefined;
 
-  constructor(socket: Socket, sink: CommandSink, opts: TargetTransportOptions) {
+  constructor(socket: Socket, sink: CommandSink, opts: TargetTransportOptions, tls?: TlsSession) {
     this.socket = socket;
+    this.tls = tls;
     this.#out = new SendQueue(socket, FLUSH_IN_GROUPS);
     this.#sink = sink;
     this.#opts = opts;
@@ -135,8 +156,17 @@ export class TargetConnection {
     socket.on('data', (chunk: Buffer) => this.#framer.push(chunk));
     socket.on('error', () => this.close('socket error'));
     socket.on('close', () => this.close('socket closed'));
-    this.#icTimer = setTimeout(() => this.close('no ICReq'), opts.icTimeoutMs);
+    this.#icTimer = setTimeout(() => {
+      this.#sink.bite?.(this, 'ic-timeout', `no ICReq within ${opts.icTimeoutMs} ms`);
+      this.close('no ICReq');
+    }, opts.icTimeoutMs);
     this.#icTimer.unref();
+  }
+
+  /** The peer as `address:port` (log lines). */
+  get peer(): string {
+    const a = this.socket.remoteAddress ?? '?';
+    return `${a.includes(':') ? `[${a}]` : a}:${this.socket.remotePort ?? 0}`;
   }
 
   /** Digests negotiated by ICReq/ICResp (§1.4): header (HDGST) and data (DDGST). */
@@ -160,6 +190,7 @@ export class TargetConnection {
   /** Called by the sink when Connect succeeds on this connection. */
   bind(binding: QueueBinding): void {
     this.#binding = binding;
+    clearTimeout(this.#icTimer);
     if (binding.qid > 0) {
       this.#framer.setLimits({ maxInCapsuleData: Math.max(this.#opts.inCapsuleSize, 0) });
     }
@@ -174,6 +205,7 @@ export class TargetConnection {
     this.#framer.stop();
     this.#byCid.clear();
     this.#byTtag.clear();
+    this.#r2tWaiting.length = 0;
     this.#flush();
     this.socket.end();
     this.socket.destroySoon();
@@ -194,6 +226,13 @@ export class TargetConnection {
     switch (pdu.type) {
       case PduType.ICReq: {
         clearTimeout(this.#icTimer);
+        // From ICResp to Connect (limits.ts connect-timeout); bind() stops it.
+        const ms = this.#opts.connectTimeoutMs;
+        this.#icTimer = setTimeout(() => {
+          this.#sink.bite?.(this, 'connect-timeout', `no Connect within ${ms} ms of ICResp`);
+          this.close('no Connect');
+        }, ms);
+        this.#icTimer.unref();
         // Padding toward the host is implemented by encodePdu, so any HPDA is honoured (§1.6);
         // CPDA stays 0 because Linux refuses anything else (§1.4).
         this.#send = { hdgst: pdu.dgst.hdgst, ddgst: pdu.dgst.ddgst, pda: pdu.hpda };
@@ -259,6 +298,12 @@ export class TargetConnection {
         // The buffer is made on the first H2CData (see #onH2CData).
         const f = inflight(cmd, cid, plan.length, false, undefined);
         this.#byCid.set(cid, f);
+        if (this.#byTtag.size >= this.#opts.maxOutstandingR2t) {
+          this.#r2tWaiting.push(f);
+          const n = this.#opts.maxOutstandingR2t;
+          this.#sink.bite?.(this, 'max-r2t', `${n} R2Ts outstanding; a write waits`);
+          return;
+        }
         return this.#solicit(f);
       }
     }
@@ -308,10 +353,17 @@ export class TargetConnection {
     }
     this.#byTtag.delete(f.ttag);
     if (f.received < f.length) return this.#solicit(f);
+    this.#nextWaitingWrite();
     // §1.5: a bad data digest fails the command (SPDK's 22h), the connection stays up.
     if (f.digestError) return this.#respond(f.cid, { status: TRANSIENT_TRANSPORT_ERROR });
     const buf = f.buf;
     this.#execute(f, buf === undefined ? NO_DATA : new WriteData(buf));
+  }
+
+  /** An R2T slot is free: solicit the oldest waiting write. */
+  #nextWaitingWrite(): void {
+    const next = this.#r2tWaiting.shift();
+    if (next !== undefined && this.#byCid.get(next.cid) === next) this.#solicit(next);
   }
 
   #execute(f: Inflight, data: HostData): void {
@@ -421,6 +473,9 @@ export class TargetConnection {
   // ---- fatal errors ----
 
   #onFramerFatal(f: FramerFatal): void {
+    if (f.fes === Fes.DataLimitExceeded && f.header[0] === PduType.CapsuleCmd) {
+      this.#sink.bite?.(this, 'in-capsule-size', f.message);
+    }
     this.#fail(f.fes, f.fei, f.header, f.message);
   }
 

@@ -1,7 +1,11 @@
 // The discovery subsystem (reference nvme-tcp.md §2.6, §6.15): the well-known NQN, a fresh
 // discovery controller per association — a core controller of type 'discovery' (nvme/ctrl
-// discovery.ts runs its commands) — whose Discovery Log Page lists every NVM subsystem at the
-// I/O port and this discovery subsystem, naming an address the connecting host can reach.
+// discovery.ts runs its commands) — whose Discovery Log Page lists the NVM subsystems at the
+// I/O port that the connecting host may use, and this discovery subsystem, naming an address the
+// host can reach. A subsystem with `x-hosts` is listed only to the hosts it names, and, when the
+// I/O port requires TLS, only to those with a TLS PSK (the others could not connect anyway:
+// nvmet lists only subsystems whose allowed hosts include the host, too). The I/O port's entries
+// carry its secure channel requirement (TREQ bits 1:0) and TLS 1.3 in TSAS (tls-port.ts).
 
 import { Controller } from '../../nvme/ctrl/controller.js';
 import { defaultParams } from '../../nvme/ctrl/params.js';
@@ -16,6 +20,7 @@ import {
 } from '../discovery.js';
 import type { DiscoveryEntry } from '../discovery.js';
 import type { FabricsSubsystem } from './backend.js';
+import { tlsDiscoveryFields, type TlsMode } from './tls-port.js';
 
 /** A port the target listens on, as discovery entries describe it. */
 export interface PortInfo {
@@ -35,6 +40,8 @@ export interface DiscoverySource {
   subsystems(): readonly FabricsSubsystem[];
   readonly ioPort: PortInfo;
   readonly discoveryPort: PortInfo;
+  /** TLS on the I/O port (default none). */
+  readonly tls?: TlsMode;
 }
 
 /** Discovery controllers' parameters: their own identity, no I/O queues, AERL 3. */
@@ -52,9 +59,9 @@ export function discoverySubsystem(src: DiscoverySource): FabricsSubsystem {
     nqn: DISCOVERY_NQN,
     kind: 'discovery',
     controllers: () => [],
-    createController: (cntlid, localAddress) => {
+    createController: (cntlid, localAddress, _localPort, hostnqn) => {
       const c = new Controller({ ...DISCOVERY_PARAMS, cntlid }, subsys, 'discovery');
-      c.discoveryLog = () => encodeDiscoveryLog(1n, discoveryEntries(src, localAddress));
+      c.discoveryLog = () => encodeDiscoveryLog(1n, discoveryEntries(src, localAddress, hostnqn));
       return c;
     },
   };
@@ -67,15 +74,30 @@ function reachable(p: PortInfo, localAddress: string): string {
   return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
 }
 
-/** Entries: every NVM subsystem at the I/O port, and this discovery subsystem (SUBTYPE 3). */
-export function discoveryEntries(src: DiscoverySource, localAddress: string): DiscoveryEntry[] {
+/** Whether `hostnqn` may connect to `s` (allowed, and with a PSK when TLS is required). */
+export function mayAccess(s: FabricsSubsystem, hostnqn: string, tls: TlsMode): boolean {
+  if (s.allowedHosts !== undefined && !s.allowedHosts.includes(hostnqn)) return false;
+  return tls !== 'required' || s.hosts?.get(hostnqn)?.tls !== undefined;
+}
+
+/**
+ * Entries: the NVM subsystems at the I/O port that `hostnqn` may access (every one when
+ * `hostnqn` is undefined), and this discovery subsystem (SUBTYPE 3).
+ */
+export function discoveryEntries(
+  src: DiscoverySource,
+  localAddress: string,
+  hostnqn?: string,
+): DiscoveryEntry[] {
+  const tls = src.tls ?? 'none';
   const entry = (p: PortInfo, subtype: number, subnqn: string): DiscoveryEntry => {
     const traddr = reachable(p, localAddress);
+    const secure = p === src.ioPort ? tlsDiscoveryFields(tls) : tlsDiscoveryFields('none');
     return {
       trtype: TrType.TCP,
       adrfam: traddr.includes(':') ? AdrFam.IPV6 : AdrFam.IPV4,
       subtype,
-      treq: TREQ_DISABLE_SQFLOW,
+      treq: TREQ_DISABLE_SQFLOW | secure.treq,
       portid: p.portid,
       cntlid: 0xffff,
       asqsz: 32,
@@ -83,12 +105,12 @@ export function discoveryEntries(src: DiscoverySource, localAddress: string): Di
       trsvcid: String(p.port),
       subnqn,
       traddr,
-      sectype: 0,
+      sectype: secure.sectype,
     };
   };
   const out = src
     .subsystems()
-    .filter((s) => s.kind === 'nvm')
+    .filter((s) => s.kind === 'nvm' && (hostnqn === undefined || mayAccess(s, hostnqn, tls)))
     .map((s) => entry(src.ioPort, SubType.NVME, s.nqn));
   out.push(entry(src.discoveryPort, SubType.CURRENT_DISCOVERY, DISCOVERY_NQN));
   return out;

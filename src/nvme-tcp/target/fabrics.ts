@@ -4,6 +4,11 @@
 // I/O queue to one; every other command goes to the bound controller's execute(), where the
 // fabrics personality answers Property Get/Set, Keep Alive and the rest. This is the only place
 // that knows which connection belongs to which association.
+//
+// Connect also decides what a host must do (docs/security.md): a host whose subsystem lists it
+// with a dhchap-secret gets AUTHREQ.ATR in the response on every queue and authenticates each
+// one (queue-auth.ts); a connection that came through TLS may only Connect as the host and to
+// the subsystem of its PSK identity; the per-host limits (queue depth, I/O queues) apply here.
 
 import { readU16le, readU8 } from '../../util/bytes.js';
 import type { NvmeCmd } from '../../nvme/spec/command.js';
@@ -14,8 +19,11 @@ import { FcType } from '../../nvme/ctrl/fabrics.js';
 import type { Controller } from '../../nvme/ctrl/controller.js';
 import type { MaybePromise } from '../../util/maybe.js';
 import type { FabricsSubsystem, SubsystemSource } from './backend.js';
-import { Association } from './association.js';
+import { Association, AUTHREQ_ATR } from './association.js';
 import type { CommandSink, TargetConnection } from './connection.js';
+import type { TargetCounters, TargetLimits, TargetLog } from './limits.js';
+import { AssociationAuth } from './queue-auth.js';
+import type { HostDhchap } from '../config/host-object.js';
 
 export { FcType };
 
@@ -47,6 +55,9 @@ export interface FabricsOptions {
   readonly katoGraceMs: number;
   /** In-capsule bytes on I/O queues (for IOCCSZ). */
   readonly inCapsuleSize: number;
+  readonly limits: TargetLimits;
+  readonly counters: TargetCounters;
+  readonly log: TargetLog;
 }
 
 /** An association begins (admin queue Connect succeeded) or ends (§2.5). */
@@ -136,7 +147,10 @@ export class FabricsTarget implements CommandSink {
     if (q === undefined) return;
     this.#queues.delete(conn);
     if (q.qid === 0) this.#destroy(q.assoc, 'admin queue closed');
-    else if (q.assoc.io.get(q.qid) === conn) q.assoc.io.delete(q.qid);
+    else if (q.assoc.io.get(q.qid) === conn) {
+      q.assoc.io.delete(q.qid);
+      q.assoc.authState?.queueClosed(q.qid);
+    }
   }
 
   /** Ends every association (port shutdown). */
@@ -166,6 +180,27 @@ export class FabricsTarget implements CommandSink {
     if (subsys.allowedHosts !== undefined && !subsys.allowedHosts.includes(hostnqn)) {
       return { status: withDnr(ConnectStatus.INVALID_HOST), field: 'dptr' };
     }
+    const tls = conn.tls;
+    if (tls !== undefined && (tls.hostnqn !== hostnqn || tls.subnqn !== subnqn)) {
+      // A PSK authenticates one host to one subsystem: it must not open any other.
+      this.#opts.counters.tlsIdentityMismatches++;
+      this.#opts.log.line(
+        `${conn.peer}: Connect as ${hostnqn} to ${subnqn} refused: the TLS PSK identity is ` +
+          `for ${tls.hostnqn} to ${tls.subnqn}`,
+      );
+      return { status: withDnr(ConnectStatus.INVALID_HOST), field: 'dptr' };
+    }
+    if (sqsize + 1 > this.#opts.limits.maxQueueDepth) {
+      const max = this.#opts.limits.maxQueueDepth;
+      this.#refuseQueue(
+        conn,
+        hostnqn,
+        qid,
+        `queue of ${sqsize + 1} entries (max ${max})`,
+        'max-queue-depth',
+      );
+      return invalidParam(ConnectOff.sqeSqsize, false);
+    }
     const hostid = raw.slice(ConnectOff.hostid, ConnectOff.hostid + 16);
     if (qid === 0) {
       return this.#connectAdmin(conn, { subsys, hostnqn, hostid, cntlid, sqsize, cattr, kato });
@@ -179,11 +214,38 @@ export class FabricsTarget implements CommandSink {
       return invalidParam(ConnectOff.sqeQid, false);
     }
     if (sqsize === 0 || sqsize > mqes(a.ctrl)) return invalidParam(ConnectOff.sqeSqsize, false);
+    const held = this.associations
+      .filter((x) => x.hostnqn === hostnqn)
+      .reduce((n, x) => n + x.io.size, 0);
+    if (held >= this.#opts.limits.maxIoQueuesPerHost) {
+      const max = this.#opts.limits.maxIoQueuesPerHost;
+      this.#refuseQueue(
+        conn,
+        hostnqn,
+        qid,
+        `I/O queue beyond ${max} for this host`,
+        'max-io-queues-per-host',
+      );
+      return invalidParam(ConnectOff.sqeQid, false);
+    }
     a.io.set(qid, conn);
     a.ctrl.qsCreated = true;
     this.#queues.set(conn, { assoc: a, qid });
     conn.bind({ qid, sqsize, sqFlowDisabled: (cattr & 4) !== 0, maxTransfer: a.ctrl.mdtsBytes });
-    return { status: 0 };
+    a.authState?.queueConnected(qid);
+    return a.authState === undefined ? { status: 0 } : { status: 0, dw0: AUTHREQ_ATR };
+  }
+
+  /** A per-host limit refused a queue's Connect: one log line (rate limited), one count. */
+  #refuseQueue(
+    conn: TargetConnection,
+    hostnqn: string,
+    qid: number,
+    what: string,
+    limit: 'max-queue-depth' | 'max-io-queues-per-host',
+  ): void {
+    this.#opts.counters.queuesRefused++;
+    this.#opts.log.limit(limit, `${conn.peer}: host ${hostnqn} qid ${qid}: refused a ${what}`);
   }
 
   #connectAdmin(
@@ -205,7 +267,12 @@ export class FabricsTarget implements CommandSink {
       const id = this.#nextDiscoveryCntlid;
       this.#nextDiscoveryCntlid = (id % 0xffef) + 1;
       const socket = conn.socket;
-      ctrl = subsys.createController?.(id, socket.localAddress ?? '', socket.localPort ?? 0);
+      ctrl = subsys.createController?.(
+        id,
+        socket.localAddress ?? '',
+        socket.localPort ?? 0,
+        p.hostnqn,
+      );
       if (ctrl === undefined) return { status: withDnr(Status.INTERNAL_DEVICE_ERROR) };
     } else if (cntlid === CNTLID_DYNAMIC || cntlid === CNTLID_ANY_STATIC) {
       // The first controller of the subsystem that no front end holds (issue 4).
@@ -234,9 +301,46 @@ export class FabricsTarget implements CommandSink {
     this.#queues.set(conn, { assoc: a, qid: 0 });
     const maxTransfer = ctrl.mdtsBytes;
     conn.bind({ qid: 0, sqsize: p.sqsize, sqFlowDisabled: (p.cattr & 4) !== 0, maxTransfer });
+    const dhchap =
+      subsys.kind === 'nvm' && (subsys.auth ?? 'auto') !== 'off'
+        ? subsys.hosts?.get(p.hostnqn)?.dhchap
+        : undefined;
+    if (dhchap !== undefined) {
+      a.authState = this.#authFor(a, dhchap);
+      a.authState.queueConnected(0);
+    }
     for (const fn of this.#listeners) fn('connected', a);
-    // AUTHREQ (bits 31:16) stays 0: no in-band authentication (§2.2).
-    return { status: 0, dw0: ctrl.cntlid };
+    // AUTHREQ (DW0 bits 31:16): ATR when the host must authenticate; ASCR (secure channel
+    // concatenation) is never asked for.
+    return { status: 0, dw0: ctrl.cntlid | (dhchap !== undefined ? AUTHREQ_ATR : 0) };
+  }
+
+  /** The association's DH-HMAC-CHAP (queue-auth.ts), wired to the log, counters and teardown. */
+  #authFor(a: Association, dhchap: HostDhchap): AssociationAuth {
+    const o = this.#opts;
+    const connOf = (qid: number): TargetConnection | undefined =>
+      qid === 0 ? a.admin : a.io.get(qid);
+    return new AssociationAuth({
+      hostnqn: a.hostnqn,
+      subnqn: a.subsys.nqn,
+      dhchap,
+      timeoutMs: o.limits.authTimeoutMs,
+      who: (qid) => `host ${a.hostnqn} qid ${qid} (${connOf(qid)?.peer ?? '?'}) to ${a.subsys.nqn}`,
+      log: (line) => o.log.line(line),
+      count: (what) => {
+        if (what === 'success') o.counters.authSuccesses++;
+        else if (what === 'failure') o.counters.authFailures++;
+        else o.counters.authTimeouts++;
+      },
+      alive: () => a.ctrl.keepAlive(),
+      // After the completion that carries AUTH_Failure1 (or acknowledges AUTH_Failure2) is out,
+      // as nvmet_ctrl_fatal_error ends the controller.
+      failed: (_qid, why) => setImmediate(() => this.#destroy(a, why)),
+      timedOut: (qid) => {
+        if (qid === 0) this.#destroy(a, 'not authenticated in time');
+        else connOf(qid)?.close('not authenticated in time');
+      },
+    });
   }
 
   /** Association end (§2.5): every queue's socket closes; the controller resets and is free. */
@@ -244,6 +348,7 @@ export class FabricsTarget implements CommandSink {
     if (a.dead) return;
     a.dead = true;
     a.endReason = why;
+    a.authState?.close();
     this.#live.delete(a);
     for (const c of a.io.values()) c.close('association ended');
     a.admin.close('association ended');

@@ -5,6 +5,7 @@ import { EmuError, ErrorCode } from '../../util/errors.js';
 import { machineSubsystems, type MachineView } from './machine.js';
 import { TcpTarget } from './port.js';
 import type { TcpTargetOptions } from './port.js';
+import { parseTargetSettings } from './options.js';
 
 export { TcpTarget } from './port.js';
 export type { TcpTargetOptions } from './port.js';
@@ -14,7 +15,14 @@ export { TargetConnection, DEFAULT_TARGET_OPTIONS } from './connection.js';
 export type { TargetTransportOptions } from './connection.js';
 export { machineSubsystems, type MachineView } from './machine.js';
 export { discoverySubsystem } from './discovery-ctrl.js';
-export { Association } from './association.js';
+export { Association, AUTHREQ_ATR } from './association.js';
+export { AssociationAuth } from './queue-auth.js';
+export { TargetCounters, TargetLog, DEFAULT_LIMITS } from './limits.js';
+export type { TargetLimits, LimitName } from './limits.js';
+export { parseTargetSettings, TARGET_OPTIONS_SCHEMA } from './options.js';
+export type { TargetSettings } from './options.js';
+export { pskFor, tlsDiscoveryFields } from './tls-port.js';
+export type { TlsMode } from './tls-port.js';
 
 export interface StartNvmeTcpOptions {
   /** `host:port` (IPv6 as `[addr]:port`); default 127.0.0.1:4420; port 0 picks a free one. */
@@ -27,6 +35,8 @@ export interface StartNvmeTcpOptions {
   readonly advertise?: string;
   /** Transport tuning (MAXH2CDATA, in-capsule size, ...); see TcpTargetOptions. */
   readonly transport?: Omit<TcpTargetOptions, 'host' | 'port' | 'discoveryPort'>;
+  /** `--nvme-tcp KEY=VALUE,...` (options.ts): TLS mode and limits; they override `transport`. */
+  readonly settings?: string;
 }
 
 export interface NvmeTcpService {
@@ -56,9 +66,18 @@ export async function startNvmeTcp(
   opts: StartNvmeTcpOptions,
 ): Promise<NvmeTcpService> {
   const { host, port } = parseListen(opts.listen);
+  const settings = opts.settings === undefined ? undefined : parseTargetSettings(opts.settings);
   const { source, warnings } = machineSubsystems(machine, opts.allowedHosts);
   const target = await TcpTarget.start(source, {
     ...opts.transport,
+    ...(settings === undefined
+      ? {}
+      : {
+          tls: settings.tls,
+          limits: settings.limits,
+          icTimeoutMs: settings.icTimeoutMs,
+          inCapsuleSize: settings.inCapsuleSize,
+        }),
     host,
     port,
     discoveryPort: opts.discoveryPort === undefined ? 8009 : opts.discoveryPort,

@@ -5,10 +5,15 @@
 // reachable at once, one unplugged with device_del is gone (its associations ended when it was
 // removed), and after a power cut the new machine's controllers are served.
 
+//
+// A subsystem's `x-hosts` (nvme/subsys/fabrics-config.ts) names `x-nvmemu-host` objects: their
+// NQNs are the allowed hosts and their keys the hosts' DH-HMAC-CHAP secrets and TLS PSKs.
+
 import type { Component } from '../../machine/registry.js';
-import { NvmeDevice } from '../../nvme/index.js';
+import { NvmeDevice, NvmeSubsysDevice } from '../../nvme/index.js';
 import type { Controller } from '../../nvme/ctrl/controller.js';
-import type { FabricsSubsystem, SubsystemSource } from './backend.js';
+import { FabricsHost } from '../config/host-object.js';
+import type { FabricsSubsystem, HostSecurity, SubsystemSource } from './backend.js';
 
 /** What the target reads of a machine (a Machine, or the monitor's MachineSwitch). */
 export interface MachineView {
@@ -32,18 +37,41 @@ function collect(
     // reachable over fabrics.
     else warnings.push(`nvme ${comp.id ?? ''}: SUBNQN ${nqn} already served; not exported`);
   }
-  const subsystems = [...groups.entries()].map(([nqn, g]) => ({
-    nqn,
-    kind: 'nvm' as const,
-    // SR-IOV: an online VF's secondary controller is a controller of the subsystem too.
-    controllers: (): Controller[] =>
-      g.devs
-        .flatMap((d) => [d.controller, ...d.secondaryControllers()])
-        .filter((c) => !c.removed)
-        .sort((a, b) => a.cntlid - b.cntlid),
-    allowedHosts: allowedHosts.get(nqn),
-  }));
+  const subsystems = [...groups.entries()].map(([nqn, g]): FabricsSubsystem => {
+    const access = hostsOf(machine, g.subsys);
+    return {
+      nqn,
+      kind: 'nvm' as const,
+      // SR-IOV: an online VF's secondary controller is a controller of the subsystem too.
+      controllers: (): Controller[] =>
+        g.devs
+          .flatMap((d) => [d.controller, ...d.secondaryControllers()])
+          .filter((c) => !c.removed)
+          .sort((a, b) => a.cntlid - b.cntlid),
+      allowedHosts:
+        allowedHosts.get(nqn) ??
+        (access.hosts === undefined ? undefined : [...access.hosts.keys()]),
+      hosts: access.hosts,
+      auth: access.auth,
+    };
+  });
   return { subsystems, warnings };
+}
+
+/** The hosts a subsystem lists (`x-hosts`) by NQN, and its `x-auth`. */
+function hostsOf(machine: MachineView, subsys: object): Pick<FabricsSubsystem, 'hosts' | 'auth'> {
+  const all = machine.components();
+  const dev = all.find((c) => c instanceof NvmeSubsysDevice && c.subsystem === subsys) as
+    NvmeSubsysDevice | undefined;
+  const cfg = dev?.fabrics;
+  if (cfg === undefined) return { hosts: undefined, auth: undefined };
+  if (cfg.hosts === undefined) return { hosts: undefined, auth: cfg.auth };
+  const hosts = new Map<string, HostSecurity>();
+  for (const id of cfg.hosts) {
+    const h = all.find((c) => c instanceof FabricsHost && c.id === id) as FabricsHost | undefined;
+    if (h !== undefined) hosts.set(h.nqn, h);
+  }
+  return { hosts, auth: cfg.auth };
 }
 
 /** A live source of `machine`'s NVM subsystems, and the warnings of its current topology. */

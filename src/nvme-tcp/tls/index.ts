@@ -20,3 +20,4 @@ export {
   pskIdentityOf,
 } from './socket.js';
 export type { TlsPskServerOptions, TlsPskClientOptions } from './socket.js';
+export { NO_TICKETS_OPENSSL_CONF, ticketsDisabled } from './tickets.js';

@@ -25,6 +25,7 @@ import { trace, tracing } from '../../trace/catalogue.js';
 import type { Subsystem } from '../subsys/subsystem.js';
 import { adminCommand, listedAdminCommands, type AdminCommand } from './admin-table.js';
 import { discoveryCommand, DISCOVERY_COMMANDS } from './discovery.js';
+import { authenticationGate, fabricsIoCommand } from './fabrics.js';
 import { MAX_NSID, NSID_BROADCAST, nsidValid } from './nsid.js';
 import type { ControllerParams } from './params.js';
 import { CSTS_CFS, CSTS_RDY, CSTS_SHST_COMPLETE, decodeCc } from './regs.js';
@@ -304,12 +305,15 @@ export class Controller extends ControllerState {
   /** nvme_admin_cmd: opcode support, PSDT, FUSE, controller ready; then the handler. */
   #admin(ctx: CommandContext): MaybePromise<Completion> {
     const { cmd } = ctx;
+    const fabricsCmd = cmd.opcode === AdminOpc.FABRICS;
+    // In-band authentication first (fabrics.ts), before any other check as in nvmet.
+    const unauthenticated = fabricsCmd ? undefined : authenticationGate(this, 0);
+    if (unauthenticated !== undefined) return unauthenticated;
     const d = this.#adminEntry(cmd.opcode);
     if (d === undefined) return rejected(withDnr(Status.INVALID_OPCODE), 'opcode');
     const bad = this.#checkPsdt(cmd, true);
     if (bad !== undefined) return bad;
     if (cmd.fuse !== 0) return rejected(Status.INVALID_FIELD, 'fuse');
-    const fabricsCmd = cmd.opcode === AdminOpc.FABRICS;
     // Over fabrics the admin queue exists before CC.EN: only Fabrics commands (Property Get/Set)
     // and Keep Alive may run then (NVMe-oF 1.1 §3.5).
     if (!this.enabled && !fabricsCmd && cmd.opcode !== AdminOpc.KEEP_ALIVE) {
@@ -332,6 +336,12 @@ export class Controller extends ControllerState {
   }
 
   #io(ctx: CommandContext): MaybePromise<Completion> {
+    if (this.fabrics !== undefined) {
+      // Authentication Send/Receive on an I/O queue, and the queue's authentication (fabrics.ts).
+      if (ctx.cmd.opcode === AdminOpc.FABRICS) return fabricsIoCommand(this, ctx);
+      const unauthenticated = authenticationGate(this, ctx.sqid);
+      if (unauthenticated !== undefined) return unauthenticated;
+    }
     if (!this.enabled) return rejected(withDnr(Status.COMMAND_SEQUENCE_ERROR), 'opcode');
     const bad = this.#checkPsdt(ctx.cmd, false);
     if (bad !== undefined) return bad;

@@ -2,8 +2,11 @@
 // NVMe-oF 1.1 §3.3-§3.5, reference nvme-tcp.md §2.1-§2.5): Property Get and Set onto CAP, VS,
 // CC and CSTS, and Disconnect. Connect binds a queue to a controller, so the transport handles it
 // before a controller is known; one that reaches a bound queue is a Command Sequence Error.
-// In-band authentication (Authentication Send/Receive) is not offered: Connect never sets
-// AUTHREQ, and both answer Invalid Opcode.
+// In-band authentication (Authentication Send/Receive, NVMe Base Spec 2.0 §8.13) belongs to the
+// front end, which keeps the state of each queue (FabricsAuth, state.ts): the controller hands
+// both commands to it on any queue, and refuses the other commands of a queue that has not
+// authenticated yet with Authentication Required (91h, DNR), before any other check, as nvmet
+// does (nvmet_check_auth_status). A front end without authentication answers Invalid Opcode.
 
 import { Status, withDnr } from '../spec/status.js';
 import { rejected, type Completion } from '../spec/transfer.js';
@@ -20,6 +23,9 @@ export const FcType = {
   AUTH_RECV: 0x06,
   DISCONNECT: 0x08,
 } as const;
+
+/** Fabrics command status (NVMe Base Spec 2.0 Figure 103, SCT 1): the queue must authenticate. */
+export const AUTHENTICATION_REQUIRED = 0x191;
 
 /** Property offsets (NVMe-oF 1.1 Figure 33: the controller registers). */
 export const Prop = { CAP: 0x00, VS: 0x08, CC: 0x14, CSTS: 0x1c, NSSR: 0x20 } as const;
@@ -46,9 +52,41 @@ export function fabricsCommand(c: ControllerState, ctx: CommandContext): MaybePr
       // NVMe-oF 1.1: the queue (the association, for the admin queue) ends after the response.
       c.fabrics?.disconnect(sqid);
       return OK;
+    case FcType.AUTH_SEND:
+    case FcType.AUTH_RECV:
+      return authCommand(c, ctx, fctype);
     default:
       return fail(withDnr(Status.INVALID_OPCODE), 'cdw10.fctype');
   }
+}
+
+/** Authentication Send/Receive, through the front end's per-queue state. */
+function authCommand(c: ControllerState, ctx: CommandContext, fctype: number): Completion {
+  const auth = c.fabrics?.auth;
+  if (auth === undefined) return fail(withDnr(Status.INVALID_OPCODE), 'cdw10.fctype');
+  return fctype === FcType.AUTH_SEND ? auth.send(ctx) : auth.receive(ctx);
+}
+
+/**
+ * A Fabrics command on an I/O queue (nvmet_parse_fabrics_io_cmd): only the authentication
+ * commands exist there; they run before the controller-ready check, like Connect.
+ */
+export function fabricsIoCommand(c: ControllerState, ctx: CommandContext): Completion {
+  const fctype = ctx.cmd.nsid & 0xff;
+  if (fctype === FcType.AUTH_SEND || fctype === FcType.AUTH_RECV) {
+    return authCommand(c, ctx, fctype);
+  }
+  return fail(withDnr(Status.INVALID_OPCODE), 'cdw10.fctype');
+}
+
+/**
+ * Authentication Required (DNR) for a command other than a Fabrics one on queue `sqid` while
+ * the front end says the queue must still authenticate; undefined otherwise.
+ */
+export function authenticationGate(c: ControllerState, sqid: number): Completion | undefined {
+  const auth = c.fabrics?.auth;
+  if (auth === undefined || !auth.pending(sqid)) return undefined;
+  return fail(withDnr(AUTHENTICATION_REQUIRED), 'opcode');
 }
 
 /**

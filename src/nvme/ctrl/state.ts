@@ -47,6 +47,23 @@ export interface FabricsFrontEnd {
   hasQueue(qid: number): boolean;
   /** Disconnect: the queue (the association, for the admin queue) ends after the response. */
   disconnect(sqid: number): void;
+  /** In-band authentication of the queues (absent: Authentication Send/Receive are refused). */
+  readonly auth?: FabricsAuth | undefined;
+}
+
+/**
+ * In-band authentication as the fabrics front end runs it per queue (NVMe Base Spec 2.0
+ * §8.13, NVMe-oF §3.3): the controller answers Authentication Send/Receive (FCTYPE 05h/06h) on
+ * any queue through it, and refuses every other command of a queue that must still
+ * authenticate with Authentication Required, as nvmet does (ctrl/fabrics.ts).
+ */
+export interface FabricsAuth {
+  /** True while queue `sqid` must authenticate before it runs anything but Fabrics commands. */
+  pending(sqid: number): boolean;
+  /** Authentication Send: checks SECP/SPSP0/SPSP1/TL, hands the payload to the protocol. */
+  send(ctx: CommandContext): Completion;
+  /** Authentication Receive: checks the fields, writes the protocol's next message. */
+  receive(ctx: CommandContext): Completion;
 }
 
 /**

@@ -10,6 +10,11 @@ import type { Props, TypeSchema } from '../../config/schema.js';
 import { ConfigError } from '../../config/errors.js';
 import type { PlanContext, Planned } from '../../machine/registry.js';
 import { checkFdpSubsys, FDP_SUBSYS_PROPS, type FdpParams } from './fdp-config.js';
+import {
+  checkFabricsSubsys,
+  FABRICS_SUBSYS_PROPS,
+  type SubsysFabricsConfig,
+} from './fabrics-config.js';
 
 /** QEMU 7.2 subsystems hold 256 controllers (cntlid 0..255, first controller gets 0). */
 export const MAX_CONTROLLERS = 256;
@@ -23,6 +28,8 @@ export const NVME_SUBSYS_SCHEMA: TypeSchema = {
     ...FDP_SUBSYS_PROPS,
     // nvmemu extension: the FDP state is kept across runs in the data folder (docs/faults.md).
     { name: 'x-persist-fdp', type: { kind: 'bool' }, default: false, description: 'on/off' },
+    // nvmemu extension: who may connect over NVMe/TCP and how they authenticate.
+    ...FABRICS_SUBSYS_PROPS,
   ],
 };
 
@@ -37,9 +44,15 @@ export interface NvmeSubsysConfig {
   readonly fdp?: FdpParams;
   /** `x-persist-fdp=on` (needs fdp=on): the FDP state is saved in the data folder. */
   readonly persistFdp?: boolean;
+  /** `x-hosts` / `x-auth`: the NVMe/TCP target's access rules (fabrics-config.ts). */
+  readonly fabrics?: SubsysFabricsConfig;
 }
 
-export function checkNvmeSubsys(props: Props, id: string | undefined): NvmeSubsysConfig {
+export function checkNvmeSubsys(
+  props: Props,
+  id: string | undefined,
+  ctx: PlanContext,
+): NvmeSubsysConfig {
   // QEMU formats a NULL id with printf's "%s", which glibc renders as "(null)"; such a
   // subsystem cannot be referenced by subsys= anyway.
   const nqn = props.str('nqn') ?? id ?? '(null)';
@@ -48,12 +61,14 @@ export function checkNvmeSubsys(props: Props, id: string | undefined): NvmeSubsy
   if (persistFdp && fdp === undefined) {
     throw new ConfigError('x-persist-fdp=on needs fdp=on', 'x-persist-fdp');
   }
+  const fabrics = checkFabricsSubsys(props, ctx);
   return {
     id,
     nqn,
     subnqn: `nqn.2019-08.org.qemu:${nqn}`,
     ...(fdp !== undefined ? { fdp } : {}),
     ...(persistFdp ? { persistFdp } : {}),
+    ...(fabrics !== undefined ? { fabrics } : {}),
   };
 }
 
