@@ -200,10 +200,10 @@ describe('Identify Controller (§2.6)', () => {
     put(256, '0a01' + '03' + '03' + '03' + '07' + '3f');
     put(266, '5701' + '7501');
     put(512, '6644');
-    // Documented difference from QEMU 7.2's ONCS 0x15d: Write Uncorrectable (bit 1) is
-    // advertised too; Copy (bit 8) with OCFS 0xf: formats 0-3 (QEMU 7.2: 0x3, formats 0 and 1;
-    // 2 and 3 came with newer QEMU).
-    put(516, '00010000' + '5f01');
+    // Documented difference from QEMU 7.2's ONCS 0x15d: Write Uncorrectable (bit 1) and
+    // Reservations (bit 5) are advertised too; Copy (bit 8) with OCFS 0xf: formats 0-3 (QEMU
+    // 7.2: 0x3, formats 0 and 1; 2 and 3 came with newer QEMU).
+    put(516, '00010000' + '7f01');
     put(525, '07');
     put(534, '0f00' + '01000000');
     ascii(768, 'nqn.2019-08.org.qemu:deadbeef', 256, 0);

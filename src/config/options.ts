@@ -38,6 +38,11 @@ export interface ParsedArgs {
   readonly discovery: string | undefined;
   /** nvmemu: address the discovery log advertises (`--advertise 10.0.2.2`). */
   readonly advertise: string | undefined;
+  /**
+   * nvmemu: `--instance NAME`, one of several processes serving the data folder as paths of the
+   * same subsystems (docs/multipath.md).
+   */
+  readonly instance?: string;
   /** QEMU options that only concern a guest CPU; accepted and reported as ignored. */
   readonly ignored: readonly string[];
   /**
@@ -118,6 +123,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   let listen: string | undefined;
   let discovery: string | undefined;
   let advertise: string | undefined;
+  let instance: string | undefined;
   let listHelp: ParsedArgs['listHelp'];
   let append: string | undefined;
   let daemonize = false;
@@ -208,6 +214,16 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       case 'advertise':
         advertise = takeArg();
         break;
+      case 'instance':
+        instance = takeArg();
+        if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(instance)) {
+          throw new ConfigError(
+            `--instance ${instance}: expected a name of letters, digits, '.', '_', '-' (at most 64)`,
+            undefined,
+            '',
+          );
+        }
+        break;
       case 'discovery':
         discovery = takeArg();
         if (discovery !== 'none' && !/^\d{1,5}$/.test(discovery)) {
@@ -238,6 +254,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     listen,
     discovery,
     advertise,
+    ...(instance !== undefined ? { instance } : {}),
     ignored,
     append,
     warnings,

@@ -23,6 +23,8 @@ import { enduranceGroupFor } from './ns/fdp/group.js';
 import { saveDeviceState, SmartPersistence } from './persist/smart-state.js';
 import { FdpPersistence, saveFdpStateOf } from './persist/fdp-state.js';
 import { fileSafe } from './persist/state-file.js';
+import { FileResvStore, resvStateFile } from './persist/resv-file.js';
+import { Namespace } from './ns/namespace.js';
 import { join } from 'node:path';
 
 export { Controller } from './ctrl/controller.js';
@@ -108,10 +110,11 @@ function isNamespace(c: Component): c is NamespaceApi & Component {
 
 export const nvmeSubsysType: ComponentType = {
   kind: 'device',
+  multiProcess: true,
   schema: NVME_SUBSYS_SCHEMA,
   description: 'Virtual NVMe subsystem',
   hotpluggable: false,
-  check: (props, id) => checkNvmeSubsys(props, id),
+  check: (props, id, ctx) => checkNvmeSubsys(props, id, ctx),
   realize(plan: Planned, ctx: RealizeContext): Promise<Component> {
     const cfg = plan.config as NvmeSubsysConfig;
     const subsys = new Subsystem(true, cfg.subnqn);
@@ -134,6 +137,7 @@ export const nvmeSubsysType: ComponentType = {
 
 export const nvmeType: ComponentType = {
   kind: 'device',
+  multiProcess: true,
   schema: NVME_SCHEMA,
   bus: 'PCI',
   description: 'Non-Volatile Memory Express',
@@ -169,6 +173,7 @@ export const nvmeType: ComponentType = {
       );
       if (!isNamespace(ns)) throw new Error('nvme: legacy namespace is not a NamespaceApi');
       ctx.onRollback(() => ns.close());
+      shareReservations(ns, subsys, ctx.dataDir);
       subsys.addNamespace(ns, ctrl);
       legacy = ns;
     }
@@ -177,6 +182,16 @@ export const nvmeType: ComponentType = {
     return dev;
   },
 };
+
+/**
+ * The namespace's reservations move to their state file in the data folder, which every
+ * nvmemu process serving the subsystem shares (nvme/persist/resv-file.ts): a fence holds on
+ * every path, and PTPL survives restarts and power cuts.
+ */
+function shareReservations(ns: NamespaceApi, subsys: Subsystem, dataDir: string): void {
+  if (!(ns instanceof Namespace)) return;
+  ns.reservations.use(new FileResvStore(resvStateFile(dataDir, subsys.subnqn, ns.nsid)));
+}
 
 /** The subsystem each realized nvme-ns was added to (for device_del). */
 const nsSubsystem = new WeakMap<Component, Subsystem>();
@@ -190,6 +205,7 @@ const nsSubsystem = new WeakMap<Component, Subsystem>();
  */
 export const nvmeNsAttachedType: ComponentType = {
   ...nvmeNsType,
+  multiProcess: true,
   check: (props, id, ctx) => {
     const cfg = nvmeNsType.check(props, id, ctx) as NvmeNsConfig;
     return ctx.hotplug === true ? { ...cfg, hotplugged: true } : cfg;
@@ -203,6 +219,7 @@ export const nvmeNsAttachedType: ComponentType = {
     if (!isNamespace(ns)) throw new Error('nvme-ns: realized component is not a NamespaceApi');
     ctx.onRollback(() => ns.close());
     const subsys = dev.controller.subsys;
+    shareReservations(ns, subsys, ctx.dataDir);
     subsys.addNamespace(ns, dev.controller, cfg.hotplugged === true);
     nsSubsystem.set(ns, subsys);
     return ns;

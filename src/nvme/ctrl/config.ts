@@ -10,7 +10,7 @@ import type { PropDef, Props, TypeSchema } from '../../config/schema.js';
 import { ConfigError } from '../../config/errors.js';
 import type { PlanContext, Planned } from '../../machine/registry.js';
 import { isPowerOfTwo } from '../../util/u64.js';
-import { MAX_CONTROLLERS, registerControllerInSubsys } from '../subsys/config.js';
+import { registerControllerInSubsys, type NvmeSubsysConfig } from '../subsys/config.js';
 import type { SriovConfig } from './virt.js';
 import type { NvmeNsConfig } from '../ns/config.js';
 import { planLegacyNamespace } from './legacy.js';
@@ -316,7 +316,8 @@ function reserveSecondaryCntlids(
   ctx: PlanContext,
 ): number[] {
   const out: number[] = [];
-  for (let id = pf + 1; id < MAX_CONTROLLERS && out.length < n; id++) {
+  const last = (subsys.config as NvmeSubsysConfig).cntlids.max;
+  for (let id = pf + 1; id <= last && out.length < n; id++) {
     if (ctx.claim(`nvme-cntlid:${subsys.id ?? ''}:${id}`)) out.push(id);
   }
   if (out.length < n) {

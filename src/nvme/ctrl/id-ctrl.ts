@@ -13,6 +13,25 @@ import { IoOpc, NVM_IO_EFFECTS } from '../spec/opcodes.js';
 import { ELPE } from './error-log.js';
 import { COPY_FORMATS } from '../ns/copy.js';
 import { MQES } from './regs.js';
+import { ANACAP, ANAGRPMAX, ANATT, CMIC_ANA, CMIC_MULTI_PORT, OAES_ANA_CHANGE } from '../spec/ana.js';
+
+/**
+ * TNVMCAP/UNVMCAP: the subsystem's capacity for Namespace Management (subsys `nvm-capacity`),
+ * both 0 when it has none (QEMU 7.2).
+ */
+function capacityFields(cap: { total: bigint; unallocated: bigint } | undefined): {
+  tnvmcap?: Uint8Array;
+  unvmcap?: Uint8Array;
+} {
+  if (cap === undefined) return {};
+  const u128 = (v: bigint): Uint8Array => {
+    const b = new Uint8Array(16);
+    writeU64le(b, 0, v & 0xffff_ffff_ffff_ffffn);
+    writeU64le(b, 8, v >> 64n);
+    return b;
+  };
+  return { tnvmcap: u128(cap.total), unvmcap: u128(cap.unallocated) };
+}
 
 export const ID_SIZE = 4096;
 
@@ -39,8 +58,16 @@ export const IdCtrlLayout = defineLayout('identify-controller', ID_SIZE, [
   { name: 'elpe', offset: 262, type: 'u8' },
   { name: 'wctemp', offset: 266, type: 'u16le' },
   { name: 'cctemp', offset: 268, type: 'u16le' },
+  // Namespace Management capacity (u128 little endian; ctrl/ns-mgmt.ts).
+  { name: 'tnvmcap', offset: 280, type: { bytes: 16 } },
+  { name: 'unvmcap', offset: 296, type: { bytes: 16 } },
   { name: 'kas', offset: 320, type: 'u16le' },
   { name: 'endgidmax', offset: 340, type: 'u16le' },
+  // Asymmetric Namespace Access (§8.20; spec/ana.ts).
+  { name: 'anatt', offset: 342, type: 'u8' },
+  { name: 'anacap', offset: 343, type: 'u8' },
+  { name: 'anagrpmax', offset: 344, type: 'u32le' },
+  { name: 'nanagrpid', offset: 348, type: 'u32le' },
   { name: 'sqes', offset: 512, type: 'u8' },
   { name: 'cqes', offset: 513, type: 'u8' },
   { name: 'maxcmd', offset: 514, type: 'u16le' },
@@ -69,6 +96,7 @@ const ONCS_COMMAND_BITS: readonly (readonly [number, number])[] = [
   [IoOpc.DSM, 1 << 2],
   [IoOpc.WRITE_ZEROES, 1 << 3],
   [IoOpc.COPY, 1 << 8],
+  [IoOpc.RESV_REGISTER, 1 << 5],
 ];
 /**
  * ONCS: Save/Select (bit 4) and Timestamp (bit 6) as QEMU, plus a bit per optional command
@@ -86,6 +114,8 @@ export const FABRICS_KAS = 10;
 /** CTRATT bit 15 (Extended LBA Formats, QEMU 7.2) and bit 19 (Flexible Data Placement). */
 const CTRATT_ELBAS = 0x8000;
 const CTRATT_FDPS = 1 << 19;
+/** CTRATT bit 0: 128-bit Host Identifier support. */
+const CTRATT_HID128 = 0x1;
 /** SGLS over fabrics: SGLs supported (bit 0), in-capsule data address is an offset (bit 20). */
 const FABRICS_SGLS = 0x0010_0001;
 
@@ -104,6 +134,7 @@ export function identifyController(c: ControllerState): Uint8Array {
   const fabrics = c.fabrics;
   let oacs = 0;
   for (const a of c.adminCommands()) oacs |= a.oacs;
+  const ana = c.subsys.anaReporting;
   return IdCtrlLayout.encode({
     vid: p.useIntelId ? 0x8086 : 0x1b36,
     ssvid: 0x1af4,
@@ -113,13 +144,18 @@ export function identifyController(c: ControllerState): Uint8Array {
     rab: 6,
     ieee: p.useIntelId ? Uint8Array.of(0xb3, 0x02, 0x00) : Uint8Array.of(0x00, 0x54, 0x52),
     // CMIC bit 1 (several controllers): in a subsystem, and always over fabrics, where a
-    // reconnect's new association may overlap the old one (reference nvme-tcp.md §2.8).
-    cmic: explicitSubsys || fabrics !== undefined ? 0x02 : 0,
+    // reconnect's new association may overlap the old one (reference nvme-tcp.md §2.8); bits 0
+    // and 3 (several ports, ANA reporting) in an ANA subsystem.
+    cmic: (explicitSubsys || fabrics !== undefined ? 0x02 : 0) | (ana ? CMIC_MULTI_PORT | CMIC_ANA : 0),
     mdts: p.mdts,
     cntlid: p.cntlid,
     ver: 0x00010400,
-    oaes: 0x100,
-    ctratt: c.subsys.fdp !== undefined ? CTRATT_ELBAS | CTRATT_FDPS : CTRATT_ELBAS,
+    oaes: 0x100 | (ana ? OAES_ANA_CHANGE : 0),
+    // Bit 0: 128-bit host identifiers, which fabrics hosts have (Connect HOSTID), so that Linux
+    // asks for the extended Reservation Status.
+    ctratt:
+      (c.subsys.fdp !== undefined ? CTRATT_ELBAS | CTRATT_FDPS : CTRATT_ELBAS) |
+      (fabrics !== undefined ? CTRATT_HID128 : 0),
     cntrltype: 1,
     oacs,
     acl: 3,
@@ -132,6 +168,11 @@ export function identifyController(c: ControllerState): Uint8Array {
     kas: fabrics !== undefined ? FABRICS_KAS : 0,
     // Endurance group 1 holds every namespace of an FDP subsystem.
     endgidmax: c.subsys.fdp !== undefined ? 1 : 0,
+    anatt: ana ? ANATT : 0,
+    anacap: ana ? ANACAP : 0,
+    anagrpmax: ana ? ANAGRPMAX : 0,
+    nanagrpid: ana ? ANAGRPMAX : 0,
+    ...capacityFields(c.subsys.capacity),
     sqes: 0x66,
     cqes: 0x44,
     maxcmd: fabrics !== undefined ? Math.min(0xffff, MQES + 1) : 0,

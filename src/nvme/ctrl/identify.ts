@@ -103,7 +103,7 @@ function identifyNs(c: ControllerState, nsid: number, active: boolean): Uint8Arr
   if (!nsidValid(nsid) || nsid === NSID_BROADCAST) return withDnr(Status.INVALID_NSID);
   const ns = lookup(c, nsid, active);
   if (ns === undefined) return new Uint8Array(ID_SIZE);
-  if (active || ns.csi === 0) return ns.identify(c.subsys.explicit);
+  if (active || ns.csi === 0) return ns.identify(c.subsys.explicit, c.subsys.anaGroupOf(ns));
   return withDnr(Status.INVALID_CMD_SET);
 }
 

@@ -76,4 +76,14 @@ export interface NvmeNsConfig {
   readonly zoned: ZonedParams | undefined;
   /** Namespace size in blocks for the initial format (for messages and planning). */
   readonly nsze: number;
+  /**
+   * ANA group (`anagrpid`, nvmemu; NVMe 2.0 §8.20): 0 when not set. A subsystem reports ANA
+   * once one of its namespaces names a group (subsys/ana.ts).
+   */
+  readonly anagrpid?: number;
+  /**
+   * The image is served by other nvmemu processes as well (`--instance`): per-block state that
+   * only this process would know is not kept (ns/io.ts NsCore.sharedImage).
+   */
+  readonly sharedImage?: boolean;
 }

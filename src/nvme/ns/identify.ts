@@ -96,6 +96,10 @@ export interface IdNsFields {
   readonly eui64: bigint;
   /** Endurance group (1 in an FDP subsystem, else 0). */
   readonly endgid?: number;
+  /** ANA group the subsystem reports for the namespace (0: none). */
+  readonly anagrpid?: number;
+  /** Reservation Capabilities (RESCAP, byte 31; ns/resv). */
+  readonly rescap?: number;
 }
 
 export function encodeIdentifyNs(f: IdNsFields): Uint8Array {
@@ -117,6 +121,7 @@ export function encodeIdentifyNs(f: IdNsFields): Uint8Array {
     dpc: DPC_ALL,
     dps: f.dps,
     nmic: f.nmic,
+    rescap: f.rescap ?? 0,
     dlfeat: DLFEAT_READ_ZEROES,
     npdg: f.npdg,
     npda: f.npdg,
@@ -124,6 +129,7 @@ export function encodeIdentifyNs(f: IdNsFields): Uint8Array {
     mcl: f.mcl,
     msrc: f.msrc,
     endgid: f.endgid ?? 0,
+    anagrpid: f.anagrpid ?? 0,
     nguid: f.nguid ?? new Uint8Array(16),
     eui64: f.eui64,
     lbaf,

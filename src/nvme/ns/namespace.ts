@@ -36,6 +36,8 @@ import type { NvmeCmd } from '../spec/command.js';
 import { enduranceGroupFor } from './fdp/group.js';
 import { ioMgmtRecv, ioMgmtSend, NsFdp } from './fdp/placement.js';
 import type { NsFdpPlan } from './fdp/plan.js';
+import { RESCAP, Reservations } from './resv/reservations.js';
+import { resvAcquire, resvRegister, resvRelease, resvReport } from './resv/commands.js';
 
 export interface NamespaceOptions {
   /**
@@ -64,6 +66,11 @@ const NVM_HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   // Flexible Data Placement (fdp/placement.ts): FDP Disabled (0x029+DNR) outside an FDP subsystem.
   [IoOpc.IO_MGMT_RECV, (core, ctx) => ioMgmtRecv(core.fdp, ctx)],
   [IoOpc.IO_MGMT_SEND, (core, ctx) => ioMgmtSend(core.fdp, ctx)],
+  // Reservations (resv/): the controller's gate has already checked the path (ANA).
+  [IoOpc.RESV_REGISTER, (core, ctx) => resvRegister(core.resv!, ctx)],
+  [IoOpc.RESV_REPORT, (core, ctx) => resvReport(core.resv!, ctx)],
+  [IoOpc.RESV_ACQUIRE, (core, ctx) => resvAcquire(core.resv!, ctx)],
+  [IoOpc.RESV_RELEASE, (core, ctx) => resvRelease(core.resv!, ctx)],
 ]);
 
 type ZonedHandler = (
@@ -101,6 +108,10 @@ export class Namespace implements NamespaceApi, Component {
   readonly dulbeCapable: boolean;
   readonly config: NvmeNsConfig;
   errorRecovery = 0;
+  /** The ANA group configured (`anagrpid`) or given at creation; 0 for none. */
+  readonly anagrpid: number;
+  /** Reservations (NVMe 2.0 §8.19), in memory until the machine gives them a state file. */
+  readonly reservations = new Reservations();
 
   readonly #formats: LbaFormatTable;
   #flbas: number;
@@ -130,7 +141,9 @@ export class Namespace implements NamespaceApi, Component {
     this.shared = cfg.shared;
     this.detached = cfg.detached;
     this.#writeCache = cfg.writeCache;
-    this.#writeUncorrectable = opts.writeUncorrectable ?? true;
+    this.anagrpid = cfg.anagrpid ?? 0;
+    // Uncorrectable ranges are this process's knowledge: not offered on a shared image.
+    this.#writeUncorrectable = (opts.writeUncorrectable ?? true) && cfg.sharedImage !== true;
     this.#formats = buildLbaFormats(cfg.lbaSize, cfg.ms);
     const extended = cfg.ms > 0 && cfg.mset !== 0;
     this.#flbas = this.#formats.initialIndex | (extended ? FLBAS_EXTENDED : 0);
@@ -151,8 +164,10 @@ export class Namespace implements NamespaceApi, Component {
     this.fdp = this.#initFdp((cfg as { fdp?: NsFdpPlan }).fdp);
     // QEMU disables DULBE when the zone size is not a multiple of the deallocation granularity.
     const granularity = Math.floor(cfg.discardGranularity / cfg.lbaSize);
+    // A shared image keeps no deallocation state (io.ts NsCore.sharedImage): no DULBE.
     this.dulbeCapable =
-      this.#zoned === undefined || granularity === 0 || this.#zoned.zsze % granularity === 0;
+      cfg.sharedImage !== true &&
+      (this.#zoned === undefined || granularity === 0 || this.#zoned.zsze % granularity === 0);
   }
 
   /** Injected media errors (monitor x-nvmemu-inject-media-error; see media-faults.ts). */
@@ -225,7 +240,7 @@ export class Namespace implements NamespaceApi, Component {
     this.#writeCache = enabled;
   }
 
-  identify(inSubsystem: boolean): Uint8Array {
+  identify(inSubsystem: boolean, anagrpid = 0): Uint8Array {
     const g = this.geometry;
     return encodeIdentifyNs({
       // A zoned namespace is whole zones (reference §5.1).
@@ -244,6 +259,8 @@ export class Namespace implements NamespaceApi, Component {
       eui64: this.config.eui64,
       // Endurance group 1 holds every namespace of an FDP subsystem.
       endgid: this.fdp !== undefined ? 1 : 0,
+      anagrpid,
+      rescap: RESCAP,
     });
   }
 
@@ -360,6 +377,8 @@ export class Namespace implements NamespaceApi, Component {
       stats: this.#stats,
       copyLimits: this.config,
       zoned,
+      resv: this.reservations,
+      sharedImage: this.config.sharedImage === true,
     };
   }
 
@@ -386,6 +405,11 @@ export class Namespace implements NamespaceApi, Component {
     const tuple = this.config.pif === 2 ? 16 : 8;
     if (pi !== 0 && fmt.ms < tuple) return { status: withDnr(Status.INVALID_FORMAT) };
     if (pi > 3) return { status: withDnr(Status.INVALID_FIELD) };
+    // Other processes read a shared image with the configured format: erasing is all a
+    // Format may do to it (a new format would be this process's alone).
+    if (this.config.sharedImage === true && !this.#sameFormat(lbaf, pi, pil, mset)) {
+      return { status: withDnr(Status.INVALID_FORMAT) };
+    }
     this.#formatting = true;
     try {
       // Commands accepted before the format finish first; new ones see Format In Progress.
@@ -402,6 +426,11 @@ export class Namespace implements NamespaceApi, Component {
     this.#dealloc.clear();
     this.#uncorrectable.clear();
     return { status: Status.SUCCESS };
+  }
+
+  #sameFormat(lbaf: number, pi: number, pil: number, mset: number): boolean {
+    const flbas = (lbaf & 0x0f) | ((mset & 1) << 4) | (((lbaf >> 4) & 0x3) << 5);
+    return flbas === this.#flbas && ((pi & DPS_TYPE) | ((pil & 1) << 3)) === this.#dps;
   }
 
   smart(): NsSmartCounters {
@@ -423,6 +452,7 @@ export class Namespace implements NamespaceApi, Component {
   close(): Promise<void> {
     this.#closed = true;
     this.#zoned?.close();
+    this.reservations.close();
     return Promise.resolve();
   }
 

@@ -13,6 +13,8 @@ import { checkFdpSubsys, FDP_SUBSYS_PROPS, type FdpParams } from './fdp-config.j
 
 /** QEMU 7.2 subsystems hold 256 controllers (cntlid 0..255, first controller gets 0). */
 export const MAX_CONTROLLERS = 256;
+/** The highest controller ID a subsystem may hand out (FFF0h..FFFFh are reserved, §3.1.3.4). */
+export const CNTLID_LIMIT = 0xffef;
 
 export const NVME_SUBSYS_SCHEMA: TypeSchema = {
   typeName: 'nvme-subsys',
@@ -23,6 +25,21 @@ export const NVME_SUBSYS_SCHEMA: TypeSchema = {
     ...FDP_SUBSYS_PROPS,
     // nvmemu extension: the FDP state is kept across runs in the data folder (docs/faults.md).
     { name: 'x-persist-fdp', type: { kind: 'bool' }, default: false, description: 'on/off' },
+    // nvmemu extension (nvmet's attr_cntlid_min/max): the controller IDs this process hands
+    // out, so that several processes serving one NQN are paths with distinct IDs
+    // (docs/multipath.md).
+    {
+      name: 'cntlid-min',
+      type: { kind: 'uint', bits: 16 },
+      default: 0,
+      description: 'first controller ID (nvmemu)',
+    },
+    {
+      name: 'cntlid-max',
+      type: { kind: 'uint', bits: 16 },
+      default: MAX_CONTROLLERS - 1,
+      description: 'last controller ID (nvmemu)',
+    },
   ],
 };
 
@@ -37,9 +54,56 @@ export interface NvmeSubsysConfig {
   readonly fdp?: FdpParams;
   /** `x-persist-fdp=on` (needs fdp=on): the FDP state is saved in the data folder. */
   readonly persistFdp?: boolean;
+  /** The controller IDs handed out, first and last (`cntlid-min`, `cntlid-max`). */
+  readonly cntlids: CntlidRange;
+  /** True when the range was given (only given ranges are checked for overlap). */
+  readonly explicitCntlids: boolean;
 }
 
-export function checkNvmeSubsys(props: Props, id: string | undefined): NvmeSubsysConfig {
+export interface CntlidRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * `cntlid-min`/`cntlid-max`: min <= max <= FFEFh, and, when given, no overlap with the range of
+ * an earlier nvme-subsys of the machine, so that a controller ID names one controller of the
+ * machine (the monitor, traces and the reservation report address controllers by it).
+ */
+function checkCntlidRange(props: Props, ctx: PlanContext): CntlidRange {
+  const min = props.num('cntlid-min');
+  const max = props.num('cntlid-max');
+  const given = props.has('cntlid-min') || props.has('cntlid-max');
+  if (max > CNTLID_LIMIT) {
+    throw new ConfigError(
+      `cntlid-max ${max} is beyond the last valid controller ID (${CNTLID_LIMIT})`,
+      'cntlid-max',
+    );
+  }
+  if (min > max) {
+    throw new ConfigError(`cntlid-min ${min} is greater than cntlid-max ${max}`, 'cntlid-min');
+  }
+  if (!given) return { min, max };
+  for (const p of ctx.planned()) {
+    if (p.kind !== 'device' || p.typeName !== 'nvme-subsys') continue;
+    const other = p.config as NvmeSubsysConfig;
+    if (!other.explicitCntlids) continue;
+    const r = other.cntlids;
+    if (min <= r.max && r.min <= max) {
+      throw new ConfigError(
+        `controller IDs ${min}-${max} overlap ${r.min}-${r.max} of nvme-subsys '${p.id ?? ''}'`,
+        'cntlid-min',
+      );
+    }
+  }
+  return { min, max };
+}
+
+export function checkNvmeSubsys(
+  props: Props,
+  id: string | undefined,
+  ctx: PlanContext,
+): NvmeSubsysConfig {
   // QEMU formats a NULL id with printf's "%s", which glibc renders as "(null)"; such a
   // subsystem cannot be referenced by subsys= anyway.
   const nqn = props.str('nqn') ?? id ?? '(null)';
@@ -48,9 +112,20 @@ export function checkNvmeSubsys(props: Props, id: string | undefined): NvmeSubsy
   if (persistFdp && fdp === undefined) {
     throw new ConfigError('x-persist-fdp=on needs fdp=on', 'x-persist-fdp');
   }
+  const cntlids = checkCntlidRange(props, ctx);
+  const explicitCntlids = props.has('cntlid-min') || props.has('cntlid-max');
+  if (ctx.settings.instance !== undefined && fdp !== undefined) {
+    // The endurance group's reclaim units and events live in this process only.
+    throw new ConfigError(
+      'fdp=on cannot be shared between nvmemu processes (--instance): the FDP state lives in one process',
+      'fdp',
+    );
+  }
   return {
     id,
     nqn,
+    cntlids,
+    explicitCntlids,
     subnqn: `nqn.2019-08.org.qemu:${nqn}`,
     ...(fdp !== undefined ? { fdp } : {}),
     ...(persistFdp ? { persistFdp } : {}),
@@ -58,9 +133,11 @@ export function checkNvmeSubsys(props: Props, id: string | undefined): NvmeSubsy
 }
 
 /**
- * nvme_subsys_register_ctrl: reserves the lowest free cntlid, then checks that the serial
- * equals the first controller's. Throws "no more free controller id" / "invalid controller
- * serial".
+ * nvme_subsys_register_ctrl: reserves the lowest free cntlid of the subsystem's range (0..255
+ * as QEMU unless `cntlid-min`/`cntlid-max` say otherwise), then checks that the serial equals
+ * the first controller's. Throws "no more free controller id" / "invalid controller serial".
+ * Controllers get their IDs in command-line order, so the same command line gives the same IDs
+ * at every start.
  */
 export function registerControllerInSubsys(
   subsys: Planned,
@@ -68,9 +145,10 @@ export function registerControllerInSubsys(
   ctx: PlanContext,
 ): number {
   const key = (n: number): string => `nvme-cntlid:${subsys.id ?? ''}:${n}`;
-  let cntlid = 0;
-  while (cntlid < MAX_CONTROLLERS && !ctx.claim(key(cntlid))) cntlid++;
-  if (cntlid === MAX_CONTROLLERS) throw new ConfigError('no more free controller id', 'subsys');
+  const range = (subsys.config as NvmeSubsysConfig).cntlids;
+  let cntlid = range.min;
+  while (cntlid <= range.max && !ctx.claim(key(cntlid))) cntlid++;
+  if (cntlid > range.max) throw new ConfigError('no more free controller id', 'subsys');
   const first = ctx
     .planned()
     .find(

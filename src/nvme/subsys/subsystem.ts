@@ -18,6 +18,10 @@ export interface SubsysController {
   isAttached(nsid: number): boolean;
   /** Changed Namespace List entry + namespace-attribute Notice AER (§3.7). */
   noteNamespaceChanged(nsid: number): void;
+  /** The host the controller acts for (its key names reservation registrants). */
+  readonly host?: { readonly key: string };
+  /** A reservation notification for the controller's host (log page 80h). */
+  reservationNotice?(nsid: number, type: number): void;
 }
 
 export class Subsystem {
@@ -29,6 +33,11 @@ export class Subsystem {
    * subsystem device is built from its NQN alone, the namespaces carry the group.
    */
   fdp: FdpEnduranceGroup | undefined;
+  /**
+   * Capacity for Namespace Management (ctrl/ns-mgmt.ts): TNVMCAP and UNVMCAP, in bytes;
+   * undefined when the subsystem has none (`nvm-capacity` unset: TNVMCAP/UNVMCAP 0, as QEMU).
+   */
+  capacity: { total: bigint; unallocated: bigint } | undefined;
 
   constructor(
     readonly explicit: boolean,
@@ -61,6 +70,16 @@ export class Subsystem {
     }
     this.namespaces.set(ns.nsid, ns);
     this.fdp ??= nsFdpOf(ns)?.group;
+    if ((ns.anagrpid ?? 0) !== 0) this.#anaNamespaces++;
+    // Reservation notifications reach every controller of the host named (§8.19.2).
+    if (ns.reservations !== undefined) {
+      const nsid = ns.nsid;
+      ns.reservations.notify = (host, type) => {
+        for (const c of this.controllers.values()) {
+          if (c.host?.key === host) c.reservationNotice?.(nsid, type);
+        }
+      };
+    }
     if (ns.detached) return;
     const targets = ns.shared && this.explicit ? [...this.controllers.values()] : [parent];
     for (const c of targets) {
@@ -75,12 +94,52 @@ export class Subsystem {
    * which records the change and raises the Notice AER; the NSID becomes free.
    */
   removeNamespace(nsid: number): void {
-    if (!this.namespaces.delete(nsid)) return;
+    const ns = this.namespaces.get(nsid);
+    if (ns === undefined || !this.namespaces.delete(nsid)) return;
+    if ((ns.anagrpid ?? 0) !== 0) this.#anaNamespaces--;
+    if (ns.reservations !== undefined) ns.reservations.notify = undefined;
     for (const c of this.controllers.values()) {
       if (!c.isAttached(nsid)) continue;
       c.detachNamespace(nsid);
       c.noteNamespaceChanged(nsid);
     }
+  }
+
+  // ---- ANA groups (NVMe 2.0 §8.20; docs/multipath.md) ----------------------------------------
+
+  /**
+   * ANA reporting (CMIC bit 3): an explicit subsystem one of whose namespaces names an ANA
+   * group (`anagrpid`).
+   */
+  get anaReporting(): boolean {
+    return this.explicit && this.#anaNamespaces > 0;
+  }
+  /** Namespaces with an `anagrpid` (kept as a count: every command may ask anaGroupOf). */
+  #anaNamespaces = 0;
+
+  /**
+   * The ANA group of `ns` as Identify reports it: its `anagrpid`; group 1 for a namespace that
+   * names none in an ANA subsystem (a host needs every namespace in a group); 0 without ANA.
+   */
+  anaGroupOf(ns: NamespaceApi): number {
+    const g = ns.anagrpid ?? 0;
+    return g !== 0 || !this.anaReporting ? g : 1;
+  }
+
+  /** The subsystem's ANA groups in ID order, each with its namespaces attached to `ctrl`. */
+  anaGroups(ctrl: SubsysController): { grpid: number; nsids: number[] }[] {
+    const groups = new Map<number, number[]>();
+    const all = [...this.namespaces.values()].sort((a, b) => a.nsid - b.nsid);
+    for (const ns of all) {
+      const g = this.anaGroupOf(ns);
+      if (g === 0) continue;
+      let list = groups.get(g);
+      if (list === undefined) groups.set(g, (list = []));
+      if (ctrl.isAttached(ns.nsid)) list.push(ns.nsid);
+    }
+    return [...groups.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([grpid, nsids]) => ({ grpid, nsids }));
   }
 
   /** Number of controllers the namespace is attached to. */
