@@ -23,13 +23,27 @@ import { powerCutMachine, trackWrites } from '../faults/power-cut.js';
 import { MachineSwitch } from '../faults/machine-switch.js';
 import { startNvmeTcp, type NvmeTcpService } from '../nvme-tcp/target/index.js';
 import { LegacyPmem, planLegacyPmem, type LegacyPlan } from '../pmem/legacy/index.js';
-import { NvmeDevice } from '../nvme/index.js';
-import { lockDataFolder, type DataLock } from './lock.js';
+import { NvmeDevice, NvmeSubsysDevice } from '../nvme/index.js';
+import { claimCntlids, lockDataFolder, type CntlidClaim, type DataLock } from './lock.js';
 import { wantsHelp } from './options.js';
 
 /** NVMe/TCP's IANA port on loopback only: never another interface unless the user asks. */
 const DEFAULT_LISTEN = '127.0.0.1:4420';
 import { version } from './version.js';
+
+/** The default QMP socket: `qmp.sock`, or `qmp-NAME.sock` for `--instance NAME`. */
+export function qmpSocketName(args: Pick<ParsedArgs, 'instance'>): string {
+  return args.instance === undefined ? 'qmp.sock' : `qmp-${args.instance}.sock`;
+}
+
+/** The controller ID ranges an instance serves, per subsystem NQN. */
+function cntlidClaims(machine: Machine): CntlidClaim[] {
+  return machine.components().flatMap((c) => {
+    if (!(c instanceof NvmeSubsysDevice)) return [];
+    const r = c.subsystem.cntlids;
+    return r === undefined ? [] : [{ nqn: c.subsystem.subnqn, min: r.min, max: r.max }];
+  });
+}
 
 /** Formats an error the way QEMU prints it: `nvmemu: [-device ...: ]message`. */
 export function formatError(e: unknown): string {
@@ -75,6 +89,9 @@ nvmemu options:
   --listen HOST:PORT|none   NVMe/TCP (default 127.0.0.1:4420)
   --discovery PORT|none  discovery controller (default 8009)
   --advertise ADDR       address the discovery log names (e.g. 10.0.2.2)
+  --instance NAME        one of several nvmemu processes serving the data folder and images
+                         as paths of the same subsystems (docs/multipath.md); monitor socket
+                         qmp-NAME.sock
   -o, --output-format normal|json   the start-up summary as text or one JSON document
   -h, --help             show this help
 `;
@@ -104,8 +121,12 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   let tcp: NvmeTcpService | undefined;
   let e820: LegacyPmem | undefined;
   // Consumers in other processes (libpmem2, ndctl) find the pmem devices in the state folder.
-  const publishState = (): void =>
+  // An instance has no pmem devices (refused) and must not touch the folder's pmem state,
+  // which another process may publish.
+  const publishState = (): void => {
+    if (args.instance !== undefined) return;
     publishPmemState(dataDir, [...view.current.components(), ...(e820?.regions ?? [])]);
+  };
   try {
     // memmap= regions live as long as the machine (volatile, like its RAM).
     e820 = LegacyPmem.create(legacy, dataDir);
@@ -137,7 +158,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     };
     monitors = await startMonitors(
       view,
-      { qmp: args.qmp, monitor: args.monitor, defaultSocket: join(dataDir, 'qmp.sock') },
+      { qmp: args.qmp, monitor: args.monitor, defaultSocket: join(dataDir, qmpSocketName(args)) },
       hooks,
     );
   } catch (e) {
@@ -161,7 +182,9 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     // The parent prints what came so far and exits; the rest goes to the data folder's log.
     process.send?.({ ready: true });
     process.disconnect?.();
-    io = logIo(join(dataDir, 'nvmemu.log'));
+    io = logIo(
+      join(dataDir, args.instance === undefined ? 'nvmemu.log' : `nvmemu-${args.instance}.log`),
+    );
   }
   const reason = await stop.promise;
   // With -o json, stdout holds one JSON document: the rest goes to stderr.
@@ -178,7 +201,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     io.err(formatError(e));
     status = 1;
   } finally {
-    removePmemState(dataDir);
+    if (args.instance === undefined) removePmemState(dataDir);
     await e820.close();
     lock?.release();
     await monitors.close();
@@ -309,14 +332,17 @@ export async function startMachine(
   let lock: DataLock | undefined;
   try {
     if (createdDataDir) mkdirSync(dataDir, { recursive: true });
-    if (opts.lock === true) lock = lockDataFolder(dataDir);
+    if (opts.lock === true) lock = lockDataFolder(dataDir, args.instance);
     if (useDefault) {
       // The default machine replaces only the device options; the user's --listen, -qmp and
       // -monitor still apply.
       const d = await defaultMachineArgs(dataDir, created);
       args = { ...args, machine: d.machine, memory: d.memory, items: d.items };
     }
-    const settings = machineSettings(args);
+    const settings = {
+      ...machineSettings(args),
+      ...(args.instance !== undefined ? { instance: args.instance } : {}),
+    };
     const legacy = planLegacyPmem(settings, args.append);
     for (const w of legacy?.warnings ?? []) io.err(`nvmemu: -append: warning: ${w}\n`);
     const machine = await Machine.create(args.items, {
@@ -324,6 +350,14 @@ export async function startMachine(
       dataDir,
       warn: (line) => io.err(`nvmemu: ${line}\n`),
     });
+    if (lock !== undefined && args.instance !== undefined) {
+      try {
+        claimCntlids(lock, dataDir, args.instance, cntlidClaims(machine));
+      } catch (e) {
+        await machine.shutdown();
+        throw e;
+      }
+    }
     return { machine, dataDir, args, legacy, lock };
   } catch (e) {
     // A failed start leaves the data folder as it was.

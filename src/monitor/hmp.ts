@@ -8,6 +8,7 @@ import type { Args } from './args.js';
 import { hmpDriveAdd } from './commands/block.js';
 import { deviceDel, hotplug, objectDel } from './commands/hotplug.js';
 import { memorySizeSummary } from './commands/memory.js';
+import { formatNvmeInfo, queryNvme } from './commands/nvme-paths.js';
 import { toQmpError } from './errors.js';
 import { formatMemoryDevices, formatQtreeValue } from './hmp-format.js';
 import { entries, memoryDevices, resolvedProps, typeOf } from './inspect.js';
@@ -44,6 +45,11 @@ const INFO: readonly InfoCommand[] = [
       const s = memorySizeSummary(h.monitor.machine);
       return `base memory: ${s['base-memory']}\nplugged memory: ${s['plugged-memory']}\n`;
     },
+  },
+  {
+    name: 'nvme',
+    help: 'show NVMe subsystems: controllers, ANA states, namespaces, reservations (nvmemu)',
+    run: (h) => formatNvmeInfo(queryNvme(h.monitor.machine)),
   },
   { name: 'qtree', help: 'show device tree', run: (h) => qtree(h) },
   {

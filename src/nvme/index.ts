@@ -15,7 +15,12 @@ import { checkNvme, NVME_SCHEMA, paramsFromConfig, type NvmeCtrlConfig } from '.
 import { Controller } from './ctrl/controller.js';
 import { Host, type EnableOptions } from './pci/local-host.js';
 import { defaultParams, type ControllerParams } from './ctrl/params.js';
-import { checkNvmeSubsys, NVME_SUBSYS_SCHEMA, type NvmeSubsysConfig } from './subsys/config.js';
+import {
+  checkNvmeSubsys,
+  MAX_CONTROLLERS,
+  NVME_SUBSYS_SCHEMA,
+  type NvmeSubsysConfig,
+} from './subsys/config.js';
 import { Subsystem } from './subsys/subsystem.js';
 import type { NvmeNsConfig } from './ns/config.js';
 import { nvmeNsType } from './ns/device.js';
@@ -25,7 +30,9 @@ import { FdpPersistence, saveFdpStateOf } from './persist/fdp-state.js';
 import { fileSafe } from './persist/state-file.js';
 import { FileResvStore, resvStateFile } from './persist/resv-file.js';
 import { Namespace } from './ns/namespace.js';
+import { ManagedNamespaces } from './subsys/ns-mgmt.js';
 import { join } from 'node:path';
+import { ConfigError } from '../config/errors.js';
 
 export { Controller } from './ctrl/controller.js';
 export { Host } from './pci/local-host.js';
@@ -82,10 +89,30 @@ export class NvmeSubsysDevice implements Component {
   constructor(
     readonly id: string | undefined,
     readonly subsystem: Subsystem,
+    /** Namespace Management (`nvm-capacity`), with the namespaces it created. */
+    readonly managed?: ManagedNamespaces,
   ) {}
-  close(): Promise<void> {
+
+  describe(): string {
+    const s = this.subsystem;
+    const parts = [`nvme-subsys${this.id !== undefined ? ` '${this.id}'` : ''}`];
+    const r = s.cntlids;
+    if (r !== undefined && (r.min !== 0 || r.max !== MAX_CONTROLLERS - 1)) {
+      parts.push(`controller IDs ${r.min}-${r.max}`);
+    }
+    if (s.capacity !== undefined) {
+      const created = this.managed?.list().map((ns) => ns.nsid) ?? [];
+      parts.push(
+        `Namespace Management ${s.capacity.unallocated} of ${s.capacity.total} bytes free` +
+          (created.length > 0 ? `, created nsid ${created.join(',')}` : ''),
+      );
+    }
+    return parts.join(', ');
+  }
+
+  async close(): Promise<void> {
     saveFdpStateOf(this.subsystem);
-    return Promise.resolve();
+    await this.managed?.close();
   }
 }
 
@@ -115,9 +142,10 @@ export const nvmeSubsysType: ComponentType = {
   description: 'Virtual NVMe subsystem',
   hotpluggable: false,
   check: (props, id, ctx) => checkNvmeSubsys(props, id, ctx),
-  realize(plan: Planned, ctx: RealizeContext): Promise<Component> {
+  async realize(plan: Planned, ctx: RealizeContext): Promise<Component> {
     const cfg = plan.config as NvmeSubsysConfig;
     const subsys = new Subsystem(true, cfg.subnqn);
+    subsys.cntlids = cfg.cntlids;
     // The endurance group exists with the subsystem (keyed by its plan configuration, as the
     // namespaces' placement plans are), so fdp=on reads as enabled before any namespace.
     // With x-persist-fdp=on its state is kept in the data folder (nvme/persist/fdp-state.ts),
@@ -129,9 +157,13 @@ export const nvmeSubsysType: ComponentType = {
       const file = join(ctx.dataDir, 'nvme', `${fileSafe(cfg.id ?? cfg.nqn)}.fdp`);
       FdpPersistence.attach(subsys, enduranceGroupFor(cfg, cfg.fdp), file);
     }
-    const dev = new NvmeSubsysDevice(plan.id, subsys);
+    const mgmt =
+      cfg.nvmCapacity > 0n
+        ? await ManagedNamespaces.open(subsys, ctx.dataDir, cfg.nvmCapacity)
+        : undefined;
+    const dev = new NvmeSubsysDevice(plan.id, subsys, mgmt);
     byConfig.set(cfg, dev);
-    return Promise.resolve(dev);
+    return dev;
   },
 };
 
@@ -219,6 +251,10 @@ export const nvmeNsAttachedType: ComponentType = {
     if (!isNamespace(ns)) throw new Error('nvme-ns: realized component is not a NamespaceApi');
     ctx.onRollback(() => ns.close());
     const subsys = dev.controller.subsys;
+    // A namespace Namespace Management created may hold the NSID (nsid=0 picked it at plan).
+    if (subsys.namespaces.has(ns.nsid)) {
+      throw new ConfigError(`namespace id '${ns.nsid}' already allocated`, 'nsid');
+    }
     shareReservations(ns, subsys, ctx.dataDir);
     subsys.addNamespace(ns, dev.controller, cfg.hotplugged === true);
     nsSubsystem.set(ns, subsys);

@@ -207,6 +207,13 @@ export function checkNvme(props: Props, id: string | undefined, ctx: PlanContext
   }
   if (props.num('vsl') === 0) throw new ConfigError('vsl must be non-zero', 'vsl');
   const sriov = checkSriov(props, subsys !== undefined, maxIoqpairs, msixQsize);
+  if (ctx.settings.instance !== undefined && subsys === undefined) {
+    // Paths of one subsystem in several processes need its NQN and distinct controller IDs.
+    throw new ConfigError(
+      `nvme needs subsys= in an instance (--instance ${ctx.settings.instance}): an nvme-subsys whose cntlid-min/cntlid-max differ from the other processes'`,
+      'subsys',
+    );
+  }
 
   // nvmemu refuses a CMB size QEMU would crash on (pci_register_bar asserts a power of 2).
   const cmbSizeMb = props.num('cmb_size_mb');

@@ -10,6 +10,8 @@ import type { Props, TypeSchema } from '../../config/schema.js';
 import { ConfigError } from '../../config/errors.js';
 import type { PlanContext, Planned } from '../../machine/registry.js';
 import { checkFdpSubsys, FDP_SUBSYS_PROPS, type FdpParams } from './fdp-config.js';
+import { nsMgmtStateFile, readManagedNamespaces } from '../persist/ns-mgmt-state.js';
+import { BUILTIN_LBA_FORMATS } from '../ns/lbaf.js';
 
 /** QEMU 7.2 subsystems hold 256 controllers (cntlid 0..255, first controller gets 0). */
 export const MAX_CONTROLLERS = 256;
@@ -28,6 +30,13 @@ export const NVME_SUBSYS_SCHEMA: TypeSchema = {
     // nvmemu extension (nvmet's attr_cntlid_min/max): the controller IDs this process hands
     // out, so that several processes serving one NQN are paths with distinct IDs
     // (docs/multipath.md).
+    // nvmemu extension: capacity for Namespace Management (docs/nvme.md); 0 = none, as QEMU.
+    {
+      name: 'nvm-capacity',
+      type: { kind: 'size' },
+      default: 0n,
+      description: 'capacity for Namespace Management (nvmemu)',
+    },
     {
       name: 'cntlid-min',
       type: { kind: 'uint', bits: 16 },
@@ -58,6 +67,8 @@ export interface NvmeSubsysConfig {
   readonly cntlids: CntlidRange;
   /** True when the range was given (only given ranges are checked for overlap). */
   readonly explicitCntlids: boolean;
+  /** `nvm-capacity`: bytes Namespace Management may allocate (0: none). */
+  readonly nvmCapacity: bigint;
 }
 
 export interface CntlidRange {
@@ -73,7 +84,7 @@ export interface CntlidRange {
 function checkCntlidRange(props: Props, ctx: PlanContext): CntlidRange {
   const min = props.num('cntlid-min');
   const max = props.num('cntlid-max');
-  const given = props.has('cntlid-min') || props.has('cntlid-max');
+  const given = props.given.has('cntlid-min') || props.given.has('cntlid-max');
   if (max > CNTLID_LIMIT) {
     throw new ConfigError(
       `cntlid-max ${max} is beyond the last valid controller ID (${CNTLID_LIMIT})`,
@@ -99,6 +110,43 @@ function checkCntlidRange(props: Props, ctx: PlanContext): CntlidRange {
   return { min, max };
 }
 
+/**
+ * `nvm-capacity`, and the namespaces Namespace Management created in earlier runs (recorded in
+ * the data folder): they keep their NSIDs, so configured namespaces cannot take them, and they
+ * need the capacity to stay.
+ */
+function checkNvmCapacity(
+  props: Props,
+  id: string | undefined,
+  subnqn: string,
+  ctx: PlanContext,
+): bigint {
+  const capacity = props.big('nvm-capacity');
+  if (capacity !== 0n && ctx.settings.instance !== undefined) {
+    throw new ConfigError(
+      'nvm-capacity cannot be shared between nvmemu processes (--instance): created namespaces would be one process\'s',
+      'nvm-capacity',
+    );
+  }
+  const file = nsMgmtStateFile(ctx.dataDir, subnqn);
+  if (ctx.host.stat(file) === undefined) return capacity;
+  const recs = readManagedNamespaces(file);
+  let used = 0n;
+  for (const r of recs) {
+    const f = BUILTIN_LBA_FORMATS[r.flbas & 0x0f];
+    used += r.nsze * BigInt(f === undefined ? 0 : 2 ** f.ds + f.ms);
+    ctx.claim(`nvme-nsid:subsys:${id ?? ''}:${r.nsid}`);
+  }
+  if (recs.length > 0 && capacity < used) {
+    throw new ConfigError(
+      `the data folder holds ${recs.length} namespace(s) created by Namespace Management (${used} bytes, ${file}): ` +
+        `give nvm-capacity of at least ${used}, or remove that file and nvme/ns/ to drop them`,
+      'nvm-capacity',
+    );
+  }
+  return capacity;
+}
+
 export function checkNvmeSubsys(
   props: Props,
   id: string | undefined,
@@ -113,7 +161,7 @@ export function checkNvmeSubsys(
     throw new ConfigError('x-persist-fdp=on needs fdp=on', 'x-persist-fdp');
   }
   const cntlids = checkCntlidRange(props, ctx);
-  const explicitCntlids = props.has('cntlid-min') || props.has('cntlid-max');
+  const explicitCntlids = props.given.has('cntlid-min') || props.given.has('cntlid-max');
   if (ctx.settings.instance !== undefined && fdp !== undefined) {
     // The endurance group's reclaim units and events live in this process only.
     throw new ConfigError(
@@ -121,9 +169,11 @@ export function checkNvmeSubsys(
       'fdp',
     );
   }
+  const nvmCapacity = checkNvmCapacity(props, id, `nqn.2019-08.org.qemu:${nqn}`, ctx);
   return {
     id,
     nqn,
+    nvmCapacity,
     cntlids,
     explicitCntlids,
     subnqn: `nqn.2019-08.org.qemu:${nqn}`,

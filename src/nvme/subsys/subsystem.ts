@@ -24,6 +24,33 @@ export interface SubsysController {
   reservationNotice?(nsid: number, type: number): void;
 }
 
+/** What Namespace Management (admin 0Dh) creates a namespace from (ctrl/ns-mgmt.ts). */
+export interface NsCreateArgs {
+  readonly nsze: bigint;
+  readonly ncap: bigint;
+  readonly flbas: number;
+  readonly dps: number;
+  readonly nmic: number;
+  readonly anagrpid: number;
+}
+
+/**
+ * The subsystem's Namespace Management (subsys/ns-mgmt.ts): namespaces created on a capacity
+ * pool, backed by images in the data folder, recorded there across restarts.
+ */
+export interface NsManagement {
+  /** A new namespace, allocated and not attached: its NSID, or a status. */
+  create(a: NsCreateArgs): Promise<{ status: number; nsid?: number }>;
+  /** Deletes a namespace it created (detached from every controller first). */
+  delete(nsid: number): Promise<void>;
+  /** True for a namespace it created (configured namespaces are not deleted). */
+  manages(nsid: number): boolean;
+  /** A controller joined: the namespaces recorded as attached to it attach again. */
+  controllerAdded(ctrl: SubsysController): void;
+  /** Attachments changed (Namespace Attachment): the record follows. */
+  attachmentsChanged(): void;
+}
+
 export class Subsystem {
   readonly controllers = new Map<number, SubsysController>();
   /** Allocated namespaces (including detached ones). */
@@ -38,6 +65,8 @@ export class Subsystem {
    * undefined when the subsystem has none (`nvm-capacity` unset: TNVMCAP/UNVMCAP 0, as QEMU).
    */
   capacity: { total: bigint; unallocated: bigint } | undefined;
+  /** The controller IDs the subsystem hands out here (`cntlid-min`/`cntlid-max`). */
+  cntlids: { readonly min: number; readonly max: number } | undefined;
 
   constructor(
     readonly explicit: boolean,
@@ -54,7 +83,11 @@ export class Subsystem {
     for (const ns of this.namespaces.values()) {
       if (ns.shared && !ns.detached && this.explicit) ctrl.attachNamespace(ns);
     }
+    this.nsManagement?.controllerAdded(ctrl);
   }
+
+  /** Namespace Management, when the subsystem has a capacity for it (`nvm-capacity`). */
+  nsManagement: NsManagement | undefined;
 
   removeController(cntlid: number): void {
     this.controllers.delete(cntlid);
@@ -64,7 +97,7 @@ export class Subsystem {
    * Registers a realized namespace whose bus is `parent` (nvme_ns_realize): detached ones stay
    * allocated only; shared ones attach to every controller; private ones to the parent.
    */
-  addNamespace(ns: NamespaceApi, parent: SubsysController, notify = false): void {
+  addNamespace(ns: NamespaceApi, parent: SubsysController | undefined, notify = false): void {
     if (this.namespaces.has(ns.nsid)) {
       throw new Error(`nsid ${ns.nsid} registered twice in ${this.subnqn}`);
     }
@@ -81,7 +114,8 @@ export class Subsystem {
       };
     }
     if (ns.detached) return;
-    const targets = ns.shared && this.explicit ? [...this.controllers.values()] : [parent];
+    const targets =
+      ns.shared && this.explicit ? [...this.controllers.values()] : parent ? [parent] : [];
     for (const c of targets) {
       c.attachNamespace(ns);
       // nvmemu: a namespace plugged into a running machine is announced like an attach.
