@@ -74,7 +74,9 @@ export function queryNvme(machine: MachineView): Record<string, unknown>[] {
     return {
       nqn: s.subnqn,
       ...(subDev?.id !== undefined ? { id: subDev.id } : {}),
-      ...(s.cntlids !== undefined ? { 'cntlid-min': s.cntlids.min, 'cntlid-max': s.cntlids.max } : {}),
+      ...(s.cntlids !== undefined
+        ? { 'cntlid-min': s.cntlids.min, 'cntlid-max': s.cntlids.max }
+        : {}),
       ana: s.anaReporting,
       ...(s.capacity !== undefined
         ? { capacity: Number(s.capacity.total), unallocated: Number(s.capacity.unallocated) }
@@ -93,7 +95,10 @@ export function queryNvme(machine: MachineView): Record<string, unknown>[] {
 export function formatNvmeInfo(subs: readonly Record<string, unknown>[]): string {
   let out = '';
   for (const s of subs) {
-    const range = s['cntlid-min'] === undefined ? '' : ` cntlid ${String(s['cntlid-min'])}-${String(s['cntlid-max'])}`;
+    const range =
+      s['cntlid-min'] === undefined
+        ? ''
+        : ` cntlid ${String(s['cntlid-min'])}-${String(s['cntlid-max'])}`;
     out += `${String(s.nqn)}${range}${s.ana === true ? ' ana' : ''}\n`;
     if (s.capacity !== undefined) {
       out += `  capacity ${String(s.capacity)} bytes, ${String(s.unallocated)} unallocated\n`;

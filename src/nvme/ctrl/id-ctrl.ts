@@ -13,7 +13,14 @@ import { IoOpc, NVM_IO_EFFECTS } from '../spec/opcodes.js';
 import { ELPE } from './error-log.js';
 import { COPY_FORMATS } from '../ns/copy.js';
 import { MQES } from './regs.js';
-import { ANACAP, ANAGRPMAX, ANATT, CMIC_ANA, CMIC_MULTI_PORT, OAES_ANA_CHANGE } from '../spec/ana.js';
+import {
+  ANACAP,
+  ANAGRPMAX,
+  ANATT,
+  CMIC_ANA,
+  CMIC_MULTI_PORT,
+  OAES_ANA_CHANGE,
+} from '../spec/ana.js';
 
 /**
  * TNVMCAP/UNVMCAP: the subsystem's capacity for Namespace Management (subsys `nvm-capacity`),
@@ -146,7 +153,8 @@ export function identifyController(c: ControllerState): Uint8Array {
     // CMIC bit 1 (several controllers): in a subsystem, and always over fabrics, where a
     // reconnect's new association may overlap the old one (reference nvme-tcp.md §2.8); bits 0
     // and 3 (several ports, ANA reporting) in an ANA subsystem.
-    cmic: (explicitSubsys || fabrics !== undefined ? 0x02 : 0) | (ana ? CMIC_MULTI_PORT | CMIC_ANA : 0),
+    cmic:
+      (explicitSubsys || fabrics !== undefined ? 0x02 : 0) | (ana ? CMIC_MULTI_PORT | CMIC_ANA : 0),
     mdts: p.mdts,
     cntlid: p.cntlid,
     ver: 0x00010400,

@@ -98,7 +98,6 @@ export async function tempNamespace(
 
 export type FakeCtrl = ControllerView;
 
-
 /** A controller with QEMU's defaults: mdts 7 and vsl 7 (512 KiB with 4 KiB pages). */
 export function fakeCtrl(over: Partial<ControllerView> = {}): FakeCtrl {
   return {

@@ -413,8 +413,7 @@ export function writeZeroes(core: NsCore, ctx: CommandContext): MaybePromise<Com
     // A shared image remembers no deallocation (NsCore.sharedImage): the zeros are the state.
     if ((ctx.cmd.cdw12 & DEAC) !== 0 && core.sharedImage !== true) {
       core.dealloc.add(slba, slba + r.nlb);
-    }
-    else core.dealloc.remove(slba, slba + r.nlb);
+    } else core.dealloc.remove(slba, slba + r.nlb);
     core.uncorrectable.remove(slba, slba + r.nlb);
     core.fdp?.onWrite(ctx.cmd, r.nlb);
     if ((ctx.cmd.cdw12 & io.FUA) === 0 && core.writeCache) return OK;

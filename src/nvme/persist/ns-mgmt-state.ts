@@ -8,7 +8,14 @@
 // record index is the NSID.
 
 import { join } from 'node:path';
-import { readU16le, readU32le, readU64le, writeU16le, writeU32le, writeU64le } from '../../util/bytes.js';
+import {
+  readU16le,
+  readU32le,
+  readU64le,
+  writeU16le,
+  writeU32le,
+  writeU64le,
+} from '../../util/bytes.js';
 import { fileSafe, readStateFile, writeStateFile, type StateRecord } from './state-file.js';
 
 const MAGIC = 'NVMNSMGT';

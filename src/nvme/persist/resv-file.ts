@@ -73,7 +73,8 @@ export function resvStateFile(dataDir: string, subnqn: string, nsid: number): st
 }
 
 function putKey(v: DataView, off: number, key: string): void {
-  for (let i = 0; i < MAX_HOST_KEY; i++) v.setUint8(off + i, i < key.length ? key.charCodeAt(i) : 0);
+  for (let i = 0; i < MAX_HOST_KEY; i++)
+    v.setUint8(off + i, i < key.length ? key.charCodeAt(i) : 0);
 }
 
 function getKey(b: Uint8Array, off: number): string {
@@ -150,9 +151,9 @@ export class FileResvStore implements ResvStore {
     this.file = file;
     mkdirSync(dirname(file), { recursive: true });
     this.#fd = openSync(file, 'a+');
+    this.#lockFd = openSync(`${file}.lock`, 'a+');
     let mapped: bigint | undefined;
     try {
-      this.#lockFd = openSync(`${file}.lock`, 'a+');
       this.#locked(LOCK_EX, () => {
         if (fstatSync(this.#fd).size === 0) ftruncateSync(this.#fd, FILE_SIZE);
       });
@@ -163,6 +164,7 @@ export class FileResvStore implements ResvStore {
       this.#open();
     } catch (e) {
       if (mapped !== undefined) munmap(mapped, FILE_SIZE);
+      closeSync(this.#lockFd);
       closeSync(this.#fd);
       throw e;
     }
@@ -272,7 +274,10 @@ export class FileResvStore implements ResvStore {
     for (let n = from; n <= last; n++) {
       const at = RING + EVENT_SIZE * (n % RING_ENTRIES);
       if (this.#v.getUint32(at, true) !== n >>> 0) continue;
-      out.push({ type: this.#v.getUint8(at + 4) as ResvNoticeType, host: getKey(this.#bytes, at + 8) });
+      out.push({
+        type: this.#v.getUint8(at + 4) as ResvNoticeType,
+        host: getKey(this.#bytes, at + 8),
+      });
     }
     this.#lastEvent = last;
     return out;

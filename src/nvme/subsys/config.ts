@@ -124,7 +124,7 @@ function checkNvmCapacity(
   const capacity = props.big('nvm-capacity');
   if (capacity !== 0n && ctx.settings.instance !== undefined) {
     throw new ConfigError(
-      'nvm-capacity cannot be shared between nvmemu processes (--instance): created namespaces would be one process\'s',
+      "nvm-capacity cannot be shared between nvmemu processes (--instance): created namespaces would be one process's",
       'nvm-capacity',
     );
   }

@@ -55,7 +55,12 @@ function configOf(rec: ManagedNsRecord, file: string, subnqn: string): NvmeNsCon
   const lbaSize = 2 ** f.ds;
   return {
     id: undefined,
-    drive: { id: `${subnqn}/${rec.nsid}`, file, readOnly: false, size: imageBytes(rec.nsze, rec.flbas)! },
+    drive: {
+      id: `${subnqn}/${rec.nsid}`,
+      file,
+      readOnly: false,
+      size: imageBytes(rec.nsze, rec.flbas)!,
+    },
     controller: NO_PLAN,
     inSubsystem: true,
     requestedNsid: rec.nsid,
@@ -104,7 +109,11 @@ export class ManagedNamespaces implements NsManagement {
    * Namespace Management for `subsys` with `capacity` bytes: the recorded namespaces are opened
    * and allocated again (they attach as their controllers join).
    */
-  static async open(subsys: Subsystem, dataDir: string, capacity: bigint): Promise<ManagedNamespaces> {
+  static async open(
+    subsys: Subsystem,
+    dataDir: string,
+    capacity: bigint,
+  ): Promise<ManagedNamespaces> {
     const m = new ManagedNamespaces(subsys, dataDir, capacity);
     subsys.nsManagement = m;
     try {

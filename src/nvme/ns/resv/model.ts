@@ -54,7 +54,13 @@ export const MAX_REGISTRANTS = 64;
 /** The longest host key (host.ts): `h16:` and 32 hex digits. */
 export const MAX_HOST_KEY = 40;
 
-export const EMPTY: ResvData = { gen: 0, rtype: 0, holder: undefined, ptpl: false, registrants: [] };
+export const EMPTY: ResvData = {
+  gen: 0,
+  rtype: 0,
+  holder: undefined,
+  ptpl: false,
+  registrants: [],
+};
 
 export interface Notice {
   readonly host: string;
@@ -123,7 +129,11 @@ const others = (regs: readonly Registrant[], host: string, type: ResvNoticeType)
  * (with a released notice to the remaining registrants for the Registrants Only types, §8.19.4);
  * an All Registrants reservation lasts while registrants remain.
  */
-function unregister(d: ResvData, gone: ReadonlySet<string>, by: string): Outcome & { next: ResvData } {
+function unregister(
+  d: ResvData,
+  gone: ReadonlySet<string>,
+  by: string,
+): Outcome & { next: ResvData } {
   const registrants = d.registrants.filter((r) => !gone.has(r.host));
   let { rtype, holder } = d;
   const notices: Notice[] = [];
