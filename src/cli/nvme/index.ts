@@ -14,6 +14,7 @@ import { UsageError, parse, targetOptions } from './options.js';
 import { COPY_COMMAND } from './copy.js';
 import { ZNS_COMMANDS } from './zns.js';
 import { FDP_COMMANDS } from './fdp.js';
+import { MULTIHOST_COMMANDS } from './multihost.js';
 import { helpText, mergeTables } from '../options.js';
 import { runGroup, type Group, type Leaf, type Node } from '../tree.js';
 import { explainError, type TargetInfo } from './errors.js';
@@ -40,6 +41,7 @@ const ALL: readonly NvmeSubcommand[] = [
   ...ADMIN_COMMANDS.slice(1),
   ...IO_COMMANDS,
   COPY_COMMAND,
+  ...MULTIHOST_COMMANDS,
   ...ZNS_COMMANDS,
   ...FDP_COMMANDS,
   ...VIRT_COMMANDS,
@@ -53,6 +55,7 @@ const TARGET_HELP = `Target options (every command):
                              (read, write, ...) use -s for --start-block: give --trsvcid
   -n, --nqn NQN              subsystem NQN
   -q, --hostnqn NQN          host NQN (default: a per-process uuid NQN)
+  -I, --hostid UUID          host identifier (default: from the default host NQN)
   -g, --hdr-digest           header digests;  -G, --data-digest  data digests
       --namespace-id, --nsid N
   -o, --output-format normal|json|binary

@@ -3,6 +3,8 @@
 // connect options: -t tcp -a ADDR -s PORT -n NQN [-q HOSTNQN] [-g] [-G]. I/O commands use -s for
 // --start-block as nvme-cli does, so they take the port as --trsvcid.
 
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { NvmeTcpController } from '../../nvme-tcp/host/index.js';
 import type { ConnectOptions } from '../../nvme-tcp/host/index.js';
 import { DISCOVERY_NQN } from '../../nvme-tcp/discovery.js';
@@ -36,6 +38,12 @@ export function targetOptions(withShortS: boolean): Opts {
       short: 'q',
       valueName: 'NQN',
       description: 'host NQN (default: a per-process uuid NQN)',
+    },
+    hostid: {
+      type: 'string',
+      short: 'I',
+      valueName: 'UUID',
+      description: 'host identifier (Connect HOSTID; reservations name hosts by it)',
     },
     'hdr-digest': { type: 'boolean', short: 'g', default: false, description: 'header digests' },
     'data-digest': { type: 'boolean', short: 'G', default: false, description: 'data digests' },
@@ -93,6 +101,20 @@ export function outputFormat(v: Values): 'normal' | 'json' | 'binary' {
   return f;
 }
 
+/** The UUID of `nqn.2014-08.org.nvmexpress:uuid:<uuid>`, as 16 bytes. */
+function uuidOfNqn(nqn: string | undefined): Uint8Array | undefined {
+  const m = /:uuid:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i.exec(
+    nqn ?? '',
+  );
+  return m === null ? undefined : Uint8Array.from(Buffer.from(m[1]!.replace(/-/g, ''), 'hex'));
+}
+
+/** This machine's and user's host identifier for `nvmemu nvme` (stable across invocations). */
+function stableHostId(): Uint8Array {
+  const seed = `nvmemu-host:${hostname()}:${process.getuid?.() ?? 0}`;
+  return Uint8Array.from(createHash('sha256').update(seed).digest().subarray(0, 16));
+}
+
 /** The controller connection a command asks for. */
 export function connectOptions(
   v: Values,
@@ -106,7 +128,20 @@ export function connectOptions(
   const nqn = str(v, 'nqn') ?? (discovery ? DISCOVERY_NQN : undefined);
   if (nqn === undefined) throw new UsageError('missing required option -n/--nqn');
   const hostnqn = str(v, 'hostnqn');
+  const hostidText = str(v, 'hostid');
+  let hostid: Uint8Array | undefined;
+  if (hostidText !== undefined) {
+    const hex = hostidText.replace(/-/g, '');
+    if (!/^[0-9a-f]{32}$/i.test(hex)) {
+      throw new UsageError(`invalid value '${hostidText}' for --hostid (a UUID)`);
+    }
+    hostid = Uint8Array.from(Buffer.from(hex, 'hex'));
+  }
+  // Reservations register hosts by this identifier, so it must not change from one command to
+  // the next: the UUID of a uuid host NQN (as nvme-cli), else one per machine and user.
+  hostid ??= uuidOfNqn(hostnqn) ?? stableHostId();
   return {
+    ...(hostid !== undefined ? { hostid } : {}),
     address: str(v, 'traddr') ?? '127.0.0.1',
     port: num(v, 'trsvcid', discovery ? 8009 : 4420),
     subnqn: nqn,

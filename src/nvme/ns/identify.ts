@@ -136,6 +136,29 @@ export function encodeIdentifyNs(f: IdNsFields): Uint8Array {
   });
 }
 
+/**
+ * CNS 00h with NSID FFFFFFFFh (Base Spec 2.0 §5.17.2.1): the capabilities common to the
+ * namespaces this controller may create (Namespace Management): the LBA formats, metadata and
+ * protection capabilities, RESCAP; sizes and the selected format are zero.
+ */
+export function encodeCommonNs(formats: readonly LbaFormat[], rescap: number): Uint8Array {
+  return encodeIdentifyNs({
+    nsze: 0,
+    nsfeat: 0,
+    formats,
+    flbas: 0,
+    dps: 0,
+    nmic: 0,
+    npdg: 0,
+    mssrl: 0,
+    mcl: 0,
+    msrc: 0,
+    nguid: undefined,
+    eui64: 0n,
+    rescap,
+  });
+}
+
 /** CNS 05h CSI 0. ELBAF[i] bits 8:7 = PIF, set (QEMU) only for the format selected at realize. */
 export function encodeIdentifyNsNvm(pif: number, pifIndex: number): Uint8Array {
   const elbaf = new Uint8Array(LBAF_ENTRIES * 4);
