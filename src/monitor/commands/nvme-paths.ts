@@ -93,28 +93,29 @@ export function queryNvme(machine: MachineView): Record<string, unknown>[] {
 
 /** HMP `info nvme`. */
 export function formatNvmeInfo(subs: readonly Record<string, unknown>[]): string {
+  const t = (x: unknown): string => (typeof x === 'string' || typeof x === 'number' ? `${x}` : '');
   let out = '';
   for (const s of subs) {
     const range =
-      s['cntlid-min'] === undefined
-        ? ''
-        : ` cntlid ${String(s['cntlid-min'])}-${String(s['cntlid-max'])}`;
-    out += `${String(s.nqn)}${range}${s.ana === true ? ' ana' : ''}\n`;
+      s['cntlid-min'] === undefined ? '' : ` cntlid ${t(s['cntlid-min'])}-${t(s['cntlid-max'])}`;
+    out += `${t(s.nqn)}${range}${s.ana === true ? ' ana' : ''}\n`;
     if (s.capacity !== undefined) {
-      out += `  capacity ${String(s.capacity)} bytes, ${String(s.unallocated)} unallocated\n`;
+      out += `  capacity ${t(s.capacity)} bytes, ${t(s.unallocated)} unallocated\n`;
     }
     for (const c of s.controllers as Record<string, unknown>[]) {
       const ana = (c['ana-states'] as { group: number; state: string }[])
         .map((g) => ` group ${g.group} ${g.state}`)
         .join(',');
-      out += `  controller ${String(c.cntlid)}${c.id !== undefined ? ` (${String(c.id)})` : ''}: host ${String(c.host)}${ana}\n`;
+      const id = c.id === undefined ? '' : ` (${t(c.id)})`;
+      out += `  controller ${t(c.cntlid)}${id}: host ${t(c.host)}${ana}\n`;
     }
     for (const n of s.namespaces as Record<string, unknown>[]) {
       const r = n.reservation as { type: number; registrants: unknown[] } | undefined;
+      const ids = (n['attached-cntlids'] as number[]).join(',');
       out +=
-        `  namespace ${String(n.nsid)}: ${String(n.size)} bytes${n.created === true ? ', created' : ''}` +
-        `${Number(n.anagrpid) !== 0 ? `, ana group ${String(n.anagrpid)}` : ''}` +
-        `, attached to ${(n['attached-cntlids'] as number[]).join(',') || 'none'}` +
+        `  namespace ${t(n.nsid)}: ${t(n.size)} bytes${n.created === true ? ', created' : ''}` +
+        `${Number(n.anagrpid) !== 0 ? `, ana group ${t(n.anagrpid)}` : ''}` +
+        `, attached to ${ids === '' ? 'none' : ids}` +
         (r !== undefined && r.registrants.length > 0
           ? `, ${r.registrants.length} registrant(s), reservation type ${r.type}`
           : '') +

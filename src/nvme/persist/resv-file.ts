@@ -26,8 +26,8 @@
 import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { crc32c } from '../../util/crc.js';
+import { viewOf } from '../../util/bytes.js';
 import {
-  EWOULDBLOCK,
   LOCK_EX,
   LOCK_NB,
   LOCK_SH,
@@ -86,7 +86,7 @@ function getKey(b: Uint8Array, off: number): string {
 /** The slot payload of `d`. */
 export function encodeResv(d: ResvData): Uint8Array {
   const out = new Uint8Array(STATE_HEAD + REG_SIZE * d.registrants.length);
-  const v = new DataView(out.buffer);
+  const v = viewOf(out);
   v.setUint32(0, d.gen, true);
   v.setUint8(4, d.rtype);
   v.setUint8(5, d.ptpl ? 1 : 0);
@@ -105,7 +105,7 @@ export function encodeResv(d: ResvData): Uint8Array {
 /** Decodes a slot payload; undefined when it is not one. */
 export function decodeResv(p: Uint8Array): ResvData | undefined {
   if (p.length < STATE_HEAD) return undefined;
-  const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
+  const v = viewOf(p);
   const n = v.getUint16(6, true);
   const holderIdx = v.getInt16(8, true);
   if (n > MAX_REGISTRANTS || p.length !== STATE_HEAD + REG_SIZE * n || holderIdx >= n) {
@@ -160,7 +160,7 @@ export class FileResvStore implements ResvStore {
       mapped = mmap(FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, this.#fd, 0);
       this.#addr = mapped;
       this.#bytes = new Uint8Array(view(mapped, FILE_SIZE));
-      this.#v = new DataView(this.#bytes.buffer);
+      this.#v = viewOf(this.#bytes);
       this.#open();
     } catch (e) {
       if (mapped !== undefined) munmap(mapped, FILE_SIZE);

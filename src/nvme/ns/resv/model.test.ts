@@ -108,7 +108,7 @@ describe('Figure 646: the reservation command groups', () => {
     it(`type ${rtype}: Preempt, Preempt and Abort and Release are allowed for a registrant only`, () => {
       const d = held(rtype);
       for (const racqa of [Racqa.PREEMPT, Racqa.PREEMPT_AND_ABORT]) {
-        assert.equal(acq('R', rtype, racqa, KEYS.H!)(d).status, 0, `registrant racqa ${racqa}`);
+        assert.equal(acq('R', rtype, racqa, KEYS.H)(d).status, 0, `registrant racqa ${racqa}`);
         const n = acquire(d, { host: 'N', racqa, rtype, crkey: 0xccn, prkey: KEYS.H! });
         assert.equal(n.status, C, `non-registrant racqa ${racqa}`);
       }
@@ -223,7 +223,7 @@ describe('Reservation Acquire and Release (§8.19.5-§8.19.8)', () => {
 
   it('preempts the holder: new holder, the preempted host unregistered and notified', () => {
     const d = held(Rtype.WRITE_EXCLUSIVE);
-    const out = acq('R', Rtype.EXCLUSIVE_ACCESS, Racqa.PREEMPT, KEYS.H!)(d);
+    const out = acq('R', Rtype.EXCLUSIVE_ACCESS, Racqa.PREEMPT, KEYS.H)(d);
     assert.equal(out.status, 0);
     assert.equal(out.next?.holder, 'R');
     assert.equal(out.next?.rtype, Rtype.EXCLUSIVE_ACCESS);
@@ -237,7 +237,7 @@ describe('Reservation Acquire and Release (§8.19.5-§8.19.8)', () => {
 
   it('preempting a non-holder key only unregisters it; key 0 is invalid then', () => {
     const d = run(held(Rtype.WRITE_EXCLUSIVE), reg('N'));
-    const out = acq('R', Rtype.WRITE_EXCLUSIVE, Racqa.PREEMPT, KEYS.N!)(d);
+    const out = acq('R', Rtype.WRITE_EXCLUSIVE, Racqa.PREEMPT, KEYS.N)(d);
     assert.equal(out.next?.holder, 'H');
     assert.deepEqual(
       out.next?.registrants.map((r) => r.host),
