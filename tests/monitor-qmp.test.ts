@@ -320,9 +320,11 @@ describe('QMP commands', () => {
       'x-nvmemu-query-badblocks',
       'x-nvmemu-query-faults',
       'x-nvmemu-query-media-errors',
+      'x-nvmemu-query-nvme',
       'x-nvmemu-query-nvme-tcp',
       'x-nvmemu-query-sriov',
       'x-nvmemu-query-stats',
+      'x-nvmemu-set-ana-state',
       'x-nvmemu-sriov-numvfs',
       'x-nvmemu-track-writes',
     ]);

@@ -55,7 +55,7 @@ const TARGET_HELP = `Target options (every command):
                              (read, write, ...) use -s for --start-block: give --trsvcid
   -n, --nqn NQN              subsystem NQN
   -q, --hostnqn NQN          host NQN (default: a per-process uuid NQN)
-  -I, --hostid UUID          host identifier (default: from the default host NQN)
+      --hostid UUID          host identifier (default: the host NQN's UUID, else one per user)
   -g, --hdr-digest           header digests;  -G, --data-digest  data digests
       --namespace-id, --nsid N
   -o, --output-format normal|json|binary

@@ -39,9 +39,9 @@ export function targetOptions(withShortS: boolean): Opts {
       valueName: 'NQN',
       description: 'host NQN (default: a per-process uuid NQN)',
     },
+    // nvme-cli connect's -I: long only here (gen-tls-key's -I is --identity).
     hostid: {
       type: 'string',
-      short: 'I',
       valueName: 'UUID',
       description: 'host identifier (Connect HOSTID; reservations name hosts by it)',
     },
