@@ -74,6 +74,7 @@ describe('ANA over NVMe/TCP', () => {
     assert.equal(id[343], 0xdf);
     assert.equal(readU32le(id, 344), 128);
     assert.equal(readU32le(id, 348), 128);
+    assert.equal(readU32le(id, 540), 256, 'MNAN = NN');
     const ns = async (nsid: number) =>
       readU32le(
         (await c.adminOk('Identify NS', { opcode: AdminOpc.IDENTIFY, nsid }, { readLength: 4096 }))

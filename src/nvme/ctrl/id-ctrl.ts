@@ -79,6 +79,7 @@ export const IdCtrlLayout = defineLayout('identify-controller', ID_SIZE, [
   { name: 'cqes', offset: 513, type: 'u8' },
   { name: 'maxcmd', offset: 514, type: 'u16le' },
   { name: 'nn', offset: 516, type: 'u32le' },
+  { name: 'mnan', offset: 540, type: 'u32le' },
   { name: 'oncs', offset: 520, type: 'u16le' },
   { name: 'vwc', offset: 525, type: 'u8' },
   { name: 'ocfs', offset: 534, type: 'u16le' },
@@ -185,6 +186,8 @@ export function identifyController(c: ControllerState): Uint8Array {
     cqes: 0x44,
     maxcmd: fabrics !== undefined ? Math.min(0xffff, MQES + 1) : 0,
     nn: 256,
+    // MNAN: an ANA host sizes the ANA log by it (Linux refuses ANA with MNAN 0).
+    mnan: ana ? 256 : 0,
     oncs: ONCS,
     vwc: 0x07,
     ocfs: OCFS,
