@@ -172,6 +172,18 @@ describe('two nvmemu processes as two paths of one subsystem', () => {
         { group: 1, state: 'inaccessible' },
       ]);
       assert.equal(info[0]!.controllers[0]!.cntlid, 1);
+      // HMP (docs/multipath.md's recipe): back to optimized, then a bad state is refused.
+      const hmp = (line: string) => q.execute('human-monitor-command', { 'command-line': line });
+      assert.equal(
+        await hmp('x_nvmemu_set_ana_state 1 optimized c0'),
+        'ANA group 1 optimized on controller 1\r\n',
+      );
+      assert.equal((await read(x)).status, 0);
+      assert.match(
+        String(await hmp('x_nvmemu_set_ana_state 1 gone')),
+        /^Error: ANA state 'gone' is not one of: optimized/,
+      );
+      await hmp('x_nvmemu_set_ana_state 1 inaccessible');
       q.close();
       const anaLog = await x2.adminOk(
         'Get Log Page 0Ch',

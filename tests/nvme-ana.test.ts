@@ -98,6 +98,36 @@ describe('ANA over NVMe/TCP', () => {
     assert.equal(readU32le(rgo, 16 + 32), 2, 'the second descriptor follows at once');
   });
 
+  it('is as long as NANAGRPID and MNAN make it: nvme-cli reads it in 4 KiB pieces', async () => {
+    // nvme-cli 2.3 `ana-log` sizes the log 16 + NANAGRPID * 32 + MNAN * 4 and libnvme fetches
+    // it 4 KiB at a time with LPO; the guest saw 0x4002 for the second piece of a short log.
+    const size = 16 + 128 * 32 + 256 * 4;
+    const parts: Uint8Array[] = [];
+    for (let lpo = 0; lpo < size; lpo += 4096) {
+      const len = Math.min(4096, size - lpo);
+      const r = await c.adminOk(
+        'Get Log Page 0Ch at LPO',
+        {
+          opcode: AdminOpc.GET_LOG_PAGE,
+          cdw10: 0x0c | ((len / 4 - 1) << 16),
+          cdw12: lpo,
+        },
+        { readLength: len },
+      );
+      parts.push(r.data);
+    }
+    assert.equal(readU16le(parts[0]!, 8), 2, 'the header in the first piece');
+    assert.ok(
+      parts.slice(1).every((p) => p.every((b) => b === 0)),
+      'zero padding after it',
+    );
+    const past = await c.adminCommand(
+      { opcode: AdminOpc.GET_LOG_PAGE, cdw10: 0x0c | ((4 / 4 - 1) << 16), cdw12: size },
+      { readLength: 4 },
+    );
+    assert.equal(past.status & 0x7ff, Status.INVALID_FIELD, 'an offset past the log');
+  });
+
   it('an inaccessible group fails I/O with ANA Inaccessible (no DNR) and notifies', async () => {
     await c.adminOk('Set Features AEC', {
       opcode: AdminOpc.SET_FEATURES,

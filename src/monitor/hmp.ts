@@ -188,6 +188,22 @@ const COMMANDS: readonly HmpCommand[] = [
     },
   },
   {
+    names: ['x_nvmemu_set_ana_state'],
+    params: 'group state [id] [transition-ms]',
+    help: "set an NVMe ANA group's state through this machine's controllers (nvmemu)",
+    required: 2,
+    run: async (h, [group = '', state = '', id, transition]) => {
+      const int = (t: string): number | string => (/^\d+$/.test(t) ? Number(t) : t);
+      const r = (await h.qmp('x-nvmemu-set-ana-state', {
+        group: int(group),
+        state,
+        ...(id !== undefined && id !== '-' ? { id } : {}),
+        ...(transition !== undefined ? { transition: int(transition) } : {}),
+      })) as { cntlids: number[] };
+      return `ANA group ${group} ${state} on controller ${r.cntlids.join(',')}\n`;
+    },
+  },
+  {
     names: ['system_powerdown'],
     params: '',
     help: 'send system power down event',

@@ -12,6 +12,7 @@ import {
   AER_INFO_ANA_CHANGE,
   AnaGroupDescLayout,
   AnaLogHeaderLayout,
+  ANAGRPMAX,
   AnaState,
   LID_ANA,
   OAES_ANA_CHANGE,
@@ -19,6 +20,10 @@ import {
 } from '../spec/ana.js';
 import { Status } from '../spec/status.js';
 import { AerType, type AerState } from './aer.js';
+import { MAX_NSID } from './nsid.js';
+
+/** The ANA log's size: the header, NANAGRPID descriptors and MNAN (= NN) NSIDs (§5.16.1.13). */
+export const ANA_LOG_MAX = 16 + ANAGRPMAX * 32 + MAX_NSID * 4;
 
 /** One group in the log: its ID and the NSIDs of its namespaces attached to the controller. */
 export interface AnaGroupMembers {
@@ -101,10 +106,14 @@ export class ControllerAna {
     }
   }
 
-  /** The ANA log page (Figures 227-228); `rgo`: Return Groups Only (no NSID lists). */
+  /**
+   * The ANA log page (Figures 227-228); `rgo`: Return Groups Only (no NSID lists). Its size is
+   * the largest it may be (the header, NANAGRPID descriptors and MNAN NSIDs), zero padded: hosts
+   * read that much (libnvme in 4 KiB pieces with offsets), and a shorter log would refuse their
+   * later offsets.
+   */
   log(groups: readonly AnaGroupMembers[], rgo: boolean): Uint8Array {
-    const size = groups.reduce((n, g) => n + 32 + (rgo ? 0 : 4 * g.nsids.length), 16);
-    const buf = new Uint8Array(size);
+    const buf = new Uint8Array(ANA_LOG_MAX);
     AnaLogHeaderLayout.encode({ changeCount: this.changeCount, ngrps: groups.length }, buf, 0);
     let off = 16;
     for (const g of groups) {
