@@ -2,10 +2,12 @@
 # Host side of the multi-host guest checks (docs/multipath.md; not run by CI):
 #   tests/guest/multipath-host.sh OUT_DIR multipath|reservations [run.sh options...]
 # Starts two `nvmemu run --instance` processes serving one subsystem (nqn
-# nqn.2019-08.org.qemu:mpath) from one data folder and one 256 MiB image, on 127.0.0.1:14420
-# (instance a, controller IDs 1-15) and :14421 (instance b, 16-31), each with two controllers
-# and the namespace in ANA group 1; in `multipath` mode also a plain nvmemu on :14422 serving
-# nqn.2019-08.org.qemu:mgmt with nvm-capacity=256M for Namespace Management. Then boots the
+# nqn.2019-08.org.qemu:mpath) from one data folder and one 256 MiB image, on 127.0.0.1:$PORT_BASE
+# (instance a, controller IDs 1-15) and :$PORT_BASE+1 (instance b, 16-31), each with two
+# controllers and the namespace in ANA group 1; in `multipath` mode also a plain nvmemu on
+# :$PORT_BASE+2 serving nqn.2019-08.org.qemu:mgmt with nvm-capacity=256M for Namespace
+# Management. PORT_BASE (environment, default 14440) keeps clear of other guest runs on the
+# machine; the guest gets the ports as PORT_A, PORT_B, PORT_M. Then boots the
 # guest with tests/guest/multipath-linux.sh or reservations-linux.sh and serves the requests the
 # guest script writes to its job share ($OUT_DIR/job/request, one line; the reply goes to
 # job/reply):
@@ -28,8 +30,16 @@ truncate -s 256M "$WORK/ns1.img"
 declare -A PID RANGE PORT
 RANGE[a]="1 15"
 RANGE[b]="16 31"
-PORT[a]=14420
-PORT[b]=14421
+BASE=${PORT_BASE:-14440}
+PORT[a]=$BASE
+PORT[b]=$((BASE + 1))
+PORT_M=$((BASE + 2))
+for p in "${PORT[a]}" "${PORT[b]}" "$PORT_M"; do
+  if ss -ltn | awk '{print $4}' | grep -qE ":$p\$"; then
+    echo "port $p is in use: set PORT_BASE" >&2
+    exit 1
+  fi
+done
 
 start() {
   local name=$1 min max
@@ -64,7 +74,7 @@ start b
 MGMT=""
 if [ "$MODE" = multipath ]; then
   : >"$OUT/target-mgmt.log"
-  node "$CLI" run --data "$WORK/mgmt" --listen 127.0.0.1:14422 --discovery none \
+  node "$CLI" run --data "$WORK/mgmt" --listen "127.0.0.1:$PORT_M" --discovery none \
     -device nvme-subsys,id=m0,nqn=mgmt,nvm-capacity=256M -device nvme,id=m,serial=mgmt0001,subsys=m0 \
     >>"$OUT/target-mgmt.log" 2>&1 &
   MGMT=$!
@@ -97,6 +107,7 @@ SCRIPT=$ROOT/tests/guest/$([ "$MODE" = multipath ] && echo multipath-linux.sh ||
 rc=0
 "$ROOT/../shared/tools/guest/run.sh" --out "$OUT" --file "$ROOT/../shared/tools/guest/examples/lib.sh" \
   --env NQN=nqn.2019-08.org.qemu:mpath --env MGMT_NQN=nqn.2019-08.org.qemu:mgmt \
+  --env "PORT_A=${PORT[a]}" --env "PORT_B=${PORT[b]}" --env "PORT_M=$PORT_M" \
   --timeout 900 "$@" "$SCRIPT" || rc=$?
 touch "$OUT/job/done"
 wait "$SERVER" 2>/dev/null || true

@@ -1,8 +1,8 @@
 # Guest script (not run by CI): native NVMe multipath over two nvmemu processes, ANA, and
 # Namespace Management (docs/multipath.md "What the Linux guest showed"). Host side:
 #   tests/guest/multipath-host.sh OUT_DIR multipath
-# which serves $NQN from two `nvmemu run --instance` processes (127.0.0.1:14420 = a,
-# :14421 = b) and $MGMT_NQN (nvm-capacity) on :14422, and acts on the requests this script
+# which serves $NQN from two `nvmemu run --instance` processes (127.0.0.1:$PORT_A = a,
+# :$PORT_B = b) and $MGMT_NQN (nvm-capacity) on :$PORT_M, and acts on the requests this script
 # writes to its job share (ana, kill, start).
 # Checks: both paths join one subsystem with distinct controller IDs; `nvme ana-log` lists
 # group 1 optimized; fio (verify=crc32c, verify_backlog) keeps running with err=0 while path a
@@ -32,14 +32,14 @@ subsys_of() {
 # Completed reads + writes of a path device (/sys/block/<dev>/stat fields 1 and 5).
 ios() { awk '{print $1 + $5}' "/sys/block/$1/stat"; }
 
-section "connect both paths (instance a :14420, instance b :14421)"
+section "connect both paths (instance a :$PORT_A, instance b :$PORT_B)"
 run modprobe nvme-tcp
 run cat /sys/module/nvme_core/parameters/multipath
-run nvme connect -t tcp -a "$HOST" -s 14420 -n "$NQN" --reconnect-delay=2 --ctrl-loss-tmo=600
-run nvme connect -t tcp -a "$HOST" -s 14421 -n "$NQN" --reconnect-delay=2 --ctrl-loss-tmo=600
+run nvme connect -t tcp -a "$HOST" -s "$PORT_A" -n "$NQN" --reconnect-delay=2 --ctrl-loss-tmo=600
+run nvme connect -t tcp -a "$HOST" -s "$PORT_B" -n "$NQN" --reconnect-delay=2 --ctrl-loss-tmo=600
 sleep 2
-ca=$(ctrl_on_port 14420)
-cb=$(ctrl_on_port 14421)
+ca=$(ctrl_on_port "$PORT_A")
+cb=$(ctrl_on_port "$PORT_B")
 run nvme list
 run nvme list-subsys
 sh_run "nvme id-ctrl /dev/$ca | grep -E '^(cntlid|cmic|oaes|ctratt|anatt|anacap|anagrpmax|nanagrpid) '"
@@ -108,10 +108,10 @@ sh_try "dmesg | grep -E 'nvme|ana|path' | tail -30"
 sh_try "udevadm settle"
 run nvme disconnect -n "$NQN"
 
-section "Namespace Management (nvmemu on :14422, nvm-capacity=256M)"
-run nvme connect -t tcp -a "$HOST" -s 14422 -n "$MGMT_NQN"
+section "Namespace Management (nvmemu on :$PORT_M, nvm-capacity=256M)"
+run nvme connect -t tcp -a "$HOST" -s "$PORT_M" -n "$MGMT_NQN"
 sleep 2
-cm=$(ctrl_on_port 14422)
+cm=$(ctrl_on_port "$PORT_M")
 sh_run "nvme id-ctrl /dev/$cm | grep -E '^(oacs|tnvmcap|unvmcap|cntlid) '"
 cntlid=$(nvme id-ctrl "/dev/$cm" | awk '/^cntlid/{print $3}')
 run nvme list
@@ -137,7 +137,7 @@ run nvme list-ns "/dev/$cm" --all
 run nvme detach-ns "/dev/$cm" --namespace-id=1 --controllers="$cntlid"
 run nvme delete-ns "/dev/$cm" --namespace-id=1
 sleep 2
-sh_run "nvme list | grep -c mgmt0001 | grep -qx 0 && echo 'no namespace of the mgmt subsystem left in nvme list' || (nvme list; false)"
+sh_run "! nvme list | grep -q mgmt0001 && echo 'no namespace of the mgmt subsystem left in nvme list'"
 sh_run "nvme id-ctrl /dev/$cm | grep -E '^unvmcap '"
 run nvme disconnect -n "$MGMT_NQN"
 touch "$JOB/done"

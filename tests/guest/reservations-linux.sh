@@ -25,15 +25,15 @@ ctrl_on_port() {
   done
 }
 
-section "two hosts: host 1 through instance a (:14420), host 2 through instance b (:14421)"
+section "two hosts: host 1 through instance a (:$PORT_A), host 2 through instance b (:$PORT_B)"
 run modprobe nvme-tcp
 run cat /sys/module/nvme_core/parameters/multipath
 run nvme --version
-run nvme connect -t tcp -a "$HOST" -s 14420 -n "$NQN" --hostnqn="nqn.2014-08.org.nvmexpress:uuid:$H1" --hostid="$H1" --reconnect-delay=2 --ctrl-loss-tmo=600
-run nvme connect -t tcp -a "$HOST" -s 14421 -n "$NQN" --hostnqn="nqn.2014-08.org.nvmexpress:uuid:$H2" --hostid="$H2" --reconnect-delay=2 --ctrl-loss-tmo=600
+run nvme connect -t tcp -a "$HOST" -s "$PORT_A" -n "$NQN" --hostnqn="nqn.2014-08.org.nvmexpress:uuid:$H1" --hostid="$H1" --reconnect-delay=2 --ctrl-loss-tmo=600
+run nvme connect -t tcp -a "$HOST" -s "$PORT_B" -n "$NQN" --hostnqn="nqn.2014-08.org.nvmexpress:uuid:$H2" --hostid="$H2" --reconnect-delay=2 --ctrl-loss-tmo=600
 sleep 2
-c1=$(ctrl_on_port 14420)
-c2=$(ctrl_on_port 14421)
+c1=$(ctrl_on_port "$PORT_A")
+c2=$(ctrl_on_port "$PORT_B")
 d1=${c1}n1
 d2=${c2}n1
 run nvme list
