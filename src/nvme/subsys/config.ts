@@ -27,16 +27,17 @@ export const NVME_SUBSYS_SCHEMA: TypeSchema = {
     ...FDP_SUBSYS_PROPS,
     // nvmemu extension: the FDP state is kept across runs in the data folder (docs/faults.md).
     { name: 'x-persist-fdp', type: { kind: 'bool' }, default: false, description: 'on/off' },
-    // nvmemu extension (nvmet's attr_cntlid_min/max): the controller IDs this process hands
-    // out, so that several processes serving one NQN are paths with distinct IDs
-    // (docs/multipath.md).
-    // nvmemu extension: capacity for Namespace Management (docs/nvme.md); 0 = none, as QEMU.
+    // nvmemu extension: capacity for Namespace Management (docs/multipath.md); 0 = none, as
+    // QEMU.
     {
       name: 'nvm-capacity',
       type: { kind: 'size' },
       default: 0n,
       description: 'capacity for Namespace Management (nvmemu)',
     },
+    // nvmemu extension (nvmet's attr_cntlid_min/max): the controller IDs this process hands
+    // out, so that several processes serving one NQN are paths with distinct IDs
+    // (docs/multipath.md).
     {
       name: 'cntlid-min',
       type: { kind: 'uint', bits: 16 },
