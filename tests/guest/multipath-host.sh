@@ -27,7 +27,7 @@ mkdir -p "$OUT/job" "$DATA"
 rm -f "$OUT/job/"{request,reply,done}
 truncate -s 256M "$WORK/ns1.img"
 
-declare -A PID RANGE PORT
+declare -A RANGE PORT
 RANGE[a]="1 15"
 RANGE[b]="16 31"
 BASE=${PORT_BASE:-14440}
@@ -50,12 +50,20 @@ start() {
     -device nvme,id=c0,serial=mpath0001,subsys=s0 -device nvme,id=c1,serial=mpath0001,subsys=s0 \
     -device nvme-ns,id=ns1,drive=d1,nsid=1,anagrpid=1,uuid=5e9c3b1c-1f0a-4c47-9d4e-2b8a6f3e7d01 \
     >>"$OUT/target-$name.log" 2>&1 &
-  PID[$name]=$!
+  # In a file: the request server (a subshell) restarts instances, and the end must stop those.
+  echo $! >"$WORK/pid-$name"
   for _ in $(seq 100); do grep -q '^Running' "$OUT/target-$name.log" 2>/dev/null && return 0; sleep 0.1; done
   echo "instance $name did not start" >&2
   return 1
 }
-stop() { kill "${PID[$1]}" 2>/dev/null && wait "${PID[$1]}" 2>/dev/null || true; }
+pid() { cat "$WORK/pid-$1"; }
+stop() {
+  local p
+  p=$(pid "$1")
+  kill "$p" 2>/dev/null || return 0
+  wait "$p" 2>/dev/null || true # our child: reaped here; else wait for it to go
+  for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
+}
 
 qmp() {
   node --input-type=module -e "
@@ -89,7 +97,7 @@ serve() {
       set -- $req
       case $1 in
         ana) reply=$(qmp "$DATA/qmp-$2.sock" x-nvmemu-set-ana-state "{\"group\":$3,\"state\":\"$4\"}") ;;
-        kill) kill -KILL "${PID[$2]}"; wait "${PID[$2]}" 2>/dev/null || true; reply=killed ;;
+        kill) kill -KILL "$(pid "$2")"; wait "$(pid "$2")" 2>/dev/null || true; reply=killed ;;
         start) start "$2"; reply=started ;;
         restart) stop a; stop b; start a; start b; reply=restarted ;;
         *) reply="unknown request: $req" ;;
