@@ -150,6 +150,7 @@ describe('docs snippets', () => {
           assert.fail(`exit ${e.code}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`),
       );
       if (s.file === 'README.md') checkTour(r.stdout, r.stderr);
+      if (s.file === 'docs/multipath.md') checkMultipath(s.code, r.stdout);
     });
   }
 });
@@ -169,4 +170,20 @@ function checkTour(out: string, err: string): void {
   assert.match(out, /^exit status 1$/m);
   // The one error is the deliberate one; no collision on ports, sockets or folders.
   assert.equal(err, 'nvmemu: -device nvme: serial property not set\n');
+}
+
+/** What the multipath recipes must show: the second path's controller IDs, ANA, the fence. */
+function checkMultipath(code: string, out: string): void {
+  if (code.includes('x_nvmemu_set_ana_state')) {
+    assert.match(out, /^cntlid {4}: 0x10$/m);
+    assert.match(out, /^state\t:\toptimized$/m);
+    assert.match(out, /^ANA group 1 inaccessible on controller 1,2$/m);
+    assert.match(out, /^path a refused the read$/m);
+    assert.match(out, /^read: Success$/m);
+    assert.match(out, /namespace 1: 1073741824 bytes, ana group 1, attached to 16,17$/m);
+  }
+  if (code.includes('resv-acquire')) {
+    assert.match(out, /^host 2's write refused$/m);
+    assert.match(out, /"rtype": 1,\n\s+"regctl": 2,/);
+  }
 }

@@ -38,6 +38,11 @@ const ALLOWED = new Map<number, readonly number[]>([
       Status.WRITE_FAULT,
     ],
   ],
+  // Reservations (ns/resv): conflicts, a malformed command, a 64-bit host asking 128-bit data.
+  [IoOpc.RESV_REGISTER, [D(Status.RESERVATION_CONFLICT), ...RW]],
+  [IoOpc.RESV_ACQUIRE, [D(Status.RESERVATION_CONFLICT), ...RW]],
+  [IoOpc.RESV_RELEASE, [D(Status.RESERVATION_CONFLICT), ...RW]],
+  [IoOpc.RESV_REPORT, [D(Status.HOST_ID_INCONSISTENT), Status.DATA_TRANSFER_ERROR]],
   // Flexible Data Placement outside an FDP subsystem.
   [IoOpc.IO_MGMT_RECV, [D(Status.FDP_DISABLED)]],
   [IoOpc.IO_MGMT_SEND, [D(Status.FDP_DISABLED)]],

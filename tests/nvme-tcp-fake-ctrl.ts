@@ -30,7 +30,7 @@ export function fakeSubsystem(
     return c;
   });
   const ns = new FakeNamespace(1, { blocks, shared: true });
-  core.addNamespace(ns, ctrls[0]!);
+  core.addNamespace(ns, ctrls[0]);
   return {
     subsys: { nqn, kind: 'nvm', controllers: () => ctrls, allowedHosts },
     ctrls,

@@ -23,8 +23,8 @@ import { powerCutMachine, trackWrites } from '../faults/power-cut.js';
 import { MachineSwitch } from '../faults/machine-switch.js';
 import { startNvmeTcp, type NvmeTcpService } from '../nvme-tcp/target/index.js';
 import { LegacyPmem, planLegacyPmem, type LegacyPlan } from '../pmem/legacy/index.js';
-import { NvmeDevice } from '../nvme/index.js';
-import { lockDataFolder, type DataLock } from './lock.js';
+import { NvmeDevice, NvmeSubsysDevice } from '../nvme/index.js';
+import { claimCntlids, lockDataFolder, type CntlidClaim, type DataLock } from './lock.js';
 import { wantsHelp } from './options.js';
 import { RecordingControl } from '../replay/control.js';
 import { DATA_MODES, type DataMode } from '../replay/format.js';
@@ -36,6 +36,20 @@ import { reexecForTls } from './tls-reexec.js';
 /** NVMe/TCP's IANA port on loopback only: never another interface unless the user asks. */
 const DEFAULT_LISTEN = '127.0.0.1:4420';
 import { version } from './version.js';
+
+/** The default QMP socket: `qmp.sock`, or `qmp-NAME.sock` for `--instance NAME`. */
+export function qmpSocketName(args: Pick<ParsedArgs, 'instance'>): string {
+  return args.instance === undefined ? 'qmp.sock' : `qmp-${args.instance}.sock`;
+}
+
+/** The controller ID ranges an instance serves, per subsystem NQN. */
+function cntlidClaims(machine: Machine): CntlidClaim[] {
+  return machine.components().flatMap((c) => {
+    if (!(c instanceof NvmeSubsysDevice)) return [];
+    const r = c.subsystem.cntlids;
+    return r === undefined ? [] : [{ nqn: c.subsystem.subnqn, min: r.min, max: r.max }];
+  });
+}
 
 /** Formats an error the way QEMU prints it: `nvmemu: [-device ...: ]message`. */
 export function formatError(e: unknown): string {
@@ -89,6 +103,9 @@ nvmemu options:
                          ADDR is given; docs/live-view.md); \`nvmemu top\` reads it
   --nvme-tcp KEY=VAL,... NVMe/TCP TLS and limits: tls=none|required|not-required,
                          connect-timeout=MS, max-connections=N, ... (docs/security.md)
+  --instance NAME        one of several nvmemu processes serving the data folder and images
+                         as paths of the same subsystems (docs/multipath.md); monitor socket
+                         qmp-NAME.sock
   -o, --output-format normal|json   the start-up summary as text or one JSON document
   -h, --help             show this help
 `;
@@ -138,8 +155,12 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   let e820: LegacyPmem | undefined;
   let live: LiveView | undefined;
   // Consumers in other processes (libpmem2, ndctl) find the pmem devices in the state folder.
-  const publishState = (): void =>
+  // An instance has no pmem devices (refused) and must not touch the folder's pmem state,
+  // which another process may publish.
+  const publishState = (): void => {
+    if (args.instance !== undefined) return;
     publishPmemState(dataDir, [...view.current.components(), ...(e820?.regions ?? [])]);
+  };
   try {
     // memmap= regions live as long as the machine (volatile, like its RAM).
     e820 = LegacyPmem.create(legacy, dataDir);
@@ -176,7 +197,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     };
     monitors = await startMonitors(
       view,
-      { qmp: args.qmp, monitor: args.monitor, defaultSocket: join(dataDir, 'qmp.sock') },
+      { qmp: args.qmp, monitor: args.monitor, defaultSocket: join(dataDir, qmpSocketName(args)) },
       hooks,
     );
     if (args.http !== undefined) {
@@ -216,7 +237,9 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     // The parent prints what came so far and exits; the rest goes to the data folder's log.
     process.send?.({ ready: true });
     process.disconnect?.();
-    io = logIo(join(dataDir, 'nvmemu.log'));
+    io = logIo(
+      join(dataDir, args.instance === undefined ? 'nvmemu.log' : `nvmemu-${args.instance}.log`),
+    );
   }
   const reason = await stop.promise;
   // With -o json, stdout holds one JSON document: the rest goes to stderr.
@@ -238,7 +261,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     io.err(formatError(e));
     status = 1;
   } finally {
-    removePmemState(dataDir);
+    if (args.instance === undefined) removePmemState(dataDir);
     await e820.close();
     lock?.release();
     await monitors.close();
@@ -393,14 +416,17 @@ export async function startMachine(
   let lock: DataLock | undefined;
   try {
     if (createdDataDir) mkdirSync(dataDir, { recursive: true });
-    if (opts.lock === true) lock = lockDataFolder(dataDir);
+    if (opts.lock === true) lock = lockDataFolder(dataDir, args.instance);
     if (useDefault) {
       // The default machine replaces only the device options; the user's --listen, -qmp and
       // -monitor still apply.
       const d = await defaultMachineArgs(dataDir, created);
       args = { ...args, machine: d.machine, memory: d.memory, items: d.items };
     }
-    const settings = machineSettings(args);
+    const settings = {
+      ...machineSettings(args),
+      ...(args.instance !== undefined ? { instance: args.instance } : {}),
+    };
     const legacy = planLegacyPmem(settings, args.append);
     for (const w of legacy?.warnings ?? []) io.err(`nvmemu: -append: warning: ${w}\n`);
     const machine = await Machine.create(args.items, {
@@ -408,6 +434,14 @@ export async function startMachine(
       dataDir,
       warn: (line) => io.err(`nvmemu: ${line}\n`),
     });
+    if (lock !== undefined && args.instance !== undefined) {
+      try {
+        claimCntlids(lock, dataDir, args.instance, cntlidClaims(machine));
+      } catch (e) {
+        await machine.shutdown();
+        throw e;
+      }
+    }
     return { machine, dataDir, args, legacy, lock };
   } catch (e) {
     // A failed start leaves the data folder as it was.

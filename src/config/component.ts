@@ -60,6 +60,12 @@ export interface MachineSettings {
   readonly slots: number;
   /** Maximum memory; equal to ramSize when `maxmem` was not given. */
   readonly maxMem: bigint;
+  /**
+   * nvmemu `run --instance NAME`: this process is one of several serving the same data folder
+   * and images (paths of the same NVM subsystems, docs/multipath.md). Only the component types
+   * that declare `multiProcess` may then be configured.
+   */
+  readonly instance?: string;
 }
 
 /**
@@ -125,6 +131,12 @@ export interface ComponentType {
   readonly description: string;
   /** Whether `device_add` / `object-add` may add it to a running machine. */
   readonly hotpluggable: boolean;
+  /**
+   * True when several nvmemu processes may configure it on one data folder (`--instance`):
+   * its state lives in the shared images and state files, not in one process. Other types are
+   * refused in an instance (their check may refuse options too).
+   */
+  readonly multiProcess?: boolean;
   /**
    * When set, `device_del` is refused with this message (QEMU's wording), e.g.
    * "nvdimm device hot unplug is not supported yet."

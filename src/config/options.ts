@@ -41,6 +41,11 @@ export interface ParsedArgs {
   readonly advertise: string | undefined;
   /** nvmemu: NVMe/TCP TLS mode and limits (`--nvme-tcp tls=required,max-connections=64`). */
   readonly nvmeTcp?: string | undefined;
+  /**
+   * nvmemu: `--instance NAME`, one of several processes serving the data folder as paths of the
+   * same subsystems (docs/multipath.md).
+   */
+  readonly instance?: string;
   /** QEMU options that only concern a guest CPU; accepted and reported as ignored. */
   readonly ignored: readonly string[];
   /**
@@ -147,6 +152,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   let discovery: string | undefined;
   let advertise: string | undefined;
   let nvmeTcp: string | undefined;
+  let instance: string | undefined;
   let listHelp: ParsedArgs['listHelp'];
   let append: string | undefined;
   let daemonize = false;
@@ -246,6 +252,16 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         // Checked by the target's schema (nvme-tcp/target/options.ts); the last one wins.
         nvmeTcp = takeArg();
         break;
+      case 'instance':
+        instance = takeArg();
+        if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(instance)) {
+          throw new ConfigError(
+            `--instance ${instance}: expected a name of letters, digits, '.', '_', '-' (at most 64)`,
+            undefined,
+            '',
+          );
+        }
+        break;
       case 'discovery':
         discovery = takeArg();
         if (discovery !== 'none' && !/^\d{1,5}$/.test(discovery)) {
@@ -277,6 +293,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     discovery,
     advertise,
     nvmeTcp,
+    ...(instance !== undefined ? { instance } : {}),
     ignored,
     append,
     warnings,

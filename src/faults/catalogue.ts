@@ -8,6 +8,7 @@
 // fault's seed, `times` caps the firings, `duration` ms ends the fault after it first fired.
 
 import { AdminOpc, IoOpc } from '../nvme/spec/opcodes.js';
+import { ANA_STATE_NAMES, ANAGRPMAX, anaStateName, type AnaStateValue } from '../nvme/spec/ana.js';
 import { EmuError, ErrorCode } from '../util/errors.js';
 
 /** Every kind, in the order docs/faults.md lists them. */
@@ -23,6 +24,7 @@ export const FAULT_KINDS = [
   'critical-warning',
   'read-only',
   'temperature',
+  'ana-state',
   'path-loss',
   'badblocks',
   'pmem-flush-fail',
@@ -48,6 +50,7 @@ export const NVME_KINDS: ReadonlySet<FaultKind> = new Set<FaultKind>([
   'critical-warning',
   'read-only',
   'temperature',
+  'ana-state',
 ]);
 
 export interface FaultTarget {
@@ -93,6 +96,9 @@ export interface FaultSpec {
   readonly bits?: number;
   /** temperature: composite temperature in Kelvin. */
   readonly kelvin?: number;
+  /** ana-state: the ANA group and the state its controllers report while the fault lasts. */
+  readonly anaGroup?: number;
+  readonly anaState?: AnaStateValue;
   /** path-loss: connections closed or silently stalled. */
   readonly mode?: 'drop' | 'stall';
   /** badblocks: 512-byte sectors, region relative. */
@@ -176,6 +182,8 @@ const KEYS = new Set([
   'kelvin',
   'mode',
   'sector',
+  'group',
+  'state',
 ]);
 
 type Loose = Readonly<Record<string, unknown>>;
@@ -296,6 +304,16 @@ function kindParams(kind: FaultKind, r: Loose, t: FaultTarget): Partial<FaultSpe
       return { bits: need(int(r, 'bits', 1, 0xff), kind, 'bits') };
     case 'temperature':
       return { kelvin: need(int(r, 'kelvin', 0, 0xffff), kind, 'kelvin') };
+    case 'ana-state': {
+      const name = need(str(r, 'state'), kind, 'state');
+      const state = ANA_STATE_NAMES.get(name);
+      if (state === undefined) {
+        throw new FaultSpecError(
+          `fault 'state' expects one of: ${[...ANA_STATE_NAMES.keys()].join(', ')}`,
+        );
+      }
+      return { anaGroup: need(int(r, 'group', 1, ANAGRPMAX), kind, 'group'), anaState: state };
+    }
     case 'path-loss': {
       const mode = str(r, 'mode') ?? 'drop';
       if (mode !== 'drop' && mode !== 'stall') {
@@ -347,5 +365,7 @@ export function describeSpec(s: FaultSpec): Record<string, unknown> {
     ...(s.kelvin !== undefined ? { kelvin: s.kelvin } : {}),
     ...(s.mode !== undefined ? { mode: s.mode } : {}),
     ...(s.sector !== undefined ? { sector: s.sector, count: s.sectors } : {}),
+    ...(s.anaGroup !== undefined ? { group: s.anaGroup } : {}),
+    ...(s.anaState !== undefined ? { state: anaStateName(s.anaState) } : {}),
   };
 }

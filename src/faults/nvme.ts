@@ -13,6 +13,9 @@
 //                   Attempted Write to Read Only Range 182h + DNR
 //   temperature     composite temperature (SMART log; AER when a threshold is crossed)
 //   uncorrectable   the LBA range fails reads with 281h until rewritten (Write Uncorrectable)
+//   ana-state       ANA group `group` reports `state` through the controllers in scope (their
+//                   port): commands on an inaccessible path complete 302h, a host with
+//                   multipath fails over; the earlier state returns when the fault ends
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommandInterceptor, Controller } from '../nvme/ctrl/controller.js';
@@ -337,6 +340,7 @@ export class NvmeFaults implements CommandInterceptor {
       case 'critical-warning':
       case 'read-only':
       case 'temperature':
+      case 'ana-state':
       case 'uncorrectable':
         this.#fire(f, ctrl, ctx);
         return this.#fatal.has(ctrl) ? this.#hold(ctrl, ctx, f.fault) : undefined;
@@ -453,6 +457,16 @@ export class NvmeFaults implements CommandInterceptor {
           undo.push(() => c.smart.setTemperature(was === s.kelvin ? COMPOSITE_TEMPERATURE : was));
         }
         break;
+      case 'ana-state': {
+        // The group's state through these controllers (their port), restored when it ends.
+        const g = s.anaGroup!;
+        for (const c of ctrls) {
+          const was = c.ana.state(g);
+          c.ana.set(g, s.anaState!);
+          undo.push(() => c.ana.set(g, was));
+        }
+        break;
+      }
       case 'uncorrectable': {
         const ns = f.scope.ns!;
         const { start, end } = s.target.lba!;

@@ -13,6 +13,7 @@
 //  - pmem: nvdimms count a dirty shutdown, memory backends discard unpersisted stores
 //    (memory/persistence.ts), exactly as x-nvmemu-power-fail always did.
 
+import { EmuError, ErrorCode } from '../util/errors.js';
 import type { Component } from '../machine/registry.js';
 import type { Machine } from '../machine/machine.js';
 import { ConfigError } from '../config/errors.js';
@@ -70,6 +71,14 @@ export function writeCacheOf(ns: Namespace): WriteCacheModel | undefined {
  * workload: writes made earlier count as durable). Returns the models.
  */
 export function trackWrites(machine: FaultMachine, capacityBytes?: number): WriteCacheModel[] {
+  const shared = allNamespaces(machine).find((ns) => ns.config.sharedImage === true);
+  if (shared !== undefined) {
+    // Another process writes the same image: what this one would roll back is not its own.
+    throw new EmuError(
+      ErrorCode.EMU_ERR_STATE,
+      `the write cache model cannot track namespace ${shared.nsid}: its image is shared with other nvmemu processes (--instance)`,
+    );
+  }
   return allNamespaces(machine).map((ns) =>
     attachWriteCacheModel(ns.ioCore().store, capacityBytes),
   );

@@ -286,6 +286,13 @@ export class Machine {
       if (hotplug && !type.hotpluggable) {
         throw new ConfigError(`Parameter 'driver' expects a pluggable device type`, 'driver');
       }
+      if (this.settings.instance !== undefined && type.multiProcess !== true) {
+        throw new ConfigError(
+          `${type.schema.typeName} cannot be shared between nvmemu processes (--instance ${this.settings.instance}): ` +
+            'only nvme, nvme-subsys and nvme-ns serve a data folder with other processes (docs/multipath.md)',
+          typeKey,
+        );
+      }
       const idRaw = values.get('id');
       const id = idRaw === undefined ? undefined : String(idRaw);
       if (kind === 'object' && id === undefined)

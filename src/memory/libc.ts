@@ -1,5 +1,5 @@
 // The few libc calls Node lacks (DESIGN.md "Dependencies"): mmap, munmap, msync, madvise,
-// fallocate, mkstemp, and for libpmem2 fcntl(F_GETFL), mprotect, ioctl and sysconf. Pointers are bigints (koffi returns `void *` as a bigint address), so
+// fallocate, mkstemp, flock (state files shared by processes), and for libpmem2 fcntl(F_GETFL), mprotect, ioctl and sysconf. Pointers are bigints (koffi returns `void *` as a bigint address), so
 // pointer arithmetic for msync/madvise of sub-ranges is plain bigint addition.
 //
 // Every failing call becomes a HostCallError carrying errno, the syscall name and the
@@ -49,6 +49,7 @@ const ioctl_ = libc.func('int ioctl(int fd, unsigned long req, ...)') as (
   arg: Uint8Array,
 ) => number;
 const sysconf_ = libc.func('long sysconf(int name)') as (name: number) => number;
+const flock_ = libc.func('int flock(int fd, int op)') as (fd: number, op: number) => number;
 
 // Linux x86-64 / aarch64 values (asm-generic/mman-common.h, linux/mman.h, linux/falloc.h).
 export const PROT_READ = 0x1;
@@ -159,6 +160,21 @@ export function mprotect(addr: Ptr, len: number, prot: number): number {
 /** ioctl with a byte buffer argument (struct in/out); 0 or -errno. */
 export function ioctlBuf(fd: number, req: number, buf: Uint8Array): number {
   return ioctl_(fd, req, 'uint8_t *', buf) < 0 ? -errno() : 0;
+}
+
+/** flock(2) operations (sys/file.h). */
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+export const EWOULDBLOCK = 11;
+
+/**
+ * flock(2): an advisory lock of the whole file, held by the open file description (released
+ * when it is closed or the process dies). 0 or the errno (EWOULDBLOCK with LOCK_NB when held).
+ */
+export function flock(fd: number, op: number): number {
+  return flock_(fd, op) === 0 ? 0 : errno();
 }
 
 /** sysconf(_SC_PAGESIZE). */

@@ -9,6 +9,7 @@ import type { Args } from './args.js';
 import { hmpDriveAdd } from './commands/block.js';
 import { deviceDel, hotplug, objectDel } from './commands/hotplug.js';
 import { memorySizeSummary } from './commands/memory.js';
+import { formatNvmeInfo, queryNvme } from './commands/nvme-paths.js';
 import { toQmpError } from './errors.js';
 import { formatMemoryDevices, formatQtreeValue } from './hmp-format.js';
 import { entries, memoryDevices, resolvedProps, typeOf } from './inspect.js';
@@ -45,6 +46,11 @@ const INFO: readonly InfoCommand[] = [
       const s = memorySizeSummary(h.monitor.machine);
       return `base memory: ${s['base-memory']}\nplugged memory: ${s['plugged-memory']}\n`;
     },
+  },
+  {
+    name: 'nvme',
+    help: 'show NVMe subsystems: controllers, ANA states, namespaces, reservations (nvmemu)',
+    run: (h) => formatNvmeInfo(queryNvme(h.monitor.machine)),
   },
   { name: 'qtree', help: 'show device tree', run: (h) => qtree(h) },
   {
@@ -186,6 +192,22 @@ const COMMANDS: readonly HmpCommand[] = [
     run: async (h) => {
       await h.qmp('quit', {});
       return '';
+    },
+  },
+  {
+    names: ['x_nvmemu_set_ana_state'],
+    params: 'group state [id] [transition-ms]',
+    help: "set an NVMe ANA group's state through this machine's controllers (nvmemu)",
+    required: 2,
+    run: async (h, [group = '', state = '', id, transition]) => {
+      const int = (t: string): number | string => (/^\d+$/.test(t) ? Number(t) : t);
+      const r = (await h.qmp('x-nvmemu-set-ana-state', {
+        group: int(group),
+        state,
+        ...(id !== undefined && id !== '-' ? { id } : {}),
+        ...(transition !== undefined ? { transition: int(transition) } : {}),
+      })) as { cntlids: number[] };
+      return `ANA group ${group} ${state} on controller ${r.cntlids.join(',')}\n`;
     },
   },
   {

@@ -12,6 +12,7 @@ import { hotplugCommands } from './commands/hotplug.js';
 import { memoryCommands } from './commands/memory.js';
 import { nvmeCommands } from './commands/nvme.js';
 import { nvmeTcpCommands, wireNvmeEvents } from './commands/nvme-tcp.js';
+import { nvmePathCommands } from './commands/nvme-paths.js';
 import { nvmemuCommands } from './commands/nvmemu.js';
 import { qomCommands } from './commands/qom.js';
 import { statsCommands } from './commands/stats.js';
@@ -61,6 +62,7 @@ export const ALL_COMMANDS: readonly QmpCommand[] = [
   ...nvmemuCommands,
   ...nvmeCommands,
   ...nvmeTcpCommands,
+  ...nvmePathCommands,
   ...statsCommands,
   ...pciCommands,
   ...faultCommands,

@@ -15,7 +15,12 @@ import { checkNvme, NVME_SCHEMA, paramsFromConfig, type NvmeCtrlConfig } from '.
 import { Controller } from './ctrl/controller.js';
 import { Host, type EnableOptions } from './pci/local-host.js';
 import { defaultParams, type ControllerParams } from './ctrl/params.js';
-import { checkNvmeSubsys, NVME_SUBSYS_SCHEMA, type NvmeSubsysConfig } from './subsys/config.js';
+import {
+  checkNvmeSubsys,
+  MAX_CONTROLLERS,
+  NVME_SUBSYS_SCHEMA,
+  type NvmeSubsysConfig,
+} from './subsys/config.js';
 import type { SubsysFabricsConfig } from './subsys/fabrics-config.js';
 import { Subsystem } from './subsys/subsystem.js';
 import type { NvmeNsConfig } from './ns/config.js';
@@ -24,7 +29,11 @@ import { enduranceGroupFor } from './ns/fdp/group.js';
 import { saveDeviceState, SmartPersistence } from './persist/smart-state.js';
 import { FdpPersistence, saveFdpStateOf } from './persist/fdp-state.js';
 import { fileSafe } from './persist/state-file.js';
+import { FileResvStore, resvStateFile } from './persist/resv-file.js';
+import { Namespace } from './ns/namespace.js';
+import { ManagedNamespaces } from './subsys/ns-mgmt.js';
 import { join } from 'node:path';
+import { ConfigError } from '../config/errors.js';
 
 export { Controller } from './ctrl/controller.js';
 export { Host } from './pci/local-host.js';
@@ -83,10 +92,30 @@ export class NvmeSubsysDevice implements Component {
     readonly subsystem: Subsystem,
     /** `x-hosts` / `x-auth` (subsys/fabrics-config.ts), read by the NVMe/TCP target. */
     readonly fabrics?: SubsysFabricsConfig,
+    /** Namespace Management (`nvm-capacity`), with the namespaces it created. */
+    readonly managed?: ManagedNamespaces,
   ) {}
-  close(): Promise<void> {
+
+  describe(): string {
+    const s = this.subsystem;
+    const parts = [`nvme-subsys${this.id !== undefined ? ` '${this.id}'` : ''}`];
+    const r = s.cntlids;
+    if (r !== undefined && (r.min !== 0 || r.max !== MAX_CONTROLLERS - 1)) {
+      parts.push(`controller IDs ${r.min}-${r.max}`);
+    }
+    if (s.capacity !== undefined) {
+      const created = this.managed?.list().map((ns) => ns.nsid) ?? [];
+      parts.push(
+        `Namespace Management ${s.capacity.unallocated} of ${s.capacity.total} bytes free` +
+          (created.length > 0 ? `, created nsid ${created.join(',')}` : ''),
+      );
+    }
+    return parts.join(', ');
+  }
+
+  async close(): Promise<void> {
     saveFdpStateOf(this.subsystem);
-    return Promise.resolve();
+    await this.managed?.close();
   }
 }
 
@@ -111,13 +140,15 @@ function isNamespace(c: Component): c is NamespaceApi & Component {
 
 export const nvmeSubsysType: ComponentType = {
   kind: 'device',
+  multiProcess: true,
   schema: NVME_SUBSYS_SCHEMA,
   description: 'Virtual NVMe subsystem',
   hotpluggable: false,
   check: (props, id, ctx) => checkNvmeSubsys(props, id, ctx),
-  realize(plan: Planned, ctx: RealizeContext): Promise<Component> {
+  async realize(plan: Planned, ctx: RealizeContext): Promise<Component> {
     const cfg = plan.config as NvmeSubsysConfig;
     const subsys = new Subsystem(true, cfg.subnqn);
+    subsys.cntlids = cfg.cntlids;
     // The endurance group exists with the subsystem (keyed by its plan configuration, as the
     // namespaces' placement plans are), so fdp=on reads as enabled before any namespace.
     // With x-persist-fdp=on its state is kept in the data folder (nvme/persist/fdp-state.ts),
@@ -129,14 +160,19 @@ export const nvmeSubsysType: ComponentType = {
       const file = join(ctx.dataDir, 'nvme', `${fileSafe(cfg.id ?? cfg.nqn)}.fdp`);
       FdpPersistence.attach(subsys, enduranceGroupFor(cfg, cfg.fdp), file);
     }
-    const dev = new NvmeSubsysDevice(plan.id, subsys, cfg.fabrics);
+    const mgmt =
+      cfg.nvmCapacity > 0n
+        ? await ManagedNamespaces.open(subsys, ctx.dataDir, cfg.nvmCapacity)
+        : undefined;
+    const dev = new NvmeSubsysDevice(plan.id, subsys, cfg.fabrics, mgmt);
     byConfig.set(cfg, dev);
-    return Promise.resolve(dev);
+    return dev;
   },
 };
 
 export const nvmeType: ComponentType = {
   kind: 'device',
+  multiProcess: true,
   schema: NVME_SCHEMA,
   bus: 'PCI',
   description: 'Non-Volatile Memory Express',
@@ -172,6 +208,7 @@ export const nvmeType: ComponentType = {
       );
       if (!isNamespace(ns)) throw new Error('nvme: legacy namespace is not a NamespaceApi');
       ctx.onRollback(() => ns.close());
+      shareReservations(ns, subsys, ctx.dataDir);
       subsys.addNamespace(ns, ctrl);
       legacy = ns;
     }
@@ -180,6 +217,16 @@ export const nvmeType: ComponentType = {
     return dev;
   },
 };
+
+/**
+ * The namespace's reservations move to their state file in the data folder, which every
+ * nvmemu process serving the subsystem shares (nvme/persist/resv-file.ts): a fence holds on
+ * every path, and PTPL survives restarts and power cuts.
+ */
+function shareReservations(ns: NamespaceApi, subsys: Subsystem, dataDir: string): void {
+  if (!(ns instanceof Namespace)) return;
+  ns.reservations.use(new FileResvStore(resvStateFile(dataDir, subsys.subnqn, ns.nsid)));
+}
 
 /** The subsystem each realized nvme-ns was added to (for device_del). */
 const nsSubsystem = new WeakMap<Component, Subsystem>();
@@ -193,6 +240,7 @@ const nsSubsystem = new WeakMap<Component, Subsystem>();
  */
 export const nvmeNsAttachedType: ComponentType = {
   ...nvmeNsType,
+  multiProcess: true,
   check: (props, id, ctx) => {
     const cfg = nvmeNsType.check(props, id, ctx) as NvmeNsConfig;
     return ctx.hotplug === true ? { ...cfg, hotplugged: true } : cfg;
@@ -206,6 +254,11 @@ export const nvmeNsAttachedType: ComponentType = {
     if (!isNamespace(ns)) throw new Error('nvme-ns: realized component is not a NamespaceApi');
     ctx.onRollback(() => ns.close());
     const subsys = dev.controller.subsys;
+    // A namespace Namespace Management created may hold the NSID (nsid=0 picked it at plan).
+    if (subsys.namespaces.has(ns.nsid)) {
+      throw new ConfigError(`namespace id '${ns.nsid}' already allocated`, 'nsid');
+    }
+    shareReservations(ns, subsys, ctx.dataDir);
     subsys.addNamespace(ns, dev.controller, cfg.hotplugged === true);
     nsSubsystem.set(ns, subsys);
     return ns;

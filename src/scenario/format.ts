@@ -7,6 +7,7 @@ import { parseFaultSpec } from '../faults/catalogue.js';
 import { CUT_MODES, type CutMode } from '../nvme/ns/write-cache.js';
 import { EmuError, ErrorCode } from '../util/errors.js';
 import { checkScenarioShape } from './schema.js';
+import { ANA_STATE_NAMES, ANAGRPMAX } from '../nvme/spec/ana.js';
 
 /** An invalid scenario file; the message starts with the offending field (`f.steps[2].write.lba`). */
 export class ScenarioError extends EmuError {
@@ -68,7 +69,15 @@ export type Step =
   | { readonly op: 'audit' }
   | { readonly op: 'smart'; readonly ctrl?: string }
   | { readonly op: 'check-fault'; readonly name: string }
-  | { readonly op: 'sleep'; readonly ms: number };
+  | { readonly op: 'sleep'; readonly ms: number }
+  | {
+      readonly op: 'ana';
+      /** An nvme or nvme-subsys id (default: every controller). */
+      readonly ctrl?: string;
+      readonly group: number;
+      readonly state: string;
+      readonly transition?: number;
+    };
 
 /** One parsed step: the operation, its expectations, its title. */
 export interface ScenarioStep {
@@ -203,6 +212,7 @@ const OPS = [
   'smart',
   'check-fault',
   'sleep',
+  'ana',
 ] as const;
 
 function parseStep(where: string, v: unknown): ScenarioStep {
@@ -291,6 +301,27 @@ function parseStep(where: string, v: unknown): ScenarioStep {
     case 'sleep':
       step = { op, ms: int(w, arg, 0, 60_000) };
       break;
+    case 'ana': {
+      const o = objArg();
+      keys(w, o, ['group', 'state', 'ctrl', 'transition']);
+      const state = optStr(`${w}.state`, o.state);
+      if (state === undefined || !ANA_STATE_NAMES.has(state)) {
+        throw new ScenarioError(
+          `${w}.state`,
+          `expected one of ${[...ANA_STATE_NAMES.keys()].join(', ')}`,
+        );
+      }
+      const ctrl = optStr(`${w}.ctrl`, o.ctrl);
+      const transition = optInt(`${w}.transition`, o.transition, 0, 10_000);
+      step = {
+        op,
+        group: int(`${w}.group`, o.group, 1, ANAGRPMAX),
+        state,
+        ...(ctrl !== undefined ? { ctrl } : {}),
+        ...(transition !== undefined ? { transition } : {}),
+      };
+      break;
+    }
   }
   return {
     step,

@@ -7,6 +7,7 @@ import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from '../config/options.js';
+import { setAnaState } from '../nvme/ana-control.js';
 import { machineFaults, type FaultInjector } from '../faults/injector.js';
 import { flushAudit, powerCutMachine, restartMachine, trackWrites } from '../faults/power-cut.js';
 import { Machine } from '../machine/machine.js';
@@ -226,6 +227,15 @@ export class ScenarioRun {
       case 'sleep':
         await sleep(s.ms);
         return `slept ${s.ms} ms`;
+      case 'ana': {
+        const ids = setAnaState(this.#m.components(), {
+          group: s.group,
+          state: s.state,
+          ...(s.ctrl !== undefined ? { id: s.ctrl } : {}),
+          ...(s.transition !== undefined ? { transitionMs: s.transition } : {}),
+        });
+        return `ANA group ${s.group} ${s.state} on controller ${ids.join(',')}`;
+      }
     }
   }
 

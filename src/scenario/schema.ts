@@ -80,6 +80,12 @@ export const STEP_OPS = {
   smart: obj({ ctrl: opt(str()) }),
   'check-fault': str('expected a fault name'),
   sleep: int(0, 60_000),
+  ana: obj({
+    group: int(1, 128),
+    state: str(),
+    ctrl: opt(str()),
+    transition: opt(int(0, 10_000)),
+  }),
 } as const;
 
 const OP_NAMES = Object.keys(STEP_OPS) as (keyof typeof STEP_OPS)[];

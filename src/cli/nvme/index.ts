@@ -15,6 +15,7 @@ import { COPY_COMMAND } from './copy.js';
 import { CONNECT_COMMAND } from './connect.js';
 import { ZNS_COMMANDS } from './zns.js';
 import { FDP_COMMANDS } from './fdp.js';
+import { MULTIHOST_COMMANDS } from './multihost.js';
 import { helpText, mergeTables } from '../options.js';
 import { runGroup, type Group, type Leaf, type Node } from '../tree.js';
 import { explainError, type TargetInfo } from './errors.js';
@@ -42,6 +43,7 @@ const ALL: readonly NvmeSubcommand[] = [
   ...ADMIN_COMMANDS.slice(1),
   ...IO_COMMANDS,
   COPY_COMMAND,
+  ...MULTIHOST_COMMANDS,
   ...ZNS_COMMANDS,
   ...FDP_COMMANDS,
   ...VIRT_COMMANDS,
@@ -55,6 +57,7 @@ const TARGET_HELP = `Target options (every command):
                              (read, write, ...) use -s for --start-block: give --trsvcid
   -n, --nqn NQN              subsystem NQN
   -q, --hostnqn NQN          host NQN (default: a per-process uuid NQN)
+      --hostid UUID          host identifier (default: the host NQN's UUID, else one per user)
   -g, --hdr-digest           header digests;  -G, --data-digest  data digests
       --dhchap-secret KEY    DH-HMAC-CHAP host key (DHHC-1:xx:...:), used when the target asks
       --dhchap-ctrl-secret KEY   the controller's key (bidirectional authentication)

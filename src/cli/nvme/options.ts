@@ -5,6 +5,8 @@
 // connect: --dhchap-secret, --dhchap-ctrl-secret (DH-HMAC-CHAP, answered when the target sets
 // AUTHREQ.ATR), --tls with --tls-key (there is no kernel keyring to take the key from).
 
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { NvmeTcpController } from '../../nvme-tcp/host/index.js';
 import type { ConnectOptions, DhchapOptions, TlsOptions } from '../../nvme-tcp/host/index.js';
 import { DISCOVERY_NQN } from '../../nvme-tcp/discovery.js';
@@ -38,6 +40,12 @@ export function targetOptions(withShortS: boolean): Opts {
       short: 'q',
       valueName: 'NQN',
       description: 'host NQN (default: a per-process uuid NQN)',
+    },
+    // nvme-cli connect's -I: long only here (gen-tls-key's -I is --identity).
+    hostid: {
+      type: 'string',
+      valueName: 'UUID',
+      description: 'host identifier (Connect HOSTID; reservations name hosts by it)',
     },
     'hdr-digest': { type: 'boolean', short: 'g', default: false, description: 'header digests' },
     'data-digest': { type: 'boolean', short: 'G', default: false, description: 'data digests' },
@@ -116,6 +124,20 @@ export function outputFormat(v: Values): 'normal' | 'json' | 'binary' {
   return f;
 }
 
+/** The UUID of `nqn.2014-08.org.nvmexpress:uuid:<uuid>`, as 16 bytes. */
+function uuidOfNqn(nqn: string | undefined): Uint8Array | undefined {
+  const m = /:uuid:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i.exec(
+    nqn ?? '',
+  );
+  return m === null ? undefined : Uint8Array.from(Buffer.from(m[1]!.replace(/-/g, ''), 'hex'));
+}
+
+/** This machine's and user's host identifier for `nvmemu nvme` (stable across invocations). */
+function stableHostId(): Uint8Array {
+  const seed = `nvmemu-host:${hostname()}:${process.getuid?.() ?? 0}`;
+  return Uint8Array.from(createHash('sha256').update(seed).digest().subarray(0, 16));
+}
+
 /** The controller connection a command asks for. */
 export function connectOptions(
   v: Values,
@@ -129,9 +151,22 @@ export function connectOptions(
   const nqn = str(v, 'nqn') ?? (discovery ? DISCOVERY_NQN : undefined);
   if (nqn === undefined) throw new UsageError('missing required option -n/--nqn');
   const hostnqn = str(v, 'hostnqn');
+  const hostidText = str(v, 'hostid');
+  let hostid: Uint8Array | undefined;
+  if (hostidText !== undefined) {
+    const hex = hostidText.replace(/-/g, '');
+    if (!/^[0-9a-f]{32}$/i.test(hex)) {
+      throw new UsageError(`invalid value '${hostidText}' for --hostid (a UUID)`);
+    }
+    hostid = Uint8Array.from(Buffer.from(hex, 'hex'));
+  }
+  // Reservations register hosts by this identifier, so it must not change from one command to
+  // the next: the UUID of a uuid host NQN (as nvme-cli), else one per machine and user.
+  hostid ??= uuidOfNqn(hostnqn) ?? stableHostId();
   const dhchap = dhchapOptions(v);
   const tls = tlsOptions(v);
   return {
+    ...(hostid !== undefined ? { hostid } : {}),
     ...(dhchap !== undefined ? { dhchap } : {}),
     ...(tls !== undefined ? { tls } : {}),
     address: str(v, 'traddr') ?? '127.0.0.1',

@@ -16,6 +16,9 @@ export function nsAttachment(c: ControllerState, ctx: CommandContext): Completio
   if (!nsidValid(nsid)) return fail(Status.INVALID_NSID, 'nsid');
   const ns = c.subsys.explicit && nsid <= MAX_NSID ? c.subsys.namespaces.get(nsid) : undefined;
   if (ns === undefined) return fail(Status.INVALID_FIELD, 'nsid');
+  // Namespace Attachment is in the Write Command Group of the reservation rules (Figure 646).
+  const refused = ns.reservations?.check(c.host.key, 'write') ?? 0;
+  if (refused !== 0) return rejected(refused, 'nsid');
   const list = ctx.data.fromHost(0, 4096);
   if (typeof list === 'number') return { status: list };
   const count = Math.min(readU16le(list, 0), 2047);
@@ -39,6 +42,8 @@ export function nsAttachment(c: ControllerState, ctx: CommandContext): Completio
     }
     ctrl.noteNamespaceChanged(nsid);
   }
+  // Created namespaces keep their attachments across restarts (subsys/ns-mgmt.ts).
+  if (c.subsys.nsManagement?.manages(nsid) === true) c.subsys.nsManagement.attachmentsChanged();
   return { status: 0 };
 }
 
@@ -59,6 +64,11 @@ export async function formatNvm(c: ControllerState, ctx: CommandContext): Promis
     const ns = c.namespaces.get(nsid);
     if (ns === undefined) return fail(Status.INVALID_FIELD, 'nsid');
     targets = [ns];
+  }
+  // Format NVM writes the namespace: its path and the reservation rules apply (Figure 646).
+  for (const ns of targets) {
+    const refused = c.admits(ns, 'write');
+    if (refused !== 0) return rejected(refused, 'nsid');
   }
   // Broadcast formats sequentially and stops at the first failure.
   for (const ns of targets) {

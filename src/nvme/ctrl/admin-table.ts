@@ -15,6 +15,7 @@ import { fabricsCommand } from './fabrics.js';
 import { getFeatures, setFeatures } from './features.js';
 import { identify } from './identify.js';
 import { getLogPage } from './logs.js';
+import { nsManagement } from './ns-mgmt.js';
 import type { Transport } from './params.js';
 import { OK, type AdminCommandInfo, type ControllerState, type QueueCommands } from './state.js';
 import { primaryOf, virtMgmt } from './virt.js';
@@ -112,13 +113,21 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
     run: (c, ctx) => c.aer.submit(ctx.cmd.cid),
   },
   {
+    // Beyond QEMU 7.2 (which advertises OACS bit 3 but implements only attachment): create and
+    // delete on the subsystem's capacity (ctrl/ns-mgmt.ts, subsys/ns-mgmt.ts).
+    opcode: AdminOpc.NS_MANAGEMENT,
+    name: 'Namespace Management',
+    effects: CSUPP | Effects.NCC | Effects.NIC,
+    run: nsManagement,
+    oacs: 0x08,
+  },
+  {
     opcode: AdminOpc.NS_ATTACHMENT,
     name: 'Namespace Attachment',
     effects: CSUPP | Effects.NIC,
     // QEMU 10.0 adds Controller Capability Change.
     effectsOf: (c) => c.level.nsAttachmentEffects,
     run: nsAttachment,
-    // QEMU advertises Namespace Management (bit3) although only attachment is implemented.
     oacs: 0x08,
   },
   {

@@ -10,7 +10,7 @@ import type { PropDef, Props, TypeSchema } from '../../config/schema.js';
 import { ConfigError } from '../../config/errors.js';
 import type { PlanContext, Planned } from '../../machine/registry.js';
 import { isPowerOfTwo } from '../../util/u64.js';
-import { MAX_CONTROLLERS, registerControllerInSubsys } from '../subsys/config.js';
+import { registerControllerInSubsys, type NvmeSubsysConfig } from '../subsys/config.js';
 import type { SriovConfig } from './virt.js';
 import type { NvmeNsConfig } from '../ns/config.js';
 import { planLegacyNamespace } from './legacy.js';
@@ -227,6 +227,13 @@ export function checkNvme(props: Props, id: string | undefined, ctx: PlanContext
   }
   if (props.num('vsl') === 0) throw new ConfigError('vsl must be non-zero', 'vsl');
   const sriov = checkSriov(props, subsys !== undefined, maxIoqpairs, msixQsize);
+  if (ctx.settings.instance !== undefined && subsys === undefined) {
+    // Paths of one subsystem in several processes need its NQN and distinct controller IDs.
+    throw new ConfigError(
+      `nvme needs subsys= in an instance (--instance ${ctx.settings.instance}): an nvme-subsys whose cntlid-min/cntlid-max differ from the other processes'`,
+      'subsys',
+    );
+  }
 
   // nvmemu refuses a CMB size QEMU would crash on (pci_register_bar asserts a power of 2).
   const cmbSizeMb = props.num('cmb_size_mb');
@@ -345,7 +352,8 @@ function reserveSecondaryCntlids(
   ctx: PlanContext,
 ): number[] {
   const out: number[] = [];
-  for (let id = pf + 1; id < MAX_CONTROLLERS && out.length < n; id++) {
+  const last = (subsys.config as NvmeSubsysConfig).cntlids.max;
+  for (let id = pf + 1; id <= last && out.length < n; id++) {
     if (ctx.claim(`nvme-cntlid:${subsys.id ?? ''}:${id}`)) out.push(id);
   }
   if (out.length < n) {

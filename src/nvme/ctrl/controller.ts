@@ -15,7 +15,7 @@
 // evicted (fabrics: the association ends, the host sees the path go) and the controller refuses
 // to bind again.
 
-import { AdminOpc, IO_COMMAND_NAMES, IoOpc, LBA_OPCODES } from '../spec/opcodes.js';
+import { AdminOpc, IO_COMMAND_NAMES, IoOpc, LBA_OPCODES, RESV_GROUP } from '../spec/opcodes.js';
 import { Status, withDnr, DNR } from '../spec/status.js';
 import type { NvmeCmd } from '../spec/command.js';
 import { rejected, type Completion, type HostData } from '../spec/transfer.js';
@@ -127,6 +127,7 @@ export class Controller extends ControllerState {
   remove(): void {
     if (this.#removed) return;
     this.#removed = true;
+    this.ana.stop();
     this.#evict('controller removed');
     this.#state('removed', undefined);
   }
@@ -349,13 +350,19 @@ export class Controller extends ControllerState {
     return this.interceptor.intercept(this, ctx, () => this.#route(ctx));
   }
 
-  /** §4.1 steps 1-2: Flush for any NSID, then NSID validity and attachment; then the namespace. */
+  /**
+   * §4.1 steps 1-2: Flush for any NSID, then NSID validity and attachment; then the path and
+   * the fence (admits: ANA state, reservations), the one place every I/O command passes; then
+   * the namespace.
+   */
   #route(ctx: CommandContext): MaybePromise<Completion> {
     const { cmd } = ctx;
     if (cmd.opcode === IoOpc.FLUSH) return this.#flush(cmd.nsid);
     if (!nsidValid(cmd.nsid)) return rejected(withDnr(Status.INVALID_NSID), 'nsid');
     const ns = this.namespaces.get(cmd.nsid);
     if (ns === undefined) return rejected(withDnr(Status.INVALID_FIELD), 'nsid');
+    const refused = this.admits(ns, RESV_GROUP.get(cmd.opcode));
+    if (refused !== 0) return rejected(refused, 'opcode');
     if (this.transport === 'fabrics') {
       // The SGL describes exactly the command's transfer (nvmet_check_transfer_len).
       const want = ns.transferLength(cmd);
@@ -369,11 +376,14 @@ export class Controller extends ControllerState {
   async #flush(nsid: number): Promise<Completion> {
     let targets;
     if (nsid === NSID_BROADCAST) {
-      targets = [...this.namespaces.values()];
+      // A broadcast Flush leaves out the namespaces this host may not write (or reach).
+      targets = [...this.namespaces.values()].filter((ns) => this.admits(ns, 'write') === 0);
     } else {
       if (!nsidValid(nsid)) return rejected(withDnr(Status.INVALID_NSID), 'nsid');
       const ns = this.namespaces.get(nsid);
       if (ns === undefined) return rejected(withDnr(Status.INVALID_FIELD), 'nsid');
+      const refused = this.admits(ns, 'write');
+      if (refused !== 0) return rejected(refused, 'opcode');
       targets = [ns];
     }
     const results = await Promise.allSettled(targets.map((ns) => ns.flush()));

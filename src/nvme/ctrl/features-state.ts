@@ -20,6 +20,10 @@ export const Fid = {
   COMMAND_SET_PROFILE: 0x19,
   FDP_MODE: 0x1d,
   FDP_EVENTS: 0x1e,
+  // Reservations (ctrl/features-resv.ts).
+  HOST_IDENTIFIER: 0x81,
+  RESV_NOTIFICATION_MASK: 0x82,
+  RESV_PERSISTENCE: 0x83,
 } as const;
 
 /** Capability bits returned by SEL=3 (Base Spec 2.0 Figure 329). */
@@ -46,6 +50,10 @@ export const FEATURE_CAPS: ReadonlyMap<number, number> = new Map([
   [Fid.FDP_EVENTS, CAP_CHANGE | CAP_NS],
   // Fabrics only (NVMe-oF 1.1 §3.2): the Keep Alive Timeout, in ms; see featureAvailable.
   [Fid.KEEP_ALIVE_TIMER, CAP_CHANGE],
+  // Reservations (§5.27.1.25-27; beyond QEMU 7.2).
+  [Fid.HOST_IDENTIFIER, CAP_CHANGE],
+  [Fid.RESV_NOTIFICATION_MASK, CAP_CHANGE | CAP_NS],
+  [Fid.RESV_PERSISTENCE, CAP_CHANGE | CAP_NS],
 ]);
 
 /** Features of one personality only (the others answer Invalid Field, as unsupported). */
@@ -92,6 +100,8 @@ export class Features {
    * `atomic.dn` sets it at power on; Set Features changes it at that level).
    */
   writeAtomicityDn = false;
+  /** Host Identifier (FID 81h) set by a PCIe host: 8 bytes, or 16 with EXHID; zeros: none. */
+  hostId: Uint8Array = new Uint8Array(8);
 
   get lbafee(): boolean {
     return this.hbs[2] !== 0;

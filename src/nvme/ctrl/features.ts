@@ -10,6 +10,13 @@ import { OK, type ControllerState } from './state.js';
 import { CAP_CHANGE, CAP_NS, DEFAULTS, featureCaps, Fid, TEMP_WARNING } from './features-state.js';
 import { NSID_BROADCAST, nsidValid } from './nsid.js';
 import { nsFdpOf } from '../ns/fdp/placement.js';
+import { getResvFeature, setResvFeature } from './features-resv.js';
+
+const RESV_FIDS: ReadonlySet<number> = new Set([
+  Fid.HOST_IDENTIFIER,
+  Fid.RESV_NOTIFICATION_MASK,
+  Fid.RESV_PERSISTENCE,
+]);
 
 const ok = (dw0: number): Completion => ({ status: 0, dw0 });
 const bad = (s: number, field: string): Completion => rejected(withDnr(s), field);
@@ -73,6 +80,7 @@ export function getFeatures(c: ControllerState, ctx: CommandContext): Completion
     return ok(c.subsys.fdp !== undefined ? 1 : 0);
   }
   if (fid === Fid.FDP_EVENTS) return fdpEventsGet(c, ctx);
+  if (RESV_FIDS.has(fid)) return getResvFeature(c, ctx);
   // SEL 1 (default), 2 (saved: nothing is saveable, so defaults) and the remaining FIDs.
   const nq = c.params.maxIoqpairs - 1;
   switch (fid) {
@@ -166,6 +174,10 @@ export function setFeatures(c: ControllerState, ctx: CommandContext): MaybePromi
     case Fid.FDP_MODE:
       // The configuration is fixed by the nvme-subsys properties (QEMU: Command Sequence Error).
       return bad(Status.COMMAND_SEQUENCE_ERROR, 'cdw10.fid');
+    case Fid.HOST_IDENTIFIER:
+    case Fid.RESV_NOTIFICATION_MASK:
+    case Fid.RESV_PERSISTENCE:
+      return setResvFeature(c, ctx);
     case Fid.FDP_EVENTS: {
       const fdp = nsFdpOf(c.namespaces.get(nsid));
       if (fdp === undefined) return bad(Status.FDP_DISABLED, 'nsid');

@@ -14,6 +14,32 @@ import { ELPE } from './error-log.js';
 import { COPY_FORMATS } from '../ns/copy.js';
 import { MQES } from './regs.js';
 import { enduranceGroupOf } from '../subsys/endurance.js';
+import {
+  ANACAP,
+  ANAGRPMAX,
+  ANATT,
+  CMIC_ANA,
+  CMIC_MULTI_PORT,
+  OAES_ANA_CHANGE,
+} from '../spec/ana.js';
+
+/**
+ * TNVMCAP/UNVMCAP: the subsystem's capacity for Namespace Management (subsys `nvm-capacity`),
+ * both 0 when it has none (QEMU 7.2).
+ */
+function capacityFields(cap: { total: bigint; unallocated: bigint } | undefined): {
+  tnvmcap?: Uint8Array;
+  unvmcap?: Uint8Array;
+} {
+  if (cap === undefined) return {};
+  const u128 = (v: bigint): Uint8Array => {
+    const b = new Uint8Array(16);
+    writeU64le(b, 0, v & 0xffff_ffff_ffff_ffffn);
+    writeU64le(b, 8, v >> 64n);
+    return b;
+  };
+  return { tnvmcap: u128(cap.total), unvmcap: u128(cap.unallocated) };
+}
 
 export const ID_SIZE = 4096;
 
@@ -40,12 +66,21 @@ export const IdCtrlLayout = defineLayout('identify-controller', ID_SIZE, [
   { name: 'elpe', offset: 262, type: 'u8' },
   { name: 'wctemp', offset: 266, type: 'u16le' },
   { name: 'cctemp', offset: 268, type: 'u16le' },
+  // Namespace Management capacity (u128 little endian; ctrl/ns-mgmt.ts).
+  { name: 'tnvmcap', offset: 280, type: { bytes: 16 } },
+  { name: 'unvmcap', offset: 296, type: { bytes: 16 } },
   { name: 'kas', offset: 320, type: 'u16le' },
   { name: 'endgidmax', offset: 340, type: 'u16le' },
+  // Asymmetric Namespace Access (§8.20; spec/ana.ts).
+  { name: 'anatt', offset: 342, type: 'u8' },
+  { name: 'anacap', offset: 343, type: 'u8' },
+  { name: 'anagrpmax', offset: 344, type: 'u32le' },
+  { name: 'nanagrpid', offset: 348, type: 'u32le' },
   { name: 'sqes', offset: 512, type: 'u8' },
   { name: 'cqes', offset: 513, type: 'u8' },
   { name: 'maxcmd', offset: 514, type: 'u16le' },
   { name: 'nn', offset: 516, type: 'u32le' },
+  { name: 'mnan', offset: 540, type: 'u32le' },
   { name: 'oncs', offset: 520, type: 'u16le' },
   { name: 'vwc', offset: 525, type: 'u8' },
   { name: 'awun', offset: 526, type: 'u16le' },
@@ -72,6 +107,7 @@ const ONCS_COMMAND_BITS: readonly (readonly [number, number])[] = [
   [IoOpc.DSM, 1 << 2],
   [IoOpc.WRITE_ZEROES, 1 << 3],
   [IoOpc.COPY, 1 << 8],
+  [IoOpc.RESV_REGISTER, 1 << 5],
 ];
 /**
  * ONCS: a bit per optional command the I/O command table holds, plus the level's fixed bits
@@ -95,6 +131,8 @@ const CTRATT_EGS = 1 << 4;
 const CTRATT_ELBAS = 0x8000;
 const CTRATT_MEM = 1 << 16;
 const CTRATT_FDPS = 1 << 19;
+/** CTRATT bit 0: 128-bit Host Identifier support. */
+const CTRATT_HID128 = 0x1;
 /** SGLS over fabrics: SGLs supported (bit 0), in-capsule data address is an offset (bit 20). */
 const FABRICS_SGLS = 0x0010_0001;
 
@@ -121,6 +159,7 @@ export function identifyController(c: ControllerState): Uint8Array {
   if (egs) ctratt |= CTRATT_EGS;
   if (p.ctrattMem) ctratt |= CTRATT_MEM;
   if (c.subsys.fdp !== undefined) ctratt |= CTRATT_FDPS;
+  const ana = c.subsys.anaReporting;
   return IdCtrlLayout.encode({
     vid: p.useIntelId ? 0x8086 : 0x1b36,
     ssvid: 0x1af4,
@@ -131,13 +170,17 @@ export function identifyController(c: ControllerState): Uint8Array {
     rab: 6,
     ieee: p.useIntelId ? Uint8Array.of(0xb3, 0x02, 0x00) : Uint8Array.of(0x00, 0x54, 0x52),
     // CMIC bit 1 (several controllers): in a subsystem, and always over fabrics, where a
-    // reconnect's new association may overlap the old one (reference nvme-tcp.md §2.8).
-    cmic: explicitSubsys || fabrics !== undefined ? 0x02 : 0,
+    // reconnect's new association may overlap the old one (reference nvme-tcp.md §2.8); bits 0
+    // and 3 (several ports, ANA reporting) in an ANA subsystem.
+    cmic:
+      (explicitSubsys || fabrics !== undefined ? 0x02 : 0) | (ana ? CMIC_MULTI_PORT | CMIC_ANA : 0),
     mdts: p.mdts,
     cntlid: p.cntlid,
     ver: 0x00010400,
-    oaes: 0x100,
-    ctratt,
+    oaes: 0x100 | (ana ? OAES_ANA_CHANGE : 0),
+    // Bit 0: 128-bit host identifiers, which fabrics hosts have (Connect HOSTID), so that Linux
+    // asks for the extended Reservation Status.
+    ctratt: ctratt | (fabrics !== undefined ? CTRATT_HID128 : 0),
     cntrltype: 1,
     oacs,
     acl: 3,
@@ -149,10 +192,17 @@ export function identifyController(c: ControllerState): Uint8Array {
     cctemp: TEMP_CRITICAL,
     kas: fabrics !== undefined ? FABRICS_KAS : 0,
     endgidmax: egs ? 1 : 0,
+    anatt: ana ? ANATT : 0,
+    anacap: ana ? ANACAP : 0,
+    anagrpmax: ana ? ANAGRPMAX : 0,
+    nanagrpid: ana ? ANAGRPMAX : 0,
+    ...capacityFields(c.subsys.capacity),
     sqes: 0x66,
     cqes: 0x44,
     maxcmd: fabrics !== undefined ? Math.min(0xffff, MQES + 1) : 0,
     nn: 256,
+    // MNAN: an ANA host sizes the ANA log by it (Linux refuses ANA with MNAN 0).
+    mnan: ana ? 256 : 0,
     oncs: ONCS_COMMANDS | c.level.oncsFixed,
     vwc: 0x07,
     // Atomic write units (QEMU 10.0 `atomic.awun`/`atomic.awupf`, 0's based blocks).

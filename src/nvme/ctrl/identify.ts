@@ -13,6 +13,9 @@ import { ID_SIZE, identifyController, identifyCtrlCsi } from './id-ctrl.js';
 import { MAX_NSID, NSID_BROADCAST, nsidValid } from './nsid.js';
 import { primaryCtrlCaps, primaryOf, secondaryCtrlList } from './virt.js';
 import { enduranceGroupOf } from '../subsys/endurance.js';
+import { encodeCommonNs } from '../ns/identify.js';
+import { BUILTIN_LBA_FORMATS } from '../ns/lbaf.js';
+import { RESCAP } from '../ns/resv/reservations.js';
 
 export const Cns = {
   NS: 0x00,
@@ -120,10 +123,15 @@ function hasSubsystem(c: ControllerState): boolean {
 }
 
 function identifyNs(c: ControllerState, nsid: number, active: boolean): Uint8Array | number {
+  // With Namespace Management, NSID FFFFFFFFh asks what a created namespace may be (nvme-cli
+  // create-ns --block-size reads the formats there); QEMU 7.2 answers Invalid NSID.
+  if (nsid === NSID_BROADCAST && active && c.subsys.nsManagement !== undefined) {
+    return encodeCommonNs(BUILTIN_LBA_FORMATS, RESCAP);
+  }
   if (!nsidValid(nsid) || nsid === NSID_BROADCAST) return withDnr(Status.INVALID_NSID);
   const ns = lookup(c, nsid, active);
   if (ns === undefined) return new Uint8Array(ID_SIZE);
-  if (active || ns.csi === 0) return ns.identify(c.subsys.explicit);
+  if (active || ns.csi === 0) return ns.identify(c.subsys.explicit, c.subsys.anaGroupOf(ns));
   return withDnr(c.level.invalidIocsStatus);
 }
 

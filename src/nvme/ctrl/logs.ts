@@ -1,6 +1,7 @@
 // Get Log Page (admin 02h), reference §3.4: Error Information, SMART / Health, Firmware Slot,
-// Changed Namespace List, Commands Supported and Effects, FDP, with QEMU 7.2's offset, length
-// and RAE rules. The Error Information log holds real entries (ctrl/error-log.ts).
+// Changed Namespace List, Commands Supported and Effects, FDP, ANA (0Ch, ctrl/ana.ts) and
+// Reservation Notification (80h, ctrl/resv-log.ts), with QEMU 7.2's offset, length and RAE
+// rules. The Error Information log holds real entries (ctrl/error-log.ts).
 
 import { ByteWriter, writeU32le } from '../../util/bytes.js';
 import { Csi, NVM_IO_EFFECTS, ZONED_IO_EFFECTS } from '../spec/opcodes.js';
@@ -13,6 +14,8 @@ import { NSID_BROADCAST } from './nsid.js';
 import { FdpLid, fdpConfigsLog, fdpEventsLog, fdpStatsLog, ruhUsageLog } from '../ns/fdp/logs.js';
 import { enduranceGroupOf } from '../subsys/endurance.js';
 import { enduranceLog, OCP_SMART_LID, ocpSmartLog } from './endurance-log.js';
+import { ANA_LSP_RGO, LID_ANA } from '../spec/ana.js';
+import { AER_TYPE_IO_SPECIFIC, LID_RESV_NOTIFICATION } from './resv-log.js';
 
 export const Lid = {
   ERROR_INFO: 0x01,
@@ -92,6 +95,21 @@ export function getLogPage(c: ControllerState, ctx: CommandContext): Completion 
       if (!c.params.ocp) return fail(Status.INVALID_FIELD, 'cdw10.lid');
       log = ocpSmartLog(c.namespaces.values());
       if (!rae) after = () => c.aer.clear(AerType.SMART);
+      break;
+    case LID_ANA: {
+      // Only an ANA subsystem has the log (Linux reads it when CMIC bit 3 is set).
+      if (!c.subsys.anaReporting) return fail(Status.INVALID_FIELD, 'cdw10.lid');
+      const rgo = ((cdw10 >>> 8) & ANA_LSP_RGO) !== 0;
+      log = c.ana.log(c.subsys.anaGroups(c), rgo);
+      if (!rae) after = () => c.aer.clear(AerType.NOTICE);
+      break;
+    }
+    case LID_RESV_NOTIFICATION:
+      log = c.resvLog.page();
+      after = () => {
+        c.resvLog.consume();
+        if (!rae) c.aer.clear(AER_TYPE_IO_SPECIFIC);
+      };
       break;
     case FdpLid.CONFIGS:
     case FdpLid.RUH_USAGE:

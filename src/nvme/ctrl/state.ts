@@ -7,7 +7,10 @@
 // the command table and Identify follow from that.
 
 import { Status } from '../spec/status.js';
-import type { NamespaceApi } from '../spec/namespace-api.js';
+import type { AccessGroup, NamespaceApi } from '../spec/namespace-api.js';
+import { hostIdentity, type HostIdentity } from '../spec/host-id.js';
+import { anaStatus, ControllerAna } from './ana.js';
+import { ResvNotificationLog } from './resv-log.js';
 import type { Completion } from '../spec/transfer.js';
 import type { CommandContext, ControllerView } from '../spec/namespace-api.js';
 import type { MaybePromise } from '../../util/maybe.js';
@@ -47,6 +50,8 @@ export interface FabricsFrontEnd {
   hasQueue(qid: number): boolean;
   /** Disconnect: the queue (the association, for the admin queue) ends after the response. */
   disconnect(sqid: number): void;
+  /** Connect's HOSTID (16 bytes): the host the controller acts for (reservations). */
+  readonly hostid?: Uint8Array;
   /** In-band authentication of the queues (absent: Authentication Send/Receive are refused). */
   readonly auth?: FabricsAuth | undefined;
 }
@@ -119,6 +124,10 @@ export abstract class ControllerState implements ControllerView, SubsysControlle
   readonly aer: AerState;
   readonly smart: SmartState;
   readonly errors = new ErrorLog();
+  /** ANA group states through this controller (§8.20; ctrl/ana.ts). */
+  readonly ana: ControllerAna;
+  /** Reservation notifications for this controller's host (log page 80h; ctrl/resv-log.ts). */
+  readonly resvLog: ResvNotificationLog;
   /** NSIDs changed since the Changed Namespace List log was last read. */
   readonly changedNsids = new Set<number>();
   /** Set when an I/O queue was created since the last reset (Set Features NQ then fails). */
@@ -172,6 +181,8 @@ export abstract class ControllerState implements ControllerView, SubsysControlle
       params.smartCriticalWarning,
       params.clock.nowMs(),
     );
+    this.ana = new ControllerAna(this.aer, () => this.features.asyncEventConfig);
+    this.resvLog = new ResvNotificationLog(this.aer);
     this.level = nvmeLevel(params.compat);
     this.cap =
       type === 'discovery'
@@ -269,6 +280,35 @@ export abstract class ControllerState implements ControllerView, SubsysControlle
     return this.features.timestamp(this.params.clock.nowMs());
   }
 
+  /**
+   * The host: Connect's HOSTID over fabrics, else the Host Identifier feature (81h) the host
+   * set; all zeros make the controller a host of its own (spec/host-id.ts).
+   */
+  get host(): HostIdentity {
+    const id = this.fabrics?.hostid ?? this.features.hostId;
+    // Cached per identifier array (a new host ID is a new array): every command may ask.
+    if (this.#host?.src !== id) this.#host = { src: id, identity: hostIdentity(id, this.cntlid) };
+    return this.#host.identity;
+  }
+  #host: { readonly src: Uint8Array; readonly identity: HostIdentity } | undefined;
+
+  /**
+   * The one check of the path and the fence (ControllerView.admits): ANA state of the
+   * namespace's group through this controller (§8.20.3: 0x301-0x303, no DNR, so a multipath
+   * host retries on another path), then the reservation rules for the command's group.
+   */
+  admits(ns: NamespaceApi, group: AccessGroup | undefined): number {
+    if (this.ana.states().size > 0) {
+      const grpid = this.subsys.anaGroupOf(ns);
+      if (grpid !== 0) {
+        const s = anaStatus(this.ana.state(grpid));
+        if (s !== 0) return s;
+      }
+    }
+    const r = ns.reservations;
+    return r === undefined || group === undefined ? 0 : r.check(this.host.key, group);
+  }
+
   // ---- Namespaces (SubsysController) ------------------------------------------------------------
 
   attachNamespace(ns: NamespaceApi): void {
@@ -280,6 +320,11 @@ export abstract class ControllerState implements ControllerView, SubsysControlle
   isAttached(nsid: number): boolean {
     return this.namespaces.has(nsid);
   }
+  /** A reservation notification (type 1..3) for this controller's host on namespace `nsid`. */
+  reservationNotice(nsid: number, type: number): void {
+    if (this.namespaces.has(nsid)) this.resvLog.add(nsid, type);
+  }
+
   /** Records a changed NSID and raises one Notice AER until the log is read (§3.7). */
   noteNamespaceChanged(nsid: number): void {
     if (this.changedNsids.has(nsid)) return;

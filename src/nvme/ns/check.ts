@@ -26,6 +26,7 @@ import { buildLbaFormats, defaultDiscardGranularity, isSupportedLbaSize } from '
 import type { NvmeSubsysConfig } from '../subsys/config.js';
 import { planNsFdp, type NsFdpPlan } from './fdp/plan.js';
 import { nvmeLevel } from '../spec/levels.js';
+import { ANAGRPMAX } from '../spec/ana.js';
 
 /** NVME_MAX_NAMESPACES: NSIDs 1..256 (NN = 256). */
 export const MAX_NAMESPACES = 256;
@@ -162,6 +163,14 @@ export function checkNvmeNs(props: Props, id: string | undefined, ctx: PlanConte
     throw new ConfigError('cannot be a zoned- in an FDP configuration', 'zoned');
   }
   const zoned = props.bool('zoned') ? checkZonedParams(props, lbaSize) : undefined;
+  const instance = ctx.settings.instance;
+  if (instance !== undefined && zoned !== undefined) {
+    throw new ConfigError(
+      `zoned=on cannot be shared between nvmemu processes (--instance ${instance}): the zone state lives in one process`,
+      'zoned',
+    );
+  }
+  const anagrpid = checkAnagrpid(props, bus.inSubsystem);
 
   // C. blkconf_blocksizes.
   const physicalBlockSize = Number(props.big('physical_block_size')) || BDRV_SECTOR_SIZE;
@@ -252,8 +261,26 @@ export function checkNvmeNs(props: Props, id: string | undefined, ctx: PlanConte
     zoned,
     nsze,
     compat: ctx.settings.compat,
+    ...(anagrpid !== 0 ? { anagrpid } : {}),
+    ...(instance !== undefined ? { sharedImage: true } : {}),
   };
   return cfg;
+}
+
+/** `anagrpid`: 1..ANAGRPMAX, and only in an nvme-subsys (ANA groups belong to a subsystem). */
+function checkAnagrpid(props: Props, inSubsystem: boolean): number {
+  const g = props.num('anagrpid');
+  if (g === 0) return 0;
+  if (g > ANAGRPMAX) {
+    throw new ConfigError(`anagrpid must be between 1 and ${ANAGRPMAX}`, 'anagrpid');
+  }
+  if (!inSubsystem) {
+    throw new ConfigError(
+      'anagrpid requires that the nvme device is linked to an nvme-subsys device',
+      'anagrpid',
+    );
+  }
+  return g;
 }
 
 /** The zoned part of nvme_ns_check_constraints. */

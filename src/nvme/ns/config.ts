@@ -81,4 +81,14 @@ export interface NvmeNsConfig {
   readonly compat?: QemuCompat;
   /** The controller's `drive=` namespace (ctrl/legacy.ts), not an `nvme-ns` device. */
   readonly legacy?: boolean;
+  /**
+   * ANA group (`anagrpid`, nvmemu; NVMe 2.0 §8.20): 0 when not set. A subsystem reports ANA
+   * once one of its namespaces names a group (subsys/ana.ts).
+   */
+  readonly anagrpid?: number;
+  /**
+   * The image is served by other nvmemu processes as well (`--instance`): per-block state that
+   * only this process would know is not kept (ns/io.ts NsCore.sharedImage).
+   */
+  readonly sharedImage?: boolean;
 }

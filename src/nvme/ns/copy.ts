@@ -83,8 +83,11 @@ function sourceOf(core: NsCore, ctx: CommandContext, r: SourceRange): NsCore | n
   if (r.snsid === ctx.cmd.nsid && ctx.ctrl.namespace(r.snsid) !== undefined) return core;
   if (r.snsid === 0 || r.snsid > NSID_MAX) return withDnr(Status.INVALID_NSID);
   const ns = ctx.ctrl.namespace(r.snsid);
-  const src = ns === undefined ? undefined : core.peer?.(ns);
-  return src ?? withDnr(Status.INVALID_FIELD);
+  if (ns === undefined) return withDnr(Status.INVALID_FIELD);
+  // A source namespace is read: its path and reservation are checked as for a Read.
+  const refused = ctx.ctrl.admits(ns, 'read');
+  if (refused !== 0) return refused;
+  return core.peer?.(ns) ?? withDnr(Status.INVALID_FIELD);
 }
 
 export async function copy(core: NsCore, ctx: CommandContext): Promise<Completion> {

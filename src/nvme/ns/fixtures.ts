@@ -1,6 +1,7 @@
 // Test fixtures for namespaces: temporary raw images, a configuration with QEMU's defaults,
 // a recording ControllerView and command contexts over in-memory buffers.
 
+import { hostIdentity } from '../spec/host-id.js';
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +109,8 @@ export function fakeCtrl(over: Partial<ControllerView> = {}): FakeCtrl {
     css: 0,
     lbafee: false,
     namespace: () => undefined,
+    host: hostIdentity(new Uint8Array(8), 0),
+    admits: () => 0,
     ...over,
   };
 }

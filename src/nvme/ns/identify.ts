@@ -142,6 +142,10 @@ export interface IdNsFields {
   readonly endgid?: number;
   /** DLFEAT (spec/levels.ts): bits 2:0 deallocated blocks read as zeros, bit 3 DEAC. */
   readonly dlfeat: number;
+  /** ANA group the subsystem reports for the namespace (0: none). */
+  readonly anagrpid?: number;
+  /** Reservation Capabilities (RESCAP, byte 31; ns/resv). */
+  readonly rescap?: number;
 }
 
 export function encodeIdentifyNs(f: IdNsFields): Uint8Array {
@@ -163,6 +167,7 @@ export function encodeIdentifyNs(f: IdNsFields): Uint8Array {
     dpc: DPC_ALL,
     dps: f.dps,
     nmic: f.nmic,
+    rescap: f.rescap ?? 0,
     dlfeat: f.dlfeat,
     npdg: f.npdg,
     npda: f.npdg,
@@ -170,9 +175,34 @@ export function encodeIdentifyNs(f: IdNsFields): Uint8Array {
     mcl: f.mcl,
     msrc: f.msrc,
     endgid: f.endgid ?? 0,
+    anagrpid: f.anagrpid ?? 0,
     nguid: f.nguid ?? new Uint8Array(16),
     eui64: f.eui64,
     lbaf,
+  });
+}
+
+/**
+ * CNS 00h with NSID FFFFFFFFh (Base Spec 2.0 §5.17.2.1): the capabilities common to the
+ * namespaces this controller may create (Namespace Management): the LBA formats, metadata and
+ * protection capabilities, RESCAP; sizes and the selected format are zero.
+ */
+export function encodeCommonNs(formats: readonly LbaFormat[], rescap: number): Uint8Array {
+  return encodeIdentifyNs({
+    nsze: 0,
+    nsfeat: 0,
+    formats,
+    flbas: 0,
+    dps: 0,
+    nmic: 0,
+    npdg: 0,
+    mssrl: 0,
+    mcl: 0,
+    msrc: 0,
+    nguid: undefined,
+    eui64: 0n,
+    rescap,
+    dlfeat: 0,
   });
 }
 

@@ -21,6 +21,7 @@ import type { NamespaceApi } from '../spec/namespace-api.js';
 import type { NsFdp } from './fdp/placement.js';
 import { attempt, then, walk, type MaybePromise } from '../../util/maybe.js';
 import type { LbaRange } from './ranges.js';
+import type { Reservations } from './resv/reservations.js';
 
 /** The namespace state the handlers work on. */
 export interface NsCore {
@@ -46,6 +47,14 @@ export interface NsCore {
   readonly fdp?: NsFdp | undefined;
   /** I/O Management MO 0 (no operation) succeeds without FDP (QEMU 10.0, spec/levels.ts). */
   readonly ioMgmtNoOp?: boolean;
+  /**
+   * The image is served by other nvmemu processes too (`--instance`, docs/multipath.md): what
+   * this process alone would remember of a block (deallocated, uncorrectable) would be wrong
+   * in the others, so deallocation writes zeros instead of being remembered.
+   */
+  readonly sharedImage?: boolean;
+  /** The namespace's reservations (resv/): the reservation commands work on them. */
+  readonly resv?: Reservations | undefined;
 }
 
 /** Copy limits and the guard format of the namespace (Identify NS MSSRL, MCL, MSRC; pif). */
@@ -225,22 +234,42 @@ export function flushStatus(
  * image keeps its bytes (QEMU's default `discard=ignore` leaves them too), but the blocks read
  * as zeros until written.
  */
-export function datasetManagement(core: NsCore, ctx: CommandContext): Completion {
+export function datasetManagement(core: NsCore, ctx: CommandContext): MaybePromise<Completion> {
   if ((ctx.cmd.cdw11 & DSM_AD) === 0) return OK;
   const nr = (ctx.cmd.cdw10 & 0xff) + 1;
   const buf = ctx.data.fromHost(0, nr * DSM_RANGE_SIZE);
   if (typeof buf === 'number') return done(buf);
   const nsze = BigInt(core.geometry.nsze);
+  const ranges: LbaRange[] = [];
   for (let i = 0; i < nr; i++) {
     const nlb = readU32le(buf, i * DSM_RANGE_SIZE + 4);
     const slba = readU64le(buf, i * DSM_RANGE_SIZE + 8);
     if (nlb > core.geometry.dmrsl || slba + BigInt(nlb) > nsze) continue;
     const start = Number(slba);
-    core.dealloc.add(start, start + nlb);
+    ranges.push({ start, end: start + nlb });
+  }
+  if (core.sharedImage === true) return zeroRanges(core, ranges);
+  for (const r of ranges) {
+    core.dealloc.add(r.start, r.end);
     // A deallocated block holds no data, so it no longer holds an uncorrectable error either.
-    core.uncorrectable.remove(start, start + nlb);
+    core.uncorrectable.remove(r.start, r.end);
   }
   return OK;
+}
+
+/**
+ * Deallocation of a shared image (NsCore.sharedImage): the blocks are written with zeros, which
+ * every process serving the image reads back (DLFEAT: deallocated blocks read as zeros).
+ */
+function zeroRanges(core: NsCore, ranges: readonly LbaRange[]): MaybePromise<Completion> {
+  const zeroed = walk(0, ranges.length, 1, (i) => {
+    const r = ranges[i]!;
+    return attempt(
+      () => then(core.store.zero(r.start, r.end - r.start), () => Status.SUCCESS),
+      () => Status.WRITE_FAULT,
+    );
+  });
+  return then(zeroed, done);
 }
 
 /** Write Uncorrectable (0x04): marks blocks so that reads fail with 0x281 until rewritten. */

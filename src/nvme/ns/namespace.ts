@@ -40,6 +40,8 @@ import type { NvmeCmd } from '../spec/command.js';
 import { enduranceGroupFor } from './fdp/group.js';
 import { ioMgmtRecv, ioMgmtSend, NsFdp } from './fdp/placement.js';
 import type { NsFdpPlan } from './fdp/plan.js';
+import { RESCAP, Reservations } from './resv/reservations.js';
+import { resvAcquire, resvRegister, resvRelease, resvReport } from './resv/commands.js';
 
 export interface NamespaceOptions {
   /**
@@ -68,6 +70,11 @@ const NVM_HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   // Flexible Data Placement (fdp/placement.ts): FDP Disabled (0x029+DNR) outside an FDP subsystem.
   [IoOpc.IO_MGMT_RECV, (core, ctx) => ioMgmtRecv(core.fdp, ctx, core.ioMgmtNoOp)],
   [IoOpc.IO_MGMT_SEND, (core, ctx) => ioMgmtSend(core.fdp, ctx, core.ioMgmtNoOp)],
+  // Reservations (resv/): the controller's gate has already checked the path (ANA).
+  [IoOpc.RESV_REGISTER, (core, ctx) => resvRegister(core.resv!, ctx)],
+  [IoOpc.RESV_REPORT, (core, ctx) => resvReport(core.resv!, ctx)],
+  [IoOpc.RESV_ACQUIRE, (core, ctx) => resvAcquire(core.resv!, ctx)],
+  [IoOpc.RESV_RELEASE, (core, ctx) => resvRelease(core.resv!, ctx)],
 ]);
 
 type ZonedHandler = (
@@ -109,6 +116,10 @@ export class Namespace implements NamespaceApi, Component {
   /** The controller's `drive=` namespace (QEMU keeps it out of the endurance group). */
   readonly legacy: boolean;
   errorRecovery = 0;
+  /** The ANA group configured (`anagrpid`) or given at creation; 0 for none. */
+  readonly anagrpid: number;
+  /** Reservations (NVMe 2.0 §8.19), in memory until the machine gives them a state file. */
+  readonly reservations = new Reservations();
 
   readonly #formats: LbaFormatTable;
   #flbas: number;
@@ -140,7 +151,9 @@ export class Namespace implements NamespaceApi, Component {
     this.shared = cfg.shared;
     this.detached = cfg.detached;
     this.#writeCache = cfg.writeCache;
-    this.#writeUncorrectable = opts.writeUncorrectable ?? true;
+    this.anagrpid = cfg.anagrpid ?? 0;
+    // Uncorrectable ranges are this process's knowledge: not offered on a shared image.
+    this.#writeUncorrectable = (opts.writeUncorrectable ?? true) && cfg.sharedImage !== true;
     this.#formats = buildLbaFormats(cfg.lbaSize, cfg.ms);
     const extended = cfg.ms > 0 && cfg.mset !== 0;
     this.#flbas = this.#formats.initialIndex | (extended ? FLBAS_EXTENDED : 0);
@@ -161,8 +174,10 @@ export class Namespace implements NamespaceApi, Component {
     this.fdp = this.#initFdp((cfg as { fdp?: NsFdpPlan }).fdp);
     // QEMU disables DULBE when the zone size is not a multiple of the deallocation granularity.
     const granularity = Math.floor(cfg.discardGranularity / cfg.lbaSize);
+    // A shared image keeps no deallocation state (io.ts NsCore.sharedImage): no DULBE.
     this.dulbeCapable =
-      this.#zoned === undefined || granularity === 0 || this.#zoned.zsze % granularity === 0;
+      cfg.sharedImage !== true &&
+      (this.#zoned === undefined || granularity === 0 || this.#zoned.zsze % granularity === 0);
   }
 
   /** Injected media errors (monitor x-nvmemu-inject-media-error; see media-faults.ts). */
@@ -251,7 +266,7 @@ export class Namespace implements NamespaceApi, Component {
     return this.fdp !== undefined || (this.level.enduranceGroupAlways && !this.legacy) ? 1 : 0;
   }
 
-  identify(inSubsystem: boolean): Uint8Array {
+  identify(inSubsystem: boolean, anagrpid = 0): Uint8Array {
     const g = this.geometry;
     const lvl = this.level;
     return encodeIdentifyNs({
@@ -271,6 +286,8 @@ export class Namespace implements NamespaceApi, Component {
       eui64: this.config.eui64,
       endgid: this.endgid,
       dlfeat: lvl.dlfeat,
+      anagrpid,
+      rescap: RESCAP,
     });
   }
 
@@ -407,6 +424,8 @@ export class Namespace implements NamespaceApi, Component {
       copyLimits: this.config,
       zoned,
       ioMgmtNoOp: this.level.ioMgmtNoOpWithoutFdp,
+      resv: this.reservations,
+      sharedImage: this.config.sharedImage === true,
     };
   }
 
@@ -433,6 +452,11 @@ export class Namespace implements NamespaceApi, Component {
     const tuple = this.config.pif === 2 ? 16 : 8;
     if (pi !== 0 && fmt.ms < tuple) return { status: withDnr(Status.INVALID_FORMAT) };
     if (pi > 3) return { status: withDnr(Status.INVALID_FIELD) };
+    // Other processes read a shared image with the configured format: erasing is all a
+    // Format may do to it (a new format would be this process's alone).
+    if (this.config.sharedImage === true && !this.#sameFormat(lbaf, pi, pil, mset)) {
+      return { status: withDnr(Status.INVALID_FORMAT) };
+    }
     this.#formatting = true;
     try {
       // Commands accepted before the format finish first; new ones see Format In Progress.
@@ -449,6 +473,11 @@ export class Namespace implements NamespaceApi, Component {
     this.#dealloc.clear();
     this.#uncorrectable.clear();
     return { status: Status.SUCCESS };
+  }
+
+  #sameFormat(lbaf: number, pi: number, pil: number, mset: number): boolean {
+    const flbas = (lbaf & 0x0f) | ((mset & 1) << 4) | (((lbaf >> 4) & 0x3) << 5);
+    return flbas === this.#flbas && ((pi & DPS_TYPE) | ((pil & 1) << 3)) === this.#dps;
   }
 
   smart(): NsSmartCounters {
@@ -472,6 +501,8 @@ export class Namespace implements NamespaceApi, Component {
     // A stop is not a power cut: what a write cache model holds reaches the image.
     if (this.#store.journal !== undefined) await this.#store.flush();
     this.#zoned?.close();
+    this.reservations.close();
+    return Promise.resolve();
   }
 
   // Host-side inspection and fault injection (in-process API, tests).

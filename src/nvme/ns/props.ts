@@ -48,6 +48,8 @@ export const NVME_NS_PROPS: readonly PropDef[] = Object.freeze([
   { name: 'msrc', type: u8, default: 127, description: '' },
   // Flexible Data Placement (TP 4146, post-7.2): placement handle -> reclaim unit handle list.
   { name: 'fdp.ruhs', type: { kind: 'str' }, description: '' },
+  // nvmemu extension: the ANA group of the namespace (NVMe 2.0 §8.20, docs/multipath.md).
+  { name: 'anagrpid', type: u32, default: 0, description: 'ANA group, 1..128 (nvmemu)' },
   // Zoned namespaces (TP 4053).
   { name: 'zoned', type: bool, default: false, description: '' },
   { name: 'zoned.zone_size', type: size, default: 134217728n, description: '' },

@@ -410,8 +410,10 @@ export function writeZeroes(core: NsCore, ctx: CommandContext): MaybePromise<Com
   return then(zeroed, (s) => {
     zone?.commit();
     if (s !== Status.SUCCESS) return done(s);
-    if ((ctx.cmd.cdw12 & DEAC) !== 0) core.dealloc.add(slba, slba + r.nlb);
-    else core.dealloc.remove(slba, slba + r.nlb);
+    // A shared image remembers no deallocation (NsCore.sharedImage): the zeros are the state.
+    if ((ctx.cmd.cdw12 & DEAC) !== 0 && core.sharedImage !== true) {
+      core.dealloc.add(slba, slba + r.nlb);
+    } else core.dealloc.remove(slba, slba + r.nlb);
     core.uncorrectable.remove(slba, slba + r.nlb);
     core.fdp?.onWrite(ctx, r.nlb);
     if ((ctx.cmd.cdw12 & io.FUA) === 0 && core.writeCache) return OK;

@@ -17,6 +17,27 @@
 import type { Completion, HostData } from './transfer.js';
 import type { NvmeCmd } from './command.js';
 import type { MaybePromise } from '../../util/maybe.js';
+import type { HostIdentity } from './host-id.js';
+
+/** The command groups of the reservation rules (Base Spec 2.1 Figure 646). */
+export type AccessGroup = 'read' | 'write';
+
+/**
+ * The reservations of a namespace as the controller sees them (nvme/ns/resv): the check every
+ * command of a group passes, whether a host is registered (Set Features Host Identifier), and
+ * the notifications the controllers of a host receive (set by the subsystem).
+ */
+export interface NsReservations {
+  /** Reservation Conflict (with DNR) when `host` may not run a command of `group`, else 0. */
+  check(host: string, group: AccessGroup): number;
+  /** True when `host` is a registrant. */
+  registered(host: string): boolean;
+  /** Persist Through Power Loss state (feature 83h). */
+  readonly ptpl: boolean;
+  setPtpl(on: boolean): void;
+  /** Delivers a notification (type 1..3) for `host` (set by the subsystem). */
+  notify: ((host: string, type: number) => void) | undefined;
+}
 
 /** Block-layer accounting of one namespace (reference §3.4 LID 02h). Monotonic, never reset. */
 export interface NsSmartCounters {
@@ -52,8 +73,15 @@ export interface NamespaceApi {
   /** Enables/disables the write cache; disabling flushes first (reference §3.3 FID 06h). */
   setWriteCache(enabled: boolean): Promise<void>;
 
-  /** Identify Namespace (CNS 00h/11h), 4096 bytes. `inSubsystem` drives NMIC bit0 [7.2]. */
-  identify(inSubsystem: boolean): Uint8Array;
+  /**
+   * Identify Namespace (CNS 00h/11h), 4096 bytes. `inSubsystem` drives NMIC bit0 [7.2];
+   * `anagrpid` is the ANA group the subsystem reports for it (0: none).
+   */
+  identify(inSubsystem: boolean, anagrpid?: number): Uint8Array;
+  /** The ANA group the namespace was configured or created in (0 or absent: none). */
+  readonly anagrpid?: number;
+  /** Reservations (NVMe 2.0 §8.19); absent: the namespace does not support them. */
+  readonly reservations?: NsReservations;
   /**
    * I/O command set specific Identify Namespace (CNS 05h/1Bh) for `csi`, 4096 bytes, or a
    * status (e.g. 0x002+DNR for CSI 2 on an NVM namespace).
@@ -121,6 +149,15 @@ export interface ControllerView {
    * stamps FDP events with. Absent: events carry the wall clock in ms.
    */
   timestamp?(): bigint;
+  /** The host the controller acts for (reservations register hosts). */
+  readonly host: HostIdentity;
+  /**
+   * 0 when this controller's host may run a command of `group` (undefined: a command of
+   * neither group) on `ns` through this controller now, else the status: the ANA state of the
+   * path (§8.20.3), then reservations (§8.19, Figure 646). Every I/O command passes it once;
+   * Copy asks it for each source namespace.
+   */
+  admits(ns: NamespaceApi, group: AccessGroup | undefined): number;
 }
 
 /** Everything an executor needs for one command. */

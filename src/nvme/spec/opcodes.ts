@@ -2,6 +2,8 @@
 // 7.2 Commands Supported and Effects values of the I/O command sets (reference §3.4 LID 05h).
 // The admin table lives in ctrl/admin-table.ts, where dispatch derives from it.
 
+import type { AccessGroup } from './namespace-api.js';
+
 export const AdminOpc = {
   DELETE_SQ: 0x00,
   CREATE_SQ: 0x01,
@@ -78,6 +80,11 @@ export const NVM_IO_EFFECTS: ReadonlyMap<number, number> = new Map([
   // Flexible Data Placement (ns/fdp/placement.ts): FDP Disabled outside an FDP subsystem.
   [IoOpc.IO_MGMT_RECV, Effects.CSUPP],
   [IoOpc.IO_MGMT_SEND, Effects.CSUPP | Effects.LBCC],
+  // Reservations (ns/resv; beyond QEMU 7.2): ONCS bit 5 derives from these entries.
+  [IoOpc.RESV_REGISTER, Effects.CSUPP],
+  [IoOpc.RESV_REPORT, Effects.CSUPP],
+  [IoOpc.RESV_ACQUIRE, Effects.CSUPP],
+  [IoOpc.RESV_RELEASE, Effects.CSUPP],
 ]);
 
 /** [7.2] Zoned command set: the NVM set plus the three zone commands. */
@@ -119,4 +126,25 @@ export const LBA_OPCODES: ReadonlySet<number> = new Set<number>([
   IoOpc.WRITE_ZEROES,
   IoOpc.VERIFY,
   IoOpc.ZONE_APPEND,
+]);
+
+/**
+ * The I/O commands of the Read and Write Command Groups of the reservation rules (Base Spec 2.1
+ * Figure 646; NVM Command Set 1.0 "Command Behavior in the Presence of a Reservation"; ZNS 1.1
+ * Figure 52). Copy is a write of its destination; its source namespaces are checked as reads.
+ * Commands not listed (the reservation commands themselves, FDP's I/O Management) are allowed.
+ */
+export const RESV_GROUP: ReadonlyMap<number, AccessGroup> = new Map<number, AccessGroup>([
+  [IoOpc.READ, 'read'],
+  [IoOpc.COMPARE, 'read'],
+  [IoOpc.VERIFY, 'read'],
+  [IoOpc.ZONE_MGMT_RECV, 'read'],
+  [IoOpc.FLUSH, 'write'],
+  [IoOpc.WRITE, 'write'],
+  [IoOpc.WRITE_UNCOR, 'write'],
+  [IoOpc.WRITE_ZEROES, 'write'],
+  [IoOpc.DSM, 'write'],
+  [IoOpc.COPY, 'write'],
+  [IoOpc.ZONE_APPEND, 'write'],
+  [IoOpc.ZONE_MGMT_SEND, 'write'],
 ]);

@@ -24,10 +24,13 @@ export const Status = {
   SGL_DESCR_TYPE_INVALID: 0x011,
   INVALID_USE_OF_CMB: 0x012,
   INVALID_PRP_OFFSET: 0x013,
+  /** The host selected a 64-bit Host Identifier and asked for 128-bit data, or the reverse. */
+  HOST_ID_INCONSISTENT: 0x018,
   FDP_DISABLED: 0x029,
   /** [7.2] generic "command set not supported/invalid" (CNS 11h on a zoned NS). */
   INVALID_CMD_SET: 0x02c,
   LBA_RANGE: 0x080,
+  RESERVATION_CONFLICT: 0x083,
   FORMAT_IN_PROGRESS: 0x084,
   // Command Specific Status (SCT 1)
   CQ_INVALID: 0x100,
@@ -40,14 +43,18 @@ export const Status = {
   FID_NOT_SAVEABLE: 0x10d,
   FEAT_NOT_CHANGEABLE: 0x10e,
   FEAT_NOT_NS_SPEC: 0x10f,
+  NS_INSUFFICIENT_CAPACITY: 0x115,
+  NS_ID_UNAVAILABLE: 0x116,
   NS_ALREADY_ATTACHED: 0x118,
   NS_PRIVATE: 0x119,
   NS_NOT_ATTACHED: 0x11a,
+  THIN_PROVISIONING_NOT_SUPPORTED: 0x11b,
   NS_CTRL_LIST_INVALID: 0x11c,
   INVALID_CTRL_ID: 0x11f,
   INVALID_SEC_CTRL_STATE: 0x120,
   INVALID_NUM_RESOURCES: 0x121,
   INVALID_RESOURCE_ID: 0x122,
+  ANA_GROUP_ID_INVALID: 0x124,
   IOCS_NOT_SUPPORTED: 0x129,
   IOCS_COMBINATION_REJECTED: 0x12b,
   INVALID_IOCS: 0x12c,
@@ -73,6 +80,10 @@ export const Status = {
   E2E_REF_ERROR: 0x284,
   CMP_FAILURE: 0x285,
   DULB: 0x287,
+  // Path Related Status (SCT 3, §8.20.3): retried by a multipath host on another path, no DNR.
+  ANA_PERSISTENT_LOSS: 0x301,
+  ANA_INACCESSIBLE: 0x302,
+  ANA_TRANSITION: 0x303,
 } as const;
 
 export type StatusName = keyof typeof Status;
