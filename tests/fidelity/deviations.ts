@@ -78,6 +78,49 @@ export const DEVIATIONS: readonly Deviation[] = [
     levels: BOTH,
     why: `${UNCOR}: the failed Compare (and Verify) are not host read commands`,
   },
+  // ---- Multi-host (issue 18, docs/multipath.md): reservations and Namespace Management -----
+  {
+    answer: /^identify cns=0x(00|11) csi=0x00 nsid=0x1$/,
+    field: 'RESCAP (31)',
+    levels: BOTH,
+    why: 'nvmemu implements Reservations (NVMe 2.0 §8.19) on every namespace; QEMU has none',
+  },
+  {
+    answer: /^log lid=0x05/,
+    field: /^IOCS\[0x(0d|0e|11|15)\]/,
+    levels: BOTH,
+    why: 'the reservation commands are in the I/O command table, so in the effects log',
+  },
+  {
+    answer: /^io opc=0x(0d|0e|11|15) nsid=1 zero$/,
+    field: 'status',
+    levels: BOTH,
+    why: "the sweep's reservation commands run (QEMU: Invalid Opcode)",
+  },
+  {
+    answer: /^log lid=0x80$/,
+    field: 'status',
+    levels: BOTH,
+    why: 'the Reservation Notification log exists with reservations',
+  },
+  {
+    answer: /^get-features fid=0x8[123] /,
+    field: 'status',
+    levels: BOTH,
+    why: 'Host Identifier (81h), Reservation Notification Mask (82h) and Reservation Persistence (83h) exist with reservations (82h/83h need a namespace)',
+  },
+  {
+    answer: /^log lid=0x05/,
+    field: /^ACS\[0x0d\]/,
+    levels: BOTH,
+    why: 'nvmemu implements Namespace Management (create/delete on nvme-subsys nvm-capacity)',
+  },
+  {
+    answer: 'admin opc=0x0d zero',
+    field: 'status',
+    levels: BOTH,
+    why: "Namespace Management runs: the sweep's create (all fields 0) finds no capacity (0x115), QEMU 7.2/10.0 have no such command",
+  },
   // ---- FDP: nvmemu follows TP 4146 where QEMU 10.0 does not -----------------------------------
   {
     answer: /get-features fid=0x1e .*noet=255/,
