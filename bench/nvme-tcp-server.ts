@@ -1,12 +1,11 @@
 // Child process of the NVMe/TCP benchmark (bench/nvme-tcp.ts): the server side on its own core,
 // as in reference nvme-tcp.md §5.2 (client and server in separate Node processes).
 //   mode 'target': a machine (nvme-subsys + nvme + nvme-ns on a raw image) served by startNvmeTcp.
-//   mode 'raw': the baseline — fixed-size request/response framing with no NVMe logic: a 72-byte
-//   request (byte 0: 1 read, 2 write; bytes 4..7: data length) answered by 24 + data + 24 bytes
-//   (read) or, after `length` bytes of data, by 24 bytes (write); replies corked per data event.
+//   mode 'raw': the lean baseline (bench/lean-loopback.ts): the same bytes per request and reply
+//   as NVMe/TCP moves, answered with no NVMe logic at all.
 
 import { createServer } from 'node:net';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,49 +14,10 @@ import { machineSettings } from '../src/machine/settings.js';
 import { registerAllTypes } from '../src/devices.js';
 import { parseArgs } from '../src/config/options.js';
 import { startNvmeTcp } from '../src/nvme-tcp/target/index.js';
+import { leanServe } from './lean-loopback.js';
 
 export const BENCH_NQN = 'nqn.2019-08.org.qemu:bench';
 export const BENCH_IMAGE_BYTES = 256 << 20;
-
-function rawServe(socket: Socket): void {
-  socket.setNoDelay(true);
-  const hdr = Buffer.alloc(24);
-  const tail = Buffer.alloc(24);
-  const payloads = new Map<number, Buffer>();
-  let buf: Buffer = Buffer.alloc(0);
-  let need = 0; // write data still to skip for the current request
-  socket.on('data', (chunk: Buffer) => {
-    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-    let off = 0;
-    socket.cork();
-    for (;;) {
-      if (need > 0) {
-        const n = Math.min(need, buf.length - off);
-        need -= n;
-        off += n;
-        if (need > 0) break;
-        socket.write(hdr);
-        continue;
-      }
-      if (buf.length - off < 72) break;
-      const kind = buf[off]!;
-      const len = buf.readUInt32LE(off + 4);
-      off += 72;
-      if (kind === 1) {
-        let p = payloads.get(len);
-        if (p === undefined) payloads.set(len, (p = Buffer.alloc(len, 7)));
-        socket.write(hdr);
-        socket.write(p);
-        socket.write(tail);
-      } else {
-        need = len;
-      }
-    }
-    socket.uncork();
-    buf = buf.subarray(off);
-  });
-  socket.on('error', () => undefined);
-}
 
 /** The parent samples this process's CPU time around each test (µs of CPU per operation). */
 function answerCpuQueries(): void {
@@ -69,7 +29,7 @@ function answerCpuQueries(): void {
 async function main(mode: string): Promise<void> {
   answerCpuQueries();
   if (mode === 'raw') {
-    const server = createServer(rawServe);
+    const server = createServer(leanServe);
     server.listen({ host: '127.0.0.1', port: 0 }, () => {
       process.send?.({ port: (server.address() as AddressInfo).port });
     });
