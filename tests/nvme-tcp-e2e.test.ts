@@ -48,6 +48,8 @@ describe('NVMe/TCP host library against the target', () => {
         hdgst: digests,
         ddgst: digests,
         ioQueues: 2,
+        // SQ flow control on (Linux's default): every read ends with a CapsuleResp.
+        disableSqFlow: false,
       });
       try {
         assert.equal(c.io.length, 2);

@@ -359,7 +359,7 @@ export class HostQueue {
       for (const piece of encodePdu(pdu, { hdgst: false, ddgst: false })) this.socket.write(piece);
       return;
     }
-    this.#out.pushPdu(encodePdu(pdu, this.#send));
+    this.#out.pushPdu(pdu, this.#send);
     if (this.#out.due) {
       this.#out.flush();
     } else if (!this.#corked) {

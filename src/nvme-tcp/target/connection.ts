@@ -129,6 +129,8 @@ export class TargetConnection {
   #corked = false;
   /** PDUs queued in this turn of the event loop, sent in groups (pdu/batch.ts FlushPolicy). */
   readonly #out: SendQueue;
+  /** The CQE of the CapsuleResp being queued (see #respond). */
+  readonly #cqe = new Uint8Array(16);
   /** Read buffers ready for reuse, by length (see #c2hBuffer). */
   readonly #spares = new Map<number, Uint8Array[]>();
   #spareBytes = 0;
@@ -415,7 +417,8 @@ export class TargetConnection {
 
   #respond(cid: number, c: Completion): void {
     this.#byCid.delete(cid);
-    const cqe = new Uint8Array(16);
+    // Reused: the send queue copies it into the PDU's head at once.
+    const cqe = this.#cqe;
     writeU32le(cqe, 0, (c.dw0 ?? 0) >>> 0);
     writeU32le(cqe, 4, (c.dw1 ?? 0) >>> 0);
     writeU16le(cqe, 8, this.#sqhd);
@@ -432,7 +435,7 @@ export class TargetConnection {
    */
   #write(pdu: Pdu): boolean {
     if (this.#closed) return false;
-    const copied = this.#out.pushPdu(encodePdu(pdu, this.#send));
+    const copied = this.#out.pushPdu(pdu, this.#send);
     if (this.#out.due) {
       this.#out.flush();
     } else if (!this.#corked) {
