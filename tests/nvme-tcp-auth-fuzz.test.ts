@@ -9,11 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import {
-  NvmeTcpController,
-  type CommandResult,
-  type HostQueue,
-} from '../src/nvme-tcp/host/index.js';
+import { NvmeTcpController, type CommandResult } from '../src/nvme-tcp/host/index.js';
 import { encodeMessage, type AuthMessage } from '../src/nvme-tcp/auth/messages.js';
 import { AdminOpc, IoOpc } from '../src/nvme/spec/opcodes.js';
 import {
