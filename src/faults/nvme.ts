@@ -132,7 +132,8 @@ export class NvmeFaults implements CommandInterceptor {
     const { start, end } = s.target.lba!;
     ns.mediaFaults.inject(kind, start, end);
     this.#defects.set(fault, { ns, kind, start, end });
-    if (this.#defects.size === 1) this.#unsubscribe = onTrace('nvme:ns:media-error', this.#onMediaError);
+    if (this.#defects.size === 1)
+      this.#unsubscribe = onTrace('nvme:ns:media-error', this.#onMediaError);
     fault.undo = () => {
       ns.mediaFaults.clear(kind, start, end);
       this.#defects.delete(fault);
