@@ -18,8 +18,9 @@ import type { HostQueue } from './queue.js';
 const FABRICS = 0x7f;
 const FC_AUTH_SEND = 0x05;
 const FC_AUTH_RECV = 0x06;
-/** AUTHREQ in Connect response DW0 (NVMe-oF §3.3): ATR bit 17, ASCR bit 18. */
+/** AUTHREQ.ATR, Connect response DW0 bit 17 (NVMe-oF §3.3): the queue must authenticate. */
 export const AUTHREQ_ATR = 1 << 17;
+/** AUTHREQ.ASCR, Connect response DW0 bit 18: secure channel concatenation is required (unsupported). */
 export const AUTHREQ_ASCR = 1 << 18;
 
 /** DH-HMAC-CHAP settings of ConnectOptions. */
@@ -46,6 +47,7 @@ export interface TlsOptions {
 
 /** Authentication failed: `failure` says why and which side decided it. */
 export class NvmeAuthError extends NvmeTcpError {
+  /** The reason code and which side found it; undefined for a refusal before any exchange (no secret, ASCR). */
   readonly failure: AuthFailure | undefined;
   constructor(message: string, failure?: AuthFailure) {
     super(HostErrorCode.AUTH, message);
