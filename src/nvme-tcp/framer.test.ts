@@ -136,6 +136,33 @@ describe('PduFramer buffering', () => {
     assert.equal(rec.fatal[0]?.fes, 5);
   });
 
+  it('gathers a body that spans chunks into the buffer gatherBuffer supplies, and only then', () => {
+    const asked: number[] = [];
+    const supplied = new Uint8Array(4100).fill(0xcc); // dirty: every byte must be overwritten
+    const got: Pdu[] = [];
+    const framer = new PduFramer(
+      { role: 'target' },
+      {
+        onPdu: (p) => got.push(p.pdu),
+        onFatal: (f) => assert.fail(f.message),
+        gatherBuffer: (n) => (asked.push(n), supplied),
+      },
+    );
+    framer.push(concat(encodePdu(icReq(NONE), NONE)));
+    const whole = concat(encodePdu(h2c(bytesOf(4096, 3)), { hdgst: false, ddgst: true }));
+    // Within one chunk: a view of the chunk, no gathering.
+    framer.setDigests(false, true);
+    framer.push(whole);
+    // Split inside the body: gathered into the supplied buffer (data 4096 + DDGST 4).
+    framer.push(whole.subarray(0, 1000));
+    framer.push(whole.subarray(1000));
+    assert.deepEqual(asked, [4100]);
+    assert.equal(got.length, 3);
+    const data = (got[2] as { data: Uint8Array }).data;
+    assert.equal(data.buffer, supplied.buffer);
+    assert.deepEqual(got[2], h2c(bytesOf(4096, 3)));
+  });
+
   it('ignores the content of padding bytes (§1.6: not covered by any digest)', () => {
     const bytes = concat(encodePdu(h2c(bytesOf(16, 3)), { hdgst: true, ddgst: true, pda: 7 }));
     bytes.fill(0xee, 28, 32); // header 24 + HDGST 4, data at PDO 32

@@ -53,6 +53,12 @@ export interface FramerOptions {
 export interface FramerHandlers {
   onPdu(received: ParsedPdu): void;
   onFatal(error: FramerFatal): void;
+  /**
+   * Memory to gather a PDU body that spans chunks into (`length` bytes, contents irrelevant:
+   * every byte is written before the PDU is emitted). Lets a target reuse the buffers of
+   * completed writes instead of a fresh one per 128 KiB H2CData; default a fresh buffer.
+   */
+  gatherBuffer?(length: number): Uint8Array;
 }
 
 export class PduFramer {
@@ -291,8 +297,14 @@ export class PduFramer {
         return pos + need;
       }
       // Not zeroed: #take hands the piece out only once every byte of it has been written.
-      const b = Buffer.allocUnsafeSlow(need);
-      this.#partial = new Uint8Array(b.buffer, b.byteOffset, need);
+      const supplied = this.#state === 'body' ? this.#handlers.gatherBuffer?.(need) : undefined;
+      if (supplied !== undefined) {
+        assert(supplied.length === need, 'gatherBuffer returned the wrong length');
+        this.#partial = supplied;
+      } else {
+        const b = Buffer.allocUnsafeSlow(need);
+        this.#partial = new Uint8Array(b.buffer, b.byteOffset, need);
+      }
       this.#filled = 0;
     }
     const n = Math.min(need - this.#filled, chunk.length - pos);

@@ -57,7 +57,12 @@ export interface ConnectOptions {
   readonly kato?: number;
   /** Requested controller id (default 0xFFFF, dynamic). */
   readonly cntlid?: number;
-  /** CATTR bit 2 on I/O queues: lets the target complete reads with C2HData SUCCESS (§1.9). */
+  /**
+   * CATTR bit 2 on I/O queues (default true): SQ flow control disabled, which lets the target
+   * complete a successful read with C2HData SUCCESS and no CapsuleResp (§1.9), one PDU fewer
+   * each way. The library never reads SQHD (callers keep at most the queue size in flight), so
+   * disabling is what it actually does; false asks for SQHD in every CQE, as Linux does.
+   */
   readonly disableSqFlow?: boolean;
   /** Skip Identify/queue setup (discovery controllers need only Identify and Get Log Page). */
   readonly discovery?: boolean;
@@ -287,7 +292,7 @@ export class NvmeTcpController {
     cntlid: number,
   ): Promise<CommandResult> {
     const hostid = this.opts.hostid ?? uuidBytes(DEFAULT_UUID);
-    const cattr = qid > 0 && this.opts.disableSqFlow === true ? 4 : 0;
+    const cattr = qid > 0 && (this.opts.disableSqFlow ?? true) ? 4 : 0;
     const r = await q.submit(
       {
         opcode: FABRICS,

@@ -10,14 +10,7 @@ import { FLUSH_IN_GROUPS, SendQueue } from '../pdu/batch.js';
 import { encodePdu } from '../pdu/codec.js';
 import { PduType } from '../pdu/types.js';
 import type { C2HDataPdu, ParsedPdu, Pdu, R2TPdu } from '../pdu/types.js';
-import {
-  readU16le,
-  readU32le,
-  writeU16le,
-  writeU32le,
-  writeU64le,
-  writeU8,
-} from '../../util/bytes.js';
+import { readU16le, readU32le, writeU16le, writeU32le, writeU8 } from '../../util/bytes.js';
 import { HostErrorCode, NvmeTcpError } from './errors.js';
 import { connectTlsPsk } from '../tls/socket.js';
 
@@ -300,7 +293,7 @@ export class HostQueue {
       // A plain Uint8Array view: the framer's slices of socket chunks are Buffers, and callers
       // get the same type whichever path the data took.
       const d = pdu.data;
-      buf = new Uint8Array(d.buffer, d.byteOffset, d.length);
+      buf = d.constructor === Uint8Array ? d : new Uint8Array(d.buffer, d.byteOffset, d.length);
     } else {
       buf ??= new Uint8Array(length);
       buf.set(pdu.data, pdu.datao);
@@ -359,7 +352,7 @@ export class HostQueue {
       for (const piece of encodePdu(pdu, { hdgst: false, ddgst: false })) this.socket.write(piece);
       return;
     }
-    this.#out.pushPdu(encodePdu(pdu, this.#send));
+    this.#out.pushPdu(pdu, this.#send);
     if (this.#out.due) {
       this.#out.flush();
     } else if (!this.#corked) {
@@ -446,7 +439,7 @@ export function buildSqe(
   else writeU32le(b, 4, (init.nsid ?? 0) >>> 0);
   writeU32le(b, 8, (init.cdw2 ?? 0) >>> 0);
   writeU32le(b, 12, (init.cdw3 ?? 0) >>> 0);
-  writeU64le(b, 24, 0n);
+  // SGL1 address (bytes 24..31) stays 0: transport data block, or in-capsule at offset 0.
   writeU32le(b, 32, length);
   writeU8(b, 39, sglId);
   writeU32le(b, 40, (init.cdw10 ?? 0) >>> 0);

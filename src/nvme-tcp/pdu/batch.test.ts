@@ -1,8 +1,20 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ARENA_BYTES, COPY_LIMIT, SendQueue, type BatchSocket } from './batch.js';
+import { encodePdu } from './codec.js';
+import { PduType, type C2HDataPdu, type Pdu } from './types.js';
 
 const bytes = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
+const NONE = { hdgst: false, ddgst: false };
+const c2h = (cccid: number, data: Uint8Array): C2HDataPdu => ({
+  type: PduType.C2HData,
+  cccid,
+  datao: 0,
+  lastPdu: true,
+  success: false,
+  data,
+});
+const resp = (cid: number): Pdu => ({ type: PduType.CapsuleResp, cqe: bytes(16, cid) });
 
 /** A socket that records calls and copies what it is given (as the kernel would). */
 class Recorder implements BatchSocket {
@@ -109,23 +121,47 @@ describe('SendQueue (one turn of queued PDUs → writes)', () => {
 
   it('reports a group due at its byte or PDU count, whichever comes first, and restarts after a flush', () => {
     const q = new SendQueue(new Recorder(), { bytes: 8192, pdus: 3 });
-    assert.equal(q.pushPdu([bytes(24, 1), bytes(4096, 2)]), true);
+    assert.equal(q.pushPdu(c2h(1, bytes(4096, 2)), NONE), true);
     assert.equal(q.due, false);
-    q.pushPdu([bytes(24, 1), bytes(4096, 2)]);
-    assert.equal(q.due, true, '8240 bytes ≥ 8192');
+    q.pushPdu(c2h(2, bytes(4096, 2)), NONE);
+    assert.equal(q.due, true, '2 × (24 + 4096) = 8240 bytes ≥ 8192');
     q.flush();
     assert.equal(q.due, false);
-    q.pushPdu([bytes(16, 1)]);
-    q.pushPdu([bytes(16, 1)]);
+    q.pushPdu(resp(1), NONE);
+    q.pushPdu(resp(2), NONE);
     assert.equal(q.due, false);
-    q.pushPdu([bytes(16, 1)]);
+    q.pushPdu(resp(3), NONE);
     assert.equal(q.due, true, 'three PDUs');
   });
 
   it('never reports a group due under the default per-turn policy', () => {
     const q = new SendQueue(new Recorder());
-    for (let i = 0; i < 1000; i++) q.pushPdu([bytes(4096, i & 0xff)]);
+    for (let i = 0; i < 1000; i++) q.pushPdu(c2h(i, bytes(4096, i & 0xff)), NONE);
     assert.equal(q.due, false);
+  });
+
+  it('sends PDUs encoded in its arena byte for byte as encodePdu makes them, over a dirty arena', () => {
+    const s = new Recorder();
+    const q = new SendQueue(s);
+    // Fill the arena with 0xff so a head field left unwritten would show.
+    q.push(bytes(ARENA_BYTES - 1024, 0xff));
+    q.flush();
+    const opts = [NONE, { hdgst: true, ddgst: true, pda: 3 }];
+    const pdus: Pdu[] = [
+      resp(7),
+      c2h(9, bytes(4096, 5)),
+      { ...c2h(10, bytes(COPY_LIMIT, 6)), success: true },
+      { type: PduType.R2T, cccid: 3, ttag: 4, r2to: 8192, r2tl: 4096 },
+    ];
+    const want: Uint8Array[] = [];
+    for (const o of opts) {
+      for (const p of pdus) {
+        q.pushPdu(p, o);
+        want.push(...encodePdu(p, o));
+      }
+    }
+    q.flush();
+    assert.deepEqual(Buffer.concat(s.copies.slice(1)), Buffer.concat(want));
   });
 
   it('tells when a piece held by reference has been written, after everything before it', () => {

@@ -1,14 +1,19 @@
 // Sending the PDUs queued in a turn of the event loop (target connection and host queue alike),
 // at its end or in groups along the way (FlushPolicy).
-// Small pieces (headers, CQEs, 4 KiB payloads) are copied as they are queued into one send arena —
-// one syscall and one stream write instead of dozens — while large payloads go by reference
-// through the socket's writev, so a 128 KiB read is never copied a second time just to be sent.
+// PDU heads are encoded straight into one send arena, and small payloads (4 KiB reads, CQEs) are
+// copied after them — one syscall and one stream write instead of dozens, and no buffer per
+// header — while large payloads go by reference through the socket's writev, so a 128 KiB read
+// is never copied a second time just to be sent.
 //
 // The arena is reused from its start once the socket has handed everything to the kernel
 // (writableLength 0 after the write: Node keeps no reference to a buffer whose write completed
 // synchronously); while the socket still holds some, new pieces go after what it holds. A fresh
 // buffer per turn made ~130 KiB of external memory per flush at QD32, and that churn is what drove
 // V8 into back-to-back mark-compacts (measured: 30% of the target's time in-process).
+
+import { encodePdu } from './codec.js';
+import type { EncodeOptions } from './codec.js';
+import type { Pdu } from './types.js';
 
 /**
  * When a turn produces many PDUs they leave in groups rather than all at the turn's end: the
@@ -44,9 +49,15 @@ export interface BatchSocket {
   write(chunk: Uint8Array, written?: () => void): boolean;
 }
 
+/** A fresh arena: a plain view (a Buffer's subarray costs a species lookup per call). */
+function newArena(): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(ARENA_BYTES);
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
+}
+
 export class SendQueue {
   readonly #socket: BatchSocket;
-  #arena: Uint8Array = Buffer.allocUnsafeSlow(ARENA_BYTES);
+  #arena: Uint8Array = newArena();
   /** Bytes of the arena in use; [#segStart, #used) is the segment not yet in #units. */
   #used = 0;
   #segStart = 0;
@@ -65,12 +76,37 @@ export class SendQueue {
     this.#policy = policy;
   }
 
-  /** Queues the pieces of one PDU; true when every piece was copied (see push). */
-  pushPdu(pieces: readonly Uint8Array[]): boolean {
+  /**
+   * Encodes one PDU into the queue: its head in the arena, its data and DDGST after it (see
+   * push). True when the data was copied (the caller may reuse its memory at once); false when
+   * it is held by reference until written (whenWritten).
+   */
+  pushPdu(pdu: Pdu, opts: EncodeOptions): boolean {
+    const pieces = encodePdu(pdu, opts, this.#headAlloc);
+    this.#bytes += pieces[0]!.length;
     let copied = true;
-    for (const piece of pieces) copied = this.push(piece) && copied;
+    for (let i = 1; i < pieces.length; i++) copied = this.push(pieces[i]!) && copied;
     this.#pdus++;
     return copied;
+  }
+
+  /** encodePdu's head memory: the next `length` bytes of the arena, zeroed (they were used). */
+  readonly #headAlloc = (length: number): Uint8Array => {
+    this.#room(length);
+    const head = this.#arena.subarray(this.#used, this.#used + length);
+    head.fill(0);
+    this.#used += length;
+    return head;
+  };
+
+  /** Moves to a fresh arena when `length` more bytes do not fit in this one. */
+  #room(length: number): void {
+    if (this.#used + length > this.#arena.length) {
+      this.#cut();
+      this.#arena = newArena();
+      this.#used = 0;
+      this.#segStart = 0;
+    }
   }
 
   /** The group is complete (FlushPolicy): flush now rather than at the end of the turn. */
@@ -94,12 +130,7 @@ export class SendQueue {
       this.#units.push(piece);
       return false;
     }
-    if (this.#used + piece.length > this.#arena.length) {
-      this.#cut();
-      this.#arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
-      this.#used = 0;
-      this.#segStart = 0;
-    }
+    this.#room(piece.length);
     this.#arena.set(piece, this.#used);
     this.#used += piece.length;
     return true;

@@ -119,12 +119,21 @@ function writePsh(p: Pdu, h: Uint8Array): void {
   }
 }
 
+/** Memory for a PDU's head (header, HDGST, padding): `length` zeroed bytes. */
+export type HeadAllocator = (length: number) => Uint8Array;
+
 /**
  * Encode one PDU as [header (+HDGST +padding), data, DDGST] — data is passed through by reference,
  * never copied; pieces that would be empty are omitted. HLEN, PDO, PLEN and FLAGS are derived.
+ * The head is written into memory from `alloc` (default: a fresh buffer; a send queue passes its
+ * arena, so the head is encoded where it will be sent from, pdu/batch.ts).
  * Invalid values (e.g. a 65 KiB TermReq) are our own bugs and fail an assertion.
  */
-export function encodePdu(pdu: Pdu, opts: EncodeOptions): Uint8Array[] {
+export function encodePdu(
+  pdu: Pdu,
+  opts: EncodeOptions,
+  alloc: HeadAllocator = headBuffer,
+): Uint8Array[] {
   const info = PDU_INFO[pdu.type];
   const data = pduData(pdu);
   const pda = opts.pda ?? 0;
@@ -159,7 +168,7 @@ export function encodePdu(pdu: Pdu, opts: EncodeOptions): Uint8Array[] {
       break;
   }
   const flags = (hd > 0 ? PduFlag.HDGSTF : 0) | (dd > 0 ? PduFlag.DDGSTF : 0) | typeFlags(pdu);
-  const head = headBuffer(headLen);
+  const head = alloc(headLen);
   writeCommonHeader(head, { type: pdu.type, flags, hlen: info.hlen, pdo, plen });
   writePsh(pdu, head);
   if (hd > 0) writeDigest(head, info.hlen, head.subarray(0, info.hlen));

@@ -98,6 +98,12 @@ interface Inflight {
   /** Controller→host data: sent as C2HData before the CQE. */
   readonly c2h: boolean;
   buf: Uint8Array | undefined;
+  /**
+   * The gathered PDU body the write data lives in (in-capsule or one whole H2CData), returned
+   * to the spares once the command has completed: HostData.fromHost's bytes are valid only
+   * until then (nvme/spec/transfer.ts), so nothing holds them longer.
+   */
+  pooled: Uint8Array | undefined;
   /** R2T flow: bytes received so far, end of the current burst, tag. */
   received: number;
   burstEnd: number;
@@ -129,9 +135,13 @@ export class TargetConnection {
   #corked = false;
   /** PDUs queued in this turn of the event loop, sent in groups (pdu/batch.ts FlushPolicy). */
   readonly #out: SendQueue;
+  /** The CQE of the CapsuleResp being queued (see #respond). */
+  readonly #cqe = new Uint8Array(16);
   /** Read buffers ready for reuse, by length (see #c2hBuffer). */
   readonly #spares = new Map<number, Uint8Array[]>();
   #spareBytes = 0;
+  /** The body the framer gathered for the PDU it emits next (see FramerHandlers.gatherBuffer). */
+  #gathered: Uint8Array | undefined;
   #closed = false;
   /** Why the connection ended (for logs and tests). */
   closeReason: string | undefined;
@@ -150,7 +160,11 @@ export class TargetConnection {
         pda: 0,
         limits: { maxInCapsuleData: ADMIN_IN_CAPSULE, maxH2CData: opts.maxH2CData },
       },
-      { onPdu: (p) => this.#onPdu(p), onFatal: (f) => this.#onFramerFatal(f) },
+      {
+        onPdu: (p) => this.#onPdu(p),
+        onFatal: (f) => this.#onFramerFatal(f),
+        gatherBuffer: (n) => (this.#gathered = this.#c2hBuffer(n, false)),
+      },
     );
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#framer.push(chunk));
@@ -221,6 +235,8 @@ export class TargetConnection {
   // ---- receive path ----
 
   #onPdu(p: ParsedPdu): void {
+    const body = this.#gathered;
+    this.#gathered = undefined;
     if (this.#closed) return;
     const pdu = p.pdu;
     switch (pdu.type) {
@@ -248,9 +264,9 @@ export class TargetConnection {
       case PduType.H2CTermReq:
         return this.close(`H2CTermReq FES ${pdu.fes}`);
       case PduType.CapsuleCmd:
-        return this.#onCapsule(pdu.sqe, pdu.data, p.dataDigestError);
+        return this.#onCapsule(pdu.sqe, pdu.data, p.dataDigestError, body);
       case PduType.H2CData:
-        return this.#onH2CData(pdu, p.dataDigestError, p.header);
+        return this.#onH2CData(pdu, p.dataDigestError, p.header, body);
       case PduType.ICResp:
       case PduType.C2HTermReq:
       case PduType.CapsuleResp:
@@ -261,7 +277,13 @@ export class TargetConnection {
     }
   }
 
-  #onCapsule(sqe: Uint8Array, inCapsule: Uint8Array, digestError: boolean): void {
+  /** `body`: the gathered buffer `inCapsule` lies in, when the framer gathered it (#gathered). */
+  #onCapsule(
+    sqe: Uint8Array,
+    inCapsule: Uint8Array,
+    digestError: boolean,
+    body: Uint8Array | undefined,
+  ): void {
     const cid = readU16le(sqe, 2);
     const b = this.#binding;
     if (b !== undefined && !b.sqFlowDisabled) this.#sqhd = (this.#sqhd + 1) % (b.sqsize + 1);
@@ -281,6 +303,7 @@ export class TargetConnection {
       case 'none':
       case 'inCapsule': {
         const f = inflight(cmd, cid, 0, false, undefined);
+        if (plan.kind === 'inCapsule') f.pooled = body;
         this.#byCid.set(cid, f);
         return this.#execute(f, plan.kind === 'none' ? NO_DATA : new WriteData(inCapsule));
       }
@@ -326,7 +349,12 @@ export class TargetConnection {
     });
   }
 
-  #onH2CData(pdu: H2CDataPdu, digestError: boolean, header: Uint8Array): void {
+  #onH2CData(
+    pdu: H2CDataPdu,
+    digestError: boolean,
+    header: Uint8Array,
+    body: Uint8Array | undefined,
+  ): void {
     const f = this.#byTtag.get(pdu.ttag);
     if (f === undefined) {
       return this.#fail(Fes.InvalidHeaderField, DataOff.ttag, header, `unknown TTAG ${pdu.ttag}`);
@@ -339,11 +367,13 @@ export class TargetConnection {
     }
     if (f.buf === undefined && pdu.data.length === f.length) {
       // One H2CData carries the whole write: use its payload in place (zero copy; it aliases a
-      // socket chunk or the framer's gathered buffer, neither of which is ever reused).
+      // socket chunk, never reused, or a gathered body, reused only after completion).
       f.buf = pdu.data;
+      f.pooled = body;
     } else {
       f.buf ??= ioBuffer(f.length);
       f.buf.set(pdu.data, f.received);
+      if (body !== undefined) this.#recycle(body);
     }
     f.received += pdu.data.length;
     if (digestError) f.digestError = true;
@@ -379,6 +409,8 @@ export class TargetConnection {
 
   #complete(f: Inflight, c: Completion): void {
     if (this.#closed || this.#byCid.get(f.cid) !== f) return;
+    // The command is over: its write data may serve as another PDU's body (see Inflight.pooled).
+    if (f.pooled !== undefined) this.#recycle(f.pooled);
     if (c.status === 0 && f.c2h && f.buf !== undefined) {
       // A read: all data before the CQE (§1.8), split per c2hChunk.
       const success =
@@ -415,7 +447,8 @@ export class TargetConnection {
 
   #respond(cid: number, c: Completion): void {
     this.#byCid.delete(cid);
-    const cqe = new Uint8Array(16);
+    // Reused: the send queue copies it into the PDU's head at once.
+    const cqe = this.#cqe;
     writeU32le(cqe, 0, (c.dw0 ?? 0) >>> 0);
     writeU32le(cqe, 4, (c.dw1 ?? 0) >>> 0);
     writeU16le(cqe, 8, this.#sqhd);
@@ -432,7 +465,7 @@ export class TargetConnection {
    */
   #write(pdu: Pdu): boolean {
     if (this.#closed) return false;
-    const copied = this.#out.pushPdu(encodePdu(pdu, this.#send));
+    const copied = this.#out.pushPdu(pdu, this.#send);
     if (this.#out.due) {
       this.#out.flush();
     } else if (!this.#corked) {
@@ -501,7 +534,18 @@ function inflight(
   c2h: boolean,
   buf: Uint8Array | undefined,
 ): Inflight {
-  return { cmd, cid, length, c2h, buf, received: 0, burstEnd: 0, ttag: 0, digestError: false };
+  return {
+    cmd,
+    cid,
+    length,
+    c2h,
+    buf,
+    pooled: undefined,
+    received: 0,
+    burstEnd: 0,
+    ttag: 0,
+    digestError: false,
+  };
 }
 
 /** Host→controller data already in memory (in-capsule or gathered from H2CData). */

@@ -3,7 +3,7 @@
 // 0x01 (data block with offset: in-capsule data at ICDOFF 0). Everything else is refused with the
 // status nvmet uses, before any data is solicited.
 
-import { readU32le, readU64le, readU8 } from '../../util/bytes.js';
+import { readU32le, readU8 } from '../../util/bytes.js';
 import { Status, withDnr } from '../../nvme/spec/status.js';
 import { AdminOpc } from '../../nvme/spec/opcodes.js';
 
@@ -51,13 +51,14 @@ export function planData(
   const dir = dataDirection(sqe);
   const id = readU8(sqe, 24 + 15);
   const length = readU32le(sqe, 24 + 8);
-  const address = readU64le(sqe, 24);
+  // The address is only ever compared with 0: two dwords, no BigInt per command.
+  const addressZero = readU32le(sqe, 24) === 0 && readU32le(sqe, 28) === 0;
   if (dir === 'bidi') return withDnr(Status.INVALID_FIELD);
   if (id === SglId.DATA_BLOCK_OFFSET) {
     // In-capsule: the descriptor must describe exactly the bytes that came (§2.7: nvmet 16h for
     // a bad offset, 0Fh for a bad length).
     if (dir !== 'h2c') return withDnr(Status.SGL_DESCR_TYPE_INVALID);
-    if (address !== 0n) return withDnr(0x016);
+    if (!addressZero) return withDnr(0x016);
     if (length !== inCapsule || length === 0) return withDnr(Status.DATA_SGL_LEN_INVALID);
     return { kind: 'inCapsule', length };
   }
