@@ -180,7 +180,7 @@ function medianRun(runs: readonly Run[]): Run {
 }
 
 /** Keeps `qd` operations in flight for `ms`; returns ops/s, mean latency (µs) and seconds. */
-async function closedLoop(
+export async function closedLoop(
   qd: number,
   ms: number,
   op: (i: number) => Promise<void>,
