@@ -54,6 +54,7 @@ const EXPECT = obj({
   'volatile-writes': opt(int(0)),
   smart: opt(SMART),
   fired: opt(int(0)),
+  divergences: opt(int(0)),
 });
 
 const IO = {
@@ -80,6 +81,13 @@ export const STEP_OPS = {
   smart: obj({ ctrl: opt(str()) }),
   'check-fault': str('expected a fault name'),
   sleep: int(0, 60_000),
+  replay: obj({
+    file: v.pipe(
+      str('expected a recording file name'),
+      v.minLength(1, 'expected a recording file name'),
+    ),
+    'time-tolerance': opt(int(0, 3_600_000)),
+  }),
 } as const;
 
 const OP_NAMES = Object.keys(STEP_OPS) as (keyof typeof STEP_OPS)[];
