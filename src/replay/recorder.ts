@@ -267,8 +267,10 @@ export class Recorder implements CommandObserver {
     const toDevice = dir === 1;
     const ns = ctx.sqid === 0 ? undefined : ctx.ctrl.namespace(ctx.cmd.nsid);
     const t = ns?.transferLength(ctx.cmd);
-    const dataLen = t?.data ?? ctx.data.length;
-    const metaLen = ctx.meta === undefined ? 0 : (t?.meta ?? 0);
+    // What the command transfers, within the host's buffer: a buffer shorter than the transfer
+    // (the command failed to map it) is kept as it was, so the replay fails the same way.
+    const dataLen = Math.min(t?.data ?? ctx.data.length, ctx.data.length);
+    const metaLen = ctx.meta === undefined ? 0 : Math.min(t?.meta ?? 0, ctx.meta.length);
     // A failed command returned nothing: only the buffer sizes are kept (replay needs them).
     if (!toDevice && !ok) {
       set(this.#data, DataKind.NONE, dataLen, undefined);

@@ -7,6 +7,7 @@ import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from '../config/options.js';
+import { withImagePaths } from '../config/image-paths.js';
 import { machineFaults, type FaultInjector } from '../faults/injector.js';
 import { flushAudit, powerCutMachine, restartMachine, trackWrites } from '../faults/power-cut.js';
 import { Machine } from '../machine/machine.js';
@@ -47,19 +48,6 @@ function check(cond: boolean, message: string): void {
 }
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
-
-/** Rewrites `file=NAME` / `mem-path=NAME` of declared images to their path in the data folder. */
-function withImagePaths(
-  args: readonly string[],
-  images: Readonly<Record<string, number>>,
-  dir: string,
-): string[] {
-  return args.map((a) =>
-    a.replace(/(^|,)(file|mem-path)=([^,]+)/g, (m, sep: string, key: string, name: string) =>
-      images[name] !== undefined ? `${sep}${key}=${join(dir, name)}` : m,
-    ),
-  );
-}
 
 export interface ScenarioRunOptions {
   /** The folder `replay` steps' files are relative to (the scenario file's; default cwd). */
