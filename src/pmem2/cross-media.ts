@@ -18,6 +18,7 @@ import {
   type StoreReport,
 } from './explore-stores.js';
 
+/** Options of traceStores/exploreStores: those of exploreTrace plus the NVMe controllers sharing the crash. */
 export interface RunExploreOptions extends StoreExploreOptions {
   /** Controllers whose namespaces (with the write cache model attached) share the crash. */
   readonly nvme?: readonly Controller[];

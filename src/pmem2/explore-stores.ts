@@ -27,9 +27,13 @@
 import { mulberry32 } from './power-fail.js';
 import type { StoreTrace, TraceEvent, NvmeState } from './store-trace.js';
 
+/** What a crash can keep of a store: whole cache lines, 8-byte words, or everything (eADR). */
 export type PersistenceModel = 'cacheline' | 'word8' | 'eadr';
+/** How the explorer reorders stores between fences (pmreorder's engines; see above). */
 export type ReorderEngine = 'full' | 'accumulative' | 'no-reorder' | 'partial';
+/** Every persistence model, for option checking and help texts. */
 export const PERSISTENCE_MODELS: readonly PersistenceModel[] = ['cacheline', 'word8', 'eadr'];
+/** Every reorder engine, for option checking and help texts. */
 export const REORDER_ENGINES: readonly ReorderEngine[] = [
   'full',
   'accumulative',
@@ -49,6 +53,7 @@ export interface CrashView {
 /** Consistent when it returns undefined/null/true; a string or false is the failure. */
 export type StoreCheck = (v: CrashView) => string | boolean | null | undefined | void;
 
+/** Options of exploreTrace: model, engines, how many images to check and the seed of samples. */
 export interface StoreExploreOptions {
   readonly model?: PersistenceModel;
   readonly engine?: ReorderEngine;
@@ -85,6 +90,7 @@ export interface Counterexample {
     'reached media too early' | 'never made durable' | 'made the image inconsistent' | 'none';
 }
 
+/** What a store exploration found: what it covered and the first (minimised) failure. */
 export interface StoreReport {
   readonly ok: boolean;
   readonly instants: number;

@@ -11,6 +11,7 @@
 
 import type { SimTracer } from './power-fail.js';
 
+/** One event of a store trace: a store, a flush, a fence, a marker or an NVMe cache state. */
 export type TraceEvent =
   | {
       readonly kind: 'store';
@@ -49,6 +50,7 @@ export interface NvmeState {
   }[];
 }
 
+/** A traced run: the map's size, its bytes at the start and every event in program order. */
 export interface StoreTrace {
   readonly size: number;
   /** The map's bytes when tracing began (what is durable at the start). */
