@@ -17,7 +17,9 @@ import {
   type StoreExploreOptions,
 } from './explore-stores.js';
 
+/** The `format` field of a counterexample file. */
 export const TRACE_FORMAT = 'nvmemu-store-trace';
+/** The version of counterexample files this nvmemu writes and reads. */
 export const TRACE_FILE_VERSION = 1;
 
 /** What a counterexample file holds. */

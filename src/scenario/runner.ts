@@ -49,6 +49,7 @@ function check(cond: boolean, message: string): void {
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
+/** How a scenario run finds the files its steps name. */
 export interface ScenarioRunOptions {
   /** The folder `replay` steps' files are relative to (the scenario file's; default cwd). */
   readonly baseDir?: string;
