@@ -1,16 +1,16 @@
 // Recording overhead (issue 24: recording with data hashes costs ≤ 15% of 4 KiB QD32 IOPS).
-// 4 KiB random reads and writes at QD 32, recording off (the baseline) and on with data hashes
-// (--record-data hash: what the host sent whole, what the device returned hashed), in two
-// shapes:
-//   - in-process: the in-process host on the machine's controller, one event loop. The worst
-//     case: a command costs a few µs here, so the recorder's fixed cost weighs most.
+// 4 KiB random reads and writes at QD 32, recording off (the baseline), with `hash` (what the
+// host sent whole, what the device returned hashed: the default) and with `hash-all` (every
+// data section hashed), in two shapes:
+//   - in-process: the in-process host on the machine's controller, one event loop.
 //   - NVMe/TCP: the real usage (`nvmemu run --record`): the host library at QD 32 against a
 //     target in a child process (bench/record-server.ts) recorded by RecordingControl, the code
 //     behind --record and x-nvmemu-record-start.
-// Off and on alternate, ROUNDS times per shape (the order flips every round), and the figures
-// are medians; the machine is shared, so besides IOPS each round reports the CPU time per
-// command of the process that records (all threads, and its main thread alone: the recorder's
-// file writes run on libuv's thread pool), the steadier figures.
+// The three modes run ROUNDS times per shape in a rotating order, and the figures are medians
+// (the returned results are the default mode's; the printed table has both). The machine is
+// shared, so besides IOPS each round reports the CPU time per command of the process that
+// records (all threads, and its main thread alone: the recorder's file writes run on libuv's
+// thread pool), the steadier figures.
 //
 // Knobs: NVMEMU_BENCH_ROUNDS (default 7), NVMEMU_BENCH_MS (per round, default 1000).
 
