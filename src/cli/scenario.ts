@@ -6,7 +6,7 @@
 
 import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseScenario, ScenarioError, ScenarioRun, type Scenario } from '../scenario/index.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
 import type { CliIo } from './io.js';
@@ -85,7 +85,10 @@ async function runScenario(argv: string[], io: CliIo): Promise<number> {
   const progress = statusLine();
   try {
     if (!json) io.out(`# scenario: ${scenario.name}\n`);
-    const result = await new ScenarioRun(scenario, dir).run(
+    const result = await new ScenarioRun(scenario, dir, {
+      baseDir: dirname(resolve(file)),
+      where: file,
+    }).run(
       (r) => {
         progress.end();
         if (!json) {
@@ -106,6 +109,11 @@ async function runScenario(argv: string[], io: CliIo): Promise<number> {
     }
     return result.passed ? 0 : 1;
   } catch (e) {
+    // A replay step's recording that is missing or damaged is a mistake in the scenario.
+    if (e instanceof ScenarioError) {
+      io.err(`nvmemu scenario: ${e.message}\n`);
+      return 2;
+    }
     io.err(formatError(e));
     return 1;
   } finally {

@@ -9,6 +9,7 @@ export {
   type Scenario,
   type ScenarioStep,
   type ScenarioResult,
+  type ScenarioRunOptions,
   type StepResult,
 } from '../scenario/index.js';
 export { scenarioJsonSchema } from '../scenario/schema.js';

@@ -54,3 +54,10 @@ export {
 } from './explore-stores.js';
 export { exploreStores, traceStores, type RunExploreOptions } from './cross-media.js';
 export type { StoreTrace, TraceEvent, NvmeState } from './store-trace.js';
+export {
+  encodeCounterexampleFile,
+  parseCounterexampleFile,
+  TraceFileError,
+  TRACE_FILE_VERSION,
+  type CounterexampleFile,
+} from './trace-file.js';

@@ -6,8 +6,8 @@
 // happen. Stores written straight into `map.bytes` cannot be: the tracer finds them at the next
 // flush, fence or marker by comparing the live bytes with its shadow copy, and records them
 // there (8-byte pieces, marked `direct`); their intermediate values between two such points are
-// not seen. A trace can be saved and parsed (versioned JSON) to reproduce a counterexample
-// without running the program again.
+// not seen. A trace is saved with its counterexample and parsed again by trace-file.ts
+// (versioned JSON), which reproduces the counterexample without running the program.
 
 import type { SimTracer } from './power-fail.js';
 

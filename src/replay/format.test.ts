@@ -22,6 +22,7 @@ import {
 } from './format.js';
 import { cutFrames, parseRecording, RecordingError } from './parse.js';
 import { encodeSqe, parseSqe } from '../nvme/spec/command.js';
+import { LeStore } from '../util/bytes.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -88,8 +89,8 @@ describe('recording layouts', () => {
           sqid: fc.integer({ min: 0, max: 0xffff }),
           status: fc.integer({ min: 0, max: 0x7fff }),
           dw0: fc.integer({ min: 0, max: 0xffff_ffff }),
-          tick: fc.bigInt({ min: 0n, max: 1n << 40n }),
-          ns: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+          tick: fc.integer({ min: 0, max: 2 ** 40 }),
+          ns: fc.maxSafeNat(),
           sqe: fc.uint8Array({ minLength: 64, maxLength: 64 }),
           data: fc.uint8Array({ maxLength: 64 }),
           kind: fc.constantFrom(DataKind.WHOLE, DataKind.HASH, DataKind.NONE),
@@ -114,14 +115,23 @@ describe('recording layouts', () => {
             dw0: x.dw0,
             dw1: 0,
             beginTick: x.tick,
-            endTick: x.tick + 1n,
+            endTick: x.tick + 1,
             beginNs: x.ns,
-            elapsedNs: 7n,
+            elapsedNs: 7,
             transport: x.transport,
           };
           const golden = encodeFrame(
             RecordType.COMMAND,
-            encodeCommand({ ...f, sqe: encodeSqe(cmd), data: section, meta: NO_SECTION }),
+            encodeCommand({
+              ...f,
+              beginTick: BigInt(f.beginTick),
+              endTick: BigInt(f.endTick),
+              beginNs: BigInt(f.beginNs),
+              elapsedNs: BigInt(f.elapsedNs),
+              sqe: encodeSqe(cmd),
+              data: section,
+              meta: NO_SECTION,
+            }),
           );
           const fast = new Uint8Array(
             commandFrameSize({
@@ -135,7 +145,7 @@ describe('recording layouts', () => {
               meta: { kind: DataKind.NONE, length: 0, bytes: undefined },
             }),
           );
-          const end = writeCommandFrame(fast, 0, {
+          const end = writeCommandFrame(new LeStore(fast), 0, {
             ...f,
             cmd,
             data: {
@@ -152,10 +162,19 @@ describe('recording layouts', () => {
     );
   });
 
-  it('golden bytes: the file header and a frame', () => {
-    assert.equal(hex(encodeFileHeader()), '4e564d454d55524301001000337c01ce');
+  // The expected CRCs are Python's zlib.crc32 of the same bytes (an independent implementation).
+  it('golden bytes: the file header and a frame (version 2: CRC-32)', () => {
+    assert.equal(hex(encodeFileHeader()), '4e564d454d555243020010002d3f66b0');
     assert.equal(
       hex(encodeFrame(RecordType.EVENT, Uint8Array.of(0x7b, 0x7d))),
+      '03000000020000007b7dc2df0aa7',
+    );
+  });
+
+  it('golden bytes: version 1 (CRC-32C), which readers still accept', () => {
+    assert.equal(hex(encodeFileHeader(1)), '4e564d454d55524301001000337c01ce');
+    assert.equal(
+      hex(encodeFrame(RecordType.EVENT, Uint8Array.of(0x7b, 0x7d), 1)),
       '03000000020000007b7dce0d5db8',
     );
   });
@@ -199,9 +218,22 @@ describe('recording parser rejections', () => {
     const g = good();
     reject(new TextEncoder().encode('{"not":"a recording"}'), /not an nvmemu recording: magic/);
     reject(g.subarray(0, 10), /shorter than the 16-byte header/);
-    const v2 = encodeFileHeader();
-    v2[8] = 2;
-    reject(v2, /header: CRC mismatch/);
+    const v3 = encodeFileHeader();
+    v3[8] = 3;
+    reject(
+      v3,
+      /recording format version 3 is not supported \(this nvmemu reads versions 1 and 2\)/,
+    );
+    const damaged = encodeFileHeader();
+    damaged[10] = 17;
+    reject(damaged, /header: CRC mismatch/);
+    // A version 2 frame in a version 1 file: each version has its own check.
+    reject(
+      new Uint8Array(
+        Buffer.concat([encodeFileHeader(1), encodeJsonFrame(RecordType.MACHINE, MACHINE)]),
+      ),
+      /record 1 at offset 16: CRC mismatch/,
+    );
     const bad = g.slice();
     bad[16 + 8 + 3]! ^= 1; // a byte of the machine record's payload
     reject(bad, /record 1 at offset 16: CRC mismatch/);
@@ -270,10 +302,10 @@ describe('recording parser rejections', () => {
 
   it('frames survive any split: a prefix yields whole frames and says it is incomplete (property)', () => {
     const g = good();
-    const all = cutFrames(g).frames;
+    const all = cutFrames(g, 2).frames;
     fc.assert(
       fc.property(fc.nat(g.length), (n) => {
-        const { frames, consumed, complete } = cutFrames(g.subarray(0, n));
+        const { frames, consumed, complete } = cutFrames(g.subarray(0, n), 2);
         const whole = all.filter((f) => f.offset + 12 + f.payload.length <= Math.max(n, 16));
         return (
           frames.length === whole.length &&

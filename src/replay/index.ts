@@ -12,3 +12,4 @@ export {
 export { replayRecording, buildMachine, freshImages, type SessionOptions } from './session.js';
 export { diffRecordings, type DiffReport } from './diff.js';
 export { formatDivergence, type Divergence } from './compare.js';
+export { fuzzMachine, type FuzzCrash, type FuzzOptions, type FuzzReport } from './fuzz.js';

@@ -4,22 +4,22 @@
 // recorder was killed) and says so (`end` undefined); a frame cut in the middle is not.
 
 import { EmuError, ErrorCode } from '../util/errors.js';
-import { crc32c } from '../util/crc.js';
 import { readU32le } from '../util/bytes.js';
 import {
+  checkOf,
   COMMAND_FIXED,
   CommandLayout,
   DATA_MODES,
   DataKind,
   FileHeaderLayout,
   FILE_HEADER_SIZE,
-  FORMAT_VERSION,
   FRAME_HEADER,
   FRAME_SIZE,
   HASH_SIZE,
   MAGIC,
   MAX_PAYLOAD,
   Outcome,
+  READABLE_VERSIONS,
   RecordType,
   type CommandRecord,
   type DataKindValue,
@@ -50,13 +50,15 @@ export function parseFileHeader(buf: Uint8Array): number {
   if (h.magic !== MAGIC) {
     throw new RecordingError(`not an nvmemu recording: magic is not "${MAGIC}"`);
   }
-  if (readU32le(buf, 12) !== crc32c(buf.subarray(0, 12))) {
-    throw new RecordingError('recording header: CRC mismatch (the file is damaged)');
-  }
-  if (h.version !== FORMAT_VERSION) {
+  // The version says which check the header carries, so it is read before the check: a
+  // version this reader does not know is named as such (it may be newer, or damaged).
+  if (!READABLE_VERSIONS.includes(h.version)) {
     throw new RecordingError(
-      `recording format version ${h.version} is not supported (this nvmemu reads version ${FORMAT_VERSION})`,
+      `recording format version ${h.version} is not supported (this nvmemu reads versions ${READABLE_VERSIONS.join(' and ')})`,
     );
+  }
+  if (readU32le(buf, 12) !== checkOf(h.version)(buf.subarray(0, 12))) {
+    throw new RecordingError('recording header: CRC mismatch (the file is damaged)');
   }
   if (h.headerSize !== FILE_HEADER_SIZE) {
     throw new RecordingError(
@@ -75,13 +77,16 @@ export interface Frame {
 }
 
 /**
- * Cuts the frames after the header. `complete` is false when the bytes end inside a frame
- * (the caller decides whether more bytes may come: a file may not, a stream may).
+ * Cuts the frames after the header (of a file of `version`: it says which check the frames
+ * carry). `complete` is false when the bytes end inside a frame (the caller decides whether
+ * more bytes may come: a file may not, a stream may).
  */
 export function cutFrames(
   buf: Uint8Array,
+  version: number,
   from = FILE_HEADER_SIZE,
 ): { frames: Frame[]; consumed: number; complete: boolean } {
+  const check = checkOf(version);
   const frames: Frame[] = [];
   let off = from;
   while (off < buf.length) {
@@ -98,7 +103,7 @@ export function cutFrames(
     if (buf.length - off - FRAME_SIZE < length) return { frames, consumed: off, complete: false };
     const end = off + FRAME_HEADER + length;
     const payload = buf.subarray(off + FRAME_HEADER, end);
-    if (readU32le(buf, end) !== crc32c(buf.subarray(off, end))) {
+    if (readU32le(buf, end) !== check(buf.subarray(off, end))) {
       throw new RecordingError(`${where}: CRC mismatch (the file is damaged)`);
     }
     if (type < RecordType.MACHINE || type > RecordType.END) {
@@ -314,7 +319,7 @@ export function parseRecording(input: Uint8Array): Recording {
   // A plain Uint8Array view: the sections copied out of it are Uint8Arrays, not Buffers.
   const buf = new Uint8Array(input.buffer, input.byteOffset, input.length);
   const version = parseFileHeader(buf);
-  const { frames, consumed, complete } = cutFrames(buf);
+  const { frames, consumed, complete } = cutFrames(buf, version);
   if (!complete) {
     throw new RecordingError(
       `record ${frames.length + 1} at offset ${consumed}: truncated (the file ends inside it)`,

@@ -12,7 +12,7 @@
 // One clock orders everything: each command begin, command end and event takes the next tick.
 // Replay issues each command at its begin tick after every command that ended before it.
 
-import { closeSync, openSync, statSync, writeSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { Machine } from '../machine/machine.js';
 import type { OptionItem } from '../config/options.js';
 import type { Controller, CommandObserver } from '../nvme/ctrl/controller.js';
@@ -34,11 +34,13 @@ import {
   RecordType,
   writeCommandFrame,
   type CommandFields,
+  type DataKindValue,
   type DataMode,
   type MachineInfo,
   type PendingSection,
   type RecordedEvent,
 } from './format.js';
+import { RecordSink } from './sink.js';
 
 export interface RecorderOptions {
   /** The `nvmemu run` words that built the machine (replay builds it again from them). */
@@ -54,14 +56,14 @@ interface Begun {
   readonly ctrl: number;
   readonly sqid: number;
   readonly cmd: NvmeCmd;
-  readonly tick: bigint;
-  readonly ns: bigint;
+  readonly tick: number;
+  readonly ns: number;
   readonly ctx: CommandContext;
   readonly transport: 0 | 1;
 }
 
-/** Bytes kept before a write to the file (one syscall per this much). */
-const CHUNK = 1 << 20;
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 const NOTHING: PendingSection = { kind: DataKind.NONE, length: 0, bytes: undefined };
 
 /** Files the options name (drive images, memory backends), with their size now. */
@@ -78,16 +80,18 @@ export function imagesOf(items: readonly OptionItem[], size: (p: string) => numb
 
 export class Recorder implements CommandObserver {
   readonly data: DataMode;
-  #tick = 0n;
-  readonly #t0 = process.hrtime.bigint();
+  /** The one clock (a number: 2^53 ticks is beyond any recording). */
+  #tick = 0;
+  readonly #t0 = performance.now();
   readonly #begun = new Map<CommandContext, Begun>();
   readonly #index = new Map<string, number>();
   readonly #ctrlIndex = new Map<Controller, number>();
-  /** Records are written into this chunk; full chunks go to the file (or `#chunks`). */
-  #chunk = new Uint8Array(CHUNK);
-  #pos = 0;
-  readonly #chunks: Uint8Array[] = [];
-  readonly #fd: number | undefined;
+  /** Records are encoded into the sink's chunk; full chunks go to the file off the command path. */
+  readonly #sink: RecordSink;
+  /** The command being written, its data and metadata sections: reused, never allocated. */
+  readonly #f: Mutable<CommandFields>;
+  readonly #data: Mutable<PendingSection> = { ...NOTHING };
+  readonly #meta: Mutable<PendingSection> = { ...NOTHING };
   #commands = 0;
   #events = 0;
   #bytes = 0;
@@ -98,7 +102,23 @@ export class Recorder implements CommandObserver {
 
   constructor(machine: Machine, injector: FaultInjector | undefined, opts: RecorderOptions) {
     this.data = opts.data ?? 'hash';
-    this.#fd = opts.file === undefined ? undefined : openSync(opts.file, 'w');
+    this.#sink = new RecordSink(opts.file);
+    this.#f = {
+      ctrl: 0,
+      sqid: 0,
+      completed: true,
+      status: 0,
+      dw0: 0,
+      dw1: 0,
+      beginTick: 0,
+      endTick: 0,
+      beginNs: 0,
+      elapsedNs: 0,
+      transport: 0,
+      cmd: undefined as unknown as NvmeCmd,
+      data: this.#data,
+      meta: this.#meta,
+    };
     const info: MachineInfo = {
       argv: [...opts.argv],
       images: imagesOf(machine.items, fileSize),
@@ -215,7 +235,7 @@ export class Recorder implements CommandObserver {
       sqid: ctx.sqid,
       cmd: ctx.cmd,
       tick: ++this.#tick,
-      ns: process.hrtime.bigint() - this.#t0,
+      ns: Math.round((performance.now() - this.#t0) * 1e6),
       ctx,
       transport: ctrl.transport === 'fabrics' ? 1 : 0,
     });
@@ -225,131 +245,125 @@ export class Recorder implements CommandObserver {
     const b = this.#begun.get(ctx);
     if (b === undefined) return;
     this.#begun.delete(ctx);
-    const ok = (c.status & 0x7ff) === 0;
-    const { data, meta } = this.#sections(ctx, ok);
-    this.#command(
-      b,
-      { completed: true, status: c.status, dw0: c.dw0 ?? 0, dw1: c.dw1 ?? 0 },
-      elapsedNs,
-      data,
-      meta,
-    );
+    this.#sections(ctx, (c.status & 0x7ff) === 0);
+    const f = this.#f;
+    f.completed = true;
+    f.status = c.status;
+    f.dw0 = c.dw0 ?? 0;
+    f.dw1 = c.dw1 ?? 0;
+    f.elapsedNs = Number(elapsedNs);
+    this.#command(b);
   }
 
-  /** Data and metadata sections of a command that ran. */
-  #sections(ctx: CommandContext, ok: boolean): { data: PendingSection; meta: PendingSection } {
+  /** Fills the data and metadata sections of a command that ran. */
+  #sections(ctx: CommandContext, ok: boolean): void {
     const dir = ctx.cmd.opcode & 3;
     // Bidirectional (3) and no-data (0) opcodes carry nothing the recorder can read safely.
-    if (dir === 0 || dir === 3) return { data: NOTHING, meta: NOTHING };
+    if (dir === 0 || dir === 3) {
+      set(this.#data, DataKind.NONE, 0, undefined);
+      set(this.#meta, DataKind.NONE, 0, undefined);
+      return;
+    }
     const toDevice = dir === 1;
     const ns = ctx.sqid === 0 ? undefined : ctx.ctrl.namespace(ctx.cmd.nsid);
     const t = ns?.transferLength(ctx.cmd);
-    const dataLen = t?.data ?? ctx.data.length;
-    const metaLen = ctx.meta === undefined ? 0 : (t?.meta ?? 0);
+    // What the command transfers, within the host's buffer: a buffer shorter than the transfer
+    // (the command failed to map it) is kept as it was, so the replay fails the same way.
+    const dataLen = Math.min(t?.data ?? ctx.data.length, ctx.data.length);
+    const metaLen = ctx.meta === undefined ? 0 : Math.min(t?.meta ?? 0, ctx.meta.length);
     // A failed command returned nothing: only the buffer sizes are kept (replay needs them).
-    if (!toDevice && !ok) return { data: unread(dataLen), meta: unread(metaLen) };
+    if (!toDevice && !ok) {
+      set(this.#data, DataKind.NONE, dataLen, undefined);
+      set(this.#meta, DataKind.NONE, metaLen, undefined);
+      return;
+    }
     const hash = this.data === 'hash-all' || (this.data === 'hash' && !toDevice);
-    return {
-      data: this.#section(ctx.data, dataLen, hash),
-      meta: ctx.meta === undefined ? NOTHING : this.#section(ctx.meta, metaLen, hash),
-    };
+    this.#section(this.#data, ctx.data, dataLen, hash);
+    if (ctx.meta === undefined) set(this.#meta, DataKind.NONE, 0, undefined);
+    else this.#section(this.#meta, ctx.meta, metaLen, hash);
   }
 
-  /** A view of the host buffer (valid until the command's end returns) and how to keep it. */
-  #section(d: HostData, len: number, hash: boolean): PendingSection {
-    if (len === 0) return NOTHING;
+  /** `s`: a view of the host buffer (valid until the command's end returns) and how to keep it. */
+  #section(s: Mutable<PendingSection>, d: HostData, len: number, hash: boolean): void {
+    if (len === 0) return set(s, DataKind.NONE, 0, undefined);
     const bytes = d.window?.(0, len) ?? d.fromHost(0, len);
     if (typeof bytes === 'number' || bytes.length !== len) {
-      return { kind: DataKind.UNAVAILABLE, length: len, bytes: undefined };
+      return set(s, DataKind.UNAVAILABLE, len, undefined);
     }
-    return { kind: hash ? DataKind.HASH : DataKind.WHOLE, length: len, bytes };
+    set(s, hash ? DataKind.HASH : DataKind.WHOLE, len, bytes);
   }
 
-  #command(
-    b: Begun,
-    c: { completed: boolean; status: number; dw0: number; dw1: number },
-    elapsedNs: bigint,
-    data: PendingSection,
-    meta: PendingSection,
-  ): void {
+  /** Writes the command `b` with the completion and sections already in `#f`. */
+  #command(b: Begun): void {
     this.#commands++;
-    const f: CommandFields = {
-      ctrl: b.ctrl,
-      sqid: b.sqid,
-      ...c,
-      beginTick: b.tick,
-      endTick: c.completed ? ++this.#tick : 0n,
-      beginNs: b.ns,
-      elapsedNs,
-      transport: b.transport,
-      cmd: b.cmd,
-      data,
-      meta,
-    };
+    const f = this.#f;
+    f.ctrl = b.ctrl;
+    f.sqid = b.sqid;
+    f.beginTick = b.tick;
+    f.endTick = f.completed ? ++this.#tick : 0;
+    f.beginNs = b.ns;
+    f.transport = b.transport;
+    f.cmd = b.cmd;
     const n = commandFrameSize(f);
-    const at = this.#reserve(n);
-    this.#pos = writeCommandFrame(this.#chunk, at, f);
+    const at = this.#sink.reserve(n);
+    this.#sink.advance(writeCommandFrame(this.#sink.store, at, f));
+    this.#bytes += n;
+    // The sections point into host buffers that are the host's again once end() returns.
+    this.#data.bytes = undefined;
+    this.#meta.bytes = undefined;
   }
 
   /** Commands begun and never completed are recorded as such (power cut, stop). */
   #flushBegun(): void {
+    const f = this.#f;
     for (const b of this.#begun.values()) {
-      const out = (b.ctx.cmd.opcode & 3) === 1;
-      const data = out
-        ? this.#section(b.ctx.data, b.ctx.data.length, this.data === 'hash-all')
-        : NOTHING;
-      this.#command(b, { completed: false, status: 0, dw0: 0, dw1: 0 }, 0n, data, NOTHING);
+      if ((b.ctx.cmd.opcode & 3) === 1) {
+        this.#section(this.#data, b.ctx.data, b.ctx.data.length, this.data === 'hash-all');
+      } else {
+        set(this.#data, DataKind.NONE, 0, undefined);
+      }
+      set(this.#meta, DataKind.NONE, 0, undefined);
+      f.completed = false;
+      f.status = 0;
+      f.dw0 = 0;
+      f.dw1 = 0;
+      f.elapsedNs = 0;
+      this.#command(b);
     }
     this.#begun.clear();
   }
 
   #event(e: DistributiveOmit<RecordedEvent, 'tick'>): void {
     this.#events++;
-    this.#put(encodeJsonFrame(RecordType.EVENT, { ...e, tick: Number(++this.#tick) }));
-  }
-
-  /** Room for `n` bytes in the current chunk (a full chunk is written out first). */
-  #reserve(n: number): number {
-    if (this.#pos + n > this.#chunk.length) {
-      this.#spill();
-      if (n > this.#chunk.length) this.#chunk = new Uint8Array(n);
-    }
-    const at = this.#pos;
-    this.#bytes += n;
-    return at;
+    this.#put(encodeJsonFrame(RecordType.EVENT, { ...e, tick: ++this.#tick }));
   }
 
   #put(b: Uint8Array): void {
-    const at = this.#reserve(b.length);
-    this.#chunk.set(b, at);
-    this.#pos = at + b.length;
+    this.#sink.put(b);
+    this.#bytes += b.length;
   }
 
-  /** The bytes of the current chunk go to the file (or the kept list); a new chunk starts. */
-  #spill(): void {
-    const full = this.#chunk.subarray(0, this.#pos);
-    if (this.#fd !== undefined) {
-      let off = 0;
-      while (off < full.length) off += writeSync(this.#fd, full, off);
-      this.#pos = 0;
-      return;
-    }
-    this.#chunks.push(full.slice());
-    this.#pos = 0;
-  }
-
-  /** Counts so far. */
-  get stats(): { commands: number; events: number; bytes: number } {
-    return { commands: this.#commands, events: this.#events, bytes: this.#bytes };
+  /** Counts so far, and the write error that ended the recording early, if one did. */
+  get stats(): { commands: number; events: number; bytes: number; error?: string } {
+    const failure = this.#sink.failure;
+    return {
+      commands: this.#commands,
+      events: this.#events,
+      bytes: this.#bytes,
+      ...(failure === undefined ? {} : { error: failure.message }),
+    };
   }
 
   /** The recording's bytes so far (a recorder without a file). */
   bytes(): Uint8Array {
-    return Buffer.concat([...this.#chunks, this.#chunk.subarray(0, this.#pos)]);
+    return this.#sink.bytes();
   }
 
-  /** Ends the recording: in-flight commands as never completed, then the end record. */
-  stop(): { commands: number; events: number; bytes: number } {
+  /**
+   * Ends the recording: in-flight commands as never completed, then the end record; every
+   * byte is in the file when this returns (`error` in the result says when it is not).
+   */
+  stop(): { commands: number; events: number; bytes: number; error?: string } {
     if (this.#stopped) return this.stats;
     this.#flushBegun();
     this.#stopped = true;
@@ -358,20 +372,24 @@ export class Recorder implements CommandObserver {
       encodeJsonFrame(RecordType.END, {
         commands: this.#commands,
         events: this.#events,
-        ticks: Number(this.#tick),
+        ticks: this.#tick,
       }),
     );
-    if (this.#fd !== undefined) {
-      this.#spill();
-      closeSync(this.#fd);
-    }
+    this.#sink.flushSync();
     return this.stats;
   }
 }
 
-/** A section whose bytes were not kept (NONE with the buffer's length). */
-function unread(length: number): PendingSection {
-  return length === 0 ? NOTHING : { kind: DataKind.NONE, length, bytes: undefined };
+/** Sets the fields of a reused section. */
+function set(
+  s: Mutable<PendingSection>,
+  kind: DataKindValue,
+  length: number,
+  bytes: Uint8Array | undefined,
+): void {
+  s.kind = kind;
+  s.length = length;
+  s.bytes = bytes;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

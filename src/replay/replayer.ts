@@ -103,7 +103,7 @@ class Run {
   readonly #faultIds = new Map<number, number>();
   /** Controller-measured time of replayed commands, by `ctrl:sqid:cid`. */
   readonly #elapsed = new Map<string, bigint>();
-  readonly #watched = new Set<Controller>();
+  readonly #watched = new Map<Controller, CommandObserver>();
   #chain: Promise<void> = Promise.resolve();
 
   constructor(rec: Recording, t: ReplayTarget, o: ReplayOptions) {
@@ -150,11 +150,20 @@ class Run {
   /** The controller's own measure of each replayed command (as the recorder took it). */
   #watch(ctrl: Controller, index: number): void {
     if (this.#watched.has(ctrl)) return;
-    this.#watched.add(ctrl);
     const obs: CommandObserver = {
       end: (_c, ctx, _done, ns) => this.#elapsed.set(`${index}:${ctx.sqid}:${ctx.cmd.cid}`, ns),
     };
+    this.#watched.set(ctrl, obs);
     ctrl.observers.push(obs);
+  }
+
+  /** Stops watching the controllers (the machine may go on: a scenario's replay step). */
+  unwatch(): void {
+    for (const [ctrl, obs] of this.#watched) {
+      const i = ctrl.observers.indexOf(obs);
+      if (i >= 0) ctrl.observers.splice(i, 1);
+    }
+    this.#watched.clear();
   }
 
   async #queue(h: Host, sqid: number): Promise<void> {
@@ -327,7 +336,7 @@ class Run {
         case 'power-cut':
           await this.#t.powerCut({ seed: e.seed, mode: e.mode });
           this.#hosts.clear();
-          this.#watched.clear();
+          this.unwatch();
           return;
         case 'hotplug-add': {
           const it = e.item;
@@ -398,22 +407,26 @@ export async function replayOn(
     }
   };
   const unsettled: Pending[] = [];
-  for (const a of actions) {
-    await upTo(a.tick);
-    if ('event' in a) {
-      await run.event(a.event);
-      continue;
+  try {
+    for (const a of actions) {
+      await upTo(a.tick);
+      if ('event' in a) {
+        await run.event(a.event);
+        continue;
+      }
+      const p = run.issue(a.cmd, a.index);
+      if (p === undefined) continue;
+      pendingOf.set(a.cmd, p);
+      if (!a.cmd.completed) unsettled.push(p);
     }
-    const p = run.issue(a.cmd, a.index);
-    if (p === undefined) continue;
-    pendingOf.set(a.cmd, p);
-    if (!a.cmd.completed) unsettled.push(p);
-  }
-  await upTo(BigInt(Number.MAX_SAFE_INTEGER));
-  // Commands the recording never saw complete: a completion in the replay is a divergence.
-  await new Promise((r) => setImmediate(r));
-  for (const p of unsettled) {
-    if (p.settled) run.compare(p, await p.done);
+    await upTo(BigInt(Number.MAX_SAFE_INTEGER));
+    // Commands the recording never saw complete: a completion in the replay is a divergence.
+    await new Promise((r) => setImmediate(r));
+    for (const p of unsettled) {
+      if (p.settled) run.compare(p, await p.done);
+    }
+  } finally {
+    run.unwatch();
   }
   return {
     commands: rec.commands.length,

@@ -32,6 +32,8 @@ export interface Expect {
   readonly smart?: Readonly<Partial<Record<SmartField, number>>>;
   /** fault: how often it fired (checked at this step). */
   readonly fired?: number;
+  /** replay: how many divergences the replay reports (default 0). */
+  readonly divergences?: number;
 }
 
 export type SmartField =
@@ -77,6 +79,13 @@ export type Step =
       readonly group: number;
       readonly state: string;
       readonly transition?: number;
+    }
+  | {
+      readonly op: 'replay';
+      /** The recording (docs/record-replay.md), relative to the scenario file's folder. */
+      readonly file: string;
+      /** Controller time compared within this many ms; undefined: times not compared. */
+      readonly timeToleranceMs?: number;
     };
 
 /** One parsed step: the operation, its expectations, its title. */
@@ -164,6 +173,7 @@ function parseExpect(where: string, v: unknown): Expect {
     'volatile-writes',
     'smart',
     'fired',
+    'divergences',
   ]);
   if (v.completes !== undefined && typeof v.completes !== 'boolean') {
     throw new ScenarioError(`${where}.completes`, 'expected a boolean');
@@ -185,6 +195,7 @@ function parseExpect(where: string, v: unknown): Expect {
     ...opt('volatileWrites', optInt(`${where}.volatile-writes`, v['volatile-writes'])),
     ...opt('smart', smart),
     ...opt('fired', optInt(`${where}.fired`, v.fired)),
+    ...opt('divergences', optInt(`${where}.divergences`, v.divergences)),
   };
 }
 
@@ -213,6 +224,7 @@ const OPS = [
   'check-fault',
   'sleep',
   'ana',
+  'replay',
 ] as const;
 
 function parseStep(where: string, v: unknown): ScenarioStep {
@@ -320,6 +332,17 @@ function parseStep(where: string, v: unknown): ScenarioStep {
         ...(ctrl !== undefined ? { ctrl } : {}),
         ...(transition !== undefined ? { transition } : {}),
       };
+      break;
+    }
+    case 'replay': {
+      const o = objArg();
+      keys(w, o, ['file', 'time-tolerance']);
+      const file = optStr(`${w}.file`, o.file);
+      if (file === undefined || file === '') {
+        throw new ScenarioError(`${w}.file`, 'expected a recording file name');
+      }
+      const tol = optInt(`${w}.time-tolerance`, o['time-tolerance'], 0, 3_600_000);
+      step = { op, file, ...(tol !== undefined ? { timeToleranceMs: tol } : {}) };
       break;
     }
   }

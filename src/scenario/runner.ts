@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from '../config/options.js';
 import { setAnaState } from '../nvme/ana-control.js';
+import { withImagePaths } from '../config/image-paths.js';
 import { machineFaults, type FaultInjector } from '../faults/injector.js';
 import { flushAudit, powerCutMachine, restartMachine, trackWrites } from '../faults/power-cut.js';
 import { Machine } from '../machine/machine.js';
@@ -18,8 +19,12 @@ import { Host } from '../nvme/pci/local-host.js';
 import type { Cqe } from '../nvme/spec/command.js';
 import { AdminOpc, IoOpc } from '../nvme/spec/opcodes.js';
 import { readU16le, readU64le } from '../util/bytes.js';
+import type { Recording } from '../replay/format.js';
+import { replayOn } from '../replay/replayer.js';
+import { formatDivergence } from '../replay/compare.js';
 import type { Expect, IoTarget, Scenario, ScenarioStep, SmartField } from './format.js';
 import { blockPattern } from './pattern.js';
+import { loadRecordings } from './replay-step.js';
 
 /** The outcome of one step. */
 export interface StepResult {
@@ -45,30 +50,29 @@ function check(cond: boolean, message: string): void {
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
-/** Rewrites `file=NAME` / `mem-path=NAME` of declared images to their path in the data folder. */
-function withImagePaths(
-  args: readonly string[],
-  images: Readonly<Record<string, number>>,
-  dir: string,
-): string[] {
-  return args.map((a) =>
-    a.replace(/(^|,)(file|mem-path)=([^,]+)/g, (m, sep: string, key: string, name: string) =>
-      images[name] !== undefined ? `${sep}${key}=${join(dir, name)}` : m,
-    ),
-  );
+/** How a scenario run finds the files its steps name. */
+export interface ScenarioRunOptions {
+  /** The folder `replay` steps' files are relative to (the scenario file's; default cwd). */
+  readonly baseDir?: string;
+  /** The scenario file's name, for the field path of an error in a replay step's file. */
+  readonly where?: string;
 }
 
 /** Runs a parsed scenario in-process in a data folder. */
 export class ScenarioRun {
   readonly #s: Scenario;
   readonly #dir: string;
+  readonly #opts: ScenarioRunOptions;
   #machine: Machine | undefined;
   readonly #hosts = new Map<string, Host>();
   readonly #faults = new Map<string, { injector: FaultInjector; id: number }>();
+  #recordings = new Map<number, Recording>();
+  #index = 0;
 
-  constructor(scenario: Scenario, dataDir: string) {
+  constructor(scenario: Scenario, dataDir: string, opts: ScenarioRunOptions = {}) {
     this.#s = scenario;
     this.#dir = dataDir;
+    this.#opts = opts;
   }
 
   /**
@@ -80,6 +84,13 @@ export class ScenarioRun {
     starting: (index: number, total: number, title: string) => void = () => undefined,
   ): Promise<ScenarioResult> {
     registerAllTypes();
+    // Recordings first: a file that is missing or not replayable is the scenario's mistake
+    // (ScenarioError), found before anything runs.
+    this.#recordings = loadRecordings(
+      this.#s,
+      this.#opts.baseDir ?? process.cwd(),
+      this.#opts.where,
+    );
     for (const [name, bytes] of Object.entries(this.#s.images)) {
       const path = join(this.#dir, name);
       writeFileSync(path, '');
@@ -97,6 +108,7 @@ export class ScenarioRun {
       for (const [i, st] of this.#s.steps.entries()) {
         let r: StepResult;
         starting(i + 1, this.#s.steps.length, st.title);
+        this.#index = i;
         try {
           const message = await this.#step(st);
           r = { index: i + 1, title: st.title, ok: true, message };
@@ -236,7 +248,50 @@ export class ScenarioRun {
         });
         return `ANA group ${s.group} ${s.state} on controller ${ids.join(',')}`;
       }
+      case 'replay':
+        return this.#replay(this.#recordings.get(this.#index)!, s.timeToleranceMs, x);
     }
+  }
+
+  /**
+   * Replays a recording on the machine as it is. The replay drives each controller with its
+   * own in-process host, so every controller is reset before (the scenario's hosts let go) and
+   * after (the next step's host enables it anew, as after a `reset` step).
+   */
+  async #replay(rec: Recording, tolMs: number | undefined, x: Expect): Promise<string> {
+    this.#resetControllers();
+    let report;
+    try {
+      report = await replayOn(
+        rec,
+        {
+          machine: () => this.#m,
+          injector: () => machineFaults(this.#m),
+          powerCut: async (o) => {
+            machineFaults(this.#m).clear();
+            this.#machine = (await powerCutMachine(this.#m, o)).machine;
+            this.#started();
+          },
+        },
+        { timeToleranceMs: tolMs ?? Infinity, keep: 3 },
+      );
+    } finally {
+      this.#resetControllers();
+    }
+    const want = x.divergences ?? 0;
+    const first = report.divergences.map(formatDivergence).join('; ');
+    check(
+      report.divergent === want,
+      `expected ${want} divergences, the replay found ${report.divergent}${first ? `: ${first}` : ''}`,
+    );
+    return `${report.replayed} commands replayed, ${report.divergent} divergences`;
+  }
+
+  #resetControllers(): void {
+    for (const c of this.#m.components()) {
+      if (c instanceof NvmeDevice && !c.controller.removed) new Host(c.controller).disable();
+    }
+    this.#hosts.clear();
   }
 
   async #io(

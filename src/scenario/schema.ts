@@ -54,6 +54,7 @@ const EXPECT = obj({
   'volatile-writes': opt(int(0)),
   smart: opt(SMART),
   fired: opt(int(0)),
+  divergences: opt(int(0)),
 });
 
 const IO = {
@@ -85,6 +86,13 @@ export const STEP_OPS = {
     state: str(),
     ctrl: opt(str()),
     transition: opt(int(0, 10_000)),
+  }),
+  replay: obj({
+    file: v.pipe(
+      str('expected a recording file name'),
+      v.minLength(1, 'expected a recording file name'),
+    ),
+    'time-tolerance': opt(int(0, 3_600_000)),
   }),
 } as const;
 

@@ -5,6 +5,7 @@ import {
   ByteReader,
   ByteWriter,
   DecodeError,
+  LeStore,
   asciiField,
   readU16be,
   readU16le,
@@ -20,6 +21,7 @@ import {
   writeU32be,
   writeU32le,
   writeU64be,
+  writeU53le,
   writeU64le,
   writeU8,
 } from './bytes.js';
@@ -109,7 +111,62 @@ describe('random-access writes', () => {
     );
   });
 
+  it('LeStore writes the bytes of the checked writers (property); out of range is a RangeError', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 0xffff }),
+        fc.integer({ min: 0, max: 0xffff_ffff }),
+        fc.maxSafeNat(),
+        fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        fc.nat(6),
+        (a, b, c, d, off) => {
+          const fast = new LeStore(new Uint8Array(30).subarray(1, 29));
+          const slow = new Uint8Array(28);
+          fast.u16(off, a);
+          fast.u32(off + 2, b);
+          fast.u53(off + 6, c);
+          fast.u64(off + 14, d);
+          writeU16le(slow, off, a);
+          writeU32le(slow, off + 2, b);
+          writeU53le(slow, off + 6, c);
+          writeU64le(slow, off + 14, d);
+          assert.deepEqual(new Uint8Array(fast.u8), slow);
+        },
+      ),
+    );
+    const s = new LeStore(new Uint8Array(8));
+    assert.throws(() => s.u32(6, 1), RangeError);
+    assert.throws(() => s.u53(0, 2 ** 53), {
+      message: 'value 9007199254740992 is not a non-negative safe integer (u64 from a number)',
+    });
+  });
+
+  it('writeU53le writes the bytes of writeU64le for every safe integer (property)', () => {
+    fc.assert(
+      fc.property(fc.maxSafeNat(), (v) => {
+        const a = new Uint8Array(8);
+        const b = new Uint8Array(8);
+        writeU53le(a, 0, v);
+        writeU64le(b, 0, BigInt(v));
+        assert.deepEqual(a, b);
+      }),
+    );
+    const b = new Uint8Array(8);
+    writeU53le(b, 0, 2 ** 53 - 1);
+    assert.equal(Buffer.from(b).toString('hex'), 'ffffffffffff1f00');
+  });
+
   const bad: [string, () => void, string][] = [
+    [
+      'u53 2^53',
+      () => writeU53le(new Uint8Array(8), 0, 2 ** 53),
+      'value 9007199254740992 is not a non-negative safe integer (u64 from a number)',
+    ],
+    [
+      'u53 -1',
+      () => writeU53le(new Uint8Array(8), 0, -1),
+      'value -1 is not a non-negative safe integer (u64 from a number)',
+    ],
     ['u8 256', () => writeU8(new Uint8Array(1), 0, 256), 'value 256 out of range for u8 (0..255)'],
     [
       'u16 -1',
