@@ -6,6 +6,7 @@ import { nvmeTcpBenchmark } from './nvme-tcp.js';
 import { benchPmem2 } from './pmem2.js';
 import { znsBenchmark } from './zns.js';
 import { writeCacheBenchmark } from './write-cache.js';
+import { startupBenchmark } from './startup.js';
 import { statusLine } from '../src/memory/progress.js';
 
 export interface BenchResult {
@@ -48,6 +49,7 @@ export const BENCHMARKS: Benchmark[] = [
   pmem2Benchmark,
   znsBenchmark,
   writeCacheBenchmark,
+  startupBenchmark,
 ];
 
 const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d });
