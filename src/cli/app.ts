@@ -4,9 +4,13 @@
 // Exit status: 0 success, 1 a configuration or runtime error (QEMU exits 1 too), 2 a usage
 // error of nvmemu's own commands (ndctl's commands keep ndctl's 129).
 
+//
+// Building the tree loads no command's implementation: each leaf imports its module when it runs
+// (or when completion asks for its options), so `nvmemu nvme id-ctrl` never loads the machine
+// and `nvmemu run` none of the host-side commands (docs/architecture.md "Module loading").
+
 import { processIo, type CliIo } from './io.js';
 import { version } from './version.js';
-import { runCommand } from './run.js';
 import { ndctlGroup } from './ndctl/index.js';
 import { memmapGroup } from './memmap.js';
 import { nvmeGroup } from './nvme/index.js';
@@ -54,7 +58,7 @@ export function rootGroup(): Group {
         kind: 'leaf',
         name: 'run',
         summary: 'start a machine from QEMU options',
-        run: runCommand,
+        run: async (argv, io) => (await import('./run.js')).runCommand(argv, io),
       },
       nvmeGroup(),
       ndctlGroup(),

@@ -31,9 +31,9 @@ import type { Values } from './options.js';
 import type { OptionTable } from '../options.js';
 import { withElapsed } from '../progress.js';
 
+/** A command's implementation; its summary is in catalogue.ts (help needs it unloaded). */
 export interface NvmeSubcommand {
   readonly name: string;
-  readonly summary: string;
   /** Extra options beyond the target options. */
   readonly options: OptionTable;
   /** Whether -s means the port (true) or --start-block (false). */
@@ -110,7 +110,6 @@ const HUMAN = { type: 'boolean', short: 'H', description: 'decode the fields' } 
 export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   {
     name: 'discover',
-    summary: 'read the discovery log page (default port 8009)',
     options: none,
     shortS: true,
     async run(v, io) {
@@ -141,7 +140,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'id-ctrl',
-    summary: 'Identify Controller (-H decodes the fields)',
     options: { 'human-readable': HUMAN },
     shortS: true,
     async run(v, io) {
@@ -153,7 +151,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'id-ns',
-    summary: 'Identify Namespace (--namespace-id; -H decodes the fields)',
     options: { 'human-readable': HUMAN },
     shortS: true,
     async run(v, io) {
@@ -166,7 +163,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'ns-descs',
-    summary: 'Namespace Identification Descriptor list (--namespace-id)',
     options: none,
     shortS: true,
     async run(v, io) {
@@ -199,7 +195,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'list-ns',
-    summary: 'active namespace IDs (Identify CNS 02h; --all: allocated, CNS 10h)',
     options: { all: { type: 'boolean' } },
     shortS: true,
     async run(v, io) {
@@ -216,7 +211,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'list-ctrl',
-    summary: 'controller list (Identify CNS 13h, --cntid)',
     options: { cntid: { type: 'string', short: 'c' } },
     shortS: true,
     async run(v, io) {
@@ -238,7 +232,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'get-log',
-    summary: 'any log page (--log-id, --log-len, --lpo, --lsp, --rae, --csi)',
     options: {
       'log-id': { type: 'string', short: 'i' },
       'log-len': { type: 'string', short: 'l' },
@@ -272,7 +265,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'smart-log',
-    summary: 'SMART / Health Information log (LID 02h; -H decodes the critical warning)',
     options: { 'human-readable': HUMAN },
     shortS: true,
     async run(v, io) {
@@ -298,7 +290,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'error-log',
-    summary: 'Error Information log (LID 01h, --log-entries)',
     options: { 'log-entries': { type: 'string', short: 'e' } },
     shortS: true,
     async run(v, io) {
@@ -323,7 +314,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'fw-log',
-    summary: 'Firmware Slot Information log (LID 03h)',
     options: none,
     shortS: true,
     async run(v, io) {
@@ -351,7 +341,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'effects-log',
-    summary: 'Commands Supported and Effects log (LID 05h, --csi)',
     options: { csi: { type: 'string', short: 'c' } },
     shortS: true,
     async run(v, io) {
@@ -386,7 +375,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'get-feature',
-    summary: 'Get Features (-f/--feature-id, --sel, --cdw11, --data-len)',
     options: {
       'feature-id': { type: 'string', short: 'f' },
       sel: { type: 'string', short: 'S' },
@@ -422,7 +410,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'set-feature',
-    summary: 'Set Features (-f/--feature-id, -v/--value, --cdw12, -d/--data FILE, --save)',
     options: {
       'feature-id': { type: 'string', short: 'f' },
       value: { type: 'string', short: 'v' },
@@ -460,7 +447,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'format',
-    summary: 'Format NVM (--lbaf, --ses, --pi, --pil, --ms, --namespace-id)',
     options: {
       lbaf: { type: 'string', short: 'l' },
       ses: { type: 'string' },
@@ -490,7 +476,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   ...(['attach-ns', 'detach-ns'] as const).map((name): NvmeSubcommand => ({
     name,
-    summary: `Namespace Attachment, ${name === 'attach-ns' ? 'attach' : 'detach'} (--namespace-id, -c/--controllers)`,
     options: { controllers: { type: 'string', short: 'c' } },
     shortS: true,
     async run(v, io) {
