@@ -99,7 +99,12 @@ async function memmapRun(
   const { checkMemmap, formatReport, planMemmap } = await import('../pmem/memmap/plan.js');
   try {
     const file = values.e820 as string | undefined;
-    const text = file === undefined || file === '-' ? stdin() : readFileSync(file, 'utf8');
+    let text: string;
+    try {
+      text = file === undefined || file === '-' ? stdin() : readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new MemmapError(`cannot read the e820 table: ${(e as Error).message}`);
+    }
     const table = parseE820(text);
     if (table.length === 0) throw new MemmapError('no "BIOS-e820: [mem ...]" lines in the input');
     let report;
