@@ -14,6 +14,9 @@
 // CPU time (every thread of the process: /proc/PID/task/*/schedstat at the readiness line, the
 // process's own getrusage() at exit for short commands) is printed beside it, baseline too.
 // Medians of NVMEMU_BENCH_ROUNDS (default 7) alternating rounds.
+//
+// NVMEMU_BENCH_BEFORE=PATH/build/src/cli/main.js (another build, e.g. of main) adds a column
+// measured in the same rounds, alternating with this build and the baseline: before vs after.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +27,7 @@ import { atMost, formatTable, median, verdict, type Bound } from './checks.js';
 import type { Benchmark } from './main.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const BEFORE = process.env.NVMEMU_BENCH_BEFORE;
 const ROUNDS = Math.max(1, Number(process.env.NVMEMU_BENCH_ROUNDS ?? 7));
 const READY = 'Running;';
 const SUBNQN = 'nqn.2019-08.org.qemu:subsys0';
@@ -116,6 +120,8 @@ function processTime(preload: string, cpuFile: string, args: readonly string[]):
 interface Row {
   readonly name: string;
   readonly subject: Sample[];
+  /** The same figure of the NVMEMU_BENCH_BEFORE build, when given. */
+  readonly before: Sample[];
   readonly base: Sample[];
   readonly baseName: string;
   readonly bound?: Bound;
@@ -129,8 +135,8 @@ const med = (xs: readonly Sample[]): Sample => ({
 const fmt = (s: Sample): string =>
   `${s.ms.toFixed(0)} ms${Number.isNaN(s.cpuMs) ? '' : ` (CPU ${s.cpuMs.toFixed(0)} ms)`}`;
 
-function runArgs(data: string): string[] {
-  return [CLI, 'run', '--data', data, '--listen', '127.0.0.1:0', '--discovery', '0'];
+function runArgs(data: string, cli = CLI): string[] {
+  return [cli, 'run', '--data', data, '--listen', '127.0.0.1:0', '--discovery', '0'];
 }
 
 export async function startupChecks(log: (line: string) => void): Promise<void> {
@@ -139,7 +145,12 @@ export async function startupChecks(log: (line: string) => void): Promise<void> 
   const cpuFile = join(dir, 'cpu');
   const load0 = loadavg();
   const bare = ['-e', 'process.stdout.write("ready\\n"); setInterval(() => {}, 1 << 30)'];
-  const row = (name: string) => ({ name, subject: [] as Sample[], base: [] as Sample[] });
+  const row = (name: string) => ({
+    name,
+    subject: [] as Sample[],
+    before: [] as Sample[],
+    base: [] as Sample[],
+  });
   const rows = {
     fresh: row('start, default machine, fresh data folder'),
     again: row('start, default machine, same folder again'),
@@ -154,6 +165,10 @@ export async function startupChecks(log: (line: string) => void): Promise<void> 
     const warm = join(dir, 'warm');
     await untilReady(runArgs(warm), READY);
     rmSync(warm, { recursive: true, force: true });
+    if (BEFORE !== undefined) {
+      await untilReady(runArgs(warm, BEFORE), READY);
+      rmSync(warm, { recursive: true, force: true });
+    }
     for (let r = 0; r < ROUNDS; r++) {
       const data = join(dir, `data${r}`);
       rows.fresh.base.push(await untilReady(bare, 'ready'));
@@ -161,6 +176,11 @@ export async function startupChecks(log: (line: string) => void): Promise<void> 
       rows.again.base.push(await untilReady(bare, 'ready'));
       rows.again.subject.push(await untilReady(runArgs(data), READY));
       rmSync(data, { recursive: true, force: true });
+      if (BEFORE !== undefined) {
+        rows.fresh.before.push(await untilReady(runArgs(data, BEFORE), READY));
+        rows.again.before.push(await untilReady(runArgs(data, BEFORE), READY));
+        rmSync(data, { recursive: true, force: true });
+      }
     }
     // The commands against one running machine.
     const machine = spawn(process.execPath, runArgs(join(dir, 'serve')), {
@@ -190,6 +210,8 @@ export async function startupChecks(log: (line: string) => void): Promise<void> 
         for (const [key, args] of commands) {
           rows[key].base.push(await processTime(preload, cpuFile, ['-e', '0']));
           rows[key].subject.push(await processTime(preload, cpuFile, [CLI, ...args]));
+          if (BEFORE !== undefined)
+            rows[key].before.push(await processTime(preload, cpuFile, [BEFORE, ...args]));
         }
       }
     } finally {
@@ -214,22 +236,37 @@ export async function startupChecks(log: (line: string) => void): Promise<void> 
     { ...rows.list, baseName: 'node -e 0' },
     { ...rows.znsIdNs, baseName: 'node -e 0' },
   ];
-  const out = [['check', 'value (wall, CPU)', 'baseline (same run)', 'target']];
+  const out = [
+    [
+      'check',
+      'value (wall, CPU)',
+      ...(BEFORE === undefined ? [] : ['before (same run)']),
+      'baseline (same run)',
+      'target',
+    ],
+  ];
   for (const r of table) {
     const s = med(r.subject);
     out.push([
       r.name,
       fmt(s),
+      ...(BEFORE === undefined ? [] : [fmt(med(r.before))]),
       `${r.baseName}: ${fmt(med(r.base))}`,
       r.bound === undefined ? '—' : verdict(s.ms, r.bound),
     ]);
   }
+  if (BEFORE !== undefined) log(`before: ${BEFORE}`);
   for (const line of formatTable(out)) log(line);
   log(
     `start, fresh folder, wall ms: ${rows.fresh.subject.map((s) => s.ms.toFixed(0)).join(' ')}; ` +
       `CPU ms: ${rows.fresh.subject.map((s) => s.cpuMs.toFixed(0)).join(' ')}; ` +
       `node -e 0 wall ms: ${rows.fresh.base.map((s) => s.ms.toFixed(0)).join(' ')}`,
   );
+  if (BEFORE !== undefined)
+    log(
+      `before, start, fresh folder, wall ms: ${rows.fresh.before.map((s) => s.ms.toFixed(0)).join(' ')}; ` +
+        `CPU ms: ${rows.fresh.before.map((s) => s.cpuMs.toFixed(0)).join(' ')}`,
+    );
 }
 
 async function stop(child: ChildProcess): Promise<void> {
