@@ -219,4 +219,13 @@ region0: 0x100000000+16G -> namespace0.0, /dev/pmem0 (ndctl provider e820, mode 
     assert.equal(await memmapCommand(['plan', '--size', '1G'], io, () => 'nothing here\n'), 1);
     assert.equal(io.stderr, 'nvmemu memmap: no "BIOS-e820: [mem ...]" lines in the input\n');
   });
+  it('names an e820 file it cannot read instead of crashing', async () => {
+    const io = bufferIo();
+    const rc = await memmapCommand(['plan', '--size', '1G', '--e820', '/nonexistent/e820'], io);
+    assert.equal(rc, 1);
+    assert.equal(
+      io.stderr,
+      "nvmemu memmap: cannot read the e820 table: ENOENT: no such file or directory, open '/nonexistent/e820'\n",
+    );
+  });
 });

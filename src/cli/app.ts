@@ -4,16 +4,18 @@
 // Exit status: 0 success, 1 a configuration or runtime error (QEMU exits 1 too), 2 a usage
 // error of nvmemu's own commands (ndctl's commands keep ndctl's 129).
 
+//
+// Building the tree loads no command's implementation: each leaf imports its module when it runs
+// (or when completion asks for its options), so `nvmemu nvme id-ctrl` never loads the machine
+// and `nvmemu run` none of the host-side commands (docs/architecture.md "Module loading").
+
 import { processIo, type CliIo } from './io.js';
 import { version } from './version.js';
-import { runCommand } from './run.js';
 import { ndctlGroup } from './ndctl/index.js';
 import { memmapGroup } from './memmap.js';
 import { nvmeGroup } from './nvme/index.js';
 import { MONITOR_LEAF } from './monitor.js';
-import { TOP_LEAF } from './top.js';
 import { scenarioGroup } from './scenario.js';
-import { replayCommand } from './replay.js';
 import { completionLeaves } from './completion.js';
 import { runGroup, type Group } from './tree.js';
 
@@ -60,20 +62,26 @@ export function rootGroup(): Group {
         kind: 'leaf',
         name: 'run',
         summary: 'start a machine from QEMU options',
-        run: runCommand,
+        run: async (argv, io) => (await import('./run.js')).runCommand(argv, io),
       },
       nvmeGroup(),
       ndctlGroup(),
       memmapGroup(),
       MONITOR_LEAF,
-      TOP_LEAF,
+      {
+        kind: 'leaf',
+        name: 'top',
+        summary: 'the live view in a terminal (zones, queues, IOPS, latency)',
+        describe: async () => (await import('./top.js')).TOP_OPTIONS,
+        run: async (argv, io) => (await import('./top.js')).topCommand(argv, io),
+      },
       scenarioGroup(),
       {
         kind: 'leaf',
         name: 'replay',
         summary: 'replay a recording, or compare two (--diff)',
         complete: 'files',
-        run: replayCommand,
+        run: async (argv, io) => (await import('./replay.js')).replayCommand(argv, io),
       },
       ...completionLeaves(rootGroup),
     ],

@@ -3,8 +3,6 @@
 // the commands, groups and options of the installed version (the same tree and option tables
 // that parse the command line; run's QEMU options and device types come from the registry).
 
-import { listTypes } from '../machine/registry.js';
-import { registerAllTypes } from '../devices.js';
 import type { CliIo } from './io.js';
 import type { OptionTable } from './options.js';
 import type { Group, Leaf, Node } from './tree.js';
@@ -65,6 +63,9 @@ async function completeLeaf(leaf: Leaf, words: readonly string[]): Promise<strin
   const prev = words.at(-2);
   if (leaf.name === 'run' && leaf.options === undefined) {
     if (prev === '-device' || prev === '-object') {
+      // The device registry loads only for this answer: the rest of completion is the tree.
+      const { registerAllTypes } = await import('../devices.js');
+      const { listTypes } = await import('../machine/registry.js');
       registerAllTypes();
       return listTypes(prev === '-device' ? 'device' : 'object').map((t) => t.schema.typeName);
     }

@@ -2,8 +2,7 @@
 // (docs/memmap.md; reference qemu-pmem-ndctl.md §6).
 
 import { readFileSync } from 'node:fs';
-import { MemmapError, memparse, parseE820 } from '../pmem/memmap/e820.js';
-import { checkMemmap, formatReport, planMemmap, type MemmapReport } from '../pmem/memmap/plan.js';
+import type { MemmapReport } from '../pmem/memmap/plan.js';
 import { helpText, parseOptions, type OptionTable, type Values } from './options.js';
 import { runGroup, type Group } from './tree.js';
 import type { CliIo } from './io.js';
@@ -72,7 +71,6 @@ async function memmapRun(
   io: CliIo,
   stdin: StdinReader,
 ): Promise<number> {
-  await Promise.resolve();
   const table = sub === 'plan' ? PLAN_OPTIONS : CHECK_OPTIONS;
   let values: Values;
   let positionals: string[];
@@ -96,9 +94,17 @@ async function memmapRun(
     io.err(`nvmemu memmap ${sub}: invalid output format '${String(format)}' (normal, json)\n`);
     return 2;
   }
+  // The planner loads with the command that needs it (the group itself is help and options).
+  const { MemmapError, memparse, parseE820 } = await import('../pmem/memmap/e820.js');
+  const { checkMemmap, formatReport, planMemmap } = await import('../pmem/memmap/plan.js');
   try {
     const file = values.e820 as string | undefined;
-    const text = file === undefined || file === '-' ? stdin() : readFileSync(file, 'utf8');
+    let text: string;
+    try {
+      text = file === undefined || file === '-' ? stdin() : readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new MemmapError(`cannot read the e820 table: ${(e as Error).message}`);
+    }
     const table = parseE820(text);
     if (table.length === 0) throw new MemmapError('no "BIOS-e820: [mem ...]" lines in the input');
     let report;

@@ -5,11 +5,9 @@
 //   echo 'info memory-devices' | nvmemu monitor data/qmp.sock
 // SOCKET: a unix socket path or tcp:HOST:PORT; default $NVMEMU_DATA/qmp.sock or data/qmp.sock.
 
-import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { QmpClient, type QmpAddress } from '../monitor/client.js';
-import { completeHmp, PROMPT } from '../monitor/hmp-session.js';
+import type { QmpAddress, QmpClient } from '../monitor/client.js';
 import type { CliIo } from './io.js';
 import { parseOptions, type OptionTable } from './options.js';
 import type { Leaf } from './tree.js';
@@ -52,6 +50,10 @@ export async function runMonitorClient(
   output: Writable,
   io: CliIo,
 ): Promise<number> {
+  // The QMP client and HMP completion load with the command (the leaf itself is help).
+  const { QmpClient } = await import('../monitor/client.js');
+  const { completeHmp, PROMPT } = await import('../monitor/hmp-session.js');
+  const { createInterface } = await import('node:readline');
   let c: QmpClient;
   try {
     c = await QmpClient.connect(addr);

@@ -7,12 +7,10 @@
 import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { parseScenario, ScenarioError, ScenarioRun, type Scenario } from '../scenario/index.js';
-import { scenarioJsonSchema } from '../scenario/schema.js';
+import type { Scenario } from '../scenario/index.js';
 import type { CliIo } from './io.js';
 import { helpText, parseOptions, type OptionTable, type Values } from './options.js';
 import { statusLine } from './progress.js';
-import { formatError } from './run.js';
 import { runGroup, type Group } from './tree.js';
 
 export const SCENARIO_USAGE = `Usage: nvmemu scenario run FILE [--data DIR] [-o json]
@@ -71,6 +69,10 @@ async function runScenario(argv: string[], io: CliIo): Promise<number> {
     );
     return 2;
   }
+  // The scenario engine, the machine it builds and the CLI's error format load with the command
+  // that runs a scenario (the group itself is help and options).
+  const { parseScenario, ScenarioError, ScenarioRun } = await import('../scenario/index.js');
+  const { formatError } = await import('./run.js');
   let scenario: Scenario;
   try {
     scenario = parseScenario(readFileSync(file, 'utf8'), file);
@@ -122,7 +124,7 @@ async function runScenario(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-function printSchema(argv: string[], io: CliIo): Promise<number> {
+async function printSchema(argv: string[], io: CliIo): Promise<number> {
   try {
     const { values } = parseOptions(argv, SCHEMA_OPTIONS);
     if (values.help === true) {
@@ -131,14 +133,15 @@ function printSchema(argv: string[], io: CliIo): Promise<number> {
           summary: 'print the JSON Schema of scenario files',
         }),
       );
-      return Promise.resolve(0);
+      return 0;
     }
   } catch (e) {
     io.err(`nvmemu scenario schema: ${(e as Error).message}\n`);
-    return Promise.resolve(2);
+    return 2;
   }
+  const { scenarioJsonSchema } = await import('../scenario/schema.js');
   io.out(`${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`);
-  return Promise.resolve(0);
+  return 0;
 }
 
 export function scenarioGroup(): Group {

@@ -11,9 +11,8 @@ import type { CliIo } from './io.js';
 import { readLiveViewUrl } from './live-view-file.js';
 import { helpText, parseOptions, UsageError, type OptionTable } from './options.js';
 import { renderTop } from './top-render.js';
-import type { Leaf } from './tree.js';
 
-const OPTIONS: OptionTable = {
+export const TOP_OPTIONS: OptionTable = {
   data: {
     type: 'string',
     description: 'data folder of the machine (default $NVMEMU_DATA or ./data)',
@@ -29,7 +28,7 @@ const OPTIONS: OptionTable = {
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
-const USAGE = helpText('nvmemu top', OPTIONS, {
+const USAGE = helpText('nvmemu top', TOP_OPTIONS, {
   summary:
     'the live view in a terminal: zones, queues, IOPS and latency of a machine run with --http',
   operands: '[URL|[ADDR:]PORT]',
@@ -80,7 +79,7 @@ export async function topCommand(argv: string[], io: CliIo): Promise<number> {
   let intervalMs: number;
   let once: boolean;
   try {
-    const { values, positionals } = parseOptions(argv, OPTIONS, { positionals: true });
+    const { values, positionals } = parseOptions(argv, TOP_OPTIONS, { positionals: true });
     if (values.help === true) {
       io.out(USAGE);
       return 0;
@@ -177,11 +176,3 @@ function loop(
     }
   });
 }
-
-export const TOP_LEAF: Leaf = {
-  kind: 'leaf',
-  name: 'top',
-  summary: 'the live view in a terminal (zones, queues, IOPS, latency)',
-  options: OPTIONS,
-  run: topCommand,
-};

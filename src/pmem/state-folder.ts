@@ -22,15 +22,24 @@
 //                          /nmem/{dirty_shutdown,id,handle}  nvdimm only (nmemX/nfit/*);
 //                                              handle = slot + 1 (NFIT handle, §3.4)
 //
-// Each file is replaced atomically; the owner file is written last and removed first, so a
-// reader that finds a live owner sees complete regions. A folder whose owner is missing or
-// whose process is gone (or the host rebooted) is stale and must not be trusted.
+// Each publish replaces the whole folder at once (state-generation.ts: a new generation, then
+// one rename of the `state` link), so a reader, and whatever a cut leaves behind, sees the old
+// state or the new one, complete. The owner file is part of each generation and removed first
+// on shutdown. A folder whose owner is missing or whose process is gone (or the host rebooted)
+// is stale and must not be trusted.
 
-import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Component } from '../config/component.js';
 import { NvdimmDevice, type PersistenceDomain } from './nvdimm/device.js';
-import { currentBootId, markerAlive, writeAtomic, type Marker } from './nvdimm/state.js';
+import { currentBootId, markerAlive, type Marker } from './nvdimm/state.js';
+import {
+  currentGeneration,
+  publishGeneration,
+  removeGenerations,
+  type CutPoint,
+  type GenerationFile,
+} from './state-generation.js';
 import { VirtioPmemDevice } from './virtio-pmem/device.js';
 import { LegacyPmemRegion } from './legacy/region.js';
 import { EmuError, ErrorCode } from '../util/errors.js';
@@ -39,54 +48,63 @@ export function stateDir(dataDir: string): string {
   return join(dataDir, 'state');
 }
 
-function put(dir: string, name: string, value: string): void {
-  writeAtomic(join(dir, name), value.endsWith('\n') || value === '' ? value : value + '\n');
+/** The files of a publish, relative to the state folder, written as one generation. */
+type Batch = GenerationFile[];
+
+/** A sysfs-style value: one line, newline-terminated ("" stays empty). */
+const line = (value: string): string =>
+  value.endsWith('\n') || value === '' ? value : value + '\n';
+
+function put(batch: Batch, dir: string, name: string, value: string): void {
+  batch.push({ name: join(dir, name), text: line(value) });
 }
 
-/** Writes the state folder for the pmem devices among `components` (replacing any old one). */
-export function publishPmemState(dataDir: string, components: readonly Component[]): void {
-  const root = stateDir(dataDir);
-  rmSync(join(root, 'owner'), { force: true });
-  for (const e of safeList(root))
-    if (e.startsWith('region')) rmSync(join(root, e), { recursive: true, force: true });
-  mkdirSync(root, { recursive: true });
+/**
+ * Writes the state folder for the pmem devices among `components`, replacing any old one as a
+ * whole (`cut`: tests stop the publish at a step, state-generation.ts).
+ */
+export function publishPmemState(
+  dataDir: string,
+  components: readonly Component[],
+  cut?: CutPoint,
+): void {
   const nvdimms = components
     .filter((c): c is NvdimmDevice => c instanceof NvdimmDevice)
     .sort((a, b) => a.slot - b.slot);
   const virtio = components.filter((c): c is VirtioPmemDevice => c instanceof VirtioPmemDevice);
+  const batch: Batch = [];
   let n = 0;
   for (const nv of nvdimms) {
     const index = n++;
-    const dir = join(root, `region${index}`);
-    writeNvdimm(dir, index, nv);
-    nv.onChange = () => writeNvdimm(dir, index, nv);
+    const dir = `region${index}`;
+    writeNvdimm(batch, dir, index, nv);
+    // Bad blocks or the dirty-shutdown count changed: a whole new generation (a few ms).
+    nv.onChange = () => publishPmemState(dataDir, components);
   }
   for (const vp of virtio) {
     const index = n++;
-    const dir = join(root, `region${index}`);
-    mkdirSync(dir, { recursive: true });
+    const dir = `region${index}`;
     const b = vp.backend;
-    put(dir, 'devtype', 'virtio-pmem');
-    put(dir, 'devid', vp.id ?? '');
-    put(dir, 'resource', `0x${vp.memaddr.toString(16)}`);
-    put(dir, 'size', String(vp.size));
-    put(dir, 'align', String(b.align));
-    put(dir, 'persistence_domain', '');
-    put(dir, 'deep_flush_required', '1');
-    put(dir, 'sync', '0');
-    put(dir, 'badblocks', '');
-    put(dir, 'backing_file', b.plan.file?.absPath ?? '');
-    put(dir, 'backing_offset', String(b.plan.offset));
-    put(dir, 'label_size', '0');
-    put(dir, 'label_offset', '0');
-    namespace(dir, index, vp.size);
+    put(batch, dir, 'devtype', 'virtio-pmem');
+    put(batch, dir, 'devid', vp.id ?? '');
+    put(batch, dir, 'resource', `0x${vp.memaddr.toString(16)}`);
+    put(batch, dir, 'size', String(vp.size));
+    put(batch, dir, 'align', String(b.align));
+    put(batch, dir, 'persistence_domain', '');
+    put(batch, dir, 'deep_flush_required', '1');
+    put(batch, dir, 'sync', '0');
+    put(batch, dir, 'badblocks', '');
+    put(batch, dir, 'backing_file', b.plan.file?.absPath ?? '');
+    put(batch, dir, 'backing_offset', String(b.plan.offset));
+    put(batch, dir, 'label_size', '0');
+    put(batch, dir, 'label_offset', '0');
+    namespace(batch, dir, index, vp.size);
   }
   // Legacy (e820) regions last: RAM on tmpfs, no DIMM, no persistence domain, nothing durable
   // to flush to (deep_flush_required 0), no MAP_SYNC on tmpfs (sync 0).
   for (const lp of components.filter((c): c is LegacyPmemRegion => c instanceof LegacyPmemRegion)) {
     const index = n++;
-    const dir = join(root, `region${index}`);
-    mkdirSync(dir, { recursive: true });
+    const dir = `region${index}`;
     for (const [name, value] of Object.entries({
       devtype: 'e820',
       devid: '',
@@ -102,28 +120,30 @@ export function publishPmemState(dataDir: string, components: readonly Component
       label_size: '0',
       label_offset: '0',
     }))
-      put(dir, name, value);
-    namespace(dir, index, lp.size);
+      put(batch, dir, name, value);
+    namespace(batch, dir, index, lp.size);
   }
-  put(root, 'owner', `${process.pid} ${currentBootId()}`);
+  put(batch, '', 'owner', `${process.pid} ${currentBootId()}`);
+  publishGeneration(stateDir(dataDir), batch, cut);
 }
 
-function writeNvdimm(dir: string, index: number, nv: NvdimmDevice): void {
-  mkdirSync(join(dir, 'nmem'), { recursive: true });
+function writeNvdimm(batch: Batch, dir: string, index: number, nv: NvdimmDevice): void {
   const b = nv.backend;
-  put(dir, 'devtype', 'nvdimm');
-  put(dir, 'devid', nv.id ?? '');
-  put(dir, 'resource', `0x${nv.addr.toString(16)}`);
-  put(dir, 'size', String(nv.pmemSize));
-  put(dir, 'align', String(b.align));
-  put(dir, 'persistence_domain', nv.persistenceDomain);
+  put(batch, dir, 'devtype', 'nvdimm');
+  put(batch, dir, 'devid', nv.id ?? '');
+  put(batch, dir, 'resource', `0x${nv.addr.toString(16)}`);
+  put(batch, dir, 'size', String(nv.pmemSize));
+  put(batch, dir, 'align', String(b.align));
+  put(batch, dir, 'persistence_domain', nv.persistenceDomain);
   put(
+    batch,
     dir,
     'deep_flush_required',
     nv.granularity === 'byte' || nv.granularity === 'cache-line' ? '0' : '1',
   );
-  put(dir, 'sync', b.mapSync ? '1' : '0');
+  put(batch, dir, 'sync', b.mapSync ? '1' : '0');
   put(
+    batch,
     dir,
     'badblocks',
     nv
@@ -131,28 +151,28 @@ function writeNvdimm(dir: string, index: number, nv: NvdimmDevice): void {
       .map((r) => `${r.sector} ${r.count}\n`)
       .join(''),
   );
-  put(dir, 'backing_file', b.plan.file?.absPath ?? '');
-  put(dir, 'backing_offset', String(b.plan.offset));
-  put(dir, 'label_size', String(nv.labelSize));
-  put(dir, 'label_offset', String(b.plan.offset + BigInt(b.size - nv.labelSize)));
-  if (nv.labelSize === 0) namespace(dir, index, nv.pmemSize);
-  put(join(dir, 'nmem'), 'dirty_shutdown', String(nv.dirtyShutdown));
-  put(join(dir, 'nmem'), 'id', nv.unitId);
-  put(join(dir, 'nmem'), 'handle', String(nv.slot + 1));
+  put(batch, dir, 'backing_file', b.plan.file?.absPath ?? '');
+  put(batch, dir, 'backing_offset', String(b.plan.offset));
+  put(batch, dir, 'label_size', String(nv.labelSize));
+  put(batch, dir, 'label_offset', String(b.plan.offset + BigInt(b.size - nv.labelSize)));
+  if (nv.labelSize === 0) namespace(batch, dir, index, nv.pmemSize);
+  put(batch, join(dir, 'nmem'), 'dirty_shutdown', String(nv.dirtyShutdown));
+  put(batch, join(dir, 'nmem'), 'id', nv.unitId);
+  put(batch, join(dir, 'nmem'), 'handle', String(nv.slot + 1));
 }
 
-function namespace(dir: string, index: number, size: number): void {
+function namespace(batch: Batch, dir: string, index: number, size: number): void {
   const ns = join(dir, `namespace${index}.0`);
-  mkdirSync(ns, { recursive: true });
-  put(ns, 'mode', 'raw');
-  put(ns, 'size', String(size));
+  put(batch, ns, 'mode', 'raw');
+  put(batch, ns, 'size', String(size));
 }
 
 /** Removes the state folder (clean shutdown or power failure: the devices are gone). */
 export function removePmemState(dataDir: string): void {
-  const root = stateDir(dataDir);
-  rmSync(join(root, 'owner'), { force: true });
-  rmSync(root, { recursive: true, force: true });
+  const link = stateDir(dataDir);
+  // The owner first: a reader that resolved the link a moment ago finds no live machine.
+  rmSync(join(currentGeneration(link), 'owner'), { force: true });
+  removeGenerations(link);
 }
 
 export interface RegionState {
@@ -167,14 +187,20 @@ export type PmemState =
   | { readonly status: 'stale'; readonly owner: Marker };
 
 /**
- * Reads the state folder, refusing the regions of a machine that is no longer running. A
- * republish (hotplug) replaces the folder under a reader's feet: the read is retried while the
- * owner file is missing or a region vanishes midway.
+ * Reads the state folder, refusing the regions of a machine that is no longer running. It reads
+ * one generation (the link resolved once) and starts again when a republish moved the link
+ * meanwhile (that generation may have lost files under the read) or a shutdown removed the
+ * owner first.
  */
 export function readPmemState(dataDir: string): PmemState {
   for (let attempt = 0; ; attempt++) {
-    const s = readOnce(stateDir(dataDir));
-    if (s !== 'retry') return s;
+    const link = stateDir(dataDir);
+    const gen = currentGeneration(link);
+    const s = readOnce(gen);
+    // A generation is pruned only once the link has moved on (and never named again): if the
+    // link still names it, nothing of it was removed during the read.
+    const moved = currentGeneration(link) !== gen;
+    if (s !== 'retry' && !moved) return s;
     if (attempt >= 20) return { status: 'absent' };
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
   }
@@ -185,7 +211,7 @@ function readOnce(root: string): PmemState | 'retry' {
   try {
     ownerText = readFileSync(join(root, 'owner'), 'utf8').trim();
   } catch {
-    // No owner but regions present: a republish is under way.
+    // No owner but regions present: a shutdown (or an older nvmemu's republish) is under way.
     return safeList(root).some((e) => e.startsWith('region')) ? 'retry' : { status: 'absent' };
   }
   const [pid = '', bootId = ''] = ownerText.split(' ');

@@ -1,33 +1,30 @@
 // `nvmemu ndctl <command>`: ndctl's namespace and label commands on nvdimm backing files
-// (docs/ndctl.md).
+// (docs/ndctl.md). Building the group loads no command: each one's module loads when it runs
+// (or when completion asks for its options).
 
 import type { CliIo } from '../io.js';
-import { listCommand } from './list.js';
-import { createCommand, nsCommand, regionCommand } from './namespace.js';
-import { labelCommand } from './labels.js';
-import { clearErrorsCommand, injectCommand } from './inject.js';
 import { runGroup, type Group } from '../tree.js';
-import { describeCommand } from './context.js';
 import { ndctlVersion, VERSION_TEXT } from './version.js';
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = {
-  list: listCommand,
-  'create-namespace': createCommand,
-  'destroy-namespace': nsCommand('destroy'),
-  'enable-namespace': nsCommand('enable'),
-  'disable-namespace': nsCommand('disable'),
-  'check-namespace': nsCommand('check'),
-  'enable-region': regionCommand(false),
-  'disable-region': regionCommand(true),
-  'read-labels': labelCommand('read'),
-  'write-labels': labelCommand('write'),
-  'zero-labels': labelCommand('zero'),
-  'init-labels': labelCommand('init'),
-  'check-labels': labelCommand('check'),
-  'inject-error': injectCommand,
-  'clear-errors': clearErrorsCommand,
+/** Each command's implementation, loaded on demand. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  list: async () => (await import('./list.js')).listCommand,
+  'create-namespace': async () => (await import('./namespace.js')).createCommand,
+  'destroy-namespace': async () => (await import('./namespace.js')).nsCommand('destroy'),
+  'enable-namespace': async () => (await import('./namespace.js')).nsCommand('enable'),
+  'disable-namespace': async () => (await import('./namespace.js')).nsCommand('disable'),
+  'check-namespace': async () => (await import('./namespace.js')).nsCommand('check'),
+  'enable-region': async () => (await import('./namespace.js')).regionCommand(false),
+  'disable-region': async () => (await import('./namespace.js')).regionCommand(true),
+  'read-labels': async () => (await import('./labels.js')).labelCommand('read'),
+  'write-labels': async () => (await import('./labels.js')).labelCommand('write'),
+  'zero-labels': async () => (await import('./labels.js')).labelCommand('zero'),
+  'init-labels': async () => (await import('./labels.js')).labelCommand('init'),
+  'check-labels': async () => (await import('./labels.js')).labelCommand('check'),
+  'inject-error': async () => (await import('./inject.js')).injectCommand,
+  'clear-errors': async () => (await import('./inject.js')).clearErrorsCommand,
 };
 
 export const NDCTL_USAGE = `usage: nvmemu ndctl <command> [<options>] [--data DIR]
@@ -72,13 +69,14 @@ export function ndctlGroup(): Group {
       message: `nvmemu ndctl: '${name}' is not an ndctl command.${suggestion !== undefined ? ` Did you mean '${suggestion}'?` : ''} See 'nvmemu ndctl --help'.\n`,
       status: 1,
     }),
-    children: Object.entries(COMMANDS).map(([name, run]) => ({
+    children: Object.entries(COMMANDS).map(([name, load]) => ({
       kind: 'leaf' as const,
       name,
       summary: SUMMARIES[name] ?? name,
       complete: 'files' as const,
-      describe: async () => (await describeCommand(run)).options,
-      run,
+      describe: async () =>
+        (await (await import('./context.js')).describeCommand(await load())).options,
+      run: async (argv: string[], io: CliIo) => (await load())(argv, io),
     })),
   };
 }

@@ -31,9 +31,9 @@ import type { Values } from './options.js';
 import type { OptionTable } from '../options.js';
 import { withElapsed } from '../progress.js';
 
+/** A command's implementation; its summary is in catalogue.ts (help needs it unloaded). */
 export interface NvmeSubcommand {
   readonly name: string;
-  readonly summary: string;
   /** Extra options beyond the target options. */
   readonly options: OptionTable;
   /** Whether -s means the port (true) or --start-block (false). */
@@ -110,7 +110,6 @@ const HUMAN = { type: 'boolean', short: 'H', description: 'decode the fields' } 
 export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   {
     name: 'discover',
-    summary: 'read the discovery log page (default port 8009)',
     options: none,
     shortS: true,
     async run(v, io) {
@@ -142,7 +141,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'id-ctrl',
-    summary: 'Identify Controller (-H decodes the fields)',
     options: { 'human-readable': HUMAN },
     shortS: true,
     async run(v, io) {
@@ -154,7 +152,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'id-ns',
-    summary: 'Identify Namespace (--namespace-id; -H decodes the fields)',
     options: { 'human-readable': HUMAN },
     shortS: true,
     async run(v, io) {
@@ -167,7 +164,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'ns-descs',
-    summary: 'Namespace Identification Descriptor list (--namespace-id)',
     options: none,
     shortS: true,
     async run(v, io) {
@@ -200,7 +196,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'list-ns',
-    summary: 'active namespace IDs (Identify CNS 02h; --all: allocated, CNS 10h)',
     options: { all: { type: 'boolean' } },
     shortS: true,
     async run(v, io) {
@@ -217,7 +212,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'list-ctrl',
-    summary: 'controller list (Identify CNS 13h, --cntid)',
     options: { cntid: { type: 'string', short: 'c' } },
     shortS: true,
     async run(v, io) {
@@ -239,7 +233,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'get-log',
-    summary: 'any log page (--log-id, --log-len, --lpo, --lsp, --rae, --csi)',
     options: {
       'log-id': { type: 'string', short: 'i' },
       'log-len': { type: 'string', short: 'l' },
@@ -273,7 +266,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'smart-log',
-    summary: 'SMART / Health Information log (LID 02h; -H decodes the critical warning)',
     options: { 'human-readable': HUMAN },
     shortS: true,
     async run(v, io) {
@@ -299,7 +291,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'error-log',
-    summary: 'Error Information log (LID 01h, --log-entries)',
     options: { 'log-entries': { type: 'string', short: 'e' } },
     shortS: true,
     async run(v, io) {
@@ -324,7 +315,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'fw-log',
-    summary: 'Firmware Slot Information log (LID 03h)',
     options: none,
     shortS: true,
     async run(v, io) {
@@ -352,7 +342,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'effects-log',
-    summary: 'Commands Supported and Effects log (LID 05h, --csi)',
     options: { csi: { type: 'string', short: 'c' } },
     shortS: true,
     async run(v, io) {
@@ -387,7 +376,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'get-feature',
-    summary: 'Get Features (-f/--feature-id, --sel, --cdw11, --data-len)',
     options: {
       'feature-id': { type: 'string', short: 'f' },
       sel: { type: 'string', short: 'S' },
@@ -423,7 +411,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'set-feature',
-    summary: 'Set Features (-f/--feature-id, -v/--value, --cdw12, -d/--data FILE, --save)',
     options: {
       'feature-id': { type: 'string', short: 'f' },
       value: { type: 'string', short: 'v' },
@@ -461,7 +448,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'format',
-    summary: 'Format NVM (--lbaf, --ses, --pi, --pil, --ms, --namespace-id)',
     options: {
       lbaf: { type: 'string', short: 'l' },
       ses: { type: 'string' },
@@ -491,7 +477,6 @@ export const ADMIN_COMMANDS: readonly NvmeSubcommand[] = [
   },
   ...(['attach-ns', 'detach-ns'] as const).map((name): NvmeSubcommand => ({
     name,
-    summary: `Namespace Attachment, ${name === 'attach-ns' ? 'attach' : 'detach'} (--namespace-id, -c/--controllers)`,
     options: { controllers: { type: 'string', short: 'c' } },
     shortS: true,
     async run(v, io) {

@@ -16,7 +16,6 @@ import { connectOptions, num, type Values } from './options.js';
 
 export const CONNECT_COMMAND: NvmeSubcommand = {
   name: 'connect',
-  summary: 'make an association (TLS, DH-HMAC-CHAP, I/O queues), report it, disconnect',
   shortS: true,
   options: {
     'nr-io-queues': {

@@ -55,7 +55,6 @@ function list(v: Values, name: string, n: number): number[] {
 
 export const COPY_COMMAND: NvmeSubcommand = {
   name: 'copy',
-  summary: 'Simple Copy (-d/--sdlba, -s/--slbs, -b/--blocks, -F/--format, -f, -l, -p, -P)',
   options: {
     sdlba: { type: 'string', short: 'd' },
     slbs: { type: 'string', short: 's' },

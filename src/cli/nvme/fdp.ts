@@ -106,7 +106,6 @@ function configs(buf: Uint8Array): {
 export const FDP_COMMANDS: readonly NvmeSubcommand[] = [
   {
     name: 'fdp configs',
-    summary: 'FDP Configurations log (-e endgrp-id, -H, -r)',
     options: { ...egOpt, 'human-readable': { type: 'boolean', short: 'H' } },
     shortS: true,
     run: (v, io) =>
@@ -143,7 +142,6 @@ export const FDP_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'fdp usage',
-    summary: 'Reclaim Unit Handle Usage log (-e endgrp-id, -r)',
     options: egOpt,
     shortS: true,
     run: (v, io) =>
@@ -169,7 +167,6 @@ export const FDP_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'fdp stats',
-    summary: 'FDP Statistics log (-e endgrp-id, -r)',
     options: egOpt,
     shortS: true,
     run: (v, io) =>
@@ -189,7 +186,6 @@ export const FDP_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'fdp events',
-    summary: 'FDP Events log (-e endgrp-id, -E host events, -r)',
     options: { ...egOpt, 'host-events': { type: 'boolean', short: 'E' } },
     shortS: true,
     run: (v, io) =>
@@ -239,7 +235,6 @@ export const FDP_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'fdp status',
-    summary: 'Reclaim Unit Handle Status (--namespace-id, -r)',
     options: { 'raw-binary': { type: 'boolean', short: 'r' } },
     shortS: true,
     run: (v, io) =>
@@ -280,7 +275,6 @@ export const FDP_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'fdp update',
-    summary: 'Reclaim Unit Handle Update (--namespace-id, -p pids)',
     options: { pids: { type: 'string', short: 'p' } },
     shortS: true,
     run: (v, io) =>
@@ -301,8 +295,6 @@ export const FDP_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'fdp set-events',
-    summary:
-      'Enable/disable FDP events (--namespace-id, -p placement-handle, -t event-types, -e enable, --save)',
     options: {
       'placement-handle': { type: 'string', short: 'p' },
       'event-types': { type: 'string' },

@@ -1,54 +1,13 @@
 // `nvmemu nvme <command>`: nvme-cli's commands against an NVMe/TCP target (docs/nvme-cli.md).
 // Exit status: 0 success, 1 an NVMe status or connection error, 2 a usage error.
-// A new command is one more entry in ALL (nvme-cli's plugins, `zns report-zones`, are a name
-// with a space: they become a subgroup).
+// The commands are those of catalogue.ts (nvme-cli's plugins, `zns report-zones`, are a name
+// with a space: they become a subgroup). Building the group loads no command: a command's code
+// and the NVMe/TCP host library load when it runs (dispatch.ts) or completion asks for its
+// options.
 
 import type { CliIo } from '../io.js';
-import { isEmuError } from '../../util/errors.js';
-import { ADMIN_COMMANDS } from './admin-cmds.js';
-import { LIST_COMMAND } from './list.js';
-import type { NvmeSubcommand } from './admin-cmds.js';
-import { IO_COMMANDS } from './io-cmds.js';
-import { VIRT_COMMANDS } from './virt-cmds.js';
-import { UsageError, parse, targetOptions } from './options.js';
-import { COPY_COMMAND } from './copy.js';
-import { CONNECT_COMMAND } from './connect.js';
-import { ZNS_COMMANDS } from './zns.js';
-import { FDP_COMMANDS } from './fdp.js';
-import { MULTIHOST_COMMANDS } from './multihost.js';
-import { helpText, mergeTables } from '../options.js';
+import { NVME_COMMANDS, loadModule, type NvmeEntry } from './catalogue.js';
 import { runGroup, type Group, type Leaf, type Node } from '../tree.js';
-import { explainError, type TargetInfo } from './errors.js';
-import type { Values } from './options.js';
-
-/** The target the options name (for error messages); undefined when they name none. */
-function targetOf(v: Values): TargetInfo | undefined {
-  const s = (k: string): string | undefined => (typeof v[k] === 'string' ? v[k] : undefined);
-  const nqn = s('nqn');
-  const port = Number(s('trsvcid') ?? 4420);
-  if (nqn === undefined || !Number.isInteger(port)) return undefined;
-  const hostnqn = s('hostnqn');
-  return {
-    address: s('traddr') ?? '127.0.0.1',
-    port,
-    subnqn: nqn,
-    ...(hostnqn !== undefined ? { hostnqn } : {}),
-  };
-}
-
-const ALL: readonly NvmeSubcommand[] = [
-  ...ADMIN_COMMANDS.slice(0, 1),
-  CONNECT_COMMAND,
-  LIST_COMMAND,
-  ...ADMIN_COMMANDS.slice(1),
-  ...IO_COMMANDS,
-  COPY_COMMAND,
-  ...MULTIHOST_COMMANDS,
-  ...ZNS_COMMANDS,
-  ...FDP_COMMANDS,
-  ...VIRT_COMMANDS,
-  ...(await import('./keys.js')).KEY_COMMANDS,
-];
 
 const TARGET_HELP = `Target options (every command):
   -t, --transport tcp        transport (only tcp)
@@ -69,42 +28,21 @@ Each command's own options: nvmemu nvme <command> --help
 `;
 
 export function nvmeUsage(): string {
-  const lines = ALL.map((c) => `  ${c.name.padEnd(14)} ${c.summary}\n`).join('');
+  const lines = NVME_COMMANDS.map((c) => `  ${c.name.padEnd(14)} ${c.summary}\n`).join('');
   return `Usage: nvmemu nvme <command> [options]\n\nCommands:\n${lines}\n${TARGET_HELP}`;
 }
 
-/** Runs one command: its options parsed against the target options plus its own. */
-async function runNvme(cmd: NvmeSubcommand, argv: string[], io: CliIo): Promise<number> {
-  const table = mergeTables(targetOptions(cmd.shortS), cmd.options);
-  let target: TargetInfo | undefined;
-  try {
-    const v = parse(argv, table);
-    target = targetOf(v);
-    if (v.help === true) {
-      io.out(helpText(`nvmemu nvme ${cmd.name}`, table, { summary: cmd.summary }));
-      return 0;
-    }
-    return await cmd.run(v, io);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`nvmemu nvme ${cmd.name}: ${e.message}\n`);
-      return 2;
-    }
-    if (isEmuError(e) || e instanceof Error) {
-      io.err(`nvmemu nvme ${cmd.name}: ${explainError(e, target)}\n`);
-      return 1;
-    }
-    throw e;
-  }
-}
-
-function leaf(cmd: NvmeSubcommand, name: string): Leaf {
+function leaf(entry: NvmeEntry, name: string): Leaf {
   return {
     kind: 'leaf',
     name,
-    summary: cmd.summary,
-    options: mergeTables(targetOptions(cmd.shortS), cmd.options),
-    run: (argv, io) => runNvme(cmd, argv, io),
+    summary: entry.summary,
+    describe: async () => (await import('./dispatch.js')).optionTable(entry),
+    run: async (argv, io) => {
+      // The dispatcher (with the host library) and the command's module load side by side.
+      const [dispatch] = await Promise.all([import('./dispatch.js'), loadModule(entry.module)]);
+      return dispatch.runNvme(entry, argv, io);
+    },
   };
 }
 
@@ -112,10 +50,10 @@ function leaf(cmd: NvmeSubcommand, name: string): Leaf {
 export function nvmeGroup(): Group {
   const children: Node[] = [];
   const plugins = new Map<string, Leaf[]>();
-  for (const cmd of ALL) {
-    const [first, second] = cmd.name.split(' ');
+  for (const entry of NVME_COMMANDS) {
+    const [first, second] = entry.name.split(' ');
     if (second === undefined) {
-      children.push(leaf(cmd, cmd.name));
+      children.push(leaf(entry, entry.name));
       continue;
     }
     let list = plugins.get(first!);
@@ -129,7 +67,7 @@ export function nvmeGroup(): Group {
         children: list,
       });
     }
-    list.push(leaf(cmd, second));
+    list.push(leaf(entry, second));
   }
   return {
     kind: 'group',

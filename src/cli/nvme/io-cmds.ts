@@ -183,30 +183,24 @@ const dataOpts = {
 export const IO_COMMANDS: readonly NvmeSubcommand[] = [
   {
     name: 'read',
-    summary:
-      "Read (-s start-block, -c block-count 0's based, -z data-size, -d FILE or stdout, -p prinfo, -r ref-tag, --app-tag, -m app-tag-mask, -T/-S dir-type/spec)",
     options: dataOpts,
     shortS: false,
     run: (v, io) => runIo(v, io, 'read', IoOpc.READ, 'read'),
   },
   {
     name: 'write',
-    summary:
-      'Write (-s, -c, -z, -d FILE or stdin, -p prinfo, -r ref-tag, --app-tag, -m, -T dir-type, -S dir-spec)',
     options: dataOpts,
     shortS: false,
     run: (v, io) => runIo(v, io, 'write', IoOpc.WRITE, 'write'),
   },
   {
     name: 'compare',
-    summary: 'Compare (-s, -c, -z, -d FILE or stdin)',
     options: dataOpts,
     shortS: false,
     run: (v, io) => runIo(v, io, 'compare', IoOpc.COMPARE, 'write'),
   },
   {
     name: 'write-zeroes',
-    summary: 'Write Zeroes (-s, -c, --deac, -p prinfo, -r ref-tag, --app-tag, -m app-tag-mask)',
     options: { ...blockOpts, ...piOpts, deac: { type: 'boolean', short: 'd' } },
     shortS: false,
     run: (v, io) =>
@@ -214,21 +208,18 @@ export const IO_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'write-uncor',
-    summary: 'Write Uncorrectable (-s, -c)',
     options: blockOpts,
     shortS: false,
     run: (v, io) => runIo(v, io, 'write-uncor', IoOpc.WRITE_UNCOR, 'none'),
   },
   {
     name: 'verify',
-    summary: 'Verify (-s, -c, -p prinfo, -r ref-tag, --app-tag, -m app-tag-mask)',
     options: { ...blockOpts, ...piOpts },
     shortS: false,
     run: (v, io) => runIo(v, io, 'verify', IoOpc.VERIFY, 'none'),
   },
   {
     name: 'dsm',
-    summary: 'Dataset Management (--slbs, --blocks, --ctx-attrs, --ad, --idw, --idr)',
     options: {
       slbs: { type: 'string', short: 's' },
       blocks: { type: 'string', short: 'b' },
@@ -266,7 +257,6 @@ export const IO_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'flush',
-    summary: 'Flush (--namespace-id; 0xffffffff = all)',
     options: {},
     shortS: true,
     async run(v, io) {

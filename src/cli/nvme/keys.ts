@@ -63,7 +63,6 @@ const keyringOptions = {
 
 export const genDhchapKeyCommand: NvmeSubcommand = {
   name: 'gen-dhchap-key',
-  summary: 'Generate a DH-HMAC-CHAP host key (DHHC-1) for in-band authentication',
   shortS: false,
   options: {
     secret: { type: 'string', short: 's' },
@@ -88,7 +87,6 @@ export const genDhchapKeyCommand: NvmeSubcommand = {
 
 export const checkDhchapKeyCommand: NvmeSubcommand = {
   name: 'check-dhchap-key',
-  summary: 'Check a DH-HMAC-CHAP key (DHHC-1 format, CRC)',
   shortS: true,
   options: { key: { type: 'string', short: 'k' } },
   run: (v: Values, io: CliIo) => {
@@ -103,7 +101,6 @@ export const checkDhchapKeyCommand: NvmeSubcommand = {
 
 export const genTlsKeyCommand: NvmeSubcommand = {
   name: 'gen-tls-key',
-  summary: 'Generate a TLS PSK in the NVMe PSK interchange format (NVMeTLSkey-1)',
   shortS: false,
   options: {
     secret: { type: 'string', short: 's' },
@@ -128,7 +125,6 @@ export const genTlsKeyCommand: NvmeSubcommand = {
 
 export const checkTlsKeyCommand: NvmeSubcommand = {
   name: 'check-tls-key',
-  summary: 'Check a TLS PSK and print its PSK identity for a host and subsystem',
   shortS: true,
   options: {
     keydata: { type: 'string', short: 'd' },

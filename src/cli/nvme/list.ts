@@ -99,7 +99,6 @@ function listTable(devices: readonly ListEntry[]): string {
 
 export const LIST_COMMAND: NvmeSubcommand = {
   name: 'list',
-  summary: 'list namespaces: of -n NQN, or of every subsystem the discovery log names',
   options: none,
   shortS: true,
   async run(v, io) {

@@ -179,7 +179,6 @@ const IEKEY = { type: 'boolean', short: 'i', description: 'ignore existing key' 
 export const MULTIHOST_COMMANDS: readonly NvmeSubcommand[] = [
   {
     name: 'ana-log',
-    summary: 'ANA log page 0Ch (-g/--groups: groups only)',
     options: { groups: { type: 'boolean', short: 'g', description: 'return ANA groups only' } },
     shortS: true,
     async run(v, io) {
@@ -229,7 +228,6 @@ export const MULTIHOST_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'resv-register',
-    summary: 'Reservation Register (-c/--crkey, -k/--nrkey, -r/--rrega, -p/--cptpl, -i/--iekey)',
     options: {
       crkey: { type: 'string', short: 'c', description: 'current reservation key' },
       nrkey: { type: 'string', short: 'k', description: 'new reservation key' },
@@ -251,7 +249,6 @@ export const MULTIHOST_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'resv-acquire',
-    summary: 'Reservation Acquire (-c/--crkey, -p/--prkey, --rtype, --racqa, -i/--iekey)',
     options: {
       crkey: { type: 'string', short: 'c', description: 'current reservation key' },
       prkey: { type: 'string', short: 'p', description: 'pre-empt reservation key' },
@@ -271,7 +268,6 @@ export const MULTIHOST_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'resv-release',
-    summary: 'Reservation Release (-c/--crkey, --rtype, --rrela, -i/--iekey)',
     options: {
       crkey: { type: 'string', short: 'c', description: 'current reservation key' },
       rtype: { type: 'string', short: 't', description: 'reservation type' },
@@ -291,7 +287,6 @@ export const MULTIHOST_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'resv-report',
-    summary: 'Reservation Report (-d/--numd, -e/--eds)',
     options: {
       numd: { type: 'string', short: 'd', description: 'number of dwords to transfer' },
       eds: { type: 'boolean', short: 'e', description: 'request extended data structure' },
@@ -323,8 +318,6 @@ export const MULTIHOST_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'create-ns',
-    summary:
-      'Namespace Management create (-s/--nsze, -c/--ncap, -f/--flbas, -d/--dps, -m/--nmic, --anagrp-id, -b/--block-size, -y/--csi)',
     options: {
       nsze: { type: 'string', short: 's', description: 'size of ns (NSZE)' },
       ncap: { type: 'string', short: 'c', description: 'capacity of ns (NCAP)' },
@@ -393,7 +386,6 @@ export const MULTIHOST_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'delete-ns',
-    summary: 'Namespace Management delete (--namespace-id; 0xffffffff: all created)',
     options: {},
     shortS: true,
     async run(v, io) {

@@ -99,7 +99,6 @@ function secondaryText(list: readonly SecondaryEntry[]): string {
 export const VIRT_COMMANDS: readonly NvmeSubcommand[] = [
   {
     name: 'virt-mgmt',
-    summary: 'Virtualization Management (--cntlid, --rt, --act, --nr)',
     options: {
       cntlid: { type: 'string', short: 'c' },
       rt: { type: 'string', short: 'r' },
@@ -128,7 +127,6 @@ export const VIRT_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'list-secondary',
-    summary: 'secondary controller list (Identify CNS 15h, --cntid, --num-entries)',
     options: {
       cntid: { type: 'string', short: 'c' },
       'num-entries': { type: 'string', short: 'e' },
@@ -166,7 +164,6 @@ export const VIRT_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'primary-ctrl-caps',
-    summary: 'primary controller capabilities (Identify CNS 14h, --cntlid)',
     options: { cntlid: { type: 'string', short: 'c' } },
     shortS: true,
     async run(v, io) {

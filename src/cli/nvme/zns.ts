@@ -92,7 +92,6 @@ function sendAction(
 ): NvmeSubcommand {
   return {
     name: `zns ${name}`,
-    summary: `Zone Management Send, ${name.replace('-zone', '')} (-s/--start-lba, --select-all)`,
     options: { ...mgmtOpts, ...extra },
     shortS: false,
     async run(v, io) {
@@ -123,7 +122,6 @@ function sendAction(
 export const ZNS_COMMANDS: readonly NvmeSubcommand[] = [
   {
     name: 'zns id-ctrl',
-    summary: 'ZNS Identify Controller (CNS 06h, CSI 02h)',
     options: {},
     shortS: true,
     async run(v, io) {
@@ -135,7 +133,6 @@ export const ZNS_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'zns id-ns',
-    summary: 'ZNS Identify Namespace (CNS 05h, CSI 02h; --namespace-id)',
     options: {},
     shortS: true,
     async run(v, io) {
@@ -163,7 +160,6 @@ export const ZNS_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'zns report-zones',
-    summary: 'Report Zones (-s/--start-lba, -d/--descs, -S/--state, -e/--extended, -p/--partial)',
     options: {
       'start-lba': { type: 'string', short: 's' },
       descs: { type: 'string', short: 'd' },
@@ -213,7 +209,6 @@ export const ZNS_COMMANDS: readonly NvmeSubcommand[] = [
   sendAction('offline-zone', 0x05),
   {
     name: 'zns set-zone-desc',
-    summary: 'Set Zone Descriptor Extension (-s/--start-lba, -d/--data FILE or stdin)',
     options: {
       'start-lba': { type: 'string', short: 's' },
       data: { type: 'string', short: 'd' },
@@ -248,7 +243,6 @@ export const ZNS_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'zns zone-append',
-    summary: 'Zone Append (-s/--zslba, -z/--data-size, -d/--data FILE or stdin, -f FUA)',
     options: {
       zslba: { type: 'string', short: 's' },
       'data-size': { type: 'string', short: 'z' },
@@ -295,7 +289,6 @@ export const ZNS_COMMANDS: readonly NvmeSubcommand[] = [
   },
   {
     name: 'zns changed-zone-list',
-    summary: 'Changed Zone List log (LID BFh, CSI 02h)',
     options: { rae: { type: 'boolean', short: 'r' } },
     shortS: true,
     async run(v, io) {
