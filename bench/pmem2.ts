@@ -15,9 +15,9 @@
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import koffi from 'koffi';
 import { Pmem2Config, Pmem2Map, Pmem2Source } from '../src/pmem2/index.js';
 import { measureFfiFloor } from './ffi-floor.js';
+import { threadCpuNs } from './sched.js';
 import { buildNativeBaseline, type NativeCase, type NativeSession } from './pmem2-native.js';
 
 const FILE_SIZE = 16 * 1024 * 1024;
@@ -101,25 +101,8 @@ function layout(size: number, mapSize: number): { stride: number; mask: number }
   return { stride, mask: slots - 1 };
 }
 
-/**
- * CPU time of this thread in ns, CLOCK_THREAD_CPUTIME_ID as the C side reads it, so that V8's
- * helper threads are not counted.
- */
-const cpuNow: () => number = (() => {
-  const libc = koffi.load('libc.so.6');
-  const ts = koffi.struct('pmem2_bench_timespec', { tv_sec: 'int64_t', tv_nsec: 'int64_t' });
-  const clockGettime = libc.func('int clock_gettime(int clk, _Out_ pmem2_bench_timespec *ts)') as (
-    clk: number,
-    out: { tv_sec: number; tv_nsec: number },
-  ) => number;
-  void ts;
-  const CLOCK_THREAD_CPUTIME_ID = 3;
-  const out = { tv_sec: 0, tv_nsec: 0 };
-  return () => {
-    clockGettime(CLOCK_THREAD_CPUTIME_ID, out);
-    return out.tv_sec * 1e9 + out.tv_nsec;
-  };
-})();
+/** CPU time of this thread in ns, CLOCK_THREAD_CPUTIME_ID as the C side reads it. */
+const cpuNow = threadCpuNs;
 
 function memcpyLoop(
   map: Pmem2Map,
