@@ -12,7 +12,7 @@
 // intervals (it can exceed them), so it only describes; it never decides. Where /proc is
 // missing every figure but wall is NaN and own is the wall time.
 
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import koffi from 'koffi';
 
 /** CPU time of the calling thread, ns (CLOCK_THREAD_CPUTIME_ID: V8's helper threads excluded). */
@@ -53,6 +53,38 @@ export const threadSwitches: () => { voluntary: number; involuntary: number } = 
     };
   };
 })();
+
+/**
+ * CPU time (user + system, ms) of the children this process has waited for, getrusage(2)
+ * RUSAGE_CHILDREN: the difference around one child's run is that child's CPU time.
+ */
+export const childrenCpuMs: () => number = (() => {
+  const libc = koffi.load('libc.so.6');
+  const getrusage = libc.func('int getrusage(int who, void *usage)') as (
+    who: number,
+    usage: Buffer,
+  ) => number;
+  const RUSAGE_CHILDREN = -1;
+  const buf = Buffer.alloc(144);
+  return () => {
+    getrusage(RUSAGE_CHILDREN, buf);
+    const tv = (at: number): number =>
+      Number(buf.readBigInt64LE(at)) * 1e3 + Number(buf.readBigInt64LE(at + 8)) / 1e3;
+    return tv(0) + tv(16);
+  };
+})();
+
+/**
+ * CPU time (ms) of the main thread of process `pid` so far, from /proc/PID/schedstat (exact
+ * while that thread sleeps, as an idle server does between commands); NaN without it.
+ */
+export function processMainCpuMs(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'latin1').split(' ')[0]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
 
 /**
  * CPU time of the calling thread and of the whole process, runqueue-wait time (ns) and context
