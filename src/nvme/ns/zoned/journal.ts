@@ -113,9 +113,8 @@ export class ZoneJournal {
   /** One zone's records, encoded here before their write(2). */
   readonly #scratch: Uint8Array;
   /**
-   * The file header, encoded once when the journal opens: the first change then only creates
-   * the file (encoding it there, cold code and the CRC, took most of the first write's 1–2 ms).
-   * Never modified (background writes hold it while they run).
+   * The file header, encoded once when the journal opens, so the first change only creates the
+   * file and writes. Never modified (background writes hold it while they run).
    */
   readonly #header: Uint8Array;
   /** The file was created or renamed since the folder was last fsync'ed. */
