@@ -2,8 +2,9 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeZoneDescriptor } from '../../nvme/ns/zoned/layout.js';
 import { ZoneState, ZoneTable } from '../../nvme/ns/zoned/state.js';
-import { writeU64le } from '../../util/bytes.js';
-import { toJsonU64, ZoneReport } from './zns-format.js';
+import fc from 'fast-check';
+import { readU64le, writeU64le } from '../../util/bytes.js';
+import { toJsonU64, ZoneReport, zoneStateName, zoneTypeName } from './zns-format.js';
 
 /** A Report Zones answer for the zones of `t` from `first`, with `ext` extension bytes each. */
 function report(t: ZoneTable, first: number, n: number, ext: number): Uint8Array {
@@ -81,4 +82,89 @@ it('ZoneReport takes no more descriptors than the header counts, the caller aske
   writeU64le(d, 0, 1n);
   assert.equal(new ZoneReport(0).add(d, 3), 1);
   assert.throws(() => new ZoneReport(0).lastSlba, /empty zone report/);
+});
+
+/** printf("%#-Nx") of a u64, written the plain way: the reference for the byte formatter. */
+const refHexCol = (v: bigint, width: number): string =>
+  (v === 0n ? '0' : `0x${v.toString(16)}`).padEnd(width);
+
+it('ZoneReport text and JSON match plain formatting for any descriptor bytes, across chunks', () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom(0, 64),
+      fc.array(fc.uint8Array({ minLength: 64, maxLength: 64 }), { minLength: 1, maxLength: 40 }),
+      fc.integer({ min: 1, max: 3 }),
+      (ext, descs, parts) => {
+        const entry = 64 + ext;
+        const r = new ZoneReport(ext);
+        const per = Math.ceil(descs.length / parts);
+        for (let p = 0; p * per < descs.length; p++) {
+          const mine = descs.slice(p * per, (p + 1) * per);
+          const d = new Uint8Array(64 + mine.length * entry);
+          writeU64le(d, 0, BigInt(mine.length));
+          mine.forEach((x, i) => {
+            d.set(x, 64 + i * entry);
+            if (ext > 0) d.fill(i & 0xff, 64 + i * entry + 64, 64 + (i + 1) * entry);
+          });
+          r.add(d, mine.length);
+        }
+        const u64 = (x: Uint8Array, at: number): bigint => readU64le(x, at);
+        const text = descs
+          .map(
+            (x) =>
+              `SLBA: ${refHexCol(u64(x, 16), 10)} WP: ${refHexCol(u64(x, 24), 10)} ` +
+              `Cap: ${refHexCol(u64(x, 8), 10)} State: ${refHexCol(BigInt(x[1]! & 0xf0), 4)} ` +
+              `Type: ${refHexCol(BigInt(x[0]!), 4)} Attrs: ${refHexCol(BigInt(x[2]!), 4)} ` +
+              `AttrsInfo: ${refHexCol(BigInt(x[3]!), 4)}\n`,
+          )
+          .join('');
+        assert.equal(
+          collect((o) => r.writeText(descs.length, o)),
+          `nr_zones: ${descs.length}\n${text}`,
+        );
+        const list = descs.map((x, i) => ({
+          slba: u64(x, 16),
+          wp: u64(x, 24),
+          cap: u64(x, 8),
+          state: zoneStateName(x[1]! >> 4),
+          type: zoneTypeName(x[0]!),
+          attrs: x[2]!,
+          ...(ext > 0
+            ? {
+                ext_data:
+                  (x[2]! & 0x80) !== 0
+                    ? Buffer.alloc(ext, (i % per) & 0xff).toString('hex')
+                    : 'Not valid',
+              }
+            : {}),
+        }));
+        assert.equal(
+          collect((o) => r.writeJson(descs.length, o)),
+          toJsonU64({ nr_zones: descs.length, zone_list: list }),
+        );
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+it('ZoneReport output longer than one chunk arrives whole and in order', () => {
+  const n = 6000; // ~740 KB of text, over the 512 KiB chunk
+  const d = new Uint8Array(64 + n * 64);
+  writeU64le(d, 0, BigInt(n));
+  for (let i = 0; i < n; i++) writeU64le(d, 64 + i * 64 + 16, BigInt(i) * 0x800n);
+  const r = new ZoneReport(0);
+  r.add(d, n);
+  const chunks: string[] = [];
+  r.writeText(n, (s) => chunks.push(s));
+  assert.ok(chunks.length >= 2, `${chunks.length} chunk(s)`);
+  const lines = chunks.join('').split('\n');
+  assert.equal(lines.length, n + 2);
+  assert.equal(
+    lines[n],
+    `SLBA: ${`0x${((n - 1) * 0x800).toString(16)}`.padEnd(10)} WP: 0          Cap: 0          ` +
+      'State: 0    Type: 0    Attrs: 0    AttrsInfo: 0   ',
+  );
+  const json = JSON.parse(collect((o) => r.writeJson(n, o))) as { zone_list: unknown[] };
+  assert.equal(json.zone_list.length, n);
 });

@@ -3,6 +3,7 @@
 // (`zone_list` entries and the normal-output line), formatted straight from the report bytes.
 
 import { readU16le, readU32le, readU64le, readU8 } from '../../util/bytes.js';
+import { AsciiOut, ascii } from './ascii-out.js';
 
 const STATE_NAMES: ReadonlyMap<number, string> = new Map([
   [0x1, 'EMPTY'],
@@ -72,33 +73,44 @@ export function decodeIdNsZoned(d: Uint8Array, nlbaf: number): IdNsZonedJson {
   };
 }
 
-/** printf("%#-10x"): 0x-prefixed hex left-justified in `width` columns ("0" without prefix). */
-function hexCol(n: number, width: number): string {
-  return (n === 0 ? '0' : `0x${n.toString(16)}`).padEnd(width);
-}
+/** Bytes per string handed to the output (one write each). */
+const CHUNK = 1 << 19;
 
-/** The same for the u64 at `at`, read as two halves (no bigint per field). */
-function hexCol64(d: Uint8Array, at: number, width: number): string {
-  const lo = readU32le(d, at);
-  const hi = readU32le(d, at + 4);
-  if (hi === 0) return hexCol(lo, width);
-  return `0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')}`.padEnd(width);
-}
+const TEXT = {
+  slba: ascii('SLBA: '),
+  wp: ascii(' WP: '),
+  cap: ascii(' Cap: '),
+  state: ascii(' State: '),
+  type: ascii(' Type: '),
+  attrs: ascii(' Attrs: '),
+  info: ascii(' AttrsInfo: '),
+  nl: ascii('\n'),
+};
+/** The longest text line: three 18-column u64 fields, four 4-column bytes and the labels. */
+const TEXT_LINE = 128;
 
-/** The u64 at `at` in decimal, exact above 2^53 (a Full zone's WP is 18446744073709551615). */
-function dec64(d: Uint8Array, at: number): string {
-  const hi = readU32le(d, at + 4);
-  if (hi < 0x20_0000) return String(hi * 2 ** 32 + readU32le(d, at));
-  return readU64le(d, at).toString();
-}
-
-/** Zones formatted per output chunk: large enough to amortise a write, small enough to stream. */
-const ZONES_PER_WRITE = 4096;
+const JSON_PARTS = {
+  first: ascii('\n    {\n      "slba": '),
+  next: ascii(',\n    {\n      "slba": '),
+  wp: ascii(',\n      "wp": '),
+  cap: ascii(',\n      "cap": '),
+  state: ascii(',\n      "state": "'),
+  type: ascii('",\n      "type": "'),
+  attrs: ascii('",\n      "attrs": '),
+  ext: ascii(',\n      "ext_data": "'),
+  notValid: ascii('Not valid'),
+  quote: ascii('"'),
+  end: ascii('\n    }'),
+};
+/** A JSON entry without its extension: labels, three 20-digit numbers, the names. */
+const JSON_ENTRY = 320;
+const STATE_BYTES = Array.from({ length: 16 }, (_, zs) => ascii(zoneStateName(zs)));
+const TYPE_BYTES = Array.from({ length: 256 }, (_, zt) => ascii(zoneTypeName(zt)));
 
 /**
  * The descriptors of one or more Report Zones answers, kept as the bytes the target sent and
- * formatted straight from them: 100,000 zones used to become 100,000 objects with bigints and a
- * JSON object each, and the garbage collector took most of the 3 s the command ran.
+ * formatted straight from them into ASCII bytes (ascii-out.ts): 100,000 zones used to become
+ * 100,000 objects with bigints and a JSON object each, then a handful of strings per line.
  */
 export class ZoneReport {
   readonly #extSize: number;
@@ -128,32 +140,37 @@ export class ZoneReport {
     return readU64le(last.d, 64 + (last.n - 1) * this.#entry + 16);
   }
 
-  *#descriptors(): Generator<{ d: Uint8Array; at: number }> {
-    for (const { d, n } of this.#chunks) {
-      for (let i = 0; i < n; i++) yield { d, at: 64 + i * this.#entry };
-    }
-  }
-
   /**
    * nvme-cli 2.3's normal output: `nr_zones: N`, then per zone the line it prints (measured in
    * the Linux guest): the raw ZS byte (state in bits 7:4) and ZT in hex, e.g.
    * `State: 0x10 Type: 0x2  Attrs: 0    AttrsInfo: 0   `.
    */
   writeText(total: number, out: (text: string) => void): void {
-    let lines: string[] = [`nr_zones: ${total}\n`];
-    for (const { d, at } of this.#descriptors()) {
-      lines.push(
-        `SLBA: ${hexCol64(d, at + 16, 10)} WP: ${hexCol64(d, at + 24, 10)} ` +
-          `Cap: ${hexCol64(d, at + 8, 10)} State: ${hexCol(readU8(d, at + 1) & 0xf0, 4)} ` +
-          `Type: ${hexCol(readU8(d, at), 4)} Attrs: ${hexCol(readU8(d, at + 2), 4)} ` +
-          `AttrsInfo: ${hexCol(readU8(d, at + 3), 4)}\n`,
-      );
-      if (lines.length >= ZONES_PER_WRITE) {
-        out(lines.join(''));
-        lines = [];
+    const w = new AsciiOut(out, CHUNK, TEXT_LINE);
+    w.text(`nr_zones: ${total}\n`);
+    const u64 = (d: Uint8Array, at: number): void =>
+      w.hexCol(readU32le(d, at), readU32le(d, at + 4), 10);
+    for (const { d, n } of this.#chunks) {
+      for (let i = 0, at = 64; i < n; i++, at += this.#entry) {
+        w.unit();
+        w.bytes(TEXT.slba);
+        u64(d, at + 16);
+        w.bytes(TEXT.wp);
+        u64(d, at + 24);
+        w.bytes(TEXT.cap);
+        u64(d, at + 8);
+        w.bytes(TEXT.state);
+        w.hexCol(d[at + 1]! & 0xf0, 0, 4);
+        w.bytes(TEXT.type);
+        w.hexCol(d[at]!, 0, 4);
+        w.bytes(TEXT.attrs);
+        w.hexCol(d[at + 2]!, 0, 4);
+        w.bytes(TEXT.info);
+        w.hexCol(d[at + 3]!, 0, 4);
+        w.bytes(TEXT.nl);
       }
     }
-    if (lines.length > 0) out(lines.join(''));
+    w.flush();
   }
 
   /**
@@ -166,32 +183,45 @@ export class ZoneReport {
       out(`${head}]\n}\n`);
       return;
     }
-    let parts: string[] = [head];
-    let sep = '\n';
-    for (const { d, at } of this.#descriptors()) {
-      const za = readU8(d, at + 2);
-      let ext = '';
-      if (this.#extSize > 0) {
-        const valid = (za & 0x80) !== 0;
-        const hex = valid
-          ? Buffer.from(d.buffer, d.byteOffset + at + 64, this.#extSize).toString('hex')
-          : 'Not valid';
-        ext = `,\n      "ext_data": "${hex}"`;
-      }
-      parts.push(
-        `${sep}    {\n      "slba": ${dec64(d, at + 16)},\n      "wp": ${dec64(d, at + 24)},\n` +
-          `      "cap": ${dec64(d, at + 8)},\n` +
-          `      "state": "${zoneStateName(readU8(d, at + 1) >> 4)}",\n` +
-          `      "type": "${zoneTypeName(readU8(d, at))}",\n      "attrs": ${za}${ext}\n    }`,
-      );
-      sep = ',\n';
-      if (parts.length >= ZONES_PER_WRITE) {
-        out(parts.join(''));
-        parts = [];
+    const ext = this.#extSize;
+    const w = new AsciiOut(out, CHUNK, JSON_ENTRY + 2 * ext);
+    w.text(head);
+    // The u64 at `at` in decimal, exact above 2^53 (a Full zone's WP is 18446744073709551615).
+    const u64 = (d: Uint8Array, at: number): void => {
+      const hi = readU32le(d, at + 4);
+      if (hi < 0x20_0000) w.dec(hi * 2 ** 32 + readU32le(d, at));
+      else w.text(readU64le(d, at).toString());
+    };
+    let sep = JSON_PARTS.first;
+    for (const { d, n } of this.#chunks) {
+      for (let i = 0, at = 64; i < n; i++, at += this.#entry) {
+        const za = d[at + 2]!;
+        w.unit();
+        w.bytes(sep);
+        sep = JSON_PARTS.next;
+        u64(d, at + 16);
+        w.bytes(JSON_PARTS.wp);
+        u64(d, at + 24);
+        w.bytes(JSON_PARTS.cap);
+        u64(d, at + 8);
+        w.bytes(JSON_PARTS.state);
+        w.bytes(STATE_BYTES[d[at + 1]! >> 4]!);
+        w.bytes(JSON_PARTS.type);
+        w.bytes(TYPE_BYTES[d[at]!]!);
+        w.bytes(JSON_PARTS.attrs);
+        w.dec(za);
+        if (ext > 0) {
+          w.bytes(JSON_PARTS.ext);
+          if ((za & 0x80) !== 0) w.hexBytes(d, at + 64, ext);
+          else w.bytes(JSON_PARTS.notValid);
+          w.bytes(JSON_PARTS.quote);
+        }
+        w.bytes(JSON_PARTS.end);
       }
     }
-    parts.push('\n  ]\n}\n');
-    out(parts.join(''));
+    w.unit();
+    w.text('\n  ]\n}\n');
+    w.flush();
   }
 }
 

@@ -11,7 +11,7 @@ import { isZero } from '../store.js';
 import { appendBlocks, appendHostBytes } from '../rw.js';
 import { then, type MaybePromise } from '../../../util/maybe.js';
 import {
-  encodeZoneDescriptor,
+  putZoneDescriptor,
   REPORT_HEADER_SIZE,
   ReportHeaderLayout,
   ZONE_DESCRIPTOR_SIZE,
@@ -218,17 +218,24 @@ export function zoneMgmtRecv(zns: ZonedNs, ctx: CommandContext): Completion {
   const entry = ZONE_DESCRIPTOR_SIZE + (zra === Zra.EXTENDED_REPORT ? extSize : 0);
   const room = Math.floor((len - REPORT_HEADER_SIZE) / entry);
   const buf = new Uint8Array(len);
+  // Straight from the table's rows (a view per zone cost ~1 µs each at 100,000 zones).
+  const t = zns.table;
+  const n = zns.nrZones;
   let matched = 0;
-  for (let i = z0.index; i < zns.nrZones; i++) {
-    const z = zns.table.zones[i]!;
-    if (want !== undefined && z.state !== want) continue;
+  for (let i = z0.index; i < n; i++) {
+    const state = t.stateOf(i);
+    if (want !== undefined && state !== want) continue;
     if (matched < room) {
       const at = REPORT_HEADER_SIZE + matched * entry;
-      encodeZoneDescriptor(z, buf, at);
-      if (entry > ZONE_DESCRIPTOR_SIZE && z.ext !== undefined) {
-        buf.set(z.ext, at + ZONE_DESCRIPTOR_SIZE);
-      }
+      const zslba = t.zslbaOf(i);
+      putZoneDescriptor(buf, at, state, t.zaOf(i), t.writeEndOf(i) - zslba, zslba, t.wpOf(i));
+      const ext = entry > ZONE_DESCRIPTOR_SIZE ? t.extOf(i) : undefined;
+      if (ext !== undefined) buf.set(ext, at + ZONE_DESCRIPTOR_SIZE);
     } else if (partial) {
+      break;
+    } else if (want === undefined) {
+      // Unfiltered: every zone left matches; NRZONES counts them all.
+      matched += n - i;
       break;
     }
     matched++;

@@ -112,6 +112,11 @@ export class ZoneJournal {
   #rows: ZoneRows | undefined;
   /** One zone's records, encoded here before their write(2). */
   readonly #scratch: Uint8Array;
+  /**
+   * The file header, encoded once when the journal opens, so the first change only creates the
+   * file and writes. Never modified (background writes hold it while they run).
+   */
+  readonly #header: Uint8Array;
   /** The file was created or renamed since the folder was last fsync'ed. */
   #dirDirty = false;
   #compaction: Compaction | undefined;
@@ -126,6 +131,7 @@ export class ZoneJournal {
     this.#fd = fd;
     this.#limit = Math.max(COMPACT_BYTES, 2 * size);
     this.#scratch = new Uint8Array(recordRoom(g.descrExtSize));
+    this.#header = encodeHeader(g);
   }
 
   /**
@@ -177,7 +183,7 @@ export class ZoneJournal {
     if (this.#fd === undefined) {
       // The first change: header and records in one write.
       const first = new Uint8Array(HEADER_SIZE + end);
-      first.set(encodeHeader(this.#geometry));
+      first.set(this.#header);
       first.set(rec, HEADER_SIZE);
       rec = first;
       this.#fd = openSync(this.file, 'w');
@@ -217,7 +223,7 @@ export class ZoneJournal {
         closed: false,
       };
       this.#compaction = c;
-      this.#write(c, encodeHeader(this.#geometry));
+      this.#write(c, this.#header);
       c.snapshot.bytes = HEADER_SIZE;
       const started = c;
       setImmediate(() => this.#step(started));
@@ -380,7 +386,7 @@ export class ZoneJournal {
     if (this.#closed) return;
     this.#stopCompaction();
     const g = this.#geometry;
-    const parts = [encodeHeader(g)];
+    const parts = [this.#header];
     const snap = new SnapshotWriter(g.descrExtSize, (b) => parts.push(b.slice()));
     for (const z of all) {
       const index = z.index;

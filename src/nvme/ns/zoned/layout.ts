@@ -7,7 +7,7 @@
 
 import { defineLayout } from '../../../util/layout.js';
 import { checkRange, writeU32le, writeU64le, writeU8 } from '../../../util/bytes.js';
-import { ZoneState, type Zone } from './state.js';
+import { ZoneState, type Zone, type ZoneStateValue } from './state.js';
 
 export const ZONE_DESCRIPTOR_SIZE = 64;
 export const REPORT_HEADER_SIZE = 64;
@@ -120,19 +120,34 @@ function putU64(buf: Uint8Array, off: number, v: number): void {
  */
 export function encodeZoneDescriptor(z: Zone, buf: Uint8Array, off: number): void {
   checkRange(buf, off, ZONE_DESCRIPTOR_SIZE);
-  const state = z.state;
+  buf.fill(0, off, off + ZONE_DESCRIPTOR_SIZE);
+  putZoneDescriptor(buf, off, z.state, z.za, z.zcap, z.zslba, z.wp);
+}
+
+/**
+ * The fields of a zone descriptor into `buf` at `off`, which must hold 64 zeroed bytes (Report
+ * Zones fills a fresh buffer straight from the zone table's rows, without a view per zone).
+ */
+export function putZoneDescriptor(
+  buf: Uint8Array,
+  off: number,
+  state: ZoneStateValue,
+  za: number,
+  zcap: number,
+  zslba: number,
+  wp: number,
+): void {
   const noWp =
     state === ZoneState.FULL || state === ZoneState.READ_ONLY || state === ZoneState.OFFLINE;
-  buf.fill(0, off, off + ZONE_DESCRIPTOR_SIZE);
   writeU8(buf, off + ZD.zt, ZONE_TYPE_SEQWRITE_REQ);
   writeU8(buf, off + ZD.zs, state << 4);
-  writeU8(buf, off + ZD.za, z.za);
-  putU64(buf, off + ZD.zcap, z.zcap);
-  putU64(buf, off + ZD.zslba, z.zslba);
+  writeU8(buf, off + ZD.za, za);
+  putU64(buf, off + ZD.zcap, zcap);
+  putU64(buf, off + ZD.zslba, zslba);
   if (noWp) {
     writeU32le(buf, off + ZD.wp, 0xffff_ffff);
     writeU32le(buf, off + ZD.wp + 4, 0xffff_ffff);
   } else {
-    putU64(buf, off + ZD.wp, z.wp);
+    putU64(buf, off + ZD.wp, wp);
   }
 }
