@@ -89,7 +89,8 @@ export class ControllerFigures {
 export function opcodeName(ctrl: Controller, admin: boolean, op: number): string {
   const hex = `0x${op.toString(16).padStart(2, '0')}`;
   if (!admin) return IO_COMMAND_NAMES.get(op) ?? `I/O ${hex}`;
-  const d = ctrl.type === 'discovery' ? discoveryCommand(op) : adminCommand(op, ctrl.transport, ctrl);
+  const d =
+    ctrl.type === 'discovery' ? discoveryCommand(op) : adminCommand(op, ctrl.transport, ctrl);
   return d?.name ?? `admin ${hex}`;
 }
 

@@ -10,7 +10,7 @@ import { PageFtl, type GcPolicy } from './ftl.js';
  * Fills a namespace of `blocks` × `ppb` pages at spare factor `sf` sequentially, then writes
  * uniform random single pages: `warm` × U to reach steady state, then `measure` × U counted.
  */
-export function steadyWaf(sf: number, gc: GcPolicy, blocks = 1024, ppb = 64): number {
+export function steadyWaf(sf: number, gc: GcPolicy, blocks = 512, ppb = 128): number {
   const user = Math.floor(blocks * ppb * (1 - sf));
   const ftl = new PageFtl({ blocks, pagesPerBlock: ppb, userPages: user, gc });
   const rng = new SeededRng(23);
@@ -78,7 +78,13 @@ test('trimmed pages are not copied by GC: trimming half the data lowers the WAF'
 
 test('streams keep data apart: separating a sequential stream from a random one lowers the WAF', () => {
   const run = (streams: number): PageFtl => {
-    const ftl = new PageFtl({ blocks: 256, pagesPerBlock: 32, userPages: 7000, gc: 'greedy', streams });
+    const ftl = new PageFtl({
+      blocks: 256,
+      pagesPerBlock: 32,
+      userPages: 7000,
+      gc: 'greedy',
+      streams,
+    });
     const rng = new SeededRng(9);
     const s1 = streams - 1;
     for (let p = 0; p < 7000; p++) ftl.write(p, p < 3500 ? 0 : s1);

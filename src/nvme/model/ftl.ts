@@ -53,6 +53,11 @@ export class PageFtl {
   readonly erases: Uint32Array;
   totalErases = 0;
   gcRuns = 0;
+  /** The highest erase count of any block. */
+  maxErases = 0;
+  /** Blocks erased at least `wearLimit` times (the rated P/E cycles; wear in ssd.ts). */
+  worn = 0;
+  #wearLimit = Infinity;
 
   readonly #reserve: number;
   readonly #l2p: Int32Array;
@@ -121,6 +126,16 @@ export class PageFtl {
   get spareBlocks(): number {
     return this.blocks - Math.ceil(this.userPages / this.pagesPerBlock);
   }
+  get wearLimit(): number {
+    return this.#wearLimit;
+  }
+  set wearLimit(n: number) {
+    this.#wearLimit = n;
+    let worn = 0;
+    for (const e of this.erases) if (e >= n) worn++;
+    this.worn = worn;
+  }
+
   /** Whether logical page `lpn` holds data (a read of it touches the media). */
   mapped(lpn: number): boolean {
     return this.#l2p[lpn]! >= 0;
@@ -224,7 +239,9 @@ export class PageFtl {
       this.#place(lpn, s);
     }
     this.#state[victim] = FREE;
-    this.erases[victim]!++;
+    const e = ++this.erases[victim]!;
+    if (e > this.maxErases) this.maxErases = e;
+    if (e === this.#wearLimit) this.worn++;
     this.totalErases++;
     this.work.erases++;
     this.#free[this.#freeCount++] = victim;

@@ -26,6 +26,7 @@ import { buildLbaFormats, defaultDiscardGranularity, isSupportedLbaSize } from '
 import type { NvmeSubsysConfig } from '../subsys/config.js';
 import { planNsFdp, type NsFdpPlan } from './fdp/plan.js';
 import { nvmeLevel } from '../spec/levels.js';
+import { parseModelProps } from '../model/params.js';
 
 /** NVME_MAX_NAMESPACES: NSIDs 1..256 (NN = 256). */
 export const MAX_NAMESPACES = 256;
@@ -250,6 +251,7 @@ export function checkNvmeNs(props: Props, id: string | undefined, ctx: PlanConte
     mcl: props.num('mcl'),
     msrc: props.num('msrc'),
     zoned,
+    model: parseModelProps(props.given, (name) => props.str(name)),
     nsze,
     compat: ctx.settings.compat,
   };

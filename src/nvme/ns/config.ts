@@ -5,6 +5,7 @@
 
 import type { Planned } from '../../machine/registry.js';
 import type { QemuCompat } from '../../config/component.js';
+import type { ModelParams } from '../model/params.js';
 
 export { UnsupportedConfigError } from './errors.js';
 
@@ -81,4 +82,6 @@ export interface NvmeNsConfig {
   readonly compat?: QemuCompat;
   /** The controller's `drive=` namespace (ctrl/legacy.ts), not an `nvme-ns` device. */
   readonly legacy?: boolean;
+  /** The device model (`x-model*` properties, model/params.ts); absent when none is given. */
+  readonly model?: ModelParams | undefined;
 }

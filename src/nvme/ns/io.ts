@@ -21,6 +21,7 @@ import type { NamespaceApi } from '../spec/namespace-api.js';
 import type { NsFdp } from './fdp/placement.js';
 import { attempt, then, walk, type MaybePromise } from '../../util/maybe.js';
 import type { LbaRange } from './ranges.js';
+import type { ModelTicket } from '../model/model.js';
 
 /** The namespace state the handlers work on. */
 export interface NsCore {
@@ -46,6 +47,8 @@ export interface NsCore {
   readonly fdp?: NsFdp | undefined;
   /** I/O Management MO 0 (no operation) succeeds without FDP (QEMU 10.0, spec/levels.ts). */
   readonly ioMgmtNoOp?: boolean;
+  /** The device model's ticket for this command (model/model.ts); absent with x-model=none. */
+  readonly model?: ModelTicket | undefined;
 }
 
 /** Copy limits and the guard format of the namespace (Identify NS MSSRL, MCL, MSRC; pif). */
@@ -126,6 +129,7 @@ export function readBlocks(
   nlb: number,
   into?: Uint8Array,
 ): MaybePromise<Blocks | number> {
+  core.model?.read(lba, nlb);
   const got = attempt(
     () => core.store.read(lba, nlb, into),
     () => Status.UNRECOVERED_READ,
@@ -160,6 +164,7 @@ export function storeBlocks(
 ): MaybePromise<number> {
   const n = data.length / core.geometry.lbaSize;
   const written = (): number => {
+    core.model?.program(lba, n);
     core.dealloc.remove(lba, lba + n);
     core.uncorrectable.remove(lba, lba + n);
     return Status.SUCCESS;
@@ -237,6 +242,7 @@ export function datasetManagement(core: NsCore, ctx: CommandContext): Completion
     if (nlb > core.geometry.dmrsl || slba + BigInt(nlb) > nsze) continue;
     const start = Number(slba);
     core.dealloc.add(start, start + nlb);
+    core.model?.trim(start, nlb);
     // A deallocated block holds no data, so it no longer holds an uncorrectable error either.
     core.uncorrectable.remove(start, start + nlb);
   }
