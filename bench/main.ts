@@ -8,6 +8,7 @@ import { znsBenchmark } from './zns.js';
 import { writeCacheBenchmark } from './write-cache.js';
 import { recordBenchmark } from './record.js';
 import { liveViewBenchmark } from './live-view.js';
+import { modelsBenchmark } from './models.js';
 import { statusLine } from '../src/memory/progress.js';
 
 export interface BenchResult {
@@ -52,6 +53,7 @@ export const BENCHMARKS: Benchmark[] = [
   writeCacheBenchmark,
   recordBenchmark,
   liveViewBenchmark,
+  modelsBenchmark,
 ];
 
 const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d });

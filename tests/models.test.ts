@@ -18,6 +18,7 @@ import { AdminOpc, IoOpc } from '../src/nvme/spec/opcodes.js';
 import { SeededRng } from '../src/util/rng.js';
 import type { Namespace } from '../src/nvme/ns/namespace.js';
 import { controllerOf, namespaceOf, tempDir } from './faults-harness.js';
+import { createMonitor } from '../src/monitor/index.js';
 
 const cleanups: (() => void)[] = [];
 const machines: Machine[] = [];
@@ -27,7 +28,7 @@ after(async () => {
 });
 
 /** A machine with controller `c` and namespace `ns1` (4 KiB blocks) with `model` properties. */
-async function rig(model: string, mib = 1): Promise<{ h: Host; ns: Namespace }> {
+async function rig(model: string, mib = 1): Promise<{ h: Host; ns: Namespace; m: Machine }> {
   registerAllTypes();
   const t = tempDir('models');
   cleanups.push(t.cleanup);
@@ -47,7 +48,7 @@ async function rig(model: string, mib = 1): Promise<{ h: Host; ns: Namespace }> 
   const h = new Host(controllerOf(m, 'c'));
   h.enable();
   await h.createIoQueues(1, 256);
-  return { h, ns: namespaceOf(m, 'ns1') };
+  return { h, ns: namespaceOf(m, 'ns1'), m };
 }
 
 const BUF = new Uint8Array(4096);
@@ -225,5 +226,45 @@ describe('wear', () => {
     assert.ok(warnedAt! >= first && warnedAt! <= first + 1, `warned at ${warnedAt} worn blocks`);
     // AEN: type SMART/health status (1), info "spare below threshold" (2), log page 02h.
     assert.equal(aen, 0x01 | (0x02 << 8) | (0x02 << 16));
+  });
+});
+
+describe('monitor', () => {
+  it('qom-set changes timing at run time, refuses geometry, and x-nvmemu-query-models reports', async () => {
+    const { h, m } = await rig(`x-model-preset=tlc-dc,x-model-t-read-us=0,${ZERO}`);
+    const mon = createMonitor(m, { quit: () => {}, version: 'test' });
+    const path = '/machine/peripheral/ns1';
+    assert.equal(await mon.execute('qom-get', { path, property: 'x-model' }), 'ssd');
+    assert.equal(await mon.execute('qom-get', { path, property: 'x-model-channels' }), 8);
+    await mon.execute('qom-set', { path, property: 'x-model-t-read-us', value: 250 });
+    assert.equal(await mon.execute('qom-get', { path, property: 'x-model-t-read-us' }), 250);
+    await assert.rejects(
+      mon.execute('qom-set', { path, property: 'x-model-dies', value: 2 }),
+      /x-model-dies is FTL geometry and cannot change at run time/,
+    );
+    await assert.rejects(
+      mon.execute('qom-set', { path, property: 'x-model-gc', value: 'lru' }),
+      /x-model-gc takes greedy, cost-benefit, not 'lru'/,
+    );
+    for (let i = 0; i < 64; i++) await io(h, IoOpc.WRITE, i);
+    await io(h, IoOpc.READ, 0);
+    const [f] = (await mon.execute('x-nvmemu-query-models', { id: 'ns1' })) as Record<
+      string,
+      unknown
+    >[];
+    assert.equal(f!.id, 'ns1');
+    assert.equal(f!.kind, 'ssd');
+    assert.equal(f!.hostPages, 64);
+    assert.equal(f!.waf, 1);
+    assert.equal(f!.commands, 65);
+    assert.equal(f!.maxLatencyUs, 250, 'the read took the time set at run time');
+    assert.equal(f!.percentageUsed, 0);
+    assert.equal(f!.availableSpare, 100);
+  });
+
+  it('bad properties are refused at start with the property named', async () => {
+    await assert.rejects(rig('x-model=fast'), /x-model takes none, fixed, ssd, not 'fast'/);
+    await assert.rejects(rig('x-model-spare=7%'), /x-model-spare takes a number from 0.001 to 0.9/);
+    await assert.rejects(rig('x-model-preset=ssd9'), /x-model-preset takes tlc-dc, zn540/);
   });
 });

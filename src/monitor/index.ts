@@ -13,6 +13,7 @@ import { memoryCommands } from './commands/memory.js';
 import { nvmeCommands } from './commands/nvme.js';
 import { nvmeTcpCommands, wireNvmeEvents } from './commands/nvme-tcp.js';
 import { nvmemuCommands } from './commands/nvmemu.js';
+import { modelCommands } from './commands/models.js';
 import { qomCommands } from './commands/qom.js';
 import { statsCommands } from './commands/stats.js';
 import { Hmp } from './hmp.js';
@@ -60,6 +61,7 @@ export const ALL_COMMANDS: readonly QmpCommand[] = [
   ...blockCommands,
   ...nvmemuCommands,
   ...nvmeCommands,
+  ...modelCommands,
   ...nvmeTcpCommands,
   ...statsCommands,
   ...pciCommands,
