@@ -115,3 +115,87 @@ test('a namespace too large for the model is refused with the numbers', () => {
     /at most 33554432 pages of 512 bytes; this namespace has 2147483648/,
   );
 });
+
+test('the endurance group log figures and SMART take the wear of modelled namespaces', async () => {
+  const { EnduranceGroupState } = await import('../subsys/endurance.js');
+  const { combineWear } = await import('./wear.js');
+  const wear = (pu: number, spare: number, warn: number) => ({
+    percentageUsed: pu,
+    availableSpare: spare,
+    availableSpareThreshold: 10,
+    criticalWarning: warn,
+    meanPe: pu * 30,
+    maxPe: pu * 31,
+    mediaBytesWritten: 3_000_000_000n,
+  });
+  const ns = (w: ReturnType<typeof wear> | undefined) => ({
+    wear: () => w,
+    smart: () => ({
+      bytesRead: 0n,
+      bytesWritten: 2_000_000_000n,
+      readCommands: 0n,
+      writeCommands: 1n,
+    }),
+  });
+  const all = [ns(wear(120, 40, 0)), ns(wear(90, 5, 1)), ns(undefined)];
+  const c = combineWear(all as never)!;
+  assert.deepEqual(
+    [c.percentageUsed, c.availableSpare, c.criticalWarning, c.mediaBytesWritten],
+    [120, 5, 1, 6_000_000_000n],
+  );
+  assert.equal(combineWear([ns(undefined)] as never), undefined);
+  const g = new EnduranceGroupState({
+    namespaces: new Map(all.map((n, i) => [i + 1, n])),
+  } as never);
+  const f = g.figures();
+  assert.equal(f.percentageUsed, 120);
+  assert.equal(f.availableSpare, 5);
+  assert.equal(f.availableSpareThreshold, 10);
+  assert.equal(f.criticalWarning, 1);
+  assert.equal(f.mediaUnitsWritten, 6n, 'media writes, in billions of bytes');
+  assert.equal(f.dataUnitsWritten, 6n, 'the host writes of the three namespaces');
+});
+
+test('a zone reset through the namespace erases the zone in the model', async () => {
+  const { tempZoned, exec, slbaDw } = await import('../ns/zoned/fixtures.js');
+  const { Zsa } = await import('../ns/zoned/commands.js');
+  const model = P({ channels: 1, dies: 2, pagesPerBlock: 4, tReadUs: 0, tProgUs: 0, tEraseUs: 0 });
+  const t = await tempZoned({}, { ns: { model } });
+  try {
+    const w = await exec(t, { opcode: IoOpc.WRITE, ...slbaDw(0), cdw12: 7 }, new Uint8Array(4096));
+    assert.equal(w.status, 0);
+    const s = t.ns.model!.ssd!;
+    assert.equal(s.hostPages, 1);
+    assert.equal(s.erases, 0);
+    const r = await exec(t, { opcode: IoOpc.ZONE_MGMT_SEND, ...slbaDw(0), cdw13: Zsa.RESET });
+    assert.equal(r.status, 0);
+    // 128 blocks of 512 bytes = 16 pages of 4 KiB = 4 erase blocks of 4 pages.
+    assert.equal(s.erases, 4);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('an FDP write (DTYPE 2) goes to the stream of its placement handle', async () => {
+  const { NsModel } = await import('./model.js');
+  const { makeCmd } = await import('../spec/command.js');
+  const m = new NsModel(P({ channels: 1, dies: 1, tReadUs: 0, tProgUs: 0, tEraseUs: 0 }), {
+    bytes: 1 << 20,
+    lbaSize: 4096,
+    streams: 2,
+  });
+  const fdp = { phs: [0, 1], group: { decodePid: (pid: number): [number, number] => [0, pid] } };
+  const placed = makeCmd({ opcode: IoOpc.WRITE, cdw12: 2 << 20, cdw13: 1 << 16 });
+  const plain = makeCmd({ opcode: IoOpc.WRITE });
+  m.ticket(placed, fdp).program(0, 1);
+  m.ticket(plain, fdp).program(1, 1);
+  m.ticket(placed, fdp).program(2, 2);
+  assert.deepEqual(
+    m.ssd!.streamPages().map((s) => s.host),
+    [1, 3],
+  );
+  assert.deepEqual(
+    m.figures().handles?.map((h) => h.handle),
+    [0, 1],
+  );
+});
