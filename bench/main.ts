@@ -9,6 +9,7 @@ import { writeCacheBenchmark } from './write-cache.js';
 import { recordBenchmark } from './record.js';
 import { liveViewBenchmark } from './live-view.js';
 import { startupBenchmark } from './startup.js';
+import { modelsBenchmark } from './models.js';
 import { statusLine } from '../src/memory/progress.js';
 
 export interface BenchResult {
@@ -54,6 +55,7 @@ export const BENCHMARKS: Benchmark[] = [
   recordBenchmark,
   liveViewBenchmark,
   startupBenchmark,
+  modelsBenchmark,
 ];
 
 const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d });

@@ -320,6 +320,7 @@ describe('QMP commands', () => {
       'x-nvmemu-query-badblocks',
       'x-nvmemu-query-faults',
       'x-nvmemu-query-media-errors',
+      'x-nvmemu-query-models',
       'x-nvmemu-query-nvme',
       'x-nvmemu-query-nvme-tcp',
       'x-nvmemu-query-record',

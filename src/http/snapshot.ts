@@ -23,6 +23,7 @@ import { readU16le, readU64le, readU8 } from '../util/bytes.js';
 import type {
   ControllerInfo,
   FdpInfo,
+  ModelInfo,
   NamespaceInfo,
   PmemInfo,
   QueueInfo,
@@ -249,6 +250,25 @@ export function namespaceInfo(
       writeCommands: num(s.writeCommands),
       bytesRead: num(s.bytesRead),
       bytesWritten: num(s.bytesWritten),
+    },
+    ...modelOf(ns),
+  };
+}
+
+/** The device model's few figures (the full set is x-nvmemu-query-models). */
+function modelOf(ns: Namespace): { model?: ModelInfo } {
+  const m = ns.model;
+  if (m === undefined) return {};
+  const f = m.figures();
+  return {
+    model: {
+      kind: f.kind,
+      waf: f.waf ?? null,
+      erases: f.erases ?? null,
+      percentageUsed: f.percentageUsed ?? null,
+      availableSpare: f.availableSpare ?? null,
+      meanLatencyUs: f.meanLatencyUs,
+      p99LatencyUs: f.p99LatencyUs,
     },
   };
 }

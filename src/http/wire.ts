@@ -99,6 +99,19 @@ export interface NamespaceInfo {
     readonly bytesRead: number;
     readonly bytesWritten: number;
   };
+  /** The device model's figures (docs/models.md), when the namespace has one. */
+  readonly model?: ModelInfo;
+}
+
+/** A modelled namespace's figures: kind, write amplification, wear, latency the model adds. */
+export interface ModelInfo {
+  readonly kind: string;
+  readonly waf: number | null;
+  readonly erases: number | null;
+  readonly percentageUsed: number | null;
+  readonly availableSpare: number | null;
+  readonly meanLatencyUs: number;
+  readonly p99LatencyUs: number;
 }
 
 export interface FdpInfo {

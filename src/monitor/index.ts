@@ -14,6 +14,7 @@ import { nvmeCommands } from './commands/nvme.js';
 import { nvmeTcpCommands, wireNvmeEvents } from './commands/nvme-tcp.js';
 import { nvmePathCommands } from './commands/nvme-paths.js';
 import { nvmemuCommands } from './commands/nvmemu.js';
+import { modelCommands } from './commands/models.js';
 import { qomCommands } from './commands/qom.js';
 import { statsCommands } from './commands/stats.js';
 import { Hmp } from './hmp.js';
@@ -61,6 +62,7 @@ export const ALL_COMMANDS: readonly QmpCommand[] = [
   ...blockCommands,
   ...nvmemuCommands,
   ...nvmeCommands,
+  ...modelCommands,
   ...nvmeTcpCommands,
   ...nvmePathCommands,
   ...statsCommands,

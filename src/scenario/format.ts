@@ -37,7 +37,14 @@ export interface Expect {
 }
 
 export type SmartField =
-  'critical-warning' | 'temperature' | 'power-cycles' | 'unsafe-shutdowns' | 'media-errors';
+  | 'critical-warning'
+  | 'temperature'
+  | 'power-cycles'
+  | 'unsafe-shutdowns'
+  | 'media-errors'
+  // A device model's wear (docs/models.md): SMART bytes 3 and 5.
+  | 'available-spare'
+  | 'percentage-used';
 
 export const SMART_FIELDS: readonly SmartField[] = [
   'critical-warning',
@@ -45,6 +52,8 @@ export const SMART_FIELDS: readonly SmartField[] = [
   'power-cycles',
   'unsafe-shutdowns',
   'media-errors',
+  'available-spare',
+  'percentage-used',
 ];
 
 export interface IoTarget {

@@ -356,6 +356,8 @@ export class ScenarioRun {
       'power-cycles': Number(readU64le(log, 112)),
       'unsafe-shutdowns': Number(readU64le(log, 144)),
       'media-errors': Number(readU64le(log, 160)),
+      'available-spare': log[3]!,
+      'percentage-used': log[5]!,
     };
     for (const [k, v] of Object.entries(x.smart ?? {})) {
       check(

@@ -44,6 +44,8 @@ const SMART = obj({
   'power-cycles': opt(int(0)),
   'unsafe-shutdowns': opt(int(0)),
   'media-errors': opt(int(0)),
+  'available-spare': opt(int(0)),
+  'percentage-used': opt(int(0)),
 });
 
 const EXPECT = obj({

@@ -4,7 +4,8 @@
 //   /machine/peripheral-anon/device[N]  devices without one
 // A bare id is accepted where it names exactly one object or device (QEMU's partial paths).
 // Values are the realized configuration; memory devices report their assigned addr/slot/size.
-// The only property QEMU changes at run time that nvmemu emulates is the nvme controller's
+// Properties that change at run time: the device model's `x-model*` of an nvme-ns (nvmemu,
+// docs/models.md) and, as in QEMU, the nvme controller's
 // `smart_critical_warning` (error injection, reference qemu-nvme.md §3.6).
 
 import { REDACTED } from '../../config/redact.js';
@@ -13,6 +14,7 @@ import type { Args } from '../args.js';
 import { genericError, QmpError } from '../errors.js';
 import { entries, resolvedProps, smartCriticalWarning, typeOf, type Entry } from '../inspect.js';
 import type { MachineView, QmpCommand } from '../monitor.js';
+import { modelQomGet, modelQomSet } from './models.js';
 
 type Node =
   | { kind: 'container'; path: string; children: { name: string; type: string }[] }
@@ -87,6 +89,9 @@ export function getProp(e: Entry, name: string): unknown {
     const v = smartCriticalWarning(e.component)?.get();
     if (v !== undefined) return v;
   }
+  // A device model's properties read their current value (they change at run time).
+  const model = modelQomGet(e.component, name);
+  if (model !== undefined) return model;
   const p = placement(e);
   if (p !== undefined) {
     const key = name === 'memaddr' ? 'addr' : name;
@@ -132,6 +137,8 @@ export function setProp(e: Entry, name: string, value: unknown): void {
     access.set(value);
     return;
   }
+  // The device model's `x-model*` properties of an nvme-ns (commands/models.ts).
+  if (modelQomSet(e.component, name, value)) return;
   if (e.plan.kind === 'device' && typeOf(e)?.schema.props.some((d) => d.name === name)) {
     throw genericError(
       `Attempt to set property '${name}' on device '${e.plan.id ?? '(null)'}' (type '${t}') after it was realized`,

@@ -7,6 +7,7 @@ import { ByteWriter } from '../../util/bytes.js';
 import type { NamespaceApi } from '../spec/namespace-api.js';
 import { AerType, type AerState } from './aer.js';
 import type { Features } from './features-state.js';
+import { combineWear } from '../model/wear.js';
 
 export const SmartWarn = {
   SPARE: 0x01,
@@ -82,6 +83,11 @@ export class SmartState {
     }
   }
 
+  /** New wear warning bits of a modelled namespace: the event of each (docs/models.md). */
+  wearWarning(bits: number): void {
+    for (let bit = 1; bit <= 0x20; bit <<= 1) if ((bits & bit) !== 0) this.event(bit);
+  }
+
   /** nvme_smart_event: only events enabled in AEC bits 7:0 are reported. */
   event(bit: number): void {
     if ((this.features.asyncEventConfig & 0xff & bit) === 0) return;
@@ -130,10 +136,21 @@ export class SmartState {
     const units = (bytes: bigint): bigint => ((bytes >> 9n) + 999n) / 1000n;
     const hours =
       (k.powerOnMs + BigInt(Math.max(0, Math.floor(nowMs - this.startMs)))) / 3_600_000n;
+    // A device model's wear (docs/models.md): its warning bits, spare and percentage used.
+    const wear = combineWear(namespaces);
     const w = new ByteWriter(SMART_LOG_SIZE);
-    w.u8(this.criticalWarning | (this.temperatureExceeded ? SmartWarn.TEMPERATURE : 0));
+    w.u8(
+      this.criticalWarning |
+        (this.temperatureExceeded ? SmartWarn.TEMPERATURE : 0) |
+        (wear?.criticalWarning ?? 0),
+    );
     w.u16le(this.temperature);
-    // Available spare, spare threshold, percentage used: 0 in QEMU 7.2.
+    // Available spare, spare threshold, percentage used (255 at most): 0 in QEMU 7.2.
+    if (wear !== undefined) {
+      w.u8(wear.availableSpare);
+      w.u8(wear.availableSpareThreshold);
+      w.u8(Math.min(255, wear.percentageUsed));
+    }
     w.offset = 32;
     const u128 = (v: bigint): void => {
       w.u64le(v & 0xffff_ffff_ffff_ffffn);

@@ -313,10 +313,16 @@ export abstract class ControllerState implements ControllerView, SubsysControlle
 
   attachNamespace(ns: NamespaceApi): void {
     this.namespaces.set(ns.nsid, ns);
+    // A device model's wear warnings raise this controller's SMART event (docs/models.md).
+    const unwatch = ns.watchWear?.((bits) => this.smart.wearWarning(bits));
+    if (unwatch !== undefined) this.#unwatchWear.set(ns.nsid, unwatch);
   }
   detachNamespace(nsid: number): void {
     this.namespaces.delete(nsid);
+    this.#unwatchWear.get(nsid)?.();
+    this.#unwatchWear.delete(nsid);
   }
+  readonly #unwatchWear = new Map<number, () => void>();
   isAttached(nsid: number): boolean {
     return this.namespaces.has(nsid);
   }

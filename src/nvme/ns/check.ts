@@ -27,6 +27,7 @@ import type { NvmeSubsysConfig } from '../subsys/config.js';
 import { planNsFdp, type NsFdpPlan } from './fdp/plan.js';
 import { nvmeLevel } from '../spec/levels.js';
 import { ANAGRPMAX } from '../spec/ana.js';
+import { parseModelProps } from '../model/params.js';
 
 /** NVME_MAX_NAMESPACES: NSIDs 1..256 (NN = 256). */
 export const MAX_NAMESPACES = 256;
@@ -259,6 +260,7 @@ export function checkNvmeNs(props: Props, id: string | undefined, ctx: PlanConte
     mcl: props.num('mcl'),
     msrc: props.num('msrc'),
     zoned,
+    model: parseModelProps(props.given, (name) => props.str(name)),
     nsze,
     compat: ctx.settings.compat,
     ...(anagrpid !== 0 ? { anagrpid } : {}),

@@ -5,6 +5,7 @@
 
 import type { Planned } from '../../machine/registry.js';
 import type { QemuCompat } from '../../config/component.js';
+import type { ModelParams } from '../model/params.js';
 
 export { UnsupportedConfigError } from './errors.js';
 
@@ -91,4 +92,6 @@ export interface NvmeNsConfig {
    * only this process would know is not kept (ns/io.ts NsCore.sharedImage).
    */
   readonly sharedImage?: boolean;
+  /** The device model (`x-model*` properties, model/params.ts); absent when none is given. */
+  readonly model?: ModelParams | undefined;
 }

@@ -22,6 +22,7 @@ import type { NsFdp } from './fdp/placement.js';
 import { attempt, then, walk, type MaybePromise } from '../../util/maybe.js';
 import type { LbaRange } from './ranges.js';
 import type { Reservations } from './resv/reservations.js';
+import type { ModelTicket } from '../model/model.js';
 
 /** The namespace state the handlers work on. */
 export interface NsCore {
@@ -55,6 +56,8 @@ export interface NsCore {
   readonly sharedImage?: boolean;
   /** The namespace's reservations (resv/): the reservation commands work on them. */
   readonly resv?: Reservations | undefined;
+  /** The device model's ticket for this command (model/model.ts); absent with x-model=none. */
+  readonly model?: ModelTicket | undefined;
 }
 
 /** Copy limits and the guard format of the namespace (Identify NS MSSRL, MCL, MSRC; pif). */
@@ -135,6 +138,7 @@ export function readBlocks(
   nlb: number,
   into?: Uint8Array,
 ): MaybePromise<Blocks | number> {
+  core.model?.read(lba, nlb);
   const got = attempt(
     () => core.store.read(lba, nlb, into),
     () => Status.UNRECOVERED_READ,
@@ -169,6 +173,7 @@ export function storeBlocks(
 ): MaybePromise<number> {
   const n = data.length / core.geometry.lbaSize;
   const written = (): number => {
+    core.model?.program(lba, n);
     core.dealloc.remove(lba, lba + n);
     core.uncorrectable.remove(lba, lba + n);
     return Status.SUCCESS;
@@ -251,6 +256,7 @@ export function datasetManagement(core: NsCore, ctx: CommandContext): MaybePromi
   if (core.sharedImage === true) return zeroRanges(core, ranges);
   for (const r of ranges) {
     core.dealloc.add(r.start, r.end);
+    core.model?.trim(r.start, r.end - r.start);
     // A deallocated block holds no data, so it no longer holds an uncorrectable error either.
     core.uncorrectable.remove(r.start, r.end);
   }

@@ -42,6 +42,10 @@ import { ioMgmtRecv, ioMgmtSend, NsFdp } from './fdp/placement.js';
 import type { NsFdpPlan } from './fdp/plan.js';
 import { RESCAP, Reservations } from './resv/reservations.js';
 import { resvAcquire, resvRegister, resvRelease, resvReport } from './resv/commands.js';
+import { NsModel, type ModelTicket } from '../model/model.js';
+import { DEFAULT_PARAMS, type ModelParams } from '../model/params.js';
+import type { Wear } from '../model/ssd.js';
+import { ConfigError } from '../../config/errors.js';
 
 export interface NamespaceOptions {
   /**
@@ -178,6 +182,54 @@ export class Namespace implements NamespaceApi, Component {
     this.dulbeCapable =
       cfg.sharedImage !== true &&
       (this.#zoned === undefined || granularity === 0 || this.#zoned.zsze % granularity === 0);
+    if (cfg.model !== undefined) this.#model = this.#newModel(cfg.model);
+  }
+
+  // ---- The device model (model/, docs/models.md) ----------------------------------------------
+
+  /** Absent until an `x-model*` property is given (on the command line or by qom-set). */
+  #model: NsModel | undefined;
+  readonly #wearWatchers = new Set<(bits: number) => void>();
+
+  #newModel(params: ModelParams): NsModel {
+    try {
+      return new NsModel(
+        params,
+        {
+          bytes: Number(this.sizeBlocks) * this.lbaSize,
+          lbaSize: this.lbaSize,
+          zoneBlocks: this.#zoned?.zsze,
+          streams: this.fdp?.phs.length ?? 1,
+        },
+        (bits) => this.#wearWatchers.forEach((fn) => fn(bits)),
+      );
+    } catch (e) {
+      if (e instanceof RangeError) throw new ConfigError(e.message, 'x-model');
+      throw e;
+    }
+  }
+
+  /** The device model, when one was configured. */
+  get model(): NsModel | undefined {
+    return this.#model;
+  }
+
+  /** qom-set of an `x-model*` property: creates the model on first use. */
+  setModelProp(prop: string, value: string | number | boolean): void {
+    const m = this.#model ?? this.#newModel(DEFAULT_PARAMS);
+    m.set(prop, value);
+    this.#model = m;
+  }
+
+  /** Wear of the modelled media (SMART, log 09h), when the model is `ssd`. */
+  wear(): Wear | undefined {
+    return this.#model?.wear();
+  }
+
+  /** Calls `fn` with new wear critical warning bits; returns the unsubscribe. */
+  watchWear(fn: (bits: number) => void): () => void {
+    this.#wearWatchers.add(fn);
+    return () => void this.#wearWatchers.delete(fn);
   }
 
   /** Injected media errors (monitor x-nvmemu-inject-media-error; see media-faults.ts). */
@@ -327,7 +379,9 @@ export class Namespace implements NamespaceApi, Component {
    * once when nothing in the command has to wait (util/maybe.ts).
    */
   execute(ctx: CommandContext): MaybePromise<Completion> {
-    const running = this.#dispatch(ctx);
+    const m = this.#model;
+    const running =
+      m === undefined || !m.active ? this.#dispatch(ctx, undefined) : this.#modelled(m, ctx);
     if (running instanceof Promise) {
       this.#inflight.add(running);
       const settled = (): void => void this.#inflight.delete(running);
@@ -336,7 +390,13 @@ export class Namespace implements NamespaceApi, Component {
     return running;
   }
 
-  #dispatch(ctx: CommandContext): MaybePromise<Completion> {
+  /** The command with a model ticket; its completion waits for the model's time. */
+  #modelled(m: NsModel, ctx: CommandContext): MaybePromise<Completion> {
+    const ticket = m.ticket(ctx.cmd, this.fdp);
+    return m.complete(ticket, ctx.cmd.opcode, this.#dispatch(ctx, ticket));
+  }
+
+  #dispatch(ctx: CommandContext, ticket: ModelTicket | undefined): MaybePromise<Completion> {
     if (this.#closed) return { status: Status.INTERNAL_DEVICE_ERROR };
     if (this.#formatting) return { status: Status.FORMAT_IN_PROGRESS };
     if (ctx.cmd.fuse !== 0) return { status: Status.INVALID_FIELD };
@@ -347,10 +407,10 @@ export class Namespace implements NamespaceApi, Component {
     const zns = this.#zoned;
     const zoned =
       zns !== undefined && css === CSS_ALL ? ZONED_HANDLERS.get(ctx.cmd.opcode) : undefined;
-    if (zoned !== undefined) return zoned(zns!, this.#core(), ctx);
+    if (zoned !== undefined) return zoned(zns!, this.#core(ticket), ctx);
     const handler = this.#handler(ctx.cmd.opcode);
     if (handler === undefined) return { status: withDnr(Status.INVALID_OPCODE) };
-    return handler(this.#core(), ctx);
+    return handler(this.#core(ticket), ctx);
   }
 
   transferLength(cmd: NvmeCmd): { readonly data: number; readonly meta: number } | undefined {
@@ -402,10 +462,10 @@ export class Namespace implements NamespaceApi, Component {
 
   /** The I/O state handlers work on (also the source side of a cross-namespace Copy). */
   ioCore(): io.NsCore {
-    return this.#core();
+    return this.#core(undefined);
   }
 
-  #core(): io.NsCore {
+  #core(model: ModelTicket | undefined): io.NsCore {
     // One object literal per command (spreads of optional parts cost more than the command).
     const zoned = this.#zoned;
     return {
@@ -426,6 +486,7 @@ export class Namespace implements NamespaceApi, Component {
       ioMgmtNoOp: this.level.ioMgmtNoOpWithoutFdp,
       resv: this.reservations,
       sharedImage: this.config.sharedImage === true,
+      model,
     };
   }
 
@@ -472,6 +533,7 @@ export class Namespace implements NamespaceApi, Component {
     this.#store.geometry = this.#computeGeometry(this.#store.drive.size);
     this.#dealloc.clear();
     this.#uncorrectable.clear();
+    this.#model?.format();
     return { status: Status.SUCCESS };
   }
 

@@ -9,6 +9,7 @@
 
 import type { PropDef, TypeSchema } from '../../config/schema.js';
 import { BLOCK_PROPS } from '../../block/props.js';
+import { MODEL_PROPS } from '../model/params.js';
 
 const u8 = { kind: 'uint', bits: 8 } as const;
 const u16 = { kind: 'uint', bits: 16 } as const;
@@ -69,6 +70,8 @@ export const NVME_NS_PROPS: readonly PropDef[] = Object.freeze([
     default: true,
     description: 'keep zone state in <image>.zones across restarts (nvmemu)',
   },
+  // nvmemu extension: the device model (timing, FTL, wear; docs/models.md).
+  ...MODEL_PROPS,
 ]);
 
 export const nvmeNsSchema: TypeSchema = {

@@ -414,6 +414,8 @@ export function writeZeroes(core: NsCore, ctx: CommandContext): MaybePromise<Com
     if ((ctx.cmd.cdw12 & DEAC) !== 0 && core.sharedImage !== true) {
       core.dealloc.add(slba, slba + r.nlb);
     } else core.dealloc.remove(slba, slba + r.nlb);
+    // The device model keeps no flash pages for zeroes (docs/models.md).
+    core.model?.trim(slba, r.nlb);
     core.uncorrectable.remove(slba, slba + r.nlb);
     core.fdp?.onWrite(ctx, r.nlb);
     if ((ctx.cmd.cdw12 & io.FUA) === 0 && core.writeCache) return OK;

@@ -117,6 +117,10 @@ export interface NamespaceApi {
 
   /** SMART/Health accounting (reference §3.4 LID 02h). */
   smart(): NsSmartCounters;
+  /** Wear of the media behind the namespace, when a device model gives one (docs/models.md). */
+  wear?(): NsWear | undefined;
+  /** Calls `fn` with wear critical warning bits as they appear; returns the unsubscribe. */
+  watchWear?(fn: (bits: number) => void): () => void;
 
   /** Makes written data durable (Flush, write cache disable, shutdown). Rejects on I/O error. */
   flush(): Promise<void>;
@@ -169,4 +173,16 @@ export interface CommandContext {
   readonly meta?: HostData;
   readonly sqid: number;
   readonly ctrl: ControllerView;
+}
+
+/** Wear figures of a modelled namespace (SMART bytes 0, 3-5; log 09h), model/ssd.ts. */
+export interface NsWear {
+  readonly percentageUsed: number;
+  readonly availableSpare: number;
+  readonly availableSpareThreshold: number;
+  /** SMART critical warning bits the wear sets (bit 0: spare below threshold). */
+  readonly criticalWarning: number;
+  readonly meanPe: number;
+  readonly maxPe: number;
+  readonly mediaBytesWritten: bigint;
 }

@@ -14,6 +14,7 @@
 import type { NamespaceApi } from '../spec/namespace-api.js';
 import type { NvmeLevel } from '../spec/levels.js';
 import type { Subsystem } from './subsystem.js';
+import { combineWear } from '../model/wear.js';
 
 /** The endurance group's one identifier (QEMU: ENDGIDMAX 1). */
 export const ENDGID = 1;
@@ -94,15 +95,17 @@ export class EnduranceGroupState {
    */
   figures(): EnduranceFigures {
     const t = this.totals();
+    // A device model's wear (docs/models.md): spare, percentage used, media writes.
+    const wear = combineWear(this.namespaces());
     const base: EnduranceFigures = {
-      criticalWarning: 0,
-      availableSpare: 0,
-      availableSpareThreshold: 0,
-      percentageUsed: 0,
+      criticalWarning: wear?.criticalWarning ?? 0,
+      availableSpare: wear?.availableSpare ?? 0,
+      availableSpareThreshold: wear?.availableSpareThreshold ?? 0,
+      percentageUsed: Math.min(255, wear?.percentageUsed ?? 0),
       enduranceEstimate: 0n,
       dataUnitsRead: t.bytesRead / BILLION,
       dataUnitsWritten: t.bytesWritten / BILLION,
-      mediaUnitsWritten: t.bytesWritten / BILLION,
+      mediaUnitsWritten: (wear?.mediaBytesWritten ?? t.bytesWritten) / BILLION,
       hostReadCommands: t.readCommands,
       hostWriteCommands: t.writeCommands,
       mediaErrors: 0n,

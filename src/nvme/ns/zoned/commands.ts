@@ -103,6 +103,7 @@ async function reset(zns: ZonedNs, core: NsCore, z: Zone): Promise<number> {
   if (s !== Status.SUCCESS || z.state === ZoneState.EMPTY) return s;
   try {
     await zeroZone(zns, core, z);
+    core.model?.resetZone(z.zslba); // the device model: a reset erases the zone's blocks
   } catch {
     return Status.WRITE_FAULT;
   }
