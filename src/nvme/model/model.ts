@@ -215,7 +215,9 @@ export class NsModel {
       end = t.end;
       this.#checkWear();
     }
-    this.latency.add(end - t.start, end);
+    // Whole nanoseconds: start is a large float, so end - start carries rounding (4000 µs read
+    // back as 4000.00000000006); every modelled time is a whole number of ns.
+    this.latency.add(Math.round(end - t.start), end);
     if (end <= t.start) return result;
     if (result instanceof Promise) return result.then((c) => deadlines.at(end, c));
     return deadlines.at(end, result);
