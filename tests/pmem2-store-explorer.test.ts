@@ -8,9 +8,7 @@ import { describe, it, after } from 'node:test';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { Pmem2Config } from '../src/pmem2/config.js';
 import { Pmem2Map } from '../src/pmem2/map.js';
-import { Pmem2Source } from '../src/pmem2/source.js';
 import {
   crashImage,
   exploreTrace,
@@ -20,34 +18,16 @@ import {
   type ReorderEngine,
 } from '../src/pmem2/explore-stores.js';
 import { exploreStores, traceStores } from '../src/pmem2/cross-media.js';
-import { readU64le, writeU64le } from '../src/util/bytes.js';
+import { readU64le } from '../src/util/bytes.js';
 import { NvmeDevice } from '../src/nvme/index.js';
 import { Host } from '../src/nvme/pci/local-host.js';
 import { IoOpc } from '../src/nvme/spec/opcodes.js';
 import { trackWrites } from '../src/faults/power-cut.js';
 import { nvmeMachine, tempDir } from './faults-harness.js';
+import { checkRecord, DATA, simMap, u64 } from './support/pmem2-record.js';
 
-const u64 = (v: number): Uint8Array => {
-  const b = new Uint8Array(8);
-  writeU64le(b, 0, BigInt(v));
-  return b;
-};
 /** Anonymous maps are BYTE (eADR) maps: the tests name the model they mean. */
 const CL = { model: 'cacheline' } as const;
-const DATA = Uint8Array.from({ length: 64 }, (_, i) => 0xa0 + (i % 16));
-
-function simMap(): Pmem2Map {
-  const cfg = new Pmem2Config().setRequiredStoreGranularity(0).setPowerFailSimulation(true);
-  return Pmem2Map.create(cfg, Pmem2Source.fromAnon(4096));
-}
-
-/** The data record at 64 must be whole once the flag at 0 says so. */
-function checkRecord(v: CrashView): string | undefined {
-  if (readU64le(v.pmem, 0) !== 1n) return undefined;
-  return v.pmem.subarray(64, 128).every((b, i) => b === DATA[i])
-    ? undefined
-    : 'flag set, record not durable';
-}
 
 /** Same, with an 8-byte record at 8 in the flag's own cache line. */
 function checkSameLine(v: CrashView): string | undefined {

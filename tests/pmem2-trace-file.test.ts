@@ -8,9 +8,6 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { Pmem2Config } from '../src/pmem2/config.js';
-import { Pmem2Map } from '../src/pmem2/map.js';
-import { Pmem2Source } from '../src/pmem2/source.js';
 import { crashImage, exploreTrace, type CrashView } from '../src/pmem2/explore-stores.js';
 import { exploreStores } from '../src/pmem2/cross-media.js';
 import {
@@ -18,31 +15,13 @@ import {
   parseCounterexampleFile,
   TraceFileError,
 } from '../src/pmem2/trace-file.js';
-import { readU64le, writeU64le } from '../src/util/bytes.js';
+import { readU64le } from '../src/util/bytes.js';
 import { NvmeDevice } from '../src/nvme/index.js';
 import { Host } from '../src/nvme/pci/local-host.js';
 import { IoOpc } from '../src/nvme/spec/opcodes.js';
 import { trackWrites } from '../src/faults/power-cut.js';
 import { nvmeMachine, tempDir } from './faults-harness.js';
-
-const u64 = (v: number): Uint8Array => {
-  const b = new Uint8Array(8);
-  writeU64le(b, 0, BigInt(v));
-  return b;
-};
-const DATA = Uint8Array.from({ length: 64 }, (_, i) => 0xa0 + (i % 16));
-
-function simMap(): Pmem2Map {
-  const cfg = new Pmem2Config().setRequiredStoreGranularity(0).setPowerFailSimulation(true);
-  return Pmem2Map.create(cfg, Pmem2Source.fromAnon(4096));
-}
-
-function checkRecord(v: CrashView): string | undefined {
-  if (readU64le(v.pmem, 0) !== 1n) return undefined;
-  return v.pmem.subarray(64, 128).every((b, i) => b === DATA[i])
-    ? undefined
-    : 'flag set, record not durable';
-}
+import { checkRecord, DATA, simMap, u64 } from './support/pmem2-record.js';
 
 describe('counterexample files', () => {
   const t = tempDir('cxfile');
