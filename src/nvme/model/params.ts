@@ -58,46 +58,34 @@ export const DEFAULT_PARAMS: ModelParams = {
   spareThreshold: 10,
 };
 
+/** Typical 3D TLC flash behind 8 channels × 4 dies, ~7% spare, 3000 rated P/E cycles. */
+const TLC_FLASH: Partial<ModelParams> = {
+  kind: 'ssd',
+  channels: 8,
+  dies: 4,
+  planes: 4,
+  pagesPerBlock: 256,
+  pageSize: 4096,
+  tReadUs: 60,
+  tProgUs: 700,
+  tEraseUs: 3500,
+  channelMBps: 1200,
+  spare: 0.07,
+  gc: 'greedy',
+  peCycles: 3000,
+  spareThreshold: 10,
+};
+
 /**
  * Drive shapes (docs/models.md "Presets" gives the sources). They are shapes for experiments,
  * not any product's measured behaviour.
  */
 export const PRESETS: Readonly<Record<string, Partial<ModelParams>>> = {
-  // A TLC datacenter drive: 8 channels × 4 dies, typical 3D TLC page timings, ~7% spare
-  // (read-intensive, 1 DWPD class), 3000 rated P/E cycles.
-  'tlc-dc': {
-    kind: 'ssd',
-    channels: 8,
-    dies: 4,
-    planes: 4,
-    pagesPerBlock: 256,
-    pageSize: 4096,
-    tReadUs: 60,
-    tProgUs: 700,
-    tEraseUs: 3500,
-    channelMBps: 1200,
-    spare: 0.07,
-    gc: 'greedy',
-    peCycles: 3000,
-    spareThreshold: 10,
-  },
-  // A ZN540-like zoned drive: TLC timings; a zone reset erases its blocks; no device GC.
-  zn540: {
-    kind: 'ssd',
-    channels: 8,
-    dies: 4,
-    planes: 4,
-    pagesPerBlock: 256,
-    pageSize: 4096,
-    tReadUs: 60,
-    tProgUs: 700,
-    tEraseUs: 3500,
-    channelMBps: 1200,
-    spare: 0.07,
-    gc: 'greedy',
-    peCycles: 3000,
-    spareThreshold: 10,
-  },
+  // A TLC datacenter drive (read-intensive, 1 DWPD class).
+  'tlc-dc': TLC_FLASH,
+  // A ZN540-like zoned drive: the same flash; on a zoned namespace a zone reset erases its
+  // blocks and there is no device GC (the zone geometry comes from the nvme-ns properties).
+  zn540: TLC_FLASH,
 };
 
 type Key = Exclude<keyof ModelParams, never>;
