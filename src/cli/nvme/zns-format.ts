@@ -3,7 +3,7 @@
 // (`zone_list` entries and the normal-output line), formatted straight from the report bytes.
 
 import { readU16le, readU32le, readU64le, readU8 } from '../../util/bytes.js';
-import { AsciiOut, ascii } from './ascii-out.js';
+import { ascii, jsonEntries, JSON_ENTRY, textLines, type ZoneNames } from './zone-lines.js';
 
 const STATE_NAMES: ReadonlyMap<number, string> = new Map([
   [0x1, 'EMPTY'],
@@ -76,41 +76,17 @@ export function decodeIdNsZoned(d: Uint8Array, nlbaf: number): IdNsZonedJson {
 /** Bytes per string handed to the output (one write each). */
 const CHUNK = 1 << 19;
 
-const TEXT = {
-  slba: ascii('SLBA: '),
-  wp: ascii(' WP: '),
-  cap: ascii(' Cap: '),
-  state: ascii(' State: '),
-  type: ascii(' Type: '),
-  attrs: ascii(' Attrs: '),
-  info: ascii(' AttrsInfo: '),
-  nl: ascii('\n'),
+const NAMES: ZoneNames = {
+  state: Array.from({ length: 16 }, (_, zs) => ascii(zoneStateName(zs))),
+  type: Array.from({ length: 256 }, (_, zt) => ascii(zoneTypeName(zt))),
 };
-/** The longest text line: three 18-column u64 fields, four 4-column bytes and the labels. */
-const TEXT_LINE = 128;
-
-const JSON_PARTS = {
-  first: ascii('\n    {\n      "slba": '),
-  next: ascii(',\n    {\n      "slba": '),
-  wp: ascii(',\n      "wp": '),
-  cap: ascii(',\n      "cap": '),
-  state: ascii(',\n      "state": "'),
-  type: ascii('",\n      "type": "'),
-  attrs: ascii('",\n      "attrs": '),
-  ext: ascii(',\n      "ext_data": "'),
-  notValid: ascii('Not valid'),
-  quote: ascii('"'),
-  end: ascii('\n    }'),
-};
-/** A JSON entry without its extension: labels, three 20-digit numbers, the names. */
-const JSON_ENTRY = 320;
-const STATE_BYTES = Array.from({ length: 16 }, (_, zs) => ascii(zoneStateName(zs)));
-const TYPE_BYTES = Array.from({ length: 256 }, (_, zt) => ascii(zoneTypeName(zt)));
 
 /**
  * The descriptors of one or more Report Zones answers, kept as the bytes the target sent and
- * formatted straight from them into ASCII bytes (ascii-out.ts): 100,000 zones used to become
- * 100,000 objects with bigints and a JSON object each, then a handful of strings per line.
+ * formatted straight from them into ASCII bytes (zone-lines.ts), a chunk at a time, each chunk
+ * handed to the output as it is (a fresh buffer each, so the output may keep it): 100,000
+ * zones used to become 100,000 objects with bigints and a JSON object each, then a handful of
+ * strings per line.
  */
 export class ZoneReport {
   readonly #extSize: number;
@@ -145,83 +121,60 @@ export class ZoneReport {
    * the Linux guest): the raw ZS byte (state in bits 7:4) and ZT in hex, e.g.
    * `State: 0x10 Type: 0x2  Attrs: 0    AttrsInfo: 0   `.
    */
-  writeText(total: number, out: (text: string) => void): void {
-    const w = new AsciiOut(out, CHUNK, TEXT_LINE);
-    w.text(`nr_zones: ${total}\n`);
-    const u64 = (d: Uint8Array, at: number): void =>
-      w.hexCol(readU32le(d, at), readU32le(d, at + 4), 10);
+  writeText(total: number, out: (bytes: Uint8Array) => void): void {
+    let b = Buffer.allocUnsafe(CHUNK);
+    let p = b.write(`nr_zones: ${total}\n`, 0, 'latin1');
     for (const { d, n } of this.#chunks) {
-      for (let i = 0, at = 64; i < n; i++, at += this.#entry) {
-        w.unit();
-        w.bytes(TEXT.slba);
-        u64(d, at + 16);
-        w.bytes(TEXT.wp);
-        u64(d, at + 24);
-        w.bytes(TEXT.cap);
-        u64(d, at + 8);
-        w.bytes(TEXT.state);
-        w.hexCol(d[at + 1]! & 0xf0, 0, 4);
-        w.bytes(TEXT.type);
-        w.hexCol(d[at]!, 0, 4);
-        w.bytes(TEXT.attrs);
-        w.hexCol(d[at + 2]!, 0, 4);
-        w.bytes(TEXT.info);
-        w.hexCol(d[at + 3]!, 0, 4);
-        w.bytes(TEXT.nl);
+      for (let i = 0; i < n;) {
+        const r = textLines(b, p, d, this.#entry, i, n);
+        i = r.next;
+        p = r.pos;
+        if (i < n) {
+          out(b.subarray(0, p));
+          b = Buffer.allocUnsafe(CHUNK);
+          p = 0;
+        }
       }
     }
-    w.flush();
+    out(b.subarray(0, p));
   }
 
   /**
    * nvme-cli's JSON, `{nr_zones, zone_list: [{slba, wp, cap, state, type, attrs[, ext_data]}]}`,
    * laid out byte for byte as toJsonU64 (JSON.stringify, 2-space indent) would print it.
    */
-  writeJson(total: number, out: (text: string) => void): void {
+  writeJson(total: number, out: (bytes: Uint8Array) => void): void {
     const head = `{\n  "nr_zones": ${total},\n  "zone_list": [`;
     if (this.count === 0) {
-      out(`${head}]\n}\n`);
+      out(Buffer.from(`${head}]\n}\n`, 'latin1'));
       return;
     }
     const ext = this.#extSize;
-    const w = new AsciiOut(out, CHUNK, JSON_ENTRY + 2 * ext);
-    w.text(head);
-    // The u64 at `at` in decimal, exact above 2^53 (a Full zone's WP is 18446744073709551615).
-    const u64 = (d: Uint8Array, at: number): void => {
-      const hi = readU32le(d, at + 4);
-      if (hi < 0x20_0000) w.dec(hi * 2 ** 32 + readU32le(d, at));
-      else w.text(readU64le(d, at).toString());
-    };
-    let sep = JSON_PARTS.first;
+    const size = Math.max(CHUNK, 2 * (JSON_ENTRY + 2 * ext));
+    let b = Buffer.allocUnsafe(size);
+    let p = b.write(head, 0, 'latin1');
+    let first = true;
     for (const { d, n } of this.#chunks) {
-      for (let i = 0, at = 64; i < n; i++, at += this.#entry) {
-        const za = d[at + 2]!;
-        w.unit();
-        w.bytes(sep);
-        sep = JSON_PARTS.next;
-        u64(d, at + 16);
-        w.bytes(JSON_PARTS.wp);
-        u64(d, at + 24);
-        w.bytes(JSON_PARTS.cap);
-        u64(d, at + 8);
-        w.bytes(JSON_PARTS.state);
-        w.bytes(STATE_BYTES[d[at + 1]! >> 4]!);
-        w.bytes(JSON_PARTS.type);
-        w.bytes(TYPE_BYTES[d[at]!]!);
-        w.bytes(JSON_PARTS.attrs);
-        w.dec(za);
-        if (ext > 0) {
-          w.bytes(JSON_PARTS.ext);
-          if ((za & 0x80) !== 0) w.hexBytes(d, at + 64, ext);
-          else w.bytes(JSON_PARTS.notValid);
-          w.bytes(JSON_PARTS.quote);
+      for (let i = 0; i < n;) {
+        const r = jsonEntries(b, p, d, this.#entry, ext, NAMES, i, n, first);
+        first &&= r.next === i;
+        i = r.next;
+        p = r.pos;
+        if (i < n) {
+          out(b.subarray(0, p));
+          b = Buffer.allocUnsafe(size);
+          p = 0;
         }
-        w.bytes(JSON_PARTS.end);
       }
     }
-    w.unit();
-    w.text('\n  ]\n}\n');
-    w.flush();
+    const tail = '\n  ]\n}\n';
+    if (p + tail.length > b.length) {
+      out(b.subarray(0, p));
+      b = Buffer.allocUnsafe(size);
+      p = 0;
+    }
+    p += b.write(tail, p, 'latin1');
+    out(b.subarray(0, p));
   }
 }
 

@@ -196,7 +196,13 @@ export const ZNS_COMMANDS: readonly NvmeSubcommand[] = [
         }
         return { total: nr, zones: out };
       });
-      const write = (text: string): void => io.out(text);
+      // The chunks go out as bytes where the output takes them (no string of 10 MB to make and
+      // encode again).
+      const write =
+        io.outBytes !== undefined
+          ? (b: Uint8Array): void => io.outBytes!(b)
+          : (b: Uint8Array): void =>
+              io.out(Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1'));
       if (outputFormat(v) === 'json') zones.writeJson(total, write);
       else zones.writeText(total, write);
       return 0;
