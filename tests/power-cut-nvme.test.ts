@@ -4,6 +4,8 @@
 
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Machine } from '../src/machine/machine.js';
 import { flushAudit, trackWrites, powerCutMachine } from '../src/faults/power-cut.js';
 import { AdminOpc } from '../src/nvme/spec/opcodes.js';
@@ -175,6 +177,49 @@ describe('power cut of a zoned namespace with persisted zone state', () => {
     const h2 = await hostOf(m2);
     assert.deepEqual((await read(h2, 0, 4)).data, pattern(0, 1, 4));
     assert.deepEqual((await read(h2, 128, 2)).data, pattern(128, 1, 2));
+    await m2.shutdown();
+  });
+
+  it('recovers every zone when the power goes in the middle of a background compaction', async () => {
+    const t = tempDir('cut-zns-compacting');
+    dirs.push(t.cleanup);
+    // 500,000 zones of 64 KiB (a sparse image): the compaction's scan takes many loop turns.
+    const zones = 500_000;
+    const m = await nvmeMachine(t.dir, {
+      sizeKiB: zones * 64,
+      ns: ',zoned=on,zoned.zone_size=64K,zoned.persist=on',
+    });
+    trackWrites(m);
+    const h = await hostOf(m);
+    const Z = 128;
+    const last = (zones - 1) * Z;
+    assert.equal(await write(h, 0, pattern(0, 1, 4)), 0);
+    assert.equal(await write(h, last, pattern(last, 1, 3)), 0);
+    assert.equal(await flush(h), 0);
+    assert.equal(await write(h, 4, pattern(4, 1, 4)), 0); // lost
+    assert.equal(await write(h, Z, pattern(Z, 1, 2), { fua: true }), 0); // kept
+    assert.equal(await write(h, 2 * Z, pattern(2 * Z, 1, 5)), 0); // lost: zone 2 Empty again
+    const journal = namespaceOf(m).zoned!.journal!;
+    journal.compactSoon();
+    assert.ok(journal.compacting);
+    const mid = 300_000 * Z;
+    assert.equal(await write(h, mid, pattern(mid, 1, 6), { fua: true }), 0); // during it: kept
+    assert.ok(journal.compacting, 'the cut comes while the compaction runs');
+    const { machine: m2, report } = await powerCutMachine(m);
+    assert.equal(report.namespaces[0]!.zonesRolledBack, 2);
+    const table = namespaceOf(m2).zoned!.table;
+    const got = [0, 1, 2, 300_000, zones - 1].map((i) => [table.stateOf(i), table.wpOf(i)]);
+    assert.deepEqual(got, [
+      [ZoneState.CLOSED, 4],
+      [ZoneState.CLOSED, Z + 2],
+      [ZoneState.EMPTY, 2 * Z],
+      [ZoneState.CLOSED, mid + 6],
+      [ZoneState.CLOSED, last + 3],
+    ]);
+    let changed = 0;
+    for (let i = 0; i < zones; i++) if (!table.isDefault(i)) changed++;
+    assert.equal(changed, 4, 'no other zone left its initial state');
+    assert.equal(existsSync(join(t.dir, 'd0.img.zones.tmp')), false);
     await m2.shutdown();
   });
 });

@@ -50,7 +50,15 @@ const write = (t: ZoneTable, i: number, n: number): void =>
 
 /** What the file says, as [zone, state, wp] for every zone it leaves out of its initial state. */
 function fileState(file: string, g: JournalGeometry): [number, number, number][] {
-  const { zones } = parseJournal(new Uint8Array(readFileSync(file)), g, file);
+  return fileStateOf(new Uint8Array(readFileSync(file)), file, g);
+}
+
+function fileStateOf(
+  bytes: Uint8Array,
+  file: string,
+  g: JournalGeometry,
+): [number, number, number][] {
+  const { zones } = parseJournal(bytes, g, file);
   return [...zones]
     .filter(([i, z]) => z.state !== ZoneState.EMPTY || z.wp !== i * ZSZE || z.za !== 0)
     .sort(([a], [b]) => a - b)
@@ -127,6 +135,46 @@ describe('zone journal', () => {
       s.done();
     }
   });
+
+  // Flushes every third turn send it round again; a flush every turn keeps it going round until
+  // the hand-over writes and syncs the last records itself (MAX_ROUNDS).
+  for (const every of [3, 1]) {
+    it(`a cut at any turn of a compaction (a flush every ${every} turn(s)) leaves a file that loads every zone`, async () => {
+      const zones = 200_000;
+      const s = setup(zones);
+      try {
+        const { t, journal } = s.open();
+        let n = 0;
+        while (!journal.compacting) write(t, n++ % 1000, 1 + (n % 100));
+        // At each turn, what a cut would find (the files as they stand: every record written,
+        // the temporary file whatever it holds) must load as the table is, whatever stage the
+        // compaction is in.
+        let turns = 0;
+        const cut = (): void => {
+          const bytes = new Uint8Array(readFileSync(s.file));
+          assert.deepEqual(fileStateOf(bytes, s.file, s.g), tableState(t), `turn ${turns}`);
+        };
+        while (journal.compacting) {
+          cut();
+          write(t, turns % 50, 7 + (turns % 3));
+          write(t, zones - 1 - (turns % 50), 9);
+          if (turns % every === 0) journal.sync();
+          if (turns === 5) t.reset(t.zone(999));
+          cut();
+          turns++;
+          await turn();
+        }
+        cut();
+        assert.equal(journal.compactions, 1);
+        assert.ok(turns > 3, `the compaction took ${turns} turns`);
+        assert.equal(existsSync(`${s.file}.tmp`), false);
+        assert.ok(statSync(s.file).size < 100_000, `${statSync(s.file).size} bytes`);
+        journal.close();
+      } finally {
+        s.done();
+      }
+    });
+  }
 
   it('close() in the middle of a compaction leaves the live file whole and no temporary file', async () => {
     const s = setup(200_000);

@@ -17,12 +17,19 @@
 // snapshot), the current state is snapshotted half a millisecond of zones per event-loop turn
 // into `<file>.tmp`, written there with positional writes on the thread pool (so the kernel's
 // write throttling never blocks the loop), while new records still go to the live file and are
-// also kept in memory; those records follow the snapshot, the file is fsync'ed on the thread
-// pool, the records of the fsync's time are appended and the file renamed over the live one
-// (an atomic replace). Until the rename the live file is complete on its own; after it the new
-// file is. Records replay in order and the last one of a zone wins, so a zone that changed while
-// the slices were taken is right either way. compact() does the same at once, synchronously
-// (power-cut roll-back, tests).
+// also kept in memory (one growing buffer); those records follow the snapshot, written on the
+// thread pool in rounds until few are left, the file is fsync'ed on the thread pool, and at the
+// hand-over the records of the fsync's time are appended (one write(2) of a few KiB) and the
+// file renamed over the live one (an atomic replace). Until the rename the live file is complete
+// on its own; after it the new file is. Records replay in order and the last one of a zone wins,
+// so a zone that changed while the slices were taken is right either way.
+//
+// Durability across the hand-over: a flush (sync()) while a compaction runs makes the live
+// file's records durable; the records it covered must then be durable in the new file before
+// the rename, so a flush after the fsync of the new file began sends the compaction round again
+// (write what came, fsync) instead of handing over. A namespace flushed without pause would keep
+// it going round; after MAX_ROUNDS the last round's write and fdatasync run at the hand-over.
+// compact() does the whole at once, synchronously (power-cut roll-back, tests).
 
 import {
   close,
@@ -71,6 +78,33 @@ export {
 const COMPACT_BYTES = 1 << 20;
 /** A background compaction step yields the event loop after this long (ms). */
 const STEP_MS = 0.5;
+/** Records of at most this many bytes are appended at the hand-over itself (one write(2)). */
+const HANDOVER_BYTES = 64 << 10;
+/** Write-and-fsync rounds before the hand-over does the last one itself (see the file comment). */
+const MAX_ROUNDS = 8;
+
+/** Records kept in memory while a compaction runs, in order, in one growing buffer. */
+class RecordTail {
+  #buf = new Uint8Array(64 << 10);
+  length = 0;
+
+  push(rec: Uint8Array): void {
+    if (this.length + rec.length > this.#buf.length) {
+      const bigger = new Uint8Array(Math.max(2 * this.#buf.length, this.length + rec.length));
+      bigger.set(this.#buf.subarray(0, this.length));
+      this.#buf = bigger;
+    }
+    this.#buf.set(rec, this.length);
+    this.length += rec.length;
+  }
+
+  /** The records so far, as a copy of their own (they go to the thread pool); empties it. */
+  take(): Uint8Array {
+    const out = this.#buf.slice(0, this.length);
+    this.length = 0;
+    return out;
+  }
+}
 
 /** A background compaction in progress (see the file comment). */
 interface Compaction {
@@ -80,18 +114,22 @@ interface Compaction {
   next: number;
   /** Every zone has been snapshotted. */
   scanned: boolean;
-  /** The records of the scan's time went out after the snapshot (once: later ones wait). */
-  tailSent: boolean;
-  /** Records appended since the compaction started, to follow the snapshot. */
-  tail: Uint8Array[];
+  /** Records appended since the compaction started and not yet written to `fd`. */
+  readonly tail: RecordTail;
   /** The snapshot being built (its bytes count the header). */
   readonly snapshot: SnapshotWriter;
   /** Where the next write to `fd` goes. */
   pos: number;
   /** Writes to `fd` under way. */
   pending: number;
-  /** The fsync of the finished snapshot is under way. */
+  /** The fsync of `fd` is under way. */
   syncing: boolean;
+  /** The journal's flush count when the last fsync of `fd` began; -1: none yet. */
+  syncedAt: number;
+  /** Write-and-fsync rounds so far. */
+  rounds: number;
+  /** The round's write is under way and an fsync follows it. */
+  syncNext: boolean;
   /** Set when it is given up (close(), compact(), an I/O error): it ends without a file. */
   aborted: boolean;
   /** `fd` was closed. */
@@ -120,6 +158,8 @@ export class ZoneJournal {
   /** The file was created or renamed since the folder was last fsync'ed. */
   #dirDirty = false;
   #compaction: Compaction | undefined;
+  /** sync() calls so far (a compaction's hand-over checks for flushes since its fsync). */
+  #flushes = 0;
   /** Background compactions finished (tests, bench). */
   compactions = 0;
   /** The longest event-loop turn a background compaction took, ms (bench). */
@@ -192,7 +232,7 @@ export class ZoneJournal {
     writeSync(this.#fd, rec);
     this.#appended += rec.length;
     const c = this.#compaction;
-    if (c !== undefined) c.tail.push(this.#scratch.slice(0, end));
+    if (c !== undefined) c.tail.push(this.#scratch.subarray(0, end));
     else if (this.#appended > this.#limit) this.#startCompaction();
   }
 
@@ -210,8 +250,7 @@ export class ZoneJournal {
         fd,
         next: 0,
         scanned: false,
-        tailSent: false,
-        tail: [],
+        tail: new RecordTail(),
         // Blocks leave the writer's buffer as copies: their writes run on the thread pool.
         snapshot: new SnapshotWriter(this.#geometry.descrExtSize, (b) =>
           this.#write(c!, b.slice()),
@@ -219,6 +258,9 @@ export class ZoneJournal {
         pos: 0,
         pending: 0,
         syncing: false,
+        syncedAt: -1,
+        rounds: 0,
+        syncNext: false,
         aborted: false,
         closed: false,
       };
@@ -274,8 +316,9 @@ export class ZoneJournal {
   }
 
   /**
-   * Moves a scanned compaction on once its writes are done: the records that came meanwhile
-   * follow the snapshot, then the file is fsync'ed (all on the thread pool).
+   * Moves a scanned compaction on once its writes are done, a round at a time (all on the thread
+   * pool): the records that came meanwhile follow the snapshot, then the file is fsync'ed; it
+   * hands over once few records wait and no flush came since the fsync began.
    */
   #advance(c: Compaction): void {
     if (c.aborted) {
@@ -283,42 +326,54 @@ export class ZoneJournal {
       return;
     }
     if (!c.scanned || c.pending > 0 || c.syncing) return;
-    if (!c.tailSent) {
-      // Once: what came during the fsync is written at the handover (a busy namespace would
-      // otherwise keep this chasing its own tail).
-      c.tailSent = true;
-      if (c.tail.length > 0) {
-        const tail = Buffer.concat(c.tail);
-        c.tail = [];
-        this.#write(c, tail);
-        return;
-      }
+    if (c.syncNext) {
+      c.syncNext = false;
+      this.#fsync(c);
+      return;
     }
+    // The first round always syncs: the snapshot must be durable before it replaces the file.
+    const flushed = c.syncedAt !== this.#flushes;
+    if (c.rounds < MAX_ROUNDS && (flushed || c.tail.length > HANDOVER_BYTES)) {
+      c.rounds++;
+      if (c.tail.length === 0) this.#fsync(c);
+      else {
+        c.syncNext = flushed;
+        this.#write(c, c.tail.take());
+      }
+      return;
+    }
+    const t0 = performance.now();
+    try {
+      this.#handOver(c, flushed);
+    } finally {
+      this.longestStepMs = Math.max(this.longestStepMs, performance.now() - t0);
+    }
+  }
+
+  /** fsyncs the compaction's file on the thread pool, then moves it on. */
+  #fsync(c: Compaction): void {
     c.syncing = true;
+    c.syncedAt = this.#flushes;
     fsync(c.fd, (err) => {
       c.syncing = false;
-      const t0 = performance.now();
-      try {
-        if (c.aborted) this.#closeWhenIdle(c);
-        else if (err !== null) this.#abandon(c);
-        else this.#handOver(c);
-      } finally {
-        this.longestStepMs = Math.max(this.longestStepMs, performance.now() - t0);
-      }
+      if (c.aborted) this.#closeWhenIdle(c);
+      else if (err !== null) this.#abandon(c);
+      else this.#advance(c);
     });
   }
 
   /**
-   * The snapshot is durable: append what came during the last write and the fsync (not yet
-   * durable, like any record since the last flush) and rename it over the file.
+   * The snapshot is durable: append what came since the last round (made durable too where a
+   * flush asked for it: `flushed`, after MAX_ROUNDS only) and rename it over the file.
    */
-  #handOver(c: Compaction): void {
+  #handOver(c: Compaction, flushed: boolean): void {
     try {
-      for (const r of c.tail) {
-        writeSync(c.fd, r, 0, r.length, c.pos);
-        c.pos += r.length;
+      if (c.tail.length > 0) {
+        const rest = c.tail.take();
+        writeSync(c.fd, rest, 0, rest.length, c.pos);
+        c.pos += rest.length;
       }
-      c.tail = [];
+      if (flushed) fdatasyncSync(c.fd);
       renameSync(`${this.file}.tmp`, this.file);
     } catch {
       this.#abandon(c);
@@ -407,6 +462,7 @@ export class ZoneJournal {
 
   /** Makes the recorded state durable (called with the namespace's flush). */
   sync(): void {
+    this.#flushes++;
     if (this.#fd === undefined) return;
     fdatasyncSync(this.#fd);
     if (this.#dirDirty) {
