@@ -3,7 +3,7 @@
 // (`zone_list` entries and the normal-output line), formatted straight from the report bytes.
 
 import { readU16le, readU32le, readU64le, readU8 } from '../../util/bytes.js';
-import { ascii, jsonEntries, JSON_ENTRY, textLines, type ZoneNames } from './zone-lines.js';
+import { jsonEntries, JSON_ENTRY, JSON_LAST, StateTypeSegments, textLines } from './zone-lines.js';
 
 const STATE_NAMES: ReadonlyMap<number, string> = new Map([
   [0x1, 'EMPTY'],
@@ -76,10 +76,7 @@ export function decodeIdNsZoned(d: Uint8Array, nlbaf: number): IdNsZonedJson {
 /** Bytes per string handed to the output (one write each). */
 const CHUNK = 1 << 19;
 
-const NAMES: ZoneNames = {
-  state: Array.from({ length: 16 }, (_, zs) => ascii(zoneStateName(zs))),
-  type: Array.from({ length: 256 }, (_, zt) => ascii(zoneTypeName(zt))),
-};
+const NAMES = new StateTypeSegments(zoneStateName, zoneTypeName);
 
 /**
  * The descriptors of one or more Report Zones answers, kept as the bytes the target sent and
@@ -168,11 +165,13 @@ export class ZoneReport {
       }
     }
     const tail = '\n  ]\n}\n';
-    if (p + tail.length > b.length) {
+    if (p + JSON_LAST.length + tail.length > b.length) {
       out(b.subarray(0, p));
       b = Buffer.allocUnsafe(size);
       p = 0;
     }
+    b.set(JSON_LAST, p);
+    p += JSON_LAST.length;
     p += b.write(tail, p, 'latin1');
     out(b.subarray(0, p));
   }

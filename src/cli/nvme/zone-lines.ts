@@ -177,22 +177,42 @@ export function textLines(
 }
 
 const J_FIRST = ascii('\n    {\n      "slba": ');
-const J_NEXT = ascii(',\n    {\n      "slba": ');
+/** The end of an entry and the start of the next, in one copy. */
+const J_NEXT = ascii('\n    },\n    {\n      "slba": ');
 const J_WP = ascii(',\n      "wp": ');
 const J_CAP = ascii(',\n      "cap": ');
-const J_STATE = ascii(',\n      "state": "');
-const J_TYPE = ascii('",\n      "type": "');
-const J_ATTRS = ascii('",\n      "attrs": ');
 const J_EXT = ascii(',\n      "ext_data": "');
 const J_NOT_VALID = ascii('Not valid');
 const J_END = ascii('\n    }');
 /** A JSON entry without its extension: labels, three 20-digit numbers, the names. */
 export const JSON_ENTRY = 320;
 
-/** Names by value, as bytes (zns-format.ts gives them). */
-export interface ZoneNames {
-  readonly state: readonly Uint8Array[];
-  readonly type: readonly Uint8Array[];
+/**
+ * `,"state": "<name>", "type": "<name>", "attrs": ` (with the JSON's line breaks and indent) for
+ * each state and type byte met, made once: one copy per entry for the two names and three labels.
+ */
+export class StateTypeSegments {
+  readonly #state: (zs: number) => string;
+  readonly #type: (zt: number) => string;
+  readonly #made: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(16 * 256);
+
+  constructor(state: (zs: number) => string, type: (zt: number) => string) {
+    this.#state = state;
+    this.#type = type;
+  }
+
+  /** For the descriptor's ZS byte (state in bits 7:4) and ZT byte. */
+  of(zsByte: number, zt: number): Uint8Array {
+    const key = ((zsByte >> 4) << 8) | zt;
+    let seg = this.#made[key];
+    if (seg === undefined) {
+      seg = ascii(
+        `,\n      "state": "${this.#state(zsByte >> 4)}",\n      "type": "${this.#type(zt)}",\n      "attrs": `,
+      );
+      this.#made[key] = seg;
+    }
+    return seg;
+  }
 }
 
 /** The u64 at `at` in decimal, exact above 2^53 (a Full zone's WP is 18446744073709551615). */
@@ -206,9 +226,10 @@ function dec64(b: Uint8Array, p: number, d: Uint8Array, at: number): number {
 }
 
 /**
- * nvme-cli's JSON `zone_list` entry for each descriptor of `d` from `from` while there are fewer
- * than `n` and room for an entry (with `ext` extension bytes) in `b`; `first` says whether the
- * very first entry of the list comes next. Returns the next descriptor and the position.
+ * nvme-cli's JSON `zone_list` entries for the descriptors of `d` from `from` while there are fewer
+ * than `n` and room for an entry (with `ext` extension bytes) in `b`, each but the last closed
+ * (`first`: the very first entry of the list comes next; the caller closes the last with
+ * JSON_LAST). Returns the next descriptor and the position.
  */
 export function jsonEntries(
   b: Uint8Array,
@@ -216,7 +237,7 @@ export function jsonEntries(
   d: Uint8Array,
   entry: number,
   ext: number,
-  names: ZoneNames,
+  names: StateTypeSegments,
   from: number,
   n: number,
   first: boolean,
@@ -231,18 +252,16 @@ export function jsonEntries(
     p = dec64(b, p, d, at + 24);
     p = put(b, p, J_CAP);
     p = dec64(b, p, d, at + 8);
-    p = put(b, p, J_STATE);
-    p = put(b, p, names.state[d[at + 1]! >> 4]!);
-    p = put(b, p, J_TYPE);
-    p = put(b, p, names.type[d[at]!]!);
-    p = put(b, p, J_ATTRS);
+    p = put(b, p, names.of(d[at + 1]!, d[at]!));
     p = putDec(b, p, za);
     if (ext > 0) {
       p = put(b, p, J_EXT);
       p = (za & 0x80) !== 0 ? putHexBytes(b, p, d, at + 64, ext) : put(b, p, J_NOT_VALID);
       b[p++] = 0x22;
     }
-    p = put(b, p, J_END);
   }
   return { next: i, pos: p };
 }
+
+/** Closes the last entry of the list. */
+export const JSON_LAST = J_END;
