@@ -15,9 +15,9 @@
 // Compaction, without stalling the event loop (issue 20: 1,000,000 zones, no stall over 2 ms):
 // once the records appended since the last compaction exceed max(1 MiB, twice the last
 // snapshot), the current state is snapshotted a quarter of a millisecond of zones per event-loop turn
-// into `<file>.tmp`, written there with positional writes on the thread pool (so the kernel's
+// into `<file>.tmp`, written there in 1 MiB positional writes on the thread pool (so the kernel's
 // write throttling never blocks the loop), while new records still go to the live file and are
-// also kept in memory (one growing buffer); those records follow the snapshot, written on the
+// also kept in memory (one growing buffer; journal-buffers.ts); those records follow the snapshot, written on the
 // thread pool in rounds until few are left, the file is fsync'ed on the thread pool, and at the
 // hand-over the records of the fsync's time are appended (one write(2) of a few KiB) and the
 // file renamed over the live one (an atomic replace). Until the rename the live file is complete
@@ -60,6 +60,7 @@ import {
   type ZoneRow,
   type ZoneRows,
 } from './journal-format.js';
+import { BatchWriter, RecordTail } from './journal-buffers.js';
 import { ZoneState, type Zone } from './state.js';
 
 export {
@@ -86,29 +87,6 @@ const HANDOVER_BYTES = 64 << 10;
 /** Write-and-fsync rounds before the hand-over does the last one itself (see the file comment). */
 const MAX_ROUNDS = 8;
 
-/** Records kept in memory while a compaction runs, in order, in one growing buffer. */
-class RecordTail {
-  #buf = new Uint8Array(64 << 10);
-  length = 0;
-
-  push(rec: Uint8Array): void {
-    if (this.length + rec.length > this.#buf.length) {
-      const bigger = new Uint8Array(Math.max(2 * this.#buf.length, this.length + rec.length));
-      bigger.set(this.#buf.subarray(0, this.length));
-      this.#buf = bigger;
-    }
-    this.#buf.set(rec, this.length);
-    this.length += rec.length;
-  }
-
-  /** The records so far, as a copy of their own (they go to the thread pool); empties it. */
-  take(): Uint8Array {
-    const out = this.#buf.slice(0, this.length);
-    this.length = 0;
-    return out;
-  }
-}
-
 /** A background compaction in progress (see the file comment). */
 interface Compaction {
   /** `<file>.tmp`, open for writing (positional writes on the thread pool). */
@@ -119,6 +97,8 @@ interface Compaction {
   scanned: boolean;
   /** Records appended since the compaction started and not yet written to `fd`. */
   readonly tail: RecordTail;
+  /** The snapshot's bytes on their way to `fd`, in large reused buffers. */
+  readonly batches: BatchWriter;
   /** The snapshot being built (its bytes count the header). */
   readonly snapshot: SnapshotWriter;
   /** Where the next write to `fd` goes. */
@@ -254,10 +234,9 @@ export class ZoneJournal {
         next: 0,
         scanned: false,
         tail: new RecordTail(),
-        // Blocks leave the writer's buffer as copies: their writes run on the thread pool.
-        snapshot: new SnapshotWriter(this.#geometry.descrExtSize, (b) =>
-          this.#write(c!, b.slice()),
-        ),
+        // Blocks are copied out of the writer's buffer into batches for the thread pool.
+        batches: new BatchWriter((b, release) => this.#write(c!, b, release)),
+        snapshot: new SnapshotWriter(this.#geometry.descrExtSize, (b) => c!.batches.add(b)),
         pos: 0,
         pending: 0,
         syncing: false,
@@ -279,10 +258,11 @@ export class ZoneJournal {
   }
 
   /** Writes `b` at the compaction's next position, off the event loop. */
-  #write(c: Compaction, b: Uint8Array): void {
+  #write(c: Compaction, b: Uint8Array, release?: () => void): void {
     c.pending++;
     write(c.fd, b, 0, b.length, c.pos, (err) => {
       c.pending--;
+      release?.();
       if (err !== null) this.#abandon(c);
       else this.#advance(c);
     });
@@ -309,6 +289,7 @@ export class ZoneJournal {
         return;
       }
       snap.end();
+      c.batches.flush();
       c.scanned = true;
       this.#advance(c);
     } catch {
