@@ -33,6 +33,7 @@ import {
   describeSplit,
   openSchedClock,
   processMainCpuMs,
+  threadCpuNs,
   TurnMonitor,
   type SchedClock,
   type Split,
@@ -153,6 +154,7 @@ async function stall(
   warm: number;
   max: number;
   step: number;
+  stepClock: string;
   worstOwn: Split;
   worstRun: Split;
 }> {
@@ -202,6 +204,11 @@ async function stall(
   // The data on the thread pool (aio=threads): with aio=sync each write's pwrite runs on the
   // event loop, and on a busy disk the kernel's write throttling stalls it there, which says
   // nothing about the zone state.
+  // The compaction's turns timed by the main thread's CPU (a preemption is not its work), where
+  // the journal lets its clock be set.
+  const J = ZoneJournal as unknown as { stepClock?: () => number };
+  const cpuClock = J.stepClock !== undefined;
+  if (cpuClock) J.stepClock = () => threadCpuNs() / 1e6;
   const opened = await zonedNamespace(file, true, 'threads');
   const ns = opened.ns;
   const zns = ns.zoned!;
@@ -244,7 +251,7 @@ async function stall(
       `${k} writes over 1,000,000 half-written zones in ${((performance.now() - start) / 1000).toFixed(1)} s ` +
       `with ${zns.journal!.compactions} background compaction(s) of the ${MILLION}-record snapshot, ${failed} failed; ` +
       `loop delay p50 ${(h.percentile(50) / 1e6).toFixed(2)} ms, p99 ${(h.percentile(99) / 1e6).toFixed(2)} ms, ` +
-      `max ${(h.max / 1e6).toFixed(2)} ms; longest compaction turn ${zns.journal!.longestStepMs.toFixed(2)} ms; ` +
+      `max ${(h.max / 1e6).toFixed(2)} ms; longest compaction turn ${zns.journal!.longestStepMs.toFixed(2)} ms (${cpuClock ? 'main-thread CPU' : 'wall'}); ` +
       `${turns.turns} loop turns: longest ${describeSplit(turns.worstWall)}, ` +
       `most own time ${describeSplit(turns.worstOwn)}, ` +
       `most main-thread CPU ${describeSplit(turns.worstRun)}`,
@@ -257,12 +264,14 @@ async function stall(
   }
   if (zns.journal!.compactions < 1) throw new Error('no compaction ran during the stall test');
   await opened.close();
+  if (cpuClock) J.stepClock = () => performance.now();
   return {
     first,
     firstRegular,
     warm,
     max: h.max / 1e6,
     step: zns.journal!.longestStepMs,
+    stepClock: cpuClock ? 'main-thread CPU' : 'wall clock, preemption included',
     worstOwn: turns.worstOwn,
     worstRun: turns.worstRun,
   };
@@ -477,7 +486,7 @@ async function stallChecks(dir: string, log: (l: string) => void): Promise<Check
     name: 'longest compaction turn, same run',
     value: st.step,
     unit: 'ms',
-    baseline: 'wall clock, preemption included',
+    baseline: st.stepClock,
     bound: atMost(2, '≤ 2 ms'),
   });
   return checks;
