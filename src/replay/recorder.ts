@@ -105,7 +105,6 @@ export class Recorder implements CommandObserver {
   readonly #meta: Mutable<PendingSection> = { ...NOTHING };
   #commands = 0;
   #events = 0;
-  #bytes = 0;
   #stopped = false;
   #machine: Machine | undefined;
   #items: readonly OptionItem[] = [];
@@ -139,6 +138,7 @@ export class Recorder implements CommandObserver {
       startedMs: Date.now(),
     };
     this.#put(encodeFileHeader());
+    this.#sink.markChecked();
     this.#put(encodeJsonFrame(RecordType.MACHINE, info));
     this.attach(machine, injector);
   }
@@ -335,7 +335,6 @@ export class Recorder implements CommandObserver {
     const n = commandFrameSize(f);
     const at = this.#sink.reserve(n);
     this.#sink.advance(writeCommandFrame(this.#sink.store, at, f));
-    this.#bytes += n;
     // The sections point into host buffers that are the host's again once end() returns.
     this.#data.bytes = undefined;
     this.#meta.bytes = undefined;
@@ -380,7 +379,6 @@ export class Recorder implements CommandObserver {
 
   #put(b: Uint8Array): void {
     this.#sink.put(b);
-    this.#bytes += b.length;
   }
 
   /** Counts so far, and the write error that ended the recording early, if one did. */
@@ -389,7 +387,7 @@ export class Recorder implements CommandObserver {
     return {
       commands: this.#commands,
       events: this.#events,
-      bytes: this.#bytes,
+      bytes: this.#sink.size,
       ...(failure === undefined ? {} : { error: failure.message }),
     };
   }

@@ -9,10 +9,16 @@
 // everything (again, for a chunk whose write is still in flight: the same bytes at the same
 // position) before it returns; the descriptor is closed once the last in-flight write is back.
 //
+// Checks (format version 3): the sink closes a block with a check record once it holds BLOCK
+// bytes (at a record boundary: `reserve`) and before a chunk goes to the file, so every write
+// ends with a check record and a file cut at a chunk boundary is all checked. markChecked()
+// says where the first block starts (after the file header, which has its own check).
+//
 // Without a file the chunks are kept (bytes()).
 
 import { closeSync, openSync, writeSync, writev } from 'node:fs';
 import { LeStore } from '../util/bytes.js';
+import { BLOCK, CHECK_SIZE, writeCheck } from './format.js';
 
 /** Bytes of one chunk (one write each when the file keeps up). */
 export const CHUNK = 1 << 20;
@@ -33,6 +39,8 @@ export class RecordSink {
   /** Little-endian stores into `chunk`. */
   store = new LeStore(this.chunk);
   #pos = 0;
+  /** Where the open block starts in `chunk` (the bytes the next check record covers). */
+  #block = 0;
   readonly #fd: number | undefined;
   /** File position of the current chunk's first byte. */
   #at = 0;
@@ -60,13 +68,34 @@ export class RecordSink {
     return this.#writes;
   }
 
-  /** Offset in `chunk` where `n` bytes go (a full chunk is sealed first). */
+  /** The bytes so far are checked on their own (the file header): the first block starts here. */
+  markChecked(): void {
+    this.#block = this.#pos;
+  }
+
+  /** Bytes of the recording so far, check records included. */
+  get size(): number {
+    return this.#at + this.#kept.reduce((n, b) => n + b.length, 0) + this.#pos;
+  }
+
+  /**
+   * Offset in `chunk` where `n` bytes go: a block of BLOCK bytes is closed first, and a chunk
+   * without room for them and a check record is sealed.
+   */
   reserve(n: number): number {
-    if (this.#pos + n > this.chunk.length) {
+    if (this.#pos - this.#block >= BLOCK) this.#check();
+    if (this.#pos + n + CHECK_SIZE > this.chunk.length) {
       this.#seal();
-      if (n > this.chunk.length) this.#use(new Uint8Array(n));
+      if (n + CHECK_SIZE > this.chunk.length) this.#use(new Uint8Array(n + CHECK_SIZE));
     }
     return this.#pos;
+  }
+
+  /** Closes the open block with its check record (format.ts writeCheck). */
+  #check(): void {
+    if (this.#pos === this.#block) return;
+    this.#pos = writeCheck(this.chunk, this.#block, this.#pos);
+    this.#block = this.#pos;
   }
 
   /** The bytes up to `end` of `chunk` are a whole record (or several). */
@@ -81,6 +110,7 @@ export class RecordSink {
   }
 
   #seal(): void {
+    this.#check();
     if (this.#pos === 0) return;
     const bytes = this.chunk.subarray(0, this.#pos);
     if (this.#fd === undefined) {
@@ -100,6 +130,7 @@ export class RecordSink {
     this.chunk = chunk;
     this.store = new LeStore(chunk);
     this.#pos = 0;
+    this.#block = 0;
   }
 
   /** One asynchronous write of everything queued, unless one is in flight. */
@@ -190,8 +221,13 @@ export class RecordSink {
     return this.#failure;
   }
 
-  /** The bytes so far (a sink without a file). */
+  /** The bytes so far (a sink without a file), the open block closed by a check record. */
   bytes(): Uint8Array {
-    return Buffer.concat([...this.#kept, this.chunk.subarray(0, this.#pos)]);
+    const open = this.chunk.subarray(this.#block, this.#pos);
+    if (open.length === 0) return Buffer.concat([...this.#kept, this.chunk.subarray(0, this.#pos)]);
+    const tail = new Uint8Array(open.length + CHECK_SIZE);
+    tail.set(open, 0);
+    writeCheck(tail, 0, open.length);
+    return Buffer.concat([...this.#kept, this.chunk.subarray(0, this.#block), tail]);
   }
 }
