@@ -112,7 +112,9 @@ export class Recorder implements CommandObserver {
 
   constructor(machine: Machine, injector: FaultInjector | undefined, opts: RecorderOptions) {
     this.data = opts.data ?? 'hash';
-    this.#sink = new RecordSink(opts.file);
+    // A write error (a full disk) ends the recording, never the device: the recorder stops
+    // watching (once the command being told has been: observers are not removed mid-call).
+    this.#sink = new RecordSink(opts.file, () => queueMicrotask(() => this.#halt()));
     this.#f = {
       ctrl: 0,
       sqid: 0,
@@ -379,6 +381,14 @@ export class Recorder implements CommandObserver {
 
   #put(b: Uint8Array): void {
     this.#sink.put(b);
+  }
+
+  /** Stops watching after a write error; stop() then returns the counts and the error. */
+  #halt(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const d of this.#detach.splice(0)) d();
+    this.#sink.flushSync();
   }
 
   /** Counts so far, and the write error that ended the recording early, if one did. */

@@ -24,8 +24,8 @@ import { BLOCK, CHECK_SIZE, writeCheck } from './format.js';
 export const CHUNK = 1 << 20;
 /** Queued bytes beyond which the command path writes synchronously (the file cannot keep up). */
 const MAX_QUEUED = 32 * CHUNK;
-/** Spare chunks kept for reuse. */
-const POOL = 4;
+/** Spare chunks kept for reuse (a new chunk is a zeroed 1 MiB allocation the GC must count). */
+const POOL = 8;
 
 interface Piece {
   readonly bytes: Uint8Array;
@@ -53,9 +53,18 @@ export class RecordSink {
   #failure: Error | undefined;
   #writes = 0;
 
-  /** `file`: created or truncated now (a failure throws here, before anything is recorded). */
-  constructor(file: string | undefined) {
+  readonly #file: string | undefined;
+  readonly #onFail: ((e: Error) => void) | undefined;
+
+  /**
+   * `file`: created or truncated now (a failure throws here, before anything is recorded).
+   * `onFail`: told once, on a later write error (a full disk): from then on the sink drops what
+   * it is given, so its owner should stop recording.
+   */
+  constructor(file: string | undefined, onFail?: (e: Error) => void) {
     this.#fd = file === undefined ? undefined : openSync(file, 'w');
+    this.#file = file;
+    this.#onFail = onFail;
   }
 
   /** The first write error (later bytes are dropped: the recording is incomplete). */
@@ -113,6 +122,11 @@ export class RecordSink {
     this.#check();
     if (this.#pos === 0) return;
     const bytes = this.chunk.subarray(0, this.#pos);
+    if (this.#failure !== undefined) {
+      // The recording ended at the failure: its bytes go nowhere, the chunk is reused.
+      this.#use(this.chunk);
+      return;
+    }
     if (this.#fd === undefined) {
       this.#kept.push(bytes);
       this.#use(new Uint8Array(CHUNK));
@@ -157,7 +171,7 @@ export class RecordSink {
           // A short write (a full disk returns what fitted first): finish it or learn why.
           this.#writeSyncFrom(pieces, written);
         } else if (err !== null) {
-          this.#fail(err);
+          this.#fail(err, pieces[0]!.at);
         }
         for (const p of pieces) this.#recycle(p.bytes);
         if (this.#closed) {
@@ -175,24 +189,32 @@ export class RecordSink {
     }
   }
 
-  #fail(e: Error): void {
-    this.#failure ??= e;
+  #fail(e: Error, at: number): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = new Error(
+      `recording stopped: writing ${this.#file ?? 'the recording'} at byte ${at} failed: ${e.message}`,
+    );
+    this.#queue.length = 0;
+    this.#queued = 0;
+    this.#onFail?.(this.#failure);
   }
 
   /** Writes `pieces` from byte `skip` of their concatenation, synchronously. */
   #writeSyncFrom(pieces: readonly Piece[], skip: number): void {
     if (this.#fd === undefined || this.#failure !== undefined) return;
+    let at = pieces[0]?.at ?? 0;
     try {
       for (const p of pieces) {
         let off = Math.min(skip, p.bytes.length);
         skip -= off;
         while (off < p.bytes.length) {
           this.#writes++;
+          at = p.at + off;
           off += writeSync(this.#fd, p.bytes, off, p.bytes.length - off, p.at + off);
         }
       }
     } catch (e) {
-      this.#fail(e as Error);
+      this.#fail(e as Error, at);
     }
   }
 
