@@ -22,10 +22,17 @@ import { BLOCK, CHECK_SIZE, writeCheck } from './format.js';
 
 /** Bytes of one chunk (one write each when the file keeps up). */
 export const CHUNK = 1 << 20;
-/** Queued bytes beyond which the command path writes synchronously (the file cannot keep up). */
-const MAX_QUEUED = 32 * CHUNK;
 /** Spare chunks kept for reuse (a new chunk is a zeroed 1 MiB allocation the GC must count). */
 const POOL = 8;
+/**
+ * Queued bytes beyond which the command path writes them synchronously: the file cannot keep
+ * up, or the event loop never turns to hear that a write is done (a host in the same process
+ * whose commands complete synchronously, chained by promises: the in-process bench). As many
+ * as the spare chunks, so the chunks written synchronously come back to be reused and a long
+ * run allocates none: memory stays within the in-flight write, the queue, the spare chunks and
+ * the chunk being filled.
+ */
+const MAX_QUEUED = POOL * CHUNK;
 
 interface Piece {
   readonly bytes: Uint8Array;
