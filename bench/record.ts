@@ -281,7 +281,7 @@ function table(rows: readonly Row[]): string[] {
 
 export const recordBenchmark: Benchmark = {
   name: 'record',
-  description: `recording (hash, hash-all) vs off: 4 KiB random read/write at QD 32, in-process and over NVMe/TCP, median of ${ROUNDS} alternating rounds of ${ROUND_MS} ms`,
+  description: `recording (hash, hash-all) and a no-op observer (seam) vs off: 4 KiB random read/write at QD 32, in-process and over NVMe/TCP, median of ${ROUNDS} alternating rounds of ${ROUND_MS} ms`,
   async run(log) {
     const dir = mkdtempSync(join(tmpdir(), 'nvmemu-bench-record-'));
     const rows: Row[] = [];
