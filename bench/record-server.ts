@@ -5,7 +5,8 @@
 // time (all threads, and the main thread alone: the recorder writes its file from libuv's pool).
 //
 // IPC: 'cpu' → {cpu: µs all threads, main: µs main thread}; {record: FILE, data?} → {ok};
-// 'stop' → {stats} (undefined when not recording).
+// 'seam' → {ok} (a no-op command observer on every controller: the seam's own cost);
+// 'stop' → {stats} (undefined when not recording; the no-op observer removed too).
 
 import { readFileSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,9 +18,14 @@ import { parseArgs } from '../src/config/options.js';
 import { startNvmeTcp } from '../src/nvme-tcp/target/index.js';
 import { RecordingControl } from '../src/replay/control.js';
 import { machineFaults } from '../src/faults/injector.js';
+import { NvmeDevice } from '../src/nvme/index.js';
+import type { CommandObserver } from '../src/nvme/ctrl/controller.js';
 
 export const RECORD_NQN = 'nqn.2019-08.org.qemu:record-bench';
 export const RECORD_IMAGE_BYTES = 256 << 20;
+
+/** The benchmark's `seam` mode: an observer told of every command that does nothing. */
+export const NOOP_OBSERVER: CommandObserver = { begin: () => undefined, end: () => undefined };
 
 /** Linux's USER_HZ (the unit of /proc/.../stat times): 100 on every mainstream build. */
 const CLOCK_TICK_US = 10_000;
@@ -64,11 +70,25 @@ async function main(): Promise<void> {
     argv,
     'bench',
   );
+  const ctrls = machine
+    .components()
+    .filter((c): c is NvmeDevice => c instanceof NvmeDevice)
+    .map((c) => c.controller);
+  const unseam = (): void => {
+    for (const c of ctrls) {
+      const i = c.observers.indexOf(NOOP_OBSERVER);
+      if (i >= 0) c.observers.splice(i, 1);
+    }
+  };
   process.on('message', (m: unknown) => {
-    if (m === 'cpu') {
+    if (m === 'seam') {
+      for (const c of ctrls) c.observers.push(NOOP_OBSERVER);
+      process.send?.({ ok: true });
+    } else if (m === 'cpu') {
       const c = process.cpuUsage();
       process.send?.({ cpu: c.user + c.system, main: mainThreadCpuUs() });
     } else if (m === 'stop') {
+      unseam();
       process.send?.({ stats: recording.active === undefined ? undefined : recording.stop() });
     } else if (typeof m === 'object' && m !== null && 'record' in m) {
       const r = m as { record: string; data?: 'hash' | 'hash-all' };

@@ -6,7 +6,9 @@
 //   - NVMe/TCP: the real usage (`nvmemu run --record`): the host library at QD 32 against a
 //     target in a child process (bench/record-server.ts) recorded by RecordingControl, the code
 //     behind --record and x-nvmemu-record-start.
-// The three modes run ROUNDS times per shape in a rotating order, and the figures are medians
+// A fourth mode, `seam`, installs a no-op command observer instead of the recorder: what the
+// observer seam (Controller.observers) costs any observer, so that the recorder's own share
+// shows. The four modes run ROUNDS times per shape in a rotating order, and the figures are medians
 // (the returned results are the default mode's; the printed table has both). The machine is
 // shared, so besides IOPS each round reports the CPU time per command of the process that
 // records (all threads, and its main thread alone: the recorder's file writes run on libuv's
@@ -32,7 +34,7 @@ import { NvmeTcpController } from '../src/nvme-tcp/host/index.js';
 import { Recorder } from '../src/replay/recorder.js';
 import { formatTable, median } from './checks.js';
 import { closedLoop } from './nvme-tcp.js';
-import { mainThreadCpuUs, RECORD_IMAGE_BYTES, RECORD_NQN } from './record-server.js';
+import { mainThreadCpuUs, NOOP_OBSERVER, RECORD_IMAGE_BYTES, RECORD_NQN } from './record-server.js';
 import type { Benchmark, BenchResult } from './main.js';
 
 const SERVER = fileURLToPath(new URL('./record-server.js', import.meta.url));
@@ -58,9 +60,11 @@ interface Row {
   readonly on: readonly Round[];
   /** Recording with `hash-all` (every data section hashed: compact, not replayable). */
   readonly all: readonly Round[];
+  /** A no-op command observer: the seam's own cost. */
+  readonly seam: readonly Round[];
 }
 
-type Mode = 'off' | 'hash' | 'hash-all';
+type Mode = 'off' | 'seam' | 'hash' | 'hash-all';
 
 /** A recording switch and a load generator for one shape. */
 interface Shape {
@@ -69,10 +73,10 @@ interface Shape {
   round(write: boolean): Promise<Round>;
 }
 
-/** Rounds of one shape and direction, the three modes in a rotating order. */
+/** Rounds of one shape and direction, the four modes in a rotating order. */
 async function measure(s: Shape, write: boolean): Promise<Row> {
-  const got: Record<Mode, Round[]> = { off: [], hash: [], 'hash-all': [] };
-  const modes: Mode[] = ['off', 'hash', 'hash-all'];
+  const got: Record<Mode, Round[]> = { off: [], seam: [], hash: [], 'hash-all': [] };
+  const modes: Mode[] = ['off', 'seam', 'hash', 'hash-all'];
   // Warm-up of every mode (V8 optimises the command path and the recorder).
   for (const m of modes) {
     await s.record(m);
@@ -91,6 +95,7 @@ async function measure(s: Shape, write: boolean): Promise<Row> {
     off: got.off,
     on: got.hash,
     all: got['hash-all'],
+    seam: got.seam,
   };
 }
 
@@ -120,9 +125,8 @@ async function inProcessShape(dir: string): Promise<{ shape: Shape; close: () =>
     dataDir: dir,
     warn: () => undefined,
   });
-  const h = new Host(
-    m.components().find((c): c is NvmeDevice => c instanceof NvmeDevice)!.controller,
-  );
+  const ctrl = m.components().find((c): c is NvmeDevice => c instanceof NvmeDevice)!.controller;
+  const h = new Host(ctrl);
   h.enable();
   await h.createIoQueues(2, 64);
   const bufs = Array.from({ length: QD }, (_, i) => new Uint8Array(4096).fill(i));
@@ -131,10 +135,13 @@ async function inProcessShape(dir: string): Promise<{ shape: Shape; close: () =>
     name: 'in-process',
     record: (mode) => {
       rec?.stop();
-      rec =
-        mode === 'off'
-          ? undefined
-          : new Recorder(m, undefined, { argv, data: mode, file: join(dir, 'b.nvrec') });
+      rec = undefined;
+      const i = ctrl.observers.indexOf(NOOP_OBSERVER);
+      if (i >= 0) ctrl.observers.splice(i, 1);
+      if (mode === 'seam') ctrl.observers.push(NOOP_OBSERVER);
+      else if (mode !== 'off') {
+        rec = new Recorder(m, undefined, { argv, data: mode, file: join(dir, 'b.nvrec') });
+      }
       return Promise.resolve();
     },
     round: async (write) => {
@@ -186,7 +193,10 @@ async function tcpShape(): Promise<{ shape: Shape; close: () => Promise<void> }>
     name: 'NVMe/TCP',
     record: async (mode) => {
       await ask(child, 'stop');
-      if (mode !== 'off') await ask(child, { record: join(hello.dir, 'b.nvrec'), data: mode });
+      if (mode === 'seam') await ask(child, 'seam');
+      else if (mode !== 'off') {
+        await ask(child, { record: join(hello.dir, 'b.nvrec'), data: mode });
+      }
     },
     round: async (write) => {
       const s0 = await ask<ChildCpu>(child, 'cpu');
@@ -227,6 +237,7 @@ const medianMain = (rs: readonly Round[]): number | undefined =>
   rs.some((r) => r.main === undefined) ? undefined : median(rs.map((r) => r.main!));
 
 const modesOf = (r: Row): [string, readonly Round[]][] => [
+  ['seam', r.seam],
   ['hash', r.on],
   ['hash-all', r.all],
 ];
@@ -270,7 +281,7 @@ function table(rows: readonly Row[]): string[] {
 
 export const recordBenchmark: Benchmark = {
   name: 'record',
-  description: `recording (hash, hash-all) vs off: 4 KiB random read/write at QD 32, in-process and over NVMe/TCP, median of ${ROUNDS} alternating rounds of ${ROUND_MS} ms`,
+  description: `recording (hash, hash-all) and a no-op observer (seam) vs off: 4 KiB random read/write at QD 32, in-process and over NVMe/TCP, median of ${ROUNDS} alternating rounds of ${ROUND_MS} ms`,
   async run(log) {
     const dir = mkdtempSync(join(tmpdir(), 'nvmemu-bench-record-'));
     const rows: Row[] = [];

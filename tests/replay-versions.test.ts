@@ -1,6 +1,8 @@
 // Old recordings stay readable (docs/record-replay.md "Format"): a version 1 recording (CRC-32C
 // checks, written by the recorder before version 2) is parsed and replayed by this nvmemu
-// without a divergence; the recorder itself writes version 2.
+// without a divergence, and so is the same recording framed as version 2 (CRC-32 of each
+// frame: the fixture v2-basic.nvrec holds the records of v1-basic.nvrec); the recorder itself
+// writes version 3 (CRC-32 of blocks of records).
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +12,7 @@ import { FORMAT_VERSION, parseRecording, replayRecording } from '../src/replay/i
 import { tempDir } from './faults-harness.js';
 
 const V1 = fileURLToPath(new URL('../../tests/fixtures/replay/v1-basic.nvrec', import.meta.url));
+const V2 = fileURLToPath(new URL('../../tests/fixtures/replay/v2-basic.nvrec', import.meta.url));
 
 describe('recording format versions', () => {
   it('reads a version 1 recording (CRC-32C): its commands, events and end record', () => {
@@ -70,5 +73,13 @@ describe('recording format versions', () => {
       (d) => !(d.sqid === 0 && d.opcode === 0x06 && d.what === 'data'),
     );
     assert.deepEqual(other, []);
+  });
+
+  it('reads a version 2 recording (CRC-32 of each frame): the same records as version 1', () => {
+    const v1 = parseRecording(readFileSync(V1));
+    const v2 = parseRecording(readFileSync(V2));
+    assert.equal(v2.version, 2);
+    assert.equal(FORMAT_VERSION, 3);
+    assert.deepEqual({ ...v2, version: 1 }, v1);
   });
 });

@@ -11,6 +11,7 @@ import {
   DataKind,
   writeCommandFrame,
   encodeCommand,
+  encodeFile,
   encodeFileHeader,
   encodeFrame,
   encodeJsonFrame,
@@ -18,6 +19,7 @@ import {
   FrameLayout,
   NO_SECTION,
   RecordType,
+  writeCheck,
   type CommandRecord,
 } from './format.js';
 import { cutFrames, parseRecording, RecordingError } from './parse.js';
@@ -56,23 +58,23 @@ const CMD: CommandRecord = {
   transport: 0,
 };
 
+/** A file of this version: each frame followed by a check record (records 1, 3, 5...). */
 function file(...frames: Uint8Array[]): Uint8Array {
-  return new Uint8Array(Buffer.concat([encodeFileHeader(), ...frames]));
+  return encodeFile(frames);
 }
 
-const good = (): Uint8Array =>
-  file(
-    encodeJsonFrame(RecordType.MACHINE, MACHINE),
-    encodeJsonFrame(RecordType.EVENT, {
-      kind: 'controller',
-      tick: 1,
-      index: 0,
-      id: null,
-      serial: 'x',
-    }),
-    encodeFrame(RecordType.COMMAND, encodeCommand(CMD)),
-    encodeJsonFrame(RecordType.END, { commands: 1, events: 1, ticks: 3 }),
-  );
+const goodFrames = (version?: number): Uint8Array[] => [
+  encodeJsonFrame(RecordType.MACHINE, MACHINE, version),
+  encodeJsonFrame(
+    RecordType.EVENT,
+    { kind: 'controller', tick: 1, index: 0, id: null, serial: 'x' },
+    version,
+  ),
+  encodeFrame(RecordType.COMMAND, encodeCommand(CMD), version),
+  encodeJsonFrame(RecordType.END, { commands: 1, events: 1, ticks: 3 }, version),
+];
+
+const good = (version?: number): Uint8Array => encodeFile(goodFrames(version), version);
 
 describe('recording layouts', () => {
   it('have the pinned sizes', () => {
@@ -163,10 +165,22 @@ describe('recording layouts', () => {
   });
 
   // The expected CRCs are Python's zlib.crc32 of the same bytes (an independent implementation).
-  it('golden bytes: the file header and a frame (version 2: CRC-32)', () => {
-    assert.equal(hex(encodeFileHeader()), '4e564d454d555243020010002d3f66b0');
+  it('golden bytes: the file header, a frame and its check record (version 3: CRC-32 of blocks)', () => {
+    assert.equal(hex(encodeFileHeader()), '4e564d454d555243030010004858da08');
     assert.equal(
       hex(encodeFrame(RecordType.EVENT, Uint8Array.of(0x7b, 0x7d))),
+      '03000000020000007b7d',
+    );
+    assert.equal(
+      hex(encodeFile([encodeFrame(RecordType.EVENT, Uint8Array.of(0x7b, 0x7d))]).subarray(16)),
+      '03000000020000007b7d' + '0500000004000000' + '5c1534a4',
+    );
+  });
+
+  it('golden bytes: version 2 (CRC-32 of each frame), which readers still accept', () => {
+    assert.equal(hex(encodeFileHeader(2)), '4e564d454d555243020010002d3f66b0');
+    assert.equal(
+      hex(encodeFrame(RecordType.EVENT, Uint8Array.of(0x7b, 0x7d), 2)),
       '03000000020000007b7dc2df0aa7',
     );
   });
@@ -197,10 +211,25 @@ describe('recording layouts', () => {
     assert.equal(hex(b.subarray(128)), '01020304');
   });
 
-  it('round-trips through the parser', () => {
-    const r = parseRecording(good());
-    assert.deepEqual(r.machine, MACHINE);
-    assert.equal(r.commands.length, 1);
+  it('round-trips through the parser (versions 1, 2 and 3)', () => {
+    for (const version of [1, 2, 3]) {
+      const r = parseRecording(good(version));
+      assert.equal(r.version, version);
+      assert.deepEqual(r.machine, MACHINE);
+      assert.equal(r.commands.length, 1);
+      assert.deepEqual(r.commands[0], CMD);
+      assert.deepEqual(r.end, { commands: 1, events: 1, ticks: 3 });
+    }
+  });
+
+  it('version 3: one check record may close a block of several records', () => {
+    const frames = goodFrames();
+    const body = Buffer.concat(frames);
+    const b = new Uint8Array(16 + body.length + 12);
+    b.set(encodeFileHeader(), 0);
+    b.set(body, 16);
+    writeCheck(b, 16, 16 + body.length);
+    const r = parseRecording(b);
     assert.deepEqual(r.commands[0], CMD);
     assert.deepEqual(r.end, { commands: 1, events: 1, ticks: 3 });
   });
@@ -218,11 +247,11 @@ describe('recording parser rejections', () => {
     const g = good();
     reject(new TextEncoder().encode('{"not":"a recording"}'), /not an nvmemu recording: magic/);
     reject(g.subarray(0, 10), /shorter than the 16-byte header/);
-    const v3 = encodeFileHeader();
-    v3[8] = 3;
+    const v4 = encodeFileHeader();
+    v4[8] = 4;
     reject(
-      v3,
-      /recording format version 3 is not supported \(this nvmemu reads versions 1 and 2\)/,
+      v4,
+      /recording format version 4 is not supported \(this nvmemu reads versions 1, 2 and 3\)/,
     );
     const damaged = encodeFileHeader();
     damaged[10] = 17;
@@ -230,14 +259,21 @@ describe('recording parser rejections', () => {
     // A version 2 frame in a version 1 file: each version has its own check.
     reject(
       new Uint8Array(
-        Buffer.concat([encodeFileHeader(1), encodeJsonFrame(RecordType.MACHINE, MACHINE)]),
+        Buffer.concat([encodeFileHeader(1), encodeJsonFrame(RecordType.MACHINE, MACHINE, 2)]),
       ),
       /record 1 at offset 16: CRC mismatch/,
     );
     const bad = g.slice();
     bad[16 + 8 + 3]! ^= 1; // a byte of the machine record's payload
-    reject(bad, /record 1 at offset 16: CRC mismatch/);
-    reject(g.subarray(0, g.length - 3), /record 4 at offset \d+: truncated/);
+    reject(bad, /record 2 at offset \d+: CRC mismatch over records 1 to 2 from offset 16/);
+    const bad2 = good(2);
+    bad2[16 + 8 + 3]! ^= 1;
+    reject(bad2, /record 1 at offset 16: CRC mismatch/);
+    reject(g.subarray(0, g.length - 3), /record 8 at offset \d+: truncated/);
+    reject(
+      g.subarray(0, g.length - 12),
+      /records 7 to 7 from offset \d+: no check record covers them \(the file ends before one/,
+    );
     const res = g.slice();
     res[17] = 1;
     reject(res, /record 1 at offset 16: reserved bytes are not zero/);
@@ -258,7 +294,7 @@ describe('recording parser rejections', () => {
         encodeJsonFrame(RecordType.MACHINE, MACHINE),
         encodeJsonFrame(RecordType.EVENT, { kind: 'power-cut', tick: 1, seed: 1, mode: 'half' }),
       ),
-      /record 2 \(event\) at offset \d+: 'mode' must be one of all, prefix, subset/,
+      /record 3 \(event\) at offset \d+: 'mode' must be one of all, prefix, subset/,
     );
     const cmd = encodeCommand(CMD);
     reject(
@@ -266,7 +302,7 @@ describe('recording parser rejections', () => {
         encodeJsonFrame(RecordType.MACHINE, MACHINE),
         encodeFrame(RecordType.COMMAND, cmd.subarray(0, 130)),
       ),
-      /record 2 \(command\) at offset \d+: data section needs 4 bytes/,
+      /record 3 \(command\) at offset \d+: data section needs 4 bytes/,
     );
     reject(
       file(
@@ -280,7 +316,7 @@ describe('recording parser rejections', () => {
   it('accepts a recording without its end record (a killed recorder) and says so', () => {
     const g = good();
     const endLen = encodeJsonFrame(RecordType.END, { commands: 1, events: 1, ticks: 3 }).length;
-    assert.equal(parseRecording(g.subarray(0, g.length - endLen)).end, undefined);
+    assert.equal(parseRecording(g.subarray(0, g.length - endLen - 12)).end, undefined);
   });
 
   it('any damaged byte is a RecordingError, never another exception (property)', () => {
@@ -300,13 +336,25 @@ describe('recording parser rejections', () => {
     );
   });
 
-  it('frames survive any split: a prefix yields whole frames and says it is incomplete (property)', () => {
-    const g = good();
-    const all = cutFrames(g, 2).frames;
+  it('frames survive any split: a prefix yields whole checked frames and says it is incomplete (property)', () => {
+    // Version 3 (each frame followed by its check record: 8 + 12 bytes besides the payload)
+    // and version 2 (a trailer: 12 bytes).
+    for (const [version, extra] of [
+      [3, 20],
+      [2, 12],
+    ] as const) {
+      propertySplit(good(version), version, extra);
+    }
+  });
+});
+
+function propertySplit(g: Uint8Array, version: number, extra: number): void {
+  {
+    const all = cutFrames(g, version).frames;
     fc.assert(
       fc.property(fc.nat(g.length), (n) => {
-        const { frames, consumed, complete } = cutFrames(g.subarray(0, n), 2);
-        const whole = all.filter((f) => f.offset + 12 + f.payload.length <= Math.max(n, 16));
+        const { frames, consumed, complete } = cutFrames(g.subarray(0, n), version);
+        const whole = all.filter((f) => f.offset + extra + f.payload.length <= Math.max(n, 16));
         return (
           frames.length === whole.length &&
           consumed <= Math.max(n, 16) &&
@@ -315,5 +363,5 @@ describe('recording parser rejections', () => {
       }),
       { numRuns: 300 },
     );
-  });
-});
+  }
+}

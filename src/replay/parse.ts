@@ -13,8 +13,11 @@ import {
   DataKind,
   FileHeaderLayout,
   FILE_HEADER_SIZE,
+  CHECK_SIZE,
   FRAME_HEADER,
-  FRAME_SIZE,
+  FRAME_TRAILER,
+  frameOverhead,
+  framesChecked,
   HASH_SIZE,
   MAGIC,
   MAX_PAYLOAD,
@@ -54,7 +57,7 @@ export function parseFileHeader(buf: Uint8Array): number {
   // version this reader does not know is named as such (it may be newer, or damaged).
   if (!READABLE_VERSIONS.includes(h.version)) {
     throw new RecordingError(
-      `recording format version ${h.version} is not supported (this nvmemu reads versions ${READABLE_VERSIONS.join(' and ')})`,
+      `recording format version ${h.version} is not supported (this nvmemu reads versions ${READABLE_VERSIONS.slice(0, -1).join(', ')} and ${READABLE_VERSIONS.at(-1)})`,
     );
   }
   if (readU32le(buf, 12) !== checkOf(h.version)(buf.subarray(0, 12))) {
@@ -77,21 +80,38 @@ export interface Frame {
 }
 
 /**
- * Cuts the frames after the header (of a file of `version`: it says which check the frames
- * carry). `complete` is false when the bytes end inside a frame (the caller decides whether
- * more bytes may come: a file may not, a stream may).
+ * Cuts the frames after the header (of a file of `version`: it says how frames are checked),
+ * check records (version 3) verified and left out. `complete` is false when the bytes end
+ * inside a frame, or (version 3) after records no check record covers yet: `frames` and
+ * `consumed` stop at the last checked record, and `cut` says where and why (the caller decides
+ * whether more bytes may come: a file may not, a stream may).
  */
 export function cutFrames(
   buf: Uint8Array,
   version: number,
   from = FILE_HEADER_SIZE,
-): { frames: Frame[]; consumed: number; complete: boolean } {
+): { frames: Frame[]; consumed: number; complete: boolean; cut?: string } {
+  const checked = framesChecked(version);
   const check = checkOf(version);
+  const overhead = frameOverhead(version);
   const frames: Frame[] = [];
+  // Version 3: frames of the open block wait for its check record.
+  const block: Frame[] = [];
+  let blockAt = from;
+  let index = 0;
   let off = from;
+  const incomplete = (why: string) => ({
+    frames,
+    consumed: blockAt,
+    complete: false,
+    cut:
+      block.length === 0 || why === 'truncated'
+        ? `record ${index + 1} at offset ${off}: truncated (the file ends inside it)`
+        : `records ${block[0]!.index} to ${index} from offset ${blockAt}: no check record covers them (the file ends before one: it was cut)`,
+  });
   while (off < buf.length) {
-    const where = `record ${frames.length + 1} at offset ${off}`;
-    if (buf.length - off < FRAME_SIZE) return { frames, consumed: off, complete: false };
+    const where = `record ${index + 1} at offset ${off}`;
+    if (buf.length - off < overhead) return incomplete('truncated');
     const type = buf[off]!;
     if (buf[off + 1] !== 0 || buf[off + 2] !== 0 || buf[off + 3] !== 0) {
       throw new RecordingError(`${where}: reserved bytes are not zero`);
@@ -100,18 +120,36 @@ export function cutFrames(
     if (length > MAX_PAYLOAD) {
       throw new RecordingError(`${where}: length ${length} exceeds the cap of ${MAX_PAYLOAD}`);
     }
-    if (buf.length - off - FRAME_SIZE < length) return { frames, consumed: off, complete: false };
+    if (buf.length - off - overhead < length) return incomplete('truncated');
     const end = off + FRAME_HEADER + length;
     const payload = buf.subarray(off + FRAME_HEADER, end);
-    if (readU32le(buf, end) !== check(buf.subarray(off, end))) {
+    if (checked && readU32le(buf, end) !== check(buf.subarray(off, end))) {
       throw new RecordingError(`${where}: CRC mismatch (the file is damaged)`);
     }
-    if (type < RecordType.MACHINE || type > RecordType.END) {
+    const top = checked ? RecordType.END : RecordType.CHECK;
+    if (type < RecordType.MACHINE || type > top) {
       throw new RecordingError(`${where}: unknown record type ${type}`);
     }
-    frames.push({ index: frames.length + 1, offset: off, type, payload });
-    off += FRAME_SIZE + length;
+    index++;
+    if (type === RecordType.CHECK) {
+      if (length !== 4) throw new RecordingError(`${where}: a check record of ${length} bytes`);
+      if (readU32le(payload, 0) !== check(buf.subarray(blockAt, off + FRAME_HEADER))) {
+        const first = block[0]?.index ?? index;
+        throw new RecordingError(
+          `${where}: CRC mismatch over records ${first} to ${index} from offset ${blockAt} (the file is damaged)`,
+        );
+      }
+      frames.push(...block.splice(0));
+      blockAt = off + CHECK_SIZE;
+    } else if (checked) {
+      frames.push({ index, offset: off, type, payload });
+    } else {
+      block.push({ index, offset: off, type, payload });
+    }
+    off = end + (checked ? FRAME_TRAILER : 0);
+    if (checked) blockAt = off;
   }
+  if (block.length > 0) return incomplete('unchecked');
   return { frames, consumed: off, complete: true };
 }
 
@@ -319,12 +357,8 @@ export function parseRecording(input: Uint8Array): Recording {
   // A plain Uint8Array view: the sections copied out of it are Uint8Arrays, not Buffers.
   const buf = new Uint8Array(input.buffer, input.byteOffset, input.length);
   const version = parseFileHeader(buf);
-  const { frames, consumed, complete } = cutFrames(buf, version);
-  if (!complete) {
-    throw new RecordingError(
-      `record ${frames.length + 1} at offset ${consumed}: truncated (the file ends inside it)`,
-    );
-  }
+  const { frames, complete, cut } = cutFrames(buf, version);
+  if (!complete) throw new RecordingError(cut!);
   const first = frames[0];
   if (first?.type !== RecordType.MACHINE) {
     throw new RecordingError(

@@ -52,14 +52,19 @@ export interface RecorderOptions {
   readonly file?: string;
 }
 
-interface Begun {
-  readonly ctrl: number;
-  readonly sqid: number;
-  readonly cmd: NvmeCmd;
+/**
+ * Commands begun and not yet ended, without an object or a Map entry per command: a slot per
+ * (queue, CID) hash, holding the context (which identifies the command: a CID may be reused, or
+ * sent twice by a broken host) and its begin tick, time and controller in typed arrays. A slot
+ * already taken (two commands in flight with the same hash) sends the newcomer to a Map, so any
+ * number of commands can be in flight; hosts number their commands by tag, so that is rare.
+ */
+const SLOTS = 1024;
+
+interface Overflow {
   readonly tick: number;
   readonly ns: number;
-  readonly ctx: CommandContext;
-  readonly transport: 0 | 1;
+  readonly ctrl: number;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -83,7 +88,13 @@ export class Recorder implements CommandObserver {
   /** The one clock (a number: 2^53 ticks is beyond any recording). */
   #tick = 0;
   readonly #t0 = performance.now();
-  readonly #begun = new Map<CommandContext, Begun>();
+  readonly #slotCtx: (CommandContext | undefined)[] = new Array<undefined>(SLOTS).fill(undefined);
+  readonly #slotTick = new Float64Array(SLOTS);
+  readonly #slotNs = new Float64Array(SLOTS);
+  /** Controller number and transport (bit 16) of the command in a slot. */
+  readonly #slotCtrl = new Uint32Array(SLOTS);
+  #inSlots = 0;
+  readonly #overflow = new Map<CommandContext, Overflow>();
   readonly #index = new Map<string, number>();
   readonly #ctrlIndex = new Map<Controller, number>();
   /** Records are encoded into the sink's chunk; full chunks go to the file off the command path. */
@@ -94,7 +105,6 @@ export class Recorder implements CommandObserver {
   readonly #meta: Mutable<PendingSection> = { ...NOTHING };
   #commands = 0;
   #events = 0;
-  #bytes = 0;
   #stopped = false;
   #machine: Machine | undefined;
   #items: readonly OptionItem[] = [];
@@ -102,7 +112,9 @@ export class Recorder implements CommandObserver {
 
   constructor(machine: Machine, injector: FaultInjector | undefined, opts: RecorderOptions) {
     this.data = opts.data ?? 'hash';
-    this.#sink = new RecordSink(opts.file);
+    // A write error (a full disk) ends the recording, never the device: the recorder stops
+    // watching (once the command being told has been: observers are not removed mid-call).
+    this.#sink = new RecordSink(opts.file, () => queueMicrotask(() => this.#halt()));
     this.#f = {
       ctrl: 0,
       sqid: 0,
@@ -128,6 +140,7 @@ export class Recorder implements CommandObserver {
       startedMs: Date.now(),
     };
     this.#put(encodeFileHeader());
+    this.#sink.markChecked();
     this.#put(encodeJsonFrame(RecordType.MACHINE, info));
     this.attach(machine, injector);
   }
@@ -230,29 +243,51 @@ export class Recorder implements CommandObserver {
     if (this.#stopped) return;
     const index = this.#ctrlIndex.get(ctrl);
     if (index === undefined) return;
-    this.#begun.set(ctx, {
-      ctrl: index,
-      sqid: ctx.sqid,
-      cmd: ctx.cmd,
-      tick: ++this.#tick,
-      ns: Math.round((performance.now() - this.#t0) * 1e6),
-      ctx,
-      transport: ctrl.transport === 'fabrics' ? 1 : 0,
-    });
+    const tick = ++this.#tick;
+    const ns = Math.round((performance.now() - this.#t0) * 1e6);
+    const who = index | (ctrl.transport === 'fabrics' ? 0x10000 : 0);
+    const i = slotOf(ctx);
+    if (this.#slotCtx[i] === undefined) {
+      this.#slotCtx[i] = ctx;
+      this.#slotTick[i] = tick;
+      this.#slotNs[i] = ns;
+      this.#slotCtrl[i] = who;
+      this.#inSlots++;
+    } else {
+      this.#overflow.set(ctx, { tick, ns, ctrl: who });
+    }
   }
 
   end(_ctrl: Controller, ctx: CommandContext, c: Completion, elapsedNs: bigint): void {
-    const b = this.#begun.get(ctx);
-    if (b === undefined) return;
-    this.#begun.delete(ctx);
-    this.#sections(ctx, (c.status & 0x7ff) === 0);
     const f = this.#f;
+    const i = slotOf(ctx);
+    if (this.#slotCtx[i] === ctx) {
+      this.#slotCtx[i] = undefined;
+      this.#inSlots--;
+      this.#began(this.#slotTick[i]!, this.#slotNs[i]!, this.#slotCtrl[i]!);
+    } else {
+      const o = this.#overflow.get(ctx);
+      if (o === undefined) return;
+      this.#overflow.delete(ctx);
+      this.#began(o.tick, o.ns, o.ctrl);
+    }
+    f.sqid = ctx.sqid;
+    this.#sections(ctx, (c.status & 0x7ff) === 0);
     f.completed = true;
     f.status = c.status;
     f.dw0 = c.dw0 ?? 0;
     f.dw1 = c.dw1 ?? 0;
     f.elapsedNs = Number(elapsedNs);
-    this.#command(b);
+    this.#command(ctx.cmd);
+  }
+
+  /** The begin half of the command being written. */
+  #began(tick: number, ns: number, who: number): void {
+    const f = this.#f;
+    f.beginTick = tick;
+    f.beginNs = ns;
+    f.ctrl = who & 0xffff;
+    f.transport = who > 0xffff ? 1 : 0;
   }
 
   /** Fills the data and metadata sections of a command that ran. */
@@ -293,30 +328,37 @@ export class Recorder implements CommandObserver {
     set(s, hash ? DataKind.HASH : DataKind.WHOLE, len, bytes);
   }
 
-  /** Writes the command `b` with the completion and sections already in `#f`. */
-  #command(b: Begun): void {
+  /** Writes the command `cmd` with its begin half, completion and sections already in `#f`. */
+  #command(cmd: NvmeCmd): void {
     this.#commands++;
     const f = this.#f;
-    f.ctrl = b.ctrl;
-    f.sqid = b.sqid;
-    f.beginTick = b.tick;
     f.endTick = f.completed ? ++this.#tick : 0;
-    f.beginNs = b.ns;
-    f.transport = b.transport;
-    f.cmd = b.cmd;
+    f.cmd = cmd;
     const n = commandFrameSize(f);
     const at = this.#sink.reserve(n);
     this.#sink.advance(writeCommandFrame(this.#sink.store, at, f));
-    this.#bytes += n;
     // The sections point into host buffers that are the host's again once end() returns.
     this.#data.bytes = undefined;
     this.#meta.bytes = undefined;
   }
 
-  /** Commands begun and never completed are recorded as such (power cut, stop). */
+  /** Commands begun and never completed are recorded as such (power cut, stop), in begin order. */
   #flushBegun(): void {
     const f = this.#f;
-    for (const b of this.#begun.values()) {
+    const open: { ctx: CommandContext; tick: number; ns: number; ctrl: number }[] = [];
+    for (let i = 0; i < SLOTS && open.length < this.#inSlots; i++) {
+      const ctx = this.#slotCtx[i];
+      if (ctx === undefined) continue;
+      open.push({ ctx, tick: this.#slotTick[i]!, ns: this.#slotNs[i]!, ctrl: this.#slotCtrl[i]! });
+    }
+    for (const [ctx, o] of this.#overflow) open.push({ ctx, ...o });
+    this.#slotCtx.fill(undefined);
+    this.#inSlots = 0;
+    this.#overflow.clear();
+    open.sort((a, b) => a.tick - b.tick);
+    for (const b of open) {
+      this.#began(b.tick, b.ns, b.ctrl);
+      f.sqid = b.ctx.sqid;
       if ((b.ctx.cmd.opcode & 3) === 1) {
         this.#section(this.#data, b.ctx.data, b.ctx.data.length, this.data === 'hash-all');
       } else {
@@ -328,9 +370,8 @@ export class Recorder implements CommandObserver {
       f.dw0 = 0;
       f.dw1 = 0;
       f.elapsedNs = 0;
-      this.#command(b);
+      this.#command(b.ctx.cmd);
     }
-    this.#begun.clear();
   }
 
   #event(e: DistributiveOmit<RecordedEvent, 'tick'>): void {
@@ -340,7 +381,14 @@ export class Recorder implements CommandObserver {
 
   #put(b: Uint8Array): void {
     this.#sink.put(b);
-    this.#bytes += b.length;
+  }
+
+  /** Stops watching after a write error; stop() then returns the counts and the error. */
+  #halt(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const d of this.#detach.splice(0)) d();
+    this.#sink.flushSync();
   }
 
   /** Counts so far, and the write error that ended the recording early, if one did. */
@@ -349,7 +397,7 @@ export class Recorder implements CommandObserver {
     return {
       commands: this.#commands,
       events: this.#events,
-      bytes: this.#bytes,
+      bytes: this.#sink.size,
       ...(failure === undefined ? {} : { error: failure.message }),
     };
   }
@@ -390,6 +438,11 @@ function set(
   s.kind = kind;
   s.length = length;
   s.bytes = bytes;
+}
+
+/** The slot of a command: its CID and queue, hashed. */
+function slotOf(ctx: CommandContext): number {
+  return (ctx.cmd.cid + ctx.sqid * 97) & (SLOTS - 1);
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

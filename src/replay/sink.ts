@@ -9,17 +9,30 @@
 // everything (again, for a chunk whose write is still in flight: the same bytes at the same
 // position) before it returns; the descriptor is closed once the last in-flight write is back.
 //
+// Checks (format version 3): the sink closes a block with a check record once it holds BLOCK
+// bytes (at a record boundary: `reserve`) and before a chunk goes to the file, so every write
+// ends with a check record and a file cut at a chunk boundary is all checked. markChecked()
+// says where the first block starts (after the file header, which has its own check).
+//
 // Without a file the chunks are kept (bytes()).
 
 import { closeSync, openSync, writeSync, writev } from 'node:fs';
 import { LeStore } from '../util/bytes.js';
+import { BLOCK, CHECK_SIZE, writeCheck } from './format.js';
 
 /** Bytes of one chunk (one write each when the file keeps up). */
 export const CHUNK = 1 << 20;
-/** Queued bytes beyond which the command path writes synchronously (the file cannot keep up). */
-const MAX_QUEUED = 32 * CHUNK;
-/** Spare chunks kept for reuse. */
-const POOL = 4;
+/** Spare chunks kept for reuse (a new chunk is a zeroed 1 MiB allocation the GC must count). */
+const POOL = 8;
+/**
+ * Queued bytes beyond which the command path writes them synchronously: the file cannot keep
+ * up, or the event loop never turns to hear that a write is done (a host in the same process
+ * whose commands complete synchronously, chained by promises: the in-process bench). As many
+ * as the spare chunks, so the chunks written synchronously come back to be reused and a long
+ * run allocates none: memory stays within the in-flight write, the queue, the spare chunks and
+ * the chunk being filled.
+ */
+const MAX_QUEUED = POOL * CHUNK;
 
 interface Piece {
   readonly bytes: Uint8Array;
@@ -33,6 +46,8 @@ export class RecordSink {
   /** Little-endian stores into `chunk`. */
   store = new LeStore(this.chunk);
   #pos = 0;
+  /** Where the open block starts in `chunk` (the bytes the next check record covers). */
+  #block = 0;
   readonly #fd: number | undefined;
   /** File position of the current chunk's first byte. */
   #at = 0;
@@ -45,9 +60,18 @@ export class RecordSink {
   #failure: Error | undefined;
   #writes = 0;
 
-  /** `file`: created or truncated now (a failure throws here, before anything is recorded). */
-  constructor(file: string | undefined) {
+  readonly #file: string | undefined;
+  readonly #onFail: ((e: Error) => void) | undefined;
+
+  /**
+   * `file`: created or truncated now (a failure throws here, before anything is recorded).
+   * `onFail`: told once, on a later write error (a full disk): from then on the sink drops what
+   * it is given, so its owner should stop recording.
+   */
+  constructor(file: string | undefined, onFail?: (e: Error) => void) {
     this.#fd = file === undefined ? undefined : openSync(file, 'w');
+    this.#file = file;
+    this.#onFail = onFail;
   }
 
   /** The first write error (later bytes are dropped: the recording is incomplete). */
@@ -60,13 +84,34 @@ export class RecordSink {
     return this.#writes;
   }
 
-  /** Offset in `chunk` where `n` bytes go (a full chunk is sealed first). */
+  /** The bytes so far are checked on their own (the file header): the first block starts here. */
+  markChecked(): void {
+    this.#block = this.#pos;
+  }
+
+  /** Bytes of the recording so far, check records included. */
+  get size(): number {
+    return this.#at + this.#kept.reduce((n, b) => n + b.length, 0) + this.#pos;
+  }
+
+  /**
+   * Offset in `chunk` where `n` bytes go: a block of BLOCK bytes is closed first, and a chunk
+   * without room for them and a check record is sealed.
+   */
   reserve(n: number): number {
-    if (this.#pos + n > this.chunk.length) {
+    if (this.#pos - this.#block >= BLOCK) this.#check();
+    if (this.#pos + n + CHECK_SIZE > this.chunk.length) {
       this.#seal();
-      if (n > this.chunk.length) this.#use(new Uint8Array(n));
+      if (n + CHECK_SIZE > this.chunk.length) this.#use(new Uint8Array(n + CHECK_SIZE));
     }
     return this.#pos;
+  }
+
+  /** Closes the open block with its check record (format.ts writeCheck). */
+  #check(): void {
+    if (this.#pos === this.#block) return;
+    this.#pos = writeCheck(this.chunk, this.#block, this.#pos);
+    this.#block = this.#pos;
   }
 
   /** The bytes up to `end` of `chunk` are a whole record (or several). */
@@ -81,8 +126,14 @@ export class RecordSink {
   }
 
   #seal(): void {
+    this.#check();
     if (this.#pos === 0) return;
     const bytes = this.chunk.subarray(0, this.#pos);
+    if (this.#failure !== undefined) {
+      // The recording ended at the failure: its bytes go nowhere, the chunk is reused.
+      this.#use(this.chunk);
+      return;
+    }
     if (this.#fd === undefined) {
       this.#kept.push(bytes);
       this.#use(new Uint8Array(CHUNK));
@@ -100,6 +151,7 @@ export class RecordSink {
     this.chunk = chunk;
     this.store = new LeStore(chunk);
     this.#pos = 0;
+    this.#block = 0;
   }
 
   /** One asynchronous write of everything queued, unless one is in flight. */
@@ -126,7 +178,7 @@ export class RecordSink {
           // A short write (a full disk returns what fitted first): finish it or learn why.
           this.#writeSyncFrom(pieces, written);
         } else if (err !== null) {
-          this.#fail(err);
+          this.#fail(err, pieces[0]!.at);
         }
         for (const p of pieces) this.#recycle(p.bytes);
         if (this.#closed) {
@@ -144,24 +196,32 @@ export class RecordSink {
     }
   }
 
-  #fail(e: Error): void {
-    this.#failure ??= e;
+  #fail(e: Error, at: number): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = new Error(
+      `recording stopped: writing ${this.#file ?? 'the recording'} at byte ${at} failed: ${e.message}`,
+    );
+    this.#queue.length = 0;
+    this.#queued = 0;
+    this.#onFail?.(this.#failure);
   }
 
   /** Writes `pieces` from byte `skip` of their concatenation, synchronously. */
   #writeSyncFrom(pieces: readonly Piece[], skip: number): void {
     if (this.#fd === undefined || this.#failure !== undefined) return;
+    let at = pieces[0]?.at ?? 0;
     try {
       for (const p of pieces) {
         let off = Math.min(skip, p.bytes.length);
         skip -= off;
         while (off < p.bytes.length) {
           this.#writes++;
+          at = p.at + off;
           off += writeSync(this.#fd, p.bytes, off, p.bytes.length - off, p.at + off);
         }
       }
     } catch (e) {
-      this.#fail(e as Error);
+      this.#fail(e as Error, at);
     }
   }
 
@@ -190,8 +250,13 @@ export class RecordSink {
     return this.#failure;
   }
 
-  /** The bytes so far (a sink without a file). */
+  /** The bytes so far (a sink without a file), the open block closed by a check record. */
   bytes(): Uint8Array {
-    return Buffer.concat([...this.#kept, this.chunk.subarray(0, this.#pos)]);
+    const open = this.chunk.subarray(this.#block, this.#pos);
+    if (open.length === 0) return Buffer.concat([...this.#kept, this.chunk.subarray(0, this.#pos)]);
+    const tail = new Uint8Array(open.length + CHECK_SIZE);
+    tail.set(open, 0);
+    writeCheck(tail, 0, open.length);
+    return Buffer.concat([...this.#kept, this.chunk.subarray(0, this.#block), tail]);
   }
 }
