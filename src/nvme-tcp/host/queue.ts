@@ -435,18 +435,19 @@ export function buildSqe(
   writeU8(b, 0, init.opcode);
   writeU8(b, 1, 0x40);
   writeU16le(b, 2, cid);
+  // The SQE starts zeroed: fields left at zero (most of them, per command) cost no write.
   if (init.fctype !== undefined) writeU8(b, 4, init.fctype);
-  else writeU32le(b, 4, (init.nsid ?? 0) >>> 0);
-  writeU32le(b, 8, (init.cdw2 ?? 0) >>> 0);
-  writeU32le(b, 12, (init.cdw3 ?? 0) >>> 0);
+  else if (init.nsid) writeU32le(b, 4, init.nsid >>> 0);
+  if (init.cdw2) writeU32le(b, 8, init.cdw2 >>> 0);
+  if (init.cdw3) writeU32le(b, 12, init.cdw3 >>> 0);
   // SGL1 address (bytes 24..31) stays 0: transport data block, or in-capsule at offset 0.
   writeU32le(b, 32, length);
   writeU8(b, 39, sglId);
-  writeU32le(b, 40, (init.cdw10 ?? 0) >>> 0);
-  writeU32le(b, 44, (init.cdw11 ?? 0) >>> 0);
-  writeU32le(b, 48, (init.cdw12 ?? 0) >>> 0);
-  writeU32le(b, 52, (init.cdw13 ?? 0) >>> 0);
-  writeU32le(b, 56, (init.cdw14 ?? 0) >>> 0);
-  writeU32le(b, 60, (init.cdw15 ?? 0) >>> 0);
+  if (init.cdw10) writeU32le(b, 40, init.cdw10 >>> 0);
+  if (init.cdw11) writeU32le(b, 44, init.cdw11 >>> 0);
+  if (init.cdw12) writeU32le(b, 48, init.cdw12 >>> 0);
+  if (init.cdw13) writeU32le(b, 52, init.cdw13 >>> 0);
+  if (init.cdw14) writeU32le(b, 56, init.cdw14 >>> 0);
+  if (init.cdw15) writeU32le(b, 60, init.cdw15 >>> 0);
   return b;
 }
