@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { NvmeTcpController } from '../src/nvme-tcp/host/index.js';
 import { IoOpc } from '../src/nvme/spec/opcodes.js';
 import { formatTable } from './checks.js';
-import { closedLoop } from './nvme-tcp.js';
+import { closedLoop, readBuffers } from './nvme-tcp.js';
 import { BENCH_IMAGE_BYTES, BENCH_NQN } from './nvme-tcp-server.js';
 
 const SERVER = fileURLToPath(new URL('./nvme-tcp-server.js', import.meta.url));
@@ -109,7 +109,9 @@ async function main(): Promise<void> {
   const nlb = size / LBA;
   const slots = BENCH_IMAGE_BYTES / size;
   const data = Buffer.alloc(size, 0xa5);
+  const spare = readBuffers(qd, size);
   const op = async (i: number): Promise<void> => {
+    const into = kind === 'read' ? spare.pop()! : undefined;
     const r = await ctrl.ioCommand(
       {
         opcode: kind === 'read' ? IoOpc.READ : IoOpc.WRITE,
@@ -117,9 +119,10 @@ async function main(): Promise<void> {
         cdw10: Math.floor(Math.random() * slots) * nlb,
         cdw12: nlb - 1,
       },
-      kind === 'read' ? { readLength: size } : { write: data },
+      into !== undefined ? { readLength: size, into } : { write: data },
       (i % conns) + 1,
     );
+    if (into !== undefined) spare.push(into);
     if (r.status !== 0) throw new Error(`status 0x${r.status.toString(16)}`);
   };
   const ask = async <T>(msg: object, want: string): Promise<T> => {
