@@ -223,10 +223,15 @@ export class PduFramer {
    * on through the states as usual). Returns the new position.
    */
   #inPlace(chunk: Uint8Array, start: number): number {
-    this.#onCommonHeader(chunk.subarray(start, start + CH_LEN));
-    if (this.#state !== 'header') return start + CH_LEN;
-    const layout = this.#layoutNow();
-    if (chunk.length - start < layout.plen) return start + CH_LEN;
+    const layout = this.#checkCh(chunk, start);
+    if (layout === undefined) return start + CH_LEN;
+    this.#layout = layout;
+    this.#state = 'header';
+    if (chunk.length - start < layout.plen) {
+      // The rest comes in later chunks: keep the CH (a view only now it is needed).
+      this.#ch = chunk.subarray(start, start + CH_LEN);
+      return start + CH_LEN;
+    }
     if (this.#onHeader(chunk.subarray(start, start + layout.headerLen), layout)) {
       this.#finish(chunk.subarray(start + layout.headerLen, start + layout.plen), layout);
     }
@@ -234,14 +239,21 @@ export class PduFramer {
   }
 
   #onCommonHeader(ch: Uint8Array): void {
-    const fields = readCommonHeader(ch);
-    const seq = this.#sequenceError(fields.type);
-    if (seq !== undefined) return this.#fail(seq, ch);
-    const layout = checkCommonHeader(fields, this.#ctx);
-    if (layout instanceof PduFatal) return this.#fail(layout, ch);
+    const layout = this.#checkCh(ch, 0);
+    if (layout === undefined) return;
     this.#ch = ch;
     this.#layout = layout;
     this.#state = 'header';
+  }
+
+  /** The layout of the CH at `off` of `b`, or undefined once the framer failed on it. */
+  #checkCh(b: Uint8Array, off: number): FrameLayout | undefined {
+    const fields = readCommonHeader(b, off);
+    const seq = this.#sequenceError(fields.type);
+    const layout = seq ?? checkCommonHeader(fields, this.#ctx);
+    if (!(layout instanceof PduFatal)) return layout;
+    this.#fail(layout, b.subarray(off, off + CH_LEN));
+    return undefined;
   }
 
   /** True when the header was accepted and the PDU has a body still to come. */

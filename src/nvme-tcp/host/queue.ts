@@ -117,6 +117,8 @@ export class HostQueue {
   /** PDUs queued in this turn of the event loop, sent in groups (pdu/batch.ts FlushPolicy). */
   readonly #out: SendQueue;
   #error: NvmeTcpError | undefined;
+  /** The SQE being queued (see submit). */
+  readonly #sqe = new Uint8Array(64);
   /** The body the framer gathered for the PDU it emits next (see #gatherBuffer). */
   #gathered: Uint8Array | undefined;
   /** Largest write sent in-capsule (bytes); larger writes wait for R2T. */
@@ -215,7 +217,8 @@ export class HostQueue {
       write !== undefined &&
       write.length > 0 &&
       (opts.inCapsule ?? write.length <= this.inCapsuleLimit);
-    const sqe = buildSqe(init, cid, inCapsule ? SGL_OFFSET : SGL_TRANSPORT, length);
+    // The queue's scratch SQE: the send queue copies it into the PDU's head at once.
+    const sqe = buildSqe(init, cid, inCapsule ? SGL_OFFSET : SGL_TRANSPORT, length, this.#sqe);
     return new Promise<CommandResult>((resolve, reject) => {
       this.#pending.set(cid, {
         cid,
@@ -493,18 +496,22 @@ function tlsFailure(e: Error & { code?: string }): string {
   return `${e.code ?? 'TLS error'} (TLS alert ${alert}${why[alert] === undefined ? '' : `: ${why[alert]}`})`;
 }
 
-/** The 64-byte SQE with PSDT 01b and one SGL descriptor (§1.7), written field by field. */
+/**
+ * The 64-byte SQE with PSDT 01b and one SGL descriptor (§1.7), written field by field into `b`
+ * (zeroed first; default a fresh array).
+ */
 export function buildSqe(
   init: CommandInit,
   cid: number,
   sglId: number,
   length: number,
+  b = new Uint8Array(64),
 ): Uint8Array {
-  const b = new Uint8Array(64);
+  b.fill(0);
   writeU8(b, 0, init.opcode);
   writeU8(b, 1, 0x40);
   writeU16le(b, 2, cid);
-  // The SQE starts zeroed: fields left at zero (most of them, per command) cost no write.
+  // Zeroed above: fields left at zero (most of them, per command) cost no write.
   if (init.fctype !== undefined) writeU8(b, 4, init.fctype);
   else if (init.nsid) writeU32le(b, 4, init.nsid >>> 0);
   if (init.cdw2) writeU32le(b, 8, init.cdw2 >>> 0);

@@ -23,13 +23,14 @@ export interface CommonHeader {
   readonly plen: number;
 }
 
-export function readCommonHeader(b: Uint8Array): CommonHeader {
+/** The CH at `off` of `b` (default its start). */
+export function readCommonHeader(b: Uint8Array, off = 0): CommonHeader {
   return {
-    type: readU8(b, ChOff.type),
-    flags: readU8(b, ChOff.flags),
-    hlen: readU8(b, ChOff.hlen),
-    pdo: readU8(b, ChOff.pdo),
-    plen: readU32le(b, ChOff.plen),
+    type: readU8(b, off + ChOff.type),
+    flags: readU8(b, off + ChOff.flags),
+    hlen: readU8(b, off + ChOff.hlen),
+    pdo: readU8(b, off + ChOff.pdo),
+    plen: readU32le(b, off + ChOff.plen),
   };
 }
 

@@ -413,7 +413,7 @@ export class TargetConnection {
             datao: off,
             lastPdu: last,
             success: last && success,
-            data: f.buf.subarray(off, end),
+            data: off === 0 && end === f.length ? f.buf : f.buf.subarray(off, end),
           }) && copied;
       }
       // Once the data is copied or written, the buffer can serve another read (see #c2hBuffer).
@@ -574,6 +574,6 @@ class Inflight implements HostData {
     if (!this.c2h || buf === undefined || offset < 0 || len < 0 || offset + len > buf.length) {
       return undefined;
     }
-    return buf.subarray(offset, offset + len);
+    return offset === 0 && len === buf.length ? buf : buf.subarray(offset, offset + len);
   }
 }
