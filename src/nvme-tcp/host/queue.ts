@@ -6,6 +6,7 @@
 import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { PduFramer } from '../framer.js';
+import { CidTable } from '../cid-table.js';
 import { FLUSH_IN_GROUPS, SendQueue } from '../pdu/batch.js';
 import { encodePdu } from '../pdu/codec.js';
 import { PduType } from '../pdu/types.js';
@@ -109,7 +110,7 @@ export class HostQueue {
   /** The TCP connection. */
   readonly socket: Socket;
   readonly #framer: PduFramer;
-  readonly #pending = new Map<number, Pending>();
+  readonly #pending = new CidTable<Pending>();
   #send = { hdgst: false, ddgst: false, pda: 0 };
   #maxH2CData = 4096;
   #nextCid = 0;

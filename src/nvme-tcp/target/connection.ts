@@ -9,6 +9,7 @@
 
 import type { Socket } from 'node:net';
 import { PduFramer } from '../framer.js';
+import { CidTable } from '../cid-table.js';
 import type { FramerFatal } from '../framer.js';
 import { FLUSH_IN_GROUPS, SendQueue } from '../pdu/batch.js';
 import { encodePdu } from '../pdu/codec.js';
@@ -108,7 +109,7 @@ export class TargetConnection {
   #icTimer: NodeJS.Timeout | undefined;
   /** Commands waiting for an R2T slot (maxOutstandingR2t), in arrival order. */
   readonly #r2tWaiting: Inflight[] = [];
-  readonly #byCid = new Map<number, Inflight>();
+  readonly #byCid = new CidTable<Inflight>();
   readonly #byTtag = new Map<number, Inflight>();
   #nextTtag = 1;
   #sqhd = 0;
@@ -572,7 +573,7 @@ class Inflight implements HostData {
   fromHost(offset: number, len: number): Uint8Array | number {
     const buf = this.buf;
     if (!this.c2h && buf !== undefined && offset >= 0 && len >= 0 && offset + len <= buf.length) {
-      return buf.subarray(offset, offset + len);
+      return offset === 0 && len === buf.length ? buf : buf.subarray(offset, offset + len);
     }
     return Status.DATA_TRANSFER_ERROR;
   }
