@@ -36,9 +36,11 @@ const DURATION_MS = Number(process.env.NVMEMU_BENCH_MS ?? 1000);
 const ROUNDS = Math.max(1, Number(process.env.NVMEMU_BENCH_ROUNDS ?? 5));
 /**
  * Warm-up of each side before a shape's rounds: long enough for V8 to optimise the NVMe path
- * (300 ms left the first round of a shape up to 40% below the later ones).
+ * (300 ms left the first round of a shape up to 40% below the later ones; after 1 s, TurboFan's
+ * background compiles still took 13% of the target's CPU 3-6 s into a QD32 read run, none by
+ * 10 s — perf, load 5).
  */
-const WARMUP_MS = 1000;
+const WARMUP_MS = 2500;
 /** Only the shapes whose name contains this (e.g. `qd32`), for focused runs. */
 const ONLY = process.env.NVMEMU_BENCH_ONLY ?? '';
 const LBA = 512;
