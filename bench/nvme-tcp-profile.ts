@@ -2,7 +2,9 @@
 // target at QD32): the bench target (nvme-tcp-server.ts) in a child process with the V8 sampling
 // profiler hooked in (cpu-prof-hook.ts), driven by the host library for a few seconds after a
 // warm-up; prints the target's CPU per command and its top functions by self time, and saves the
-// .cpuprofile (open it in Chrome DevTools or speedscope).
+// .cpuprofile (open it in Chrome DevTools or speedscope). Self time is also summed per module
+// (source file; native functions and V8's pseudo-frames by name). NVMEMU_PROF_HOST=1 profiles the
+// host library (this process) over the same window too, saved beside it as *.host.cpuprofile.
 //
 //   node build/bench/nvme-tcp-profile.js [read|write] [size] [qd] [seconds] [conns] [out.cpuprofile]
 //   defaults: read 4096 32 5 1 /tmp/nvmemu-target.cpuprofile
@@ -11,13 +13,14 @@
 // triggers (a writev syscall, a pread) is charged to the JS function that called into it.
 
 import { fork } from 'node:child_process';
+import { Session } from 'node:inspector/promises';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NvmeTcpController } from '../src/nvme-tcp/host/index.js';
 import { IoOpc } from '../src/nvme/spec/opcodes.js';
 import { formatTable } from './checks.js';
-import { closedLoop } from './nvme-tcp.js';
+import { closedLoop, readBuffers } from './nvme-tcp.js';
 import { BENCH_IMAGE_BYTES, BENCH_NQN } from './nvme-tcp-server.js';
 
 const SERVER = fileURLToPath(new URL('./nvme-tcp-server.js', import.meta.url));
@@ -42,14 +45,22 @@ interface Profile {
   readonly timeDeltas: readonly number[];
 }
 
-/** Self time (µs) per function, largest first, with the total of all samples. */
-export function selfTimes(p: Profile): { total: number; rows: [string, number][] } {
+/**
+ * Self time (µs) per function — or per module with `by: 'module'` (the source file; a frame
+ * without one, native or V8's own such as `(garbage collector)`, under its name) — largest first,
+ * with the total of all samples.
+ */
+export function selfTimes(
+  p: Profile,
+  by: 'function' | 'module' = 'function',
+): { total: number; rows: [string, number][] } {
   const byNode = new Map<number, string>();
   for (const n of p.nodes) {
     const f = n.callFrame;
     const file = f.url === '' ? '' : f.url.replace(/^.*\/(build|node_modules)\//, '');
-    const where = file === '' ? '' : ` ${file}:${f.lineNumber + 1}`;
-    byNode.set(n.id, `${f.functionName === '' ? '(anonymous)' : f.functionName}${where}`);
+    const name = f.functionName === '' ? '(anonymous)' : f.functionName;
+    if (by === 'module') byNode.set(n.id, file === '' ? `[${name}]` : file);
+    else byNode.set(n.id, `${name}${file === '' ? '' : ` ${file}:${f.lineNumber + 1}`}`);
   }
   const self = new Map<string, number>();
   let total = 0;
@@ -61,6 +72,18 @@ export function selfTimes(p: Profile): { total: number; rows: [string, number][]
     total += dt;
   }
   return { total, rows: [...self].sort((a, b) => b[1] - a[1]) };
+}
+
+/** The top self-time rows of one side, per function and per module. */
+function printTop(side: string, profile: Profile, done: number): void {
+  for (const by of ['function', 'module'] as const) {
+    const { total, rows } = selfTimes(profile, by);
+    const table: string[][] = [['self %', 'self µs/cmd', `${side}: ${by}`]];
+    for (const [name, t] of rows.slice(0, TOP)) {
+      table.push([((t / total) * 100).toFixed(1), (t / done).toFixed(2), name]);
+    }
+    for (const line of formatTable(table)) console.log(line);
+  }
 }
 
 async function main(): Promise<void> {
@@ -86,7 +109,9 @@ async function main(): Promise<void> {
   const nlb = size / LBA;
   const slots = BENCH_IMAGE_BYTES / size;
   const data = Buffer.alloc(size, 0xa5);
+  const spare = readBuffers(qd, size);
   const op = async (i: number): Promise<void> => {
+    const into = kind === 'read' ? spare.pop()! : undefined;
     const r = await ctrl.ioCommand(
       {
         opcode: kind === 'read' ? IoOpc.READ : IoOpc.WRITE,
@@ -94,9 +119,10 @@ async function main(): Promise<void> {
         cdw10: Math.floor(Math.random() * slots) * nlb,
         cdw12: nlb - 1,
       },
-      kind === 'read' ? { readLength: size } : { write: data },
+      into !== undefined ? { readLength: size, into } : { write: data },
       (i % conns) + 1,
     );
+    if (into !== undefined) spare.push(into);
     if (r.status !== 0) throw new Error(`status 0x${r.status.toString(16)}`);
   };
   const ask = async <T>(msg: object, want: string): Promise<T> => {
@@ -128,15 +154,26 @@ async function main(): Promise<void> {
   try {
     await closedLoop(qd, 1500, op);
     if (INTERVAL_US > 0) await ask({ prof: 'start', intervalUs: INTERVAL_US }, 'started');
+    let host: Session | undefined;
+    if (INTERVAL_US > 0 && process.env.NVMEMU_PROF_HOST === '1') {
+      host = new Session();
+      host.connect();
+      await host.post('Profiler.enable');
+      await host.post('Profiler.setSamplingInterval', { interval: INTERVAL_US });
+      await host.post('Profiler.start');
+    }
     const c0 = await cpu();
+    const h0 = process.cpuUsage();
     const r = await closedLoop(qd, Number(secsArg) * 1000, op);
+    const h = process.cpuUsage(h0);
     const c1 = await cpu();
+    const hostCpu = `host CPU ${((h.user + h.system) / r.done).toFixed(2)} µs/cmd`;
     if (INTERVAL_US === 0) {
       console.log(
         `${size} B ${kind} QD${qd} ×${conns} conn: ${Math.round(r.ops)} IOPS, target CPU ` +
           `${((c1.user + c1.system - c0.user - c0.system) / r.done).toFixed(2)} µs/cmd (user ` +
           `${((c1.user - c0.user) / r.done).toFixed(2)}, system ` +
-          `${((c1.system - c0.system) / r.done).toFixed(2)}; not profiled)`,
+          `${((c1.system - c0.system) / r.done).toFixed(2)}; not profiled); ${hostCpu}`,
       );
       return;
     }
@@ -146,23 +183,25 @@ async function main(): Promise<void> {
       reads: number;
     }>({ prof: 'stop' }, 'profile');
     writeFileSync(out, JSON.stringify(profile));
-    const { total, rows } = selfTimes(profile);
     console.log(
       `${size} B ${kind} QD${qd} ×${conns} conn: ${Math.round(r.ops)} IOPS, target CPU ` +
         `${((c1.user + c1.system - c0.user - c0.system) / r.done).toFixed(2)} µs/cmd (user ` +
         `${((c1.user - c0.user) / r.done).toFixed(2)}, system ` +
         `${((c1.system - c0.system) / r.done).toFixed(2)}; profiled every ${INTERVAL_US} µs, which ` +
-        `adds its own cost); profile ${out}`,
+        `adds its own cost); ${hostCpu}; profile ${out}`,
     );
     console.log(
       `target socket writes ${(writes / r.done).toFixed(3)}/cmd, socket reads ` +
         `${(reads / r.done).toFixed(3)}/cmd`,
     );
-    const table: string[][] = [['self %', 'self µs/cmd', 'function']];
-    for (const [name, t] of rows.slice(0, TOP)) {
-      table.push([((t / total) * 100).toFixed(1), (t / r.done).toFixed(2), name]);
+    printTop('target', profile, r.done);
+    if (host !== undefined) {
+      const { profile: hp } = await host.post('Profiler.stop');
+      const hostOut = out.replace(/(\.cpuprofile)?$/, '.host.cpuprofile');
+      writeFileSync(hostOut, JSON.stringify(hp));
+      console.log(`host profile ${hostOut}`);
+      printTop('host', hp as Profile, r.done);
     }
-    for (const line of formatTable(table)) console.log(line);
   } finally {
     await ctrl.disconnect().catch(() => undefined);
     child.disconnect();

@@ -36,9 +36,11 @@ const DURATION_MS = Number(process.env.NVMEMU_BENCH_MS ?? 1000);
 const ROUNDS = Math.max(1, Number(process.env.NVMEMU_BENCH_ROUNDS ?? 5));
 /**
  * Warm-up of each side before a shape's rounds: long enough for V8 to optimise the NVMe path
- * (300 ms left the first round of a shape up to 40% below the later ones).
+ * (300 ms left the first round of a shape up to 40% below the later ones; after 1 s, TurboFan's
+ * background compiles still took 13% of the target's CPU 3-6 s into a QD32 read run, none by
+ * 10 s — perf, load 5).
  */
-const WARMUP_MS = 1000;
+const WARMUP_MS = 2500;
 /** Only the shapes whose name contains this (e.g. `qd32`), for focused runs. */
 const ONLY = process.env.NVMEMU_BENCH_ONLY ?? '';
 const LBA = 512;
@@ -179,6 +181,11 @@ function medianRun(runs: readonly Run[]): Run {
   };
 }
 
+/** `qd` read buffers of `size` bytes: each operation in flight takes one and gives it back. */
+export function readBuffers(qd: number, size: number): Uint8Array[] {
+  return Array.from({ length: qd }, () => new Uint8Array(size));
+}
+
 /** Keeps `qd` operations in flight for `ms`; returns ops/s, mean latency (µs) and seconds. */
 export async function closedLoop(
   qd: number,
@@ -263,7 +270,11 @@ async function runShapes(log: (l: string) => void): Promise<BenchResult[]> {
       const data = payload.subarray(0, s.size);
       const lba = (i: number): number =>
         s.random ? Math.floor(Math.random() * (blocks / nlb)) * nlb : (i * nlb) % blocks;
+      // Reads land in the caller's buffers (CommandOptions.into), reused as a program reusing
+      // its I/O buffers would; the lean client allocates nothing per request either.
+      const spare = readBuffers(s.qd, s.size);
       const ioOp = async (i: number): Promise<void> => {
+        const into = s.kind === 'read' ? spare.pop()! : undefined;
         const r = await c.ioCommand(
           {
             opcode: s.kind === 'read' ? IoOpc.READ : IoOpc.WRITE,
@@ -271,9 +282,10 @@ async function runShapes(log: (l: string) => void): Promise<BenchResult[]> {
             cdw10: lba(i),
             cdw12: nlb - 1,
           },
-          s.kind === 'read' ? { readLength: s.size } : { write: data },
+          into !== undefined ? { readLength: s.size, into } : { write: data },
           (i % s.conns) + 1,
         );
+        if (into !== undefined) spare.push(into);
         if (r.status !== 0) throw new Error(`${s.name}: status 0x${r.status.toString(16)}`);
       };
       // The NVMe warm-up also measures the bytes one command moves each way on the wire.

@@ -69,11 +69,51 @@ describe('NVMe/TCP host library against the target', () => {
         assert.equal(r.status, 0);
         assert.equal(r.viaSuccessFlag, false);
         assert.deepEqual(r.data, new Uint8Array(big));
+        // The same into the caller's buffer (CommandOptions.into): the data is a view of it.
+        const into = new Uint8Array(48 * FAKE_LBA).fill(0xee);
+        const r2 = await c.ioCommand(rw(IoOpc.READ, 100, 40), { readLength: 40 * FAKE_LBA, into });
+        assert.equal(r2.status, 0);
+        assert.equal(r2.data.buffer, into.buffer);
+        assert.deepEqual(r2.data, new Uint8Array(big));
+        assert.deepEqual(into.subarray(40 * FAKE_LBA), new Uint8Array(8 * FAKE_LBA).fill(0xee));
+        await assert.rejects(
+          c.ioCommand(rw(IoOpc.READ, 100, 40), { readLength: 40 * FAKE_LBA, into: small }),
+          { code: 'NVME_TCP_USAGE' },
+        );
       } finally {
         await c.disconnect();
       }
     });
   }
+
+  it('gathers a 128 KiB C2HData that spans socket reads straight into the caller buffer', async () => {
+    const t = await TcpTarget.start(() => [subsys], { port: 0, discoveryPort: null });
+    const c = await NvmeTcpController.connect({
+      address: '127.0.0.1',
+      port: t.ioPort.port,
+      subnqn: NQN,
+    });
+    try {
+      const len = 256 * FAKE_LBA;
+      const data = randomBytes(len);
+      assert.equal((await c.ioCommand(rw(IoOpc.WRITE, 1000, 256), { write: data })).status, 0);
+      const into = new Uint8Array(len);
+      for (let i = 0; i < 4; i++) {
+        into.fill(i);
+        const r = await c.ioCommand(rw(IoOpc.READ, 1000, 256), { readLength: len, into });
+        assert.equal(r.status, 0);
+        assert.equal(r.data, into);
+        assert.deepEqual(into, new Uint8Array(data));
+        // Without a caller buffer: a buffer of its own per read.
+        const own = await c.ioCommand(rw(IoOpc.READ, 1000, 256), { readLength: len });
+        assert.notEqual(own.data.buffer, into.buffer);
+        assert.deepEqual(own.data, new Uint8Array(data));
+      }
+    } finally {
+      await c.disconnect();
+      await t.close();
+    }
+  });
 
   it('completes reads with C2HData SUCCESS (no CapsuleResp) when SQ flow control is disabled', async () => {
     const c = await NvmeTcpController.connect({

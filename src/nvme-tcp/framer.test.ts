@@ -163,6 +163,33 @@ describe('PduFramer buffering', () => {
     assert.deepEqual(got[2], h2c(bytesOf(4096, 3)));
   });
 
+  it('transientChunks: one reused receive buffer, scribbled after every push, at every split', () => {
+    // HOST_STREAM through a buffer a socket's onread would reuse: what the framer keeps of a
+    // chunk past push() must be its own copy, and each PDU is checked while it is emitted.
+    const { bytes, pdus: want } = HOST_STREAM;
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const recv = new Uint8Array(bytes.length);
+      const got: Pdu[] = [];
+      const framer = new PduFramer(
+        { role: 'host', pda: 2, transientChunks: true },
+        {
+          // Compared at once: the PDU's views are valid only during onPdu.
+          onPdu: (p) => assert.deepEqual(p.pdu, want[got.push(p.pdu) - 1]),
+          onFatal: (f) => assert.fail(`cut ${cut}: ${f.message}`),
+        },
+      );
+      for (const [from, to] of [
+        [0, cut],
+        [cut, bytes.length],
+      ] as const) {
+        recv.set(bytes.subarray(from, to));
+        framer.push(recv.subarray(0, to - from));
+        recv.fill(0xa5);
+      }
+      assert.equal(got.length, want.length, `cut ${cut}`);
+    }
+  });
+
   it('ignores the content of padding bytes (§1.6: not covered by any digest)', () => {
     const bytes = concat(encodePdu(h2c(bytesOf(16, 3)), { hdgst: true, ddgst: true, pda: 7 }));
     bytes.fill(0xee, 28, 32); // header 24 + HDGST 4, data at PDO 32

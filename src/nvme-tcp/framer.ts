@@ -6,7 +6,10 @@
 //
 // Zero copy: when a header or body lies within one pushed chunk the emitted PDU aliases that
 // chunk (callers must not reuse pushed buffers; Node socket chunks are never reused). Pieces split
-// across chunks are gathered into one fresh buffer of exactly the validated size.
+// across chunks are gathered into one fresh buffer of exactly the validated size. A receiver that
+// reads into one reused buffer (a socket's `onread`) sets `transientChunks`: the framer then copies
+// what it keeps of a chunk past push() — a split header, a few bytes at most — and the PDUs it
+// emits are valid only during onPdu.
 
 import assert from 'node:assert/strict';
 import { completePdu, parsePduHeader } from './pdu/codec.js';
@@ -48,6 +51,8 @@ export interface FramerOptions {
   /** This side's own data alignment (the CPDA a target announces, the HPDA a host sends). */
   readonly pda?: number;
   readonly limits?: Partial<DataLimits>;
+  /** Pushed bytes are valid only during push() (a reused receive buffer); see the top. */
+  readonly transientChunks?: boolean;
 }
 
 export interface FramerHandlers {
@@ -55,10 +60,12 @@ export interface FramerHandlers {
   onFatal(error: FramerFatal): void;
   /**
    * Memory to gather a PDU body that spans chunks into (`length` bytes, contents irrelevant:
-   * every byte is written before the PDU is emitted). Lets a target reuse the buffers of
-   * completed writes instead of a fresh one per 128 KiB H2CData; default a fresh buffer.
+   * every byte is written before the PDU is emitted), given the PDU's parsed header. Lets a
+   * target reuse the buffers of completed writes instead of a fresh one per 128 KiB H2CData,
+   * and a host gather a C2HData straight into the caller's buffer; undefined or absent: a fresh
+   * buffer.
    */
-  gatherBuffer?(length: number): Uint8Array;
+  gatherBuffer?(length: number, head: Pdu): Uint8Array | undefined;
 }
 
 export class PduFramer {
@@ -69,6 +76,7 @@ export class PduFramer {
   /** ICReq (target) / ICResp (host) has been received. */
   #initialized = false;
   #busy = false;
+  readonly #transient: boolean;
 
   // The piece being gathered across chunks, when it did not fit in one.
   #partial: Uint8Array | undefined;
@@ -83,6 +91,7 @@ export class PduFramer {
   constructor(options: FramerOptions, handlers: FramerHandlers) {
     this.#handlers = handlers;
     this.#role = options.role;
+    this.#transient = options.transientChunks === true;
     const pda = options.pda ?? 0;
     checkPda(pda);
     this.#ctx = {
@@ -185,8 +194,26 @@ export class PduFramer {
           }
         }
       }
+      if (this.#transient) this.#keepAcrossChunks();
     } finally {
       this.#busy = false;
+    }
+  }
+
+  /**
+   * transientChunks: the chunk is about to be overwritten; copy the pieces of the PDU in
+   * progress that may still be views of it (the CH; the header, whose parse is redone on the
+   * copy so no field of the head keeps a view either). Gathered pieces are already owned.
+   */
+  #keepAcrossChunks(): void {
+    if (this.#state === 'header') {
+      this.#ch = this.#ch.slice();
+    } else if (this.#state === 'body') {
+      this.#header = this.#header.slice();
+      const head = parsePduHeader(this.#header, this.#layoutNow());
+      // The same bytes parsed before, so they parse again.
+      assert(!(head instanceof PduFatal), 'a header that parsed once fails on its copy');
+      this.#head = head;
     }
   }
 
@@ -196,10 +223,15 @@ export class PduFramer {
    * on through the states as usual). Returns the new position.
    */
   #inPlace(chunk: Uint8Array, start: number): number {
-    this.#onCommonHeader(chunk.subarray(start, start + CH_LEN));
-    if (this.#state !== 'header') return start + CH_LEN;
-    const layout = this.#layoutNow();
-    if (chunk.length - start < layout.plen) return start + CH_LEN;
+    const layout = this.#checkCh(chunk, start);
+    if (layout === undefined) return start + CH_LEN;
+    this.#layout = layout;
+    this.#state = 'header';
+    if (chunk.length - start < layout.plen) {
+      // The rest comes in later chunks: keep the CH (a view only now it is needed).
+      this.#ch = chunk.subarray(start, start + CH_LEN);
+      return start + CH_LEN;
+    }
     if (this.#onHeader(chunk.subarray(start, start + layout.headerLen), layout)) {
       this.#finish(chunk.subarray(start + layout.headerLen, start + layout.plen), layout);
     }
@@ -207,14 +239,21 @@ export class PduFramer {
   }
 
   #onCommonHeader(ch: Uint8Array): void {
-    const fields = readCommonHeader(ch);
-    const seq = this.#sequenceError(fields.type);
-    if (seq !== undefined) return this.#fail(seq, ch);
-    const layout = checkCommonHeader(fields, this.#ctx);
-    if (layout instanceof PduFatal) return this.#fail(layout, ch);
+    const layout = this.#checkCh(ch, 0);
+    if (layout === undefined) return;
     this.#ch = ch;
     this.#layout = layout;
     this.#state = 'header';
+  }
+
+  /** The layout of the CH at `off` of `b`, or undefined once the framer failed on it. */
+  #checkCh(b: Uint8Array, off: number): FrameLayout | undefined {
+    const fields = readCommonHeader(b, off);
+    const seq = this.#sequenceError(fields.type);
+    const layout = seq ?? checkCommonHeader(fields, this.#ctx);
+    if (!(layout instanceof PduFatal)) return layout;
+    this.#fail(layout, b.subarray(off, off + CH_LEN));
+    return undefined;
   }
 
   /** True when the header was accepted and the PDU has a body still to come. */
@@ -297,7 +336,11 @@ export class PduFramer {
         return pos + need;
       }
       // Not zeroed: #take hands the piece out only once every byte of it has been written.
-      const supplied = this.#state === 'body' ? this.#handlers.gatherBuffer?.(need) : undefined;
+      const head = this.#head;
+      const supplied =
+        this.#state === 'body' && head !== undefined
+          ? this.#handlers.gatherBuffer?.(need, head)
+          : undefined;
       if (supplied !== undefined) {
         assert(supplied.length === need, 'gatherBuffer returned the wrong length');
         this.#partial = supplied;

@@ -6,6 +6,7 @@
 import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { PduFramer } from '../framer.js';
+import { CidTable } from '../cid-table.js';
 import { FLUSH_IN_GROUPS, SendQueue } from '../pdu/batch.js';
 import { encodePdu } from '../pdu/codec.js';
 import { PduType } from '../pdu/types.js';
@@ -40,6 +41,12 @@ export interface CommandOptions {
   readonly readLength?: number;
   /** Force where write data goes; default: in-capsule when it fits the queue's limit. */
   readonly inCapsule?: boolean;
+  /**
+   * Where controller→host data goes: `readLength` bytes from the start of this buffer, which
+   * the result's data is then a view of (a caller that reuses its buffers saves an allocation
+   * per read; a 128 KiB C2HData is gathered straight into it). Default: a buffer per command.
+   */
+  readonly into?: Uint8Array;
 }
 
 /** A completion as the host sees it: status, DW0/DW1 and the data read. */
@@ -76,9 +83,11 @@ interface Pending {
   readonly write: Uint8Array | undefined;
   /** Controller→host length (0: no read data). */
   readonly readLength: number;
+  /** CommandOptions.into, cut to readLength. */
+  readonly into: Uint8Array | undefined;
   /**
-   * The read data: the C2HData payload itself when one PDU carries it all (zero copy; it aliases
-   * the socket chunk, which Node never reuses), else gathered from several PDUs.
+   * The read data: `into`; else the C2HData payload itself when one gathered PDU carries it all
+   * (zero copy: the framer gathered it into a buffer of its own), else a buffer per command.
    */
   readBuf: Uint8Array | undefined;
   received: number;
@@ -86,6 +95,12 @@ interface Pending {
   sent: number;
 }
 
+/**
+ * Receive buffer of a plain-TCP queue (the socket's `onread`): reused for every read, so no
+ * buffer per socket read for V8 to collect (Node's default allocates 64 KiB per read), and a
+ * 128 KiB C2HData arrives in one read rather than two or three.
+ */
+const RECV_BYTES = 256 * 1024;
 const SGL_TRANSPORT = 0x5a;
 const SGL_OFFSET = 0x01;
 const EMPTY = new Uint8Array(0);
@@ -95,7 +110,7 @@ export class HostQueue {
   /** The TCP connection. */
   readonly socket: Socket;
   readonly #framer: PduFramer;
-  readonly #pending = new Map<number, Pending>();
+  readonly #pending = new CidTable<Pending>();
   #send = { hdgst: false, ddgst: false, pda: 0 };
   #maxH2CData = 4096;
   #nextCid = 0;
@@ -103,19 +118,24 @@ export class HostQueue {
   /** PDUs queued in this turn of the event loop, sent in groups (pdu/batch.ts FlushPolicy). */
   readonly #out: SendQueue;
   #error: NvmeTcpError | undefined;
+  /** The SQE being queued (see submit). */
+  readonly #sqe = new Uint8Array(64);
+  /** The body the framer gathered for the PDU it emits next (see #gatherBuffer). */
+  #gathered: Uint8Array | undefined;
   /** Largest write sent in-capsule (bytes); larger writes wait for R2T. */
   inCapsuleLimit: number;
   /** Queue id once Connect succeeded (informational). */
   qid = -1;
 
-  private constructor(socket: Socket, inCapsuleLimit: number) {
+  private constructor(socket: Socket, inCapsuleLimit: number, transientChunks: boolean) {
     this.socket = socket;
     this.#out = new SendQueue(socket, FLUSH_IN_GROUPS);
     this.inCapsuleLimit = inCapsuleLimit;
     this.#framer = new PduFramer(
-      { role: 'host', pda: 0 },
+      { role: 'host', pda: 0, transientChunks },
       {
         onPdu: (p) => this.#onPdu(p),
+        gatherBuffer: (n, head) => (this.#gathered = this.#gatherBuffer(n, head)),
         onFatal: (f) =>
           this.#fail(
             new NvmeTcpError(HostErrorCode.PROTOCOL, `target protocol error: ${f.message}`),
@@ -126,10 +146,15 @@ export class HostQueue {
 
   /** Opens the TCP connection and performs ICReq/ICResp. */
   static async open(opts: QueueOptions): Promise<HostQueue> {
+    // A plain socket reads into one buffer of the queue's (onread); TLS delivers 'data' chunks.
+    let onChunk: ((chunk: Uint8Array) => void) | undefined;
     const socket =
-      opts.tls === undefined ? await plainSocket(opts) : await tlsSocket(opts, opts.tls);
-    const q = new HostQueue(socket, opts.inCapsuleLimit ?? 8192);
-    socket.on('data', (chunk: Buffer) => q.#framer.push(chunk));
+      opts.tls === undefined
+        ? await plainSocket(opts, (chunk) => onChunk?.(chunk))
+        : await tlsSocket(opts, opts.tls);
+    const q = new HostQueue(socket, opts.inCapsuleLimit ?? 8192, opts.tls === undefined);
+    if (opts.tls === undefined) onChunk = (chunk) => q.#framer.push(chunk);
+    else socket.on('data', (chunk: Buffer) => q.#framer.push(chunk));
     socket.on('error', (e) =>
       q.#fail(new NvmeTcpError(HostErrorCode.CLOSED, `connection error: ${e.message}`)),
     );
@@ -182,12 +207,19 @@ export class HostQueue {
         new NvmeTcpError(HostErrorCode.USAGE, 'a command moves data in one direction only'),
       );
     }
+    const into = opts.into;
+    if (into !== undefined && (write !== undefined || into.length < readLength)) {
+      return Promise.reject(
+        new NvmeTcpError(HostErrorCode.USAGE, 'into must hold readLength bytes of a read'),
+      );
+    }
     const length = write?.length ?? readLength;
     const inCapsule =
       write !== undefined &&
       write.length > 0 &&
       (opts.inCapsule ?? write.length <= this.inCapsuleLimit);
-    const sqe = buildSqe(init, cid, inCapsule ? SGL_OFFSET : SGL_TRANSPORT, length);
+    // The queue's scratch SQE: the send queue copies it into the PDU's head at once.
+    const sqe = buildSqe(init, cid, inCapsule ? SGL_OFFSET : SGL_TRANSPORT, length, this.#sqe);
     return new Promise<CommandResult>((resolve, reject) => {
       this.#pending.set(cid, {
         cid,
@@ -195,6 +227,12 @@ export class HostQueue {
         reject,
         write,
         readLength,
+        into:
+          into === undefined || readLength === 0
+            ? undefined
+            : into.length === readLength
+              ? into
+              : into.subarray(0, readLength),
         readBuf: undefined,
         received: 0,
         sent: 0,
@@ -221,7 +259,25 @@ export class HostQueue {
     throw new NvmeTcpError(HostErrorCode.USAGE, 'no free command identifier');
   }
 
+  /**
+   * Memory for a PDU body the framer gathers across reads: a C2HData's place in the caller's
+   * buffer when the body is exactly its data (no data digest; this host asks for no padding),
+   * else a fresh buffer (its own, so the payload can become the result without a copy).
+   */
+  #gatherBuffer(length: number, head: Pdu): Uint8Array {
+    if (head.type === PduType.C2HData && !this.#send.ddgst) {
+      const into = this.#pending.get(head.cccid)?.into;
+      if (into !== undefined && head.datao + length <= into.length) {
+        return into.subarray(head.datao, head.datao + length);
+      }
+    }
+    const b = Buffer.allocUnsafeSlow(length);
+    return new Uint8Array(b.buffer, b.byteOffset, length);
+  }
+
   #onPdu(p: ParsedPdu): void {
+    const gathered = this.#gathered;
+    this.#gathered = undefined;
     const pdu = p.pdu;
     switch (pdu.type) {
       case PduType.ICResp: {
@@ -247,7 +303,7 @@ export class HostQueue {
       case PduType.CapsuleResp:
         return this.#onResp(pdu.cqe);
       case PduType.C2HData:
-        return this.#onData(pdu, p.dataDigestError);
+        return this.#onData(pdu, p.dataDigestError, gathered !== undefined);
       case PduType.R2T:
         return this.#onR2T(pdu);
       case PduType.ICReq:
@@ -264,21 +320,23 @@ export class HostQueue {
     if (p === undefined) return this.#protocol(`CapsuleResp for unknown CID ${cid}`);
     this.#pending.delete(cid);
     const status = readU16le(cqe, 14) >>> 1;
+    let data: Uint8Array = EMPTY;
+    if (status === 0 && p.readLength > 0) {
+      // Data the target did not send reads as zeros, as before any C2HData arrived.
+      data = p.readBuf ?? p.into?.fill(0) ?? new Uint8Array(p.readLength);
+    }
     p.resolve({
       status,
       dw0: readU32le(cqe, 0),
       dw1: readU32le(cqe, 4),
       cid,
-      // Data the target did not send reads as zeros, as before any C2HData arrived.
-      data:
-        status !== 0
-          ? EMPTY
-          : (p.readBuf ?? (p.readLength > 0 ? new Uint8Array(p.readLength) : EMPTY)),
+      data,
       viaSuccessFlag: false,
     });
   }
 
-  #onData(pdu: C2HDataPdu, digestError: boolean): void {
+  /** `gathered`: the payload lies in a buffer of this queue's (#gatherBuffer), not the chunk. */
+  #onData(pdu: C2HDataPdu, digestError: boolean, gathered: boolean): void {
     const p = this.#pending.get(pdu.cccid);
     if (p === undefined || p.readLength === 0) {
       return this.#protocol(`C2HData for unknown CID ${pdu.cccid}`);
@@ -288,15 +346,18 @@ export class HostQueue {
       return this.#protocol(`C2HData out of range (DATAO ${pdu.datao})`);
     }
     if (digestError) return this.#protocol('C2HData data digest error');
-    let buf = p.readBuf;
-    if (pdu.datao === 0 && pdu.data.length === length) {
-      // A plain Uint8Array view: the framer's slices of socket chunks are Buffers, and callers
-      // get the same type whichever path the data took.
-      const d = pdu.data;
-      buf = d.constructor === Uint8Array ? d : new Uint8Array(d.buffer, d.byteOffset, d.length);
+    const d = pdu.data;
+    let buf = p.readBuf ?? p.into;
+    if (buf === undefined && gathered && pdu.datao === 0 && d.length === length) {
+      // The one PDU of the read, gathered into a buffer of its own: that is the result. (Data
+      // in a socket chunk is only valid now: the queue reads into one reused buffer.)
+      buf = d;
     } else {
       buf ??= new Uint8Array(length);
-      buf.set(pdu.data, pdu.datao);
+      // Gathered into `into` already (#gatherBuffer) unless the framer had to do otherwise.
+      const inPlace =
+        gathered && d.buffer === buf.buffer && d.byteOffset === buf.byteOffset + pdu.datao;
+      if (!inPlace) buf.set(d, pdu.datao);
     }
     p.readBuf = buf;
     p.received += pdu.data.length;
@@ -367,9 +428,21 @@ export class HostQueue {
   }
 }
 
-function plainSocket(opts: QueueOptions): Promise<Socket> {
+function plainSocket(opts: QueueOptions, onChunk: (chunk: Uint8Array) => void): Promise<Socket> {
+  const recv = new Uint8Array(RECV_BYTES);
   return new Promise<Socket>((resolve, reject) => {
-    const s = netConnect({ host: opts.host, port: opts.port, noDelay: true });
+    const s = netConnect({
+      host: opts.host,
+      port: opts.port,
+      noDelay: true,
+      onread: {
+        buffer: recv,
+        callback: (n: number): boolean => {
+          onChunk(recv.subarray(0, n));
+          return true;
+        },
+      },
+    });
     s.once('connect', () => {
       s.off('error', reject);
       resolve(s);
@@ -424,29 +497,34 @@ function tlsFailure(e: Error & { code?: string }): string {
   return `${e.code ?? 'TLS error'} (TLS alert ${alert}${why[alert] === undefined ? '' : `: ${why[alert]}`})`;
 }
 
-/** The 64-byte SQE with PSDT 01b and one SGL descriptor (§1.7), written field by field. */
+/**
+ * The 64-byte SQE with PSDT 01b and one SGL descriptor (§1.7), written field by field into `b`
+ * (zeroed first; default a fresh array).
+ */
 export function buildSqe(
   init: CommandInit,
   cid: number,
   sglId: number,
   length: number,
+  b = new Uint8Array(64),
 ): Uint8Array {
-  const b = new Uint8Array(64);
+  b.fill(0);
   writeU8(b, 0, init.opcode);
   writeU8(b, 1, 0x40);
   writeU16le(b, 2, cid);
+  // Zeroed above: fields left at zero (most of them, per command) cost no write.
   if (init.fctype !== undefined) writeU8(b, 4, init.fctype);
-  else writeU32le(b, 4, (init.nsid ?? 0) >>> 0);
-  writeU32le(b, 8, (init.cdw2 ?? 0) >>> 0);
-  writeU32le(b, 12, (init.cdw3 ?? 0) >>> 0);
+  else if (init.nsid) writeU32le(b, 4, init.nsid >>> 0);
+  if (init.cdw2) writeU32le(b, 8, init.cdw2 >>> 0);
+  if (init.cdw3) writeU32le(b, 12, init.cdw3 >>> 0);
   // SGL1 address (bytes 24..31) stays 0: transport data block, or in-capsule at offset 0.
   writeU32le(b, 32, length);
   writeU8(b, 39, sglId);
-  writeU32le(b, 40, (init.cdw10 ?? 0) >>> 0);
-  writeU32le(b, 44, (init.cdw11 ?? 0) >>> 0);
-  writeU32le(b, 48, (init.cdw12 ?? 0) >>> 0);
-  writeU32le(b, 52, (init.cdw13 ?? 0) >>> 0);
-  writeU32le(b, 56, (init.cdw14 ?? 0) >>> 0);
-  writeU32le(b, 60, (init.cdw15 ?? 0) >>> 0);
+  if (init.cdw10) writeU32le(b, 40, init.cdw10 >>> 0);
+  if (init.cdw11) writeU32le(b, 44, init.cdw11 >>> 0);
+  if (init.cdw12) writeU32le(b, 48, init.cdw12 >>> 0);
+  if (init.cdw13) writeU32le(b, 52, init.cdw13 >>> 0);
+  if (init.cdw14) writeU32le(b, 56, init.cdw14 >>> 0);
+  if (init.cdw15) writeU32le(b, 60, init.cdw15 >>> 0);
   return b;
 }

@@ -184,7 +184,8 @@ export function encodePdu(
  */
 export function parsePduHeader(header: Uint8Array, layout: FrameLayout): Pdu | PduFatal {
   const hlen = layout.info.hlen;
-  const h = header.subarray(0, hlen);
+  // (A view only when there is a digest after the header: a subarray per PDU is a visible cost.)
+  const h = header.length === hlen ? header : header.subarray(0, hlen);
   if (layout.hasHdgst && !digestMatches(h, header, hlen)) {
     return new PduFatal(
       Fes.HeaderDigestError,
@@ -259,7 +260,10 @@ export function completePdu(
   if (body.length !== layout.plen - layout.headerLen) assert.fail('PDU body length');
   if (layout.dataLen === 0) return { pdu: head, dataDigestError: false };
   const start = layout.dataOffset - layout.headerLen;
-  const data = body.subarray(start, start + layout.dataLen);
+  const data =
+    start === 0 && layout.dataLen === body.length
+      ? body
+      : body.subarray(start, start + layout.dataLen);
   const dataDigestError = layout.hasDdgst && !digestMatches(data, body, start + layout.dataLen);
   return { pdu: withData(head, data), dataDigestError };
 }

@@ -23,13 +23,14 @@ export interface CommonHeader {
   readonly plen: number;
 }
 
-export function readCommonHeader(b: Uint8Array): CommonHeader {
+/** The CH at `off` of `b` (default its start). */
+export function readCommonHeader(b: Uint8Array, off = 0): CommonHeader {
   return {
-    type: readU8(b, ChOff.type),
-    flags: readU8(b, ChOff.flags),
-    hlen: readU8(b, ChOff.hlen),
-    pdo: readU8(b, ChOff.pdo),
-    plen: readU32le(b, ChOff.plen),
+    type: readU8(b, off + ChOff.type),
+    flags: readU8(b, off + ChOff.flags),
+    hlen: readU8(b, off + ChOff.hlen),
+    pdo: readU8(b, off + ChOff.pdo),
+    plen: readU32le(b, off + ChOff.plen),
   };
 }
 
@@ -88,6 +89,33 @@ function dataLimit(type: PduTypeCode, ctx: ReceiveContext): number {
 }
 
 /**
+ * One object literal with every field (no spreads): every layout has the same hidden class, and
+ * V8 spread-cloning here cost ~2.5 µs per PDU.
+ */
+function frameLayout(
+  type: PduTypeCode,
+  info: PduInfo,
+  ch: CommonHeader,
+  headerLen: number,
+  hasHdgst: boolean,
+  dataOffset: number,
+  dataLen: number,
+  hasDdgst: boolean,
+): FrameLayout {
+  return {
+    type,
+    info,
+    flags: ch.flags,
+    plen: ch.plen,
+    headerLen,
+    hasHdgst,
+    dataOffset,
+    dataLen,
+    hasDdgst,
+  };
+}
+
+/**
  * Validate a received CH against the PDU table and what was negotiated. Checks run in a fixed
  * order — type, HLEN, FLAGS, PLEN, DDGSTF, PDO, data limit — and the first failure is reported,
  * with FEI = the offset of the offending CH field (§1.10).
@@ -123,26 +151,13 @@ export function checkCommonHeader(ch: CommonHeader, ctx: ReceiveContext): FrameL
   }
 
   const headerLen = info.hlen + (hasHdgst ? DIGEST_LEN : 0);
-  // One object literal with every field (no spreads): every layout has the same hidden class,
-  // and V8 spread-cloning here cost ~2.5 µs per PDU.
-  const frame = (dataOffset: number, dataLen: number, hasDdgst: boolean): FrameLayout => ({
-    type,
-    info,
-    flags: ch.flags,
-    plen: ch.plen,
-    headerLen,
-    hasHdgst,
-    dataOffset,
-    dataLen,
-    hasDdgst,
-  });
   switch (info.data) {
     case 'none':
       if (ch.plen !== headerLen) {
         return invalid(ChOff.plen, `${info.name} PLEN ${ch.plen} (must be ${headerLen})`);
       }
       if (ch.pdo !== 0) return invalid(ChOff.pdo, `${info.name} PDO ${ch.pdo} (must be 0)`);
-      return frame(0, 0, false);
+      return frameLayout(type, info, ch, headerLen, hasHdgst, 0, 0, false);
     case 'term': {
       // Data (the offending header) follows the 24-byte header directly; senders put PDO 0
       // (SPDK) or 24, both accepted.
@@ -155,7 +170,16 @@ export function checkCommonHeader(ch: CommonHeader, ctx: ReceiveContext): FrameL
         const allowed = hasData ? `0 or ${info.hlen}` : '0';
         return invalid(ChOff.pdo, `${info.name} PDO ${ch.pdo} (must be ${allowed})`);
       }
-      return frame(info.hlen, ch.plen - info.hlen, false);
+      return frameLayout(
+        type,
+        info,
+        ch,
+        headerLen,
+        hasHdgst,
+        info.hlen,
+        ch.plen - info.hlen,
+        false,
+      );
     }
     case 'optional':
     case 'required':
@@ -172,7 +196,7 @@ export function checkCommonHeader(ch: CommonHeader, ctx: ReceiveContext): FrameL
     if (ch.pdo !== 0) {
       return invalid(ChOff.pdo, `${info.name} PDO ${ch.pdo} without data (must be 0)`);
     }
-    return frame(0, 0, false);
+    return frameLayout(type, info, ch, headerLen, hasHdgst, 0, 0, false);
   }
   if (ddgstf !== ctx.ddgst) {
     return invalid(
@@ -197,5 +221,5 @@ export function checkCommonHeader(ch: CommonHeader, ctx: ReceiveContext): FrameL
       `${info.name} carries ${dataLen} data bytes (limit ${limit})`,
     );
   }
-  return frame(pdo, dataLen, ctx.ddgst);
+  return frameLayout(type, info, ch, headerLen, hasHdgst, pdo, dataLen, ctx.ddgst);
 }

@@ -93,7 +93,9 @@ export interface RwRange {
 
 export function rwRange(ctx: CommandContext): RwRange {
   const { cdw10, cdw11, cdw12 } = ctx.cmd;
-  return { slba: (BigInt(cdw11) << 32n) | BigInt(cdw10), nlb: (cdw12 & 0xffff) + 1 };
+  // One BigInt rather than three when the upper dword is zero (every LBA below 2^32).
+  const slba = cdw11 === 0 ? BigInt(cdw10) : (BigInt(cdw11) << 32n) | BigInt(cdw10);
+  return { slba, nlb: (cdw12 & 0xffff) + 1 };
 }
 
 /** FUA: cdw12 bit 30. */
@@ -104,10 +106,13 @@ const DSM_RANGE_SIZE = 16;
 
 /** 0x080+DNR unless [slba, slba + nlb) lies inside the namespace; else the start as a number. */
 export function checkBounds(core: NsCore, r: RwRange): number | Completion {
-  if (r.slba + BigInt(r.nlb) > BigInt(core.geometry.nsze)) {
+  // In numbers, exactly: NSZE is below 2^53 (a byte-addressed image), and an SLBA of 2^53 or
+  // more converts to at least 2^53 (rounding is monotonic), so it still fails the check.
+  const slba = Number(r.slba);
+  if (slba + r.nlb > core.geometry.nsze) {
     return rejected(withDnr(Status.LBA_RANGE), 'slba');
   }
-  return Number(r.slba);
+  return slba;
 }
 
 /** Host bytes a transfer of `nlb` blocks takes: data, plus metadata when interleaved. */
