@@ -29,7 +29,7 @@ import { wantsHelp } from './options.js';
 import { RecordingControl } from '../replay/control.js';
 import { DATA_MODES, type DataMode } from '../replay/format.js';
 import type { RecordHooks } from '../monitor/commands/record.js';
-import { startLiveView, type LiveView } from '../http/index.js';
+import type { LiveView } from '../http/index.js';
 import { publishLiveViewUrl, removeLiveViewUrl } from './live-view-file.js';
 import { reexecForTls } from './tls-reexec.js';
 
@@ -201,6 +201,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       hooks,
     );
     if (args.http !== undefined) {
+      // The live view (and prom-client) loads only when asked for.
+      const { startLiveView } = await import('../http/index.js');
       live = await startLiveView(view, {
         ...args.http,
         host: args.http.host ?? '127.0.0.1',
