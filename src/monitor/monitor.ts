@@ -75,6 +75,14 @@ export class Monitor {
   constructor(machine: MachineView, hooks: MonitorHooks, commands: readonly QmpCommand[]) {
     this.machine = machine;
     this.hooks = hooks;
+    this.addCommands(commands);
+  }
+
+  /**
+   * Registers commands; `nvmemu run` adds its table when the first session arrives
+   * (serve.ts: the command modules load only when someone can use them).
+   */
+  addCommands(commands: readonly QmpCommand[]): void {
     for (const c of commands) {
       if (this.#commands.has(c.name)) throw new Error(`command ${c.name} registered twice`);
       this.#commands.set(c.name, c);
