@@ -26,7 +26,6 @@ import { startNvmeTcp, type NvmeTcpService } from '../nvme-tcp/target/index.js';
 import { LegacyPmem, planLegacyPmem, type LegacyPlan } from '../pmem/legacy/index.js';
 import { NvmeDevice, NvmeSubsysDevice } from '../nvme/index.js';
 import { claimCntlids, lockDataFolder, type CntlidClaim, type DataLock } from './lock.js';
-import { wantsHelp } from './options.js';
 import { RecordingControl } from '../replay/control.js';
 import { DATA_MODES, type DataMode } from '../replay/format.js';
 import type { RecordHooks } from '../monitor/commands/record.js';
@@ -110,6 +109,18 @@ nvmemu options:
   -o, --output-format normal|json   the start-up summary as text or one JSON document
   -h, --help             show this help
 `;
+
+/**
+ * Whether `argv` asks for help (`-h`/`--help` anywhere before `--`). Here rather than in
+ * options.ts, whose commander a starting machine does not load.
+ */
+function wantsHelp(argv: readonly string[]): boolean {
+  for (const a of argv) {
+    if (a === '--') return false;
+    if (a === '-h' || a === '--help') return true;
+  }
+  return false;
+}
 
 /** Set in the background process `-daemonize` starts: it talks to its parent over IPC. */
 const DAEMON_CHILD = 'NVMEMU_DAEMON_CHILD';
