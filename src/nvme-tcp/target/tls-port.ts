@@ -15,6 +15,7 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { deriveTlsKey, parsePskIdentity } from '../tls/psk.js';
+import { TLS_PSK_CIPHERS } from '../tls/node-psk.js';
 import type { FabricsSubsystem } from './backend.js';
 import type { TlsSession } from './connection.js';
 
@@ -114,10 +115,7 @@ async function startTls(socket: Socket, a: SecureAccept): Promise<void> {
   // meanwhile; one that closed meanwhile is reported as any closed during the handshake.
   const early = (): void => void socket.destroy();
   socket.on('error', early);
-  const [{ TLSSocket }, { TLS_PSK_CIPHERS }] = await Promise.all([
-    import('node:tls'),
-    import('../tls/socket.js'),
-  ]);
+  const { TLSSocket } = await import('node:tls');
   socket.off('error', early);
   if (socket.destroyed) return a.failed('closed during the TLS handshake', undefined);
   let session: TlsSession | undefined;
