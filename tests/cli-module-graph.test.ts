@@ -82,8 +82,9 @@ const TREE = [
 
 /**
  * What the default machine's start leaves for later (docs/architecture.md "Module loading"):
- * the monitor's commands and sessions until a client connects, the live view until --http,
- * node:tls until a TLS handshake. A start that loads one of them again fails here.
+ * the monitor's commands and sessions until a client connects (the fault injector and the
+ * recorder with them, or with --record), the live view until --http, node:tls until a TLS
+ * handshake. A start that loads one of them again fails here.
  */
 const LAZY_AT_START = [
   ...TREE,
@@ -93,6 +94,8 @@ const LAZY_AT_START = [
   /^node_modules\/prom-client\//,
   /^build\/src\/nvme-tcp\/tls\/socket\.js$/,
   /^node:tls$/,
+  /^build\/src\/faults\/(?!machine-switch\.js)/,
+  /^build\/src\/replay\/(control|recorder|sink)\.js$/,
   /^build\/src\/(scenario|pmem2)\//,
   /^build\/src\/nvme-tcp\/host\//,
 ];

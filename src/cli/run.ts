@@ -19,14 +19,12 @@ import { publishPmemState, removePmemState } from '../pmem/state-folder.js';
 import { startMonitors } from '../monitor/serve.js';
 import type { MonitorHooks } from '../monitor/monitor.js';
 import type { PowerCutHooks } from '../monitor/commands/faults.js';
-import { machineFaults } from '../faults/injector.js';
-import { powerCutMachine, trackWrites } from '../faults/power-cut.js';
 import { MachineSwitch } from '../faults/machine-switch.js';
 import { startNvmeTcp, type NvmeTcpService } from '../nvme-tcp/target/index.js';
 import { LegacyPmem, planLegacyPmem, type LegacyPlan } from '../pmem/legacy/index.js';
 import { NvmeDevice, NvmeSubsysDevice } from '../nvme/index.js';
 import { claimCntlids, lockDataFolder, type CntlidClaim, type DataLock } from './lock.js';
-import { RecordingControl } from '../replay/control.js';
+import type { RecordingControl } from '../replay/control.js';
 import { DATA_MODES, type DataMode } from '../replay/format.js';
 import type { RecordHooks } from '../monitor/commands/record.js';
 import type { LiveView } from '../http/index.js';
@@ -156,12 +154,24 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   // arrived in between would meet the default disposition and kill the process uncleanly.
   const stop = stopTrigger();
   // Recording (--record, x-nvmemu-record-start): replay rebuilds the machine from these words.
-  const recording = new RecordingControl(
-    () => view.current,
-    () => machineFaults(view),
-    argv.filter((a) => a !== '-daemonize' && a !== '--daemonize'),
-    version(),
-  );
+  // The recorder and the fault injector it records load when a recording or the first monitor
+  // session needs them (hooks.prepare), not at start (docs/architecture.md "Module loading").
+  let recording: RecordingControl | undefined;
+  const words = argv.filter((a) => a !== '-daemonize' && a !== '--daemonize');
+  let prepared: Promise<RecordingControl> | undefined;
+  const prepare = (): Promise<RecordingControl> =>
+    (prepared ??= Promise.all([
+      import('../faults/injector.js'),
+      import('../replay/control.js'),
+    ]).then(
+      ([{ machineFaults }, { RecordingControl }]) =>
+        (recording = new RecordingControl(
+          () => view.current,
+          () => machineFaults(view),
+          words,
+          version(),
+        )),
+    ));
   let monitors: Awaited<ReturnType<typeof startMonitors>> | undefined;
   let tcp: NvmeTcpService | undefined;
   let e820: LegacyPmem | undefined;
@@ -185,21 +195,27 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
         ...(args.advertise === undefined ? {} : { advertise: args.advertise }),
         ...(args.nvmeTcp === undefined ? {} : { settings: args.nvmeTcp }),
       });
-      machineFaults(view).attachNvmeTcp(tcp.target);
     }
     const served = tcp;
-    if (record !== undefined) recording.start(record.file, record.data);
+    if (record !== undefined) (await prepare()).start(record.file, record.data);
     const hooks: MonitorHooks & PowerCutHooks & RecordHooks = {
-      recording,
+      // Sessions are served after prepare() (serve.ts), so commands always find it.
+      get recording(): RecordingControl {
+        if (recording === undefined) throw new Error('recording used before prepare()');
+        return recording;
+      },
+      prepare: async () => void (await prepare()),
       quit: () => stop.fire('quit'),
       version: version(),
       ...(served ? { nvmeTcp: served } : {}),
       // x-nvmemu-power-cut: cut, then run the rebuilt machine behind the same endpoints.
       powerCut: async (opts) => {
-        recording.beforePowerCut(opts);
+        const rec = await prepare();
+        const { powerCutMachine, trackWrites } = await import('../faults/power-cut.js');
+        rec.beforePowerCut(opts);
         const { machine: next, report } = await powerCutMachine(view.current, opts);
         view.current = next;
-        recording.afterPowerCut(next);
+        rec.afterPowerCut(next);
         // Write tracking continues on the new machine if it was on.
         if (report.namespaces.some((n) => n.tracked)) trackWrites(next);
         publishState();
@@ -225,7 +241,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     stop.cancel();
     io.err(formatError(e));
-    if (recording.active !== undefined) recording.stop();
+    if (recording?.active !== undefined) recording.stop();
     await live?.close();
     await monitors?.close();
     await tcp?.close();
@@ -264,7 +280,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   // that sent 'quit' sees the connection end only when the folder and ports are free again.
   let status = 0;
   try {
-    if (recording.active !== undefined) recording.stop();
+    if (recording?.active !== undefined) recording.stop();
     if (live !== undefined) {
       removeLiveViewUrl(dataDir);
       await live.close();

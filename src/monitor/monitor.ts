@@ -37,6 +37,11 @@ export interface MonitorHooks {
   readonly nvmeTcp?: { readonly target: TcpTarget };
   /** Where the monitor's log lines go (a limit that bit); default: one line on stderr. */
   readonly log?: (line: string) => void;
+  /**
+   * Work the host finishes before the first session is served (serve.ts), e.g. `nvmemu run`
+   * loading its fault injector and recorder, which it leaves out of its start.
+   */
+  readonly prepare?: () => Promise<void>;
 }
 
 export interface CommandContext {

@@ -18,12 +18,13 @@ import { Monitor, type MachineView, type MonitorHooks } from './monitor.js';
 import { qmpStringify } from './json.js';
 
 /** The session code and the command table (loaded once, by the first session). */
-async function loadSessions() {
+async function loadSessions(hooks: MonitorHooks) {
   const [all, faults, qmp, hmp] = await Promise.all([
     import('./commands/all.js'),
     import('./commands/faults.js'),
     import('./qmp-session.js'),
     import('./hmp-session.js'),
+    hooks.prepare?.(),
   ]);
   return {
     commands: all.ALL_COMMANDS,
@@ -89,7 +90,7 @@ export async function startMonitors(
   // session there is nobody to tell.
   let sessions: Promise<Sessions> | undefined;
   const load = (): Promise<Sessions> =>
-    (sessions ??= loadSessions().then((k) => {
+    (sessions ??= loadSessions(hooks).then((k) => {
       monitor.addCommands(k.commands);
       unwireFaults = k.wireFaultEvents(monitor);
       return k;
