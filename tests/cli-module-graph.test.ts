@@ -139,13 +139,23 @@ describe('the modules each command loads', () => {
       argv: ['nvme', 'id-ctrl', ...target],
       status: 1,
       loads: [/^build\/src\/nvme-tcp\/host\/controller\.js$/, /^build\/src\/cli\/nvme\/admin-cmds/],
-      never: [...EMULATOR, /^build\/src\/cli\/run\.js$/, /^build\/src\/cli\/nvme\/zns/],
+      // node:tls loads with a TLS connection only (nvme-tcp/host/queue.ts).
+      never: [
+        ...EMULATOR,
+        /^build\/src\/cli\/run\.js$/,
+        /^build\/src\/cli\/nvme\/zns/,
+        /^node:tls$/,
+      ],
     },
     {
       argv: ['nvme', 'zns', 'report-zones', ...target],
       status: 1,
       loads: [/^build\/src\/cli\/nvme\/zns\.js$/],
-      never: [...EMULATOR, /^build\/src\/cli\/nvme\/(admin-cmds|io-cmds|fdp|keys)\.js$/],
+      never: [
+        ...EMULATOR,
+        /^build\/src\/cli\/nvme\/(admin-cmds|io-cmds|fdp|keys)\.js$/,
+        /^node:tls$/,
+      ],
     },
     {
       argv: ['ndctl', 'list', '-R', '--backing', nvdimm, '--label-size', '128K'],
