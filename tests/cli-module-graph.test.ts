@@ -84,7 +84,7 @@ const TREE = [
  * What the default machine's start leaves for later (docs/architecture.md "Module loading"):
  * the monitor's commands and sessions until a client connects (the fault injector and the
  * recorder with them, or with --record), the live view until --http, node:tls until a TLS
- * handshake. A start that loads one of them again fails here.
+ * handshake, node:child_process unless the run re-executes itself (TLS) or -daemonize. A start that loads one of them again fails here.
  */
 const LAZY_AT_START = [
   ...TREE,
@@ -94,6 +94,7 @@ const LAZY_AT_START = [
   /^node_modules\/prom-client\//,
   /^build\/src\/nvme-tcp\/tls\/socket\.js$/,
   /^node:tls$/,
+  /^node:child_process$/,
   /^build\/src\/faults\/(?!machine-switch\.js)/,
   /^build\/src\/replay\/(control|recorder|sink)\.js$/,
   /^build\/src\/(scenario|pmem2)\//,

@@ -2,7 +2,6 @@
 // SIGINT/SIGTERM (or a monitor `quit`), then shut down cleanly.
 
 import { appendFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config/errors.js';
@@ -347,7 +346,8 @@ function logIo(path: string): CliIo {
  * QEMU's `-daemonize`: run the machine in a detached process and return once it serves,
  * after printing what it printed (or its errors and exit status if it fails to start).
  */
-function daemonize(argv: readonly string[], io: CliIo): Promise<number> {
+async function daemonize(argv: readonly string[], io: CliIo): Promise<number> {
+  const { spawn } = await import('node:child_process');
   const rest = argv.filter((a) => a !== '-daemonize' && a !== '--daemonize');
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
   const child = spawn(process.execPath, [main, 'run', ...rest], {
