@@ -18,6 +18,7 @@ import { MONITOR_LEAF } from './monitor.js';
 import { scenarioGroup } from './scenario.js';
 import { completionLeaves } from './completion.js';
 import { runGroup, type Group } from './tree.js';
+import { RUN_LEAF } from './run-leaf.js';
 
 export const USAGE = `Usage: nvmemu <command> [options]
 
@@ -58,12 +59,7 @@ export function rootGroup(): Group {
       status: 2,
     }),
     children: [
-      {
-        kind: 'leaf',
-        name: 'run',
-        summary: 'start a machine from QEMU options',
-        run: async (argv, io) => (await import('./run.js')).runCommand(argv, io),
-      },
+      RUN_LEAF,
       nvmeGroup(),
       ndctlGroup(),
       memmapGroup(),

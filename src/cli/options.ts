@@ -125,15 +125,6 @@ export function helpText(
   return c.helpInformation() + (opts.footer !== undefined ? `\n${opts.footer}` : '');
 }
 
-/** Whether `argv` asks for help (`-h`/`--help` anywhere before `--`). */
-export function wantsHelp(argv: readonly string[]): boolean {
-  for (const a of argv) {
-    if (a === '--') return false;
-    if (a === '-h' || a === '--help') return true;
-  }
-  return false;
-}
-
 /**
  * `base` plus `own`. Where both claim a one-letter alias, `base` keeps it and the command's
  * option is reached by its long name only: the target options (`-a` address) mean the same in

@@ -2,7 +2,6 @@
 // SIGINT/SIGTERM (or a monitor `quit`), then shut down cleanly.
 
 import { appendFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config/errors.js';
@@ -16,20 +15,18 @@ import { isEmuError } from '../util/errors.js';
 import type { CliIo } from './io.js';
 import { defaultMachineArgs } from './default-machine.js';
 import { publishPmemState, removePmemState } from '../pmem/state-folder.js';
-import { startMonitors, type MonitorHooks } from '../monitor/index.js';
+import { startMonitors } from '../monitor/serve.js';
+import type { MonitorHooks } from '../monitor/monitor.js';
 import type { PowerCutHooks } from '../monitor/commands/faults.js';
-import { machineFaults } from '../faults/injector.js';
-import { powerCutMachine, trackWrites } from '../faults/power-cut.js';
 import { MachineSwitch } from '../faults/machine-switch.js';
 import { startNvmeTcp, type NvmeTcpService } from '../nvme-tcp/target/index.js';
 import { LegacyPmem, planLegacyPmem, type LegacyPlan } from '../pmem/legacy/index.js';
 import { NvmeDevice, NvmeSubsysDevice } from '../nvme/index.js';
 import { claimCntlids, lockDataFolder, type CntlidClaim, type DataLock } from './lock.js';
-import { wantsHelp } from './options.js';
-import { RecordingControl } from '../replay/control.js';
+import type { RecordingControl } from '../replay/control.js';
 import { DATA_MODES, type DataMode } from '../replay/format.js';
 import type { RecordHooks } from '../monitor/commands/record.js';
-import { startLiveView, type LiveView } from '../http/index.js';
+import type { LiveView } from '../http/index.js';
 import { publishLiveViewUrl, removeLiveViewUrl } from './live-view-file.js';
 import { reexecForTls } from './tls-reexec.js';
 
@@ -110,6 +107,18 @@ nvmemu options:
   -h, --help             show this help
 `;
 
+/**
+ * Whether `argv` asks for help (`-h`/`--help` anywhere before `--`). Here rather than in
+ * options.ts, whose commander a starting machine does not load.
+ */
+function wantsHelp(argv: readonly string[]): boolean {
+  for (const a of argv) {
+    if (a === '--') return false;
+    if (a === '-h' || a === '--help') return true;
+  }
+  return false;
+}
+
 /** Set in the background process `-daemonize` starts: it talks to its parent over IPC. */
 const DAEMON_CHILD = 'NVMEMU_DAEMON_CHILD';
 
@@ -144,12 +153,24 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   // arrived in between would meet the default disposition and kill the process uncleanly.
   const stop = stopTrigger();
   // Recording (--record, x-nvmemu-record-start): replay rebuilds the machine from these words.
-  const recording = new RecordingControl(
-    () => view.current,
-    () => machineFaults(view),
-    argv.filter((a) => a !== '-daemonize' && a !== '--daemonize'),
-    version(),
-  );
+  // The recorder and the fault injector it records load when a recording or the first monitor
+  // session needs them (hooks.prepare), not at start (docs/architecture.md "Module loading").
+  let recording: RecordingControl | undefined;
+  const words = argv.filter((a) => a !== '-daemonize' && a !== '--daemonize');
+  let prepared: Promise<RecordingControl> | undefined;
+  const prepare = (): Promise<RecordingControl> =>
+    (prepared ??= Promise.all([
+      import('../faults/injector.js'),
+      import('../replay/control.js'),
+    ]).then(
+      ([{ machineFaults }, { RecordingControl }]) =>
+        (recording = new RecordingControl(
+          () => view.current,
+          () => machineFaults(view),
+          words,
+          version(),
+        )),
+    ));
   let monitors: Awaited<ReturnType<typeof startMonitors>> | undefined;
   let tcp: NvmeTcpService | undefined;
   let e820: LegacyPmem | undefined;
@@ -173,21 +194,27 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
         ...(args.advertise === undefined ? {} : { advertise: args.advertise }),
         ...(args.nvmeTcp === undefined ? {} : { settings: args.nvmeTcp }),
       });
-      machineFaults(view).attachNvmeTcp(tcp.target);
     }
     const served = tcp;
-    if (record !== undefined) recording.start(record.file, record.data);
+    if (record !== undefined) (await prepare()).start(record.file, record.data);
     const hooks: MonitorHooks & PowerCutHooks & RecordHooks = {
-      recording,
+      // Sessions are served after prepare() (serve.ts), so commands always find it.
+      get recording(): RecordingControl {
+        if (recording === undefined) throw new Error('recording used before prepare()');
+        return recording;
+      },
+      prepare: async () => void (await prepare()),
       quit: () => stop.fire('quit'),
       version: version(),
       ...(served ? { nvmeTcp: served } : {}),
       // x-nvmemu-power-cut: cut, then run the rebuilt machine behind the same endpoints.
       powerCut: async (opts) => {
-        recording.beforePowerCut(opts);
+        const rec = await prepare();
+        const { powerCutMachine, trackWrites } = await import('../faults/power-cut.js');
+        rec.beforePowerCut(opts);
         const { machine: next, report } = await powerCutMachine(view.current, opts);
         view.current = next;
-        recording.afterPowerCut(next);
+        rec.afterPowerCut(next);
         // Write tracking continues on the new machine if it was on.
         if (report.namespaces.some((n) => n.tracked)) trackWrites(next);
         publishState();
@@ -201,6 +228,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       hooks,
     );
     if (args.http !== undefined) {
+      // The live view (and prom-client) loads only when asked for.
+      const { startLiveView } = await import('../http/index.js');
       live = await startLiveView(view, {
         ...args.http,
         host: args.http.host ?? '127.0.0.1',
@@ -211,7 +240,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     stop.cancel();
     io.err(formatError(e));
-    if (recording.active !== undefined) recording.stop();
+    if (recording?.active !== undefined) recording.stop();
     await live?.close();
     await monitors?.close();
     await tcp?.close();
@@ -250,7 +279,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   // that sent 'quit' sees the connection end only when the folder and ports are free again.
   let status = 0;
   try {
-    if (recording.active !== undefined) recording.stop();
+    if (recording?.active !== undefined) recording.stop();
     if (live !== undefined) {
       removeLiveViewUrl(dataDir);
       await live.close();
@@ -317,7 +346,8 @@ function logIo(path: string): CliIo {
  * QEMU's `-daemonize`: run the machine in a detached process and return once it serves,
  * after printing what it printed (or its errors and exit status if it fails to start).
  */
-function daemonize(argv: readonly string[], io: CliIo): Promise<number> {
+async function daemonize(argv: readonly string[], io: CliIo): Promise<number> {
+  const { spawn } = await import('node:child_process');
   const rest = argv.filter((a) => a !== '-daemonize' && a !== '--daemonize');
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
   const child = spawn(process.execPath, [main, 'run', ...rest], {

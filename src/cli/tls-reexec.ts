@@ -6,7 +6,6 @@
 // signals and the exit status through. The environment is inherited, so `-daemonize`'s detached
 // process gets it too.
 
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +39,14 @@ function configFile(): string {
  */
 export function reexecForTls(argv: readonly string[]): Promise<number> | undefined {
   if (!wantsTls(argv) || ticketsDisabled()) return undefined;
+  // node:child_process loads only here: a run without TLS never spawns.
+  return import('node:child_process').then(({ spawn }) => serveInChild(spawn, argv));
+}
+
+function serveInChild(
+  spawn: typeof import('node:child_process').spawn,
+  argv: readonly string[],
+): Promise<number> {
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
   const child = spawn(process.execPath, [...process.execArgv, main, 'run', ...argv], {
     stdio: 'inherit',

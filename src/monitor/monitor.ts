@@ -37,6 +37,11 @@ export interface MonitorHooks {
   readonly nvmeTcp?: { readonly target: TcpTarget };
   /** Where the monitor's log lines go (a limit that bit); default: one line on stderr. */
   readonly log?: (line: string) => void;
+  /**
+   * Work the host finishes before the first session is served (serve.ts), e.g. `nvmemu run`
+   * loading its fault injector and recorder, which it leaves out of its start.
+   */
+  readonly prepare?: () => Promise<void>;
 }
 
 export interface CommandContext {
@@ -75,6 +80,14 @@ export class Monitor {
   constructor(machine: MachineView, hooks: MonitorHooks, commands: readonly QmpCommand[]) {
     this.machine = machine;
     this.hooks = hooks;
+    this.addCommands(commands);
+  }
+
+  /**
+   * Registers commands; `nvmemu run` adds its table when the first session arrives
+   * (serve.ts: the command modules load only when someone can use them).
+   */
+  addCommands(commands: readonly QmpCommand[]): void {
     for (const c of commands) {
       if (this.#commands.has(c.name)) throw new Error(`command ${c.name} registered twice`);
       this.#commands.set(c.name, c);

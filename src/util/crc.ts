@@ -14,8 +14,19 @@
 // All CRCs accept a seed so that a buffer can be checksummed in pieces:
 // crc(b, crc(a)) === crc(a ++ b). Tables are built once at module load (256 entries each).
 
-import { crc32 as nativeCrc32, crc32c as nativeCrc32c } from '@node-rs/crc32';
+import { createRequire } from 'node:module';
 import { readU32le } from './bytes.js';
+
+type NativeCrc = typeof import('@node-rs/crc32');
+let nativeCrc: NativeCrc | undefined;
+/**
+ * The native CRC-32 and CRC-32C, loaded at their first use: the addon's load (a libc probe and
+ * a dlopen, 5-10 ms) is a cost an `nvmemu nvme` command without digests or keys would pay for
+ * nothing (docs/architecture.md "Module loading"). A synchronous require keeps these functions
+ * synchronous.
+ */
+const native = (): NativeCrc =>
+  (nativeCrc ??= createRequire(import.meta.url)('@node-rs/crc32') as NativeCrc);
 
 const CRC16_T10DIF_POLY = 0x8bb7;
 
@@ -102,7 +113,7 @@ export function crc32c(data: Uint8Array, seed = 0): number {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffff_ffff) {
     throw new RangeError(`crc32c: seed ${seed} is not a 32-bit value`);
   }
-  return nativeCrc32c(data, seed) >>> 0;
+  return native().crc32c(data, seed) >>> 0;
 }
 
 /**
@@ -113,7 +124,7 @@ export function crc32(data: Uint8Array, seed = 0): number {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffff_ffff) {
     throw new RangeError(`crc32: seed ${seed} is not a 32-bit value`);
   }
-  return nativeCrc32(data, seed) >>> 0;
+  return native().crc32(data, seed) >>> 0;
 }
 
 /**

@@ -7,18 +7,17 @@
 // nvme/ns/media-faults.ts): reads over a read fault complete Unrecovered Read Error (0x281),
 // writes over a write fault Write Fault (0x280), as a failing backend does in QEMU 7.2.
 
-import type { Component } from '../../machine/registry.js';
 import { NvmeDevice } from '../../nvme/index.js';
 import { MediaFaults, type MediaFaultKind } from '../../nvme/ns/media-faults.js';
 import type { NamespaceApi } from '../../nvme/spec/namespace-api.js';
+import type { Component } from '../../machine/registry.js';
+import { isNamespace } from '../nvme-events.js';
 import type { Args } from '../args.js';
 import { genericError } from '../errors.js';
 import type { MachineView, QmpCommand } from '../monitor.js';
 import { findDevice } from './hotplug.js';
 
-export function isNamespace(c: unknown): c is NamespaceApi & Component {
-  return typeof c === 'object' && c !== null && 'execute' in c && 'nsid' in c;
-}
+export { isNamespace };
 
 export interface NsTarget {
   readonly ns: NamespaceApi & Component;

@@ -26,7 +26,7 @@ import { hashIdFromName, HASHES, type HashId } from '../auth/hash.js';
 import { dhGroupIdFromName, DH_GROUPS, type DhGroupId } from '../auth/dh.js';
 import { ALL_DH_GROUPS, ALL_HASHES } from '../auth/common.js';
 import { parseTlsPsk, type PskDerivation, type TlsPsk } from '../tls/psk.js';
-import { tlsPskProblem } from '../tls/socket.js';
+import { tlsPskProblem } from '../tls/node-psk.js';
 
 /** NQNs are at most 223 bytes (NVMe Base Spec 2.0 §4.5). */
 const MAX_NQN_BYTES = 223;

@@ -11,7 +11,7 @@ import { parseDhchapSecret, type DhchapSecret } from '../auth/secret.js';
 import type { HashId } from '../auth/hash.js';
 import type { DhGroupId } from '../auth/dh.js';
 import { deriveTlsKey, parseTlsPsk, type PskDerivation, type TlsPsk } from '../tls/psk.js';
-import { tlsPskProblem } from '../tls/socket.js';
+import { tlsPskProblem } from '../tls/node-psk.js';
 import { HostErrorCode, NvmeStatusError, NvmeTcpError } from './errors.js';
 import type { HostQueue } from './queue.js';
 

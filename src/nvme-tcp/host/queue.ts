@@ -13,7 +13,6 @@ import { PduType } from '../pdu/types.js';
 import type { C2HDataPdu, ParsedPdu, Pdu, R2TPdu } from '../pdu/types.js';
 import { readU16le, readU32le, writeU16le, writeU32le, writeU8 } from '../../util/bytes.js';
 import { HostErrorCode, NvmeTcpError } from './errors.js';
-import { connectTlsPsk } from '../tls/socket.js';
 
 /** A command to submit. CID, PSDT and SGL1 are filled in by the queue. */
 export interface CommandInit {
@@ -464,6 +463,9 @@ async function tlsSocket(
   opts: QueueOptions,
   tls: { readonly identity: string; readonly key: Uint8Array },
 ): Promise<Socket> {
+  // node:tls loads with the first TLS connection: every plain `nvmemu nvme` command would
+  // pay its load (~30 ms of CPU) otherwise (docs/architecture.md "Module loading").
+  const { connectTlsPsk } = await import('../tls/socket.js');
   try {
     const s = await connectTlsPsk({
       host: opts.host,

@@ -13,9 +13,9 @@
 // fails. The connection remembers the identity: its Connect must name that host and subsystem.
 
 import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { deriveTlsKey, parsePskIdentity } from '../tls/psk.js';
-import { TLS_PSK_CIPHERS } from '../tls/socket.js';
+import { TLS_PSK_CIPHERS } from '../tls/node-psk.js';
 import type { FabricsSubsystem } from './backend.js';
 import type { TlsSession } from './connection.js';
 
@@ -96,7 +96,7 @@ export function acceptSecure(socket: Socket, a: SecureAccept): void {
     clearTimeout(timer);
     socket.pause();
     socket.unshift(chunk);
-    if (chunk[0] === TLS_HANDSHAKE) return startTls(socket, a);
+    if (chunk[0] === TLS_HANDSHAKE) return void startTls(socket, a);
     if (a.mode === 'required') {
       socket.destroy();
       return a.failed(
@@ -109,11 +109,19 @@ export function acceptSecure(socket: Socket, a: SecureAccept): void {
   });
 }
 
-function startTls(socket: Socket, a: SecureAccept): void {
+async function startTls(socket: Socket, a: SecureAccept): Promise<void> {
+  // node:tls loads with the first handshake: it costs a plain target's start-up ~30 ms of CPU
+  // (docs/architecture.md "Module loading"). The socket stays paused with its first bytes
+  // meanwhile; one that closed meanwhile is reported as any closed during the handshake.
+  const early = (): void => void socket.destroy();
+  socket.on('error', early);
+  const { TLSSocket } = await import('node:tls');
+  socket.off('error', early);
+  if (socket.destroyed) return a.failed('closed during the TLS handshake', undefined);
   let session: TlsSession | undefined;
   let problem: string | undefined;
   let offered: string | undefined;
-  const tls = new TLSSocket(socket, {
+  const tls: TLSSocket = new TLSSocket(socket, {
     isServer: true,
     minVersion: 'TLSv1.3',
     maxVersion: 'TLSv1.3',
