@@ -38,10 +38,12 @@ const ALLOWED = new Map<number, readonly number[]>([
       Status.WRITE_FAULT,
     ],
   ],
-  // Reservations (ns/resv): conflicts, a malformed command, a 64-bit host asking 128-bit data.
-  [IoOpc.RESV_REGISTER, [D(Status.RESERVATION_CONFLICT), ...RW]],
-  [IoOpc.RESV_ACQUIRE, [D(Status.RESERVATION_CONFLICT), ...RW]],
-  [IoOpc.RESV_RELEASE, [D(Status.RESERVATION_CONFLICT), ...RW]],
+  // Reservations (ns/resv): conflicts, a malformed command, a 64-bit host asking 128-bit data,
+  // and a data buffer shorter than the command's 16 or 8 bytes: Data Transfer Error without
+  // DNR, as every failed host transfer reports (spec/transfer.ts; RESV_REPORT below too).
+  [IoOpc.RESV_REGISTER, [D(Status.RESERVATION_CONFLICT), ...RW, Status.DATA_TRANSFER_ERROR]],
+  [IoOpc.RESV_ACQUIRE, [D(Status.RESERVATION_CONFLICT), ...RW, Status.DATA_TRANSFER_ERROR]],
+  [IoOpc.RESV_RELEASE, [D(Status.RESERVATION_CONFLICT), ...RW, Status.DATA_TRANSFER_ERROR]],
   [IoOpc.RESV_REPORT, [D(Status.HOST_ID_INCONSISTENT), Status.DATA_TRANSFER_ERROR]],
   // Flexible Data Placement outside an FDP subsystem.
   [IoOpc.IO_MGMT_RECV, [D(Status.FDP_DISABLED)]],
