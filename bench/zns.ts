@@ -77,15 +77,26 @@ const data = new Uint8Array(IO).fill(0x5a);
 function seqWrite(t: Target, ctrl: ControllerView): () => Promise<number> {
   const nsze = Number(t.ns.sizeBlocks);
   let lba = 0;
+  // The reset at a wrap, while it runs: the other workers wait for it rather than write into a
+  // zone that is still full (they would, the moment the reset's completion is asynchronous).
+  let resetting: Promise<number> | undefined;
   return async () => {
+    if (resetting !== undefined) {
+      const s = await resetting;
+      if (s !== 0) return s;
+    }
     if (lba + NLB > nsze) {
       lba = 0;
       // A zoned namespace must be reset before it is rewritten (part of the zoned cost).
       if (t.ns.zoned !== undefined) {
-        const c = await t.ns.execute(
-          ctxOf({ opcode: IoOpc.ZONE_MGMT_SEND, cdw13: 0x104 }, undefined, undefined, ctrl),
-        );
-        if (c.status !== 0) return c.status;
+        resetting = Promise.resolve(
+          t.ns.execute(
+            ctxOf({ opcode: IoOpc.ZONE_MGMT_SEND, cdw13: 0x104 }, undefined, undefined, ctrl),
+          ),
+        ).then((c) => c.status);
+        const s = await resetting;
+        resetting = undefined;
+        if (s !== 0) return s;
       }
     }
     const at = lba;
@@ -100,21 +111,31 @@ function seqWrite(t: Target, ctrl: ControllerView): () => Promise<number> {
 function zoneAppend(t: Target, ctrl: ControllerView): () => Promise<number> {
   const zones = t.ns.zoned!.table.zones;
   let zone = 0;
+  // As in seqWrite: appends wait for the reset of the zone they will go to.
+  let resetting: Promise<number> | undefined;
   return async () => {
+    if (resetting !== undefined) {
+      const s = await resetting;
+      if (s !== 0) return s;
+    }
     let z = zones[zone]!;
     if (z.wptr + NLB > z.zslba + z.zcap) {
       zone = (zone + 1) % zones.length;
       z = zones[zone]!;
       if (z.wptr !== z.zslba) {
-        const c = await t.ns.execute(
-          ctxOf(
-            { opcode: IoOpc.ZONE_MGMT_SEND, cdw10: z.zslba, cdw13: 0x4 },
-            undefined,
-            undefined,
-            ctrl,
+        resetting = Promise.resolve(
+          t.ns.execute(
+            ctxOf(
+              { opcode: IoOpc.ZONE_MGMT_SEND, cdw10: z.zslba, cdw13: 0x4 },
+              undefined,
+              undefined,
+              ctrl,
+            ),
           ),
-        );
-        if (c.status !== 0) return c.status;
+        ).then((c) => c.status);
+        const s = await resetting;
+        resetting = undefined;
+        if (s !== 0) return s;
       }
     }
     const c = await t.ns.execute(
