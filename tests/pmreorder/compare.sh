@@ -144,6 +144,7 @@ echo "machine: $(nproc) cpus, load $(cut -d' ' -f1 /proc/loadavg); times in seco
   "user+sys (children included); pmreorder: median of ROUNDS=$ROUNDS runs (ReorderFull:" \
   "FULL_ROUNDS=$FULL_ROUNDS); log: stores/flushes/fences after the file's registration"
 row program log pmemcheck engine verdict checks wall cpu
+REPORTS=()
 for p in $PROGRAMS; do
   D=$WORK/$p
   mkdir -p "$D"
@@ -193,8 +194,20 @@ for p in $PROGRAMS; do
       "$(printf '%s\n' "${walls[@]}" | median)" "$(printf '%s\n' "${cpus[@]}" | median)"
   done
   cp "$D/store_log.log" "$LOGS/store_log-$p.log"
+  # pmemcheck's own report (no pmreorder): stores never made persistent, and with
+  # --mult-stores=yes, stores overwritten before they were made persistent.
+  cp "$D/pool.orig" "$POOL"
+  timed "$VG" --tool=pmemcheck --mult-stores=yes "$BIN/$p" "$POOL"
+  REPORTS+=("$(awk -v p="$p" -v t="${T% *}" '
+    /stores not made persistent:/ { np = $NF } /overwritten stores:/ { ow = $NF }
+    /ERROR SUMMARY:/ { for (i = 1; i < NF; i++) if ($i == "SUMMARY:") er = $(i + 1) }
+    END { printf "%-16s %14d %12d %7d %9s", p, np, ow, er, t }' "$WORK/err")")
 done
 echo "store logs kept in $LOGS/store_log-*.log"
+echo
+echo "pmemcheck's own report: valgrind --tool=pmemcheck --mult-stores=yes PROGRAM pool"
+printf '%-16s %14s %12s %7s %9s\n' program 'not persistent' overwritten errors wall
+printf '%s\n' "${REPORTS[@]}"
 
 # 4. The nvmemu side.
 if [ "$EXPLORER_ROUNDS" -gt 0 ]; then
