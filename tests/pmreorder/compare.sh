@@ -114,10 +114,18 @@ if [ ! -f "$PMREORDER" ]; then
   extract "$PMDK_GIT" "$PMDK_TAG" "$PMR_TOOLS/pmdk-$PMDK_TAG" src/tools/pmreorder
 fi
 
-# 3. The programs and the checker.
+# 3. The programs and the checker, each built under a temporary name and renamed into place: a
+# run of this script still going in the same $PMR_TOOLS keeps its binaries (rebuilding `check`
+# in place under a running pmreorder once made a check fail to start, which pmreorder counts as
+# an inconsistent image).
 BIN=$PMR_TOOLS/bin
-for p in $PROGRAMS; do "$CC" -O2 -Wall -o "$BIN/$p" "$HERE/$p.c" -lpmem2; done
-"$CC" -O2 -Wall -o "$BIN/check" "$HERE/check.c"
+cc_to() {
+  local out=$1
+  shift
+  "$CC" -O2 -Wall -o "$out.tmp.$$" "$@" && mv -f "$out.tmp.$$" "$out"
+}
+for p in $PROGRAMS; do cc_to "$BIN/$p" "$HERE/$p.c" -lpmem2; done
+cc_to "$BIN/check" "$HERE/check.c"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pmreorder-compare.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
