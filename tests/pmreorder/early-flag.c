@@ -15,10 +15,13 @@ main(int argc, char *argv[])
 	}
 	pmr_data(data, sizeof(data));
 	pmr_open(&p, argv[1]);
+	/* the record's epoch, which compare.sh can give its own engine (pmreorder -x) */
+	PMR_MARK("PMR_RECORD.BEGIN");
 	pmr_flag(&p, 1);
 	pmr_flag(&p, 0);
 	memcpy(p.base + 64, data, 64);
 	p.persist(p.base + 64, 64);
+	PMR_MARK("PMR_RECORD.END");
 	pmr_flag(&p, 1);
 	p.persist(p.base, 8);
 	pmr_close(&p);

@@ -23,6 +23,18 @@
 #include <string.h>
 #include <unistd.h>
 
+/*
+ * Built with -DPMR_MARKERS (and pmemcheck.h from the valgrind fork on the include path), the
+ * programs emit pmreorder markers: `pmreorder -x NAME=Engine` then picks the engine of that
+ * region. Without it they are plain libpmem2 programs.
+ */
+#ifdef PMR_MARKERS
+#include <valgrind/pmemcheck.h>
+#define PMR_MARK(name) VALGRIND_PMC_EMIT_LOG(name)
+#else
+#define PMR_MARK(name) ((void)0)
+#endif
+
 struct pmr {
 	unsigned char *base;
 	pmem2_persist_fn persist;
