@@ -125,11 +125,20 @@ export type CmdInit = Partial<Omit<NvmeCmd, 'opcode'>> & { readonly opcode: numb
 /** A complete NvmeCmd from a partial one (tests, the in-process API, fabrics capsules). */
 export function makeCmd(init: CmdInit): NvmeCmd {
   const dptr = new Uint8Array(16);
+  let prp1: bigint;
+  let prp2: bigint;
   if (init.dptr !== undefined) {
     dptr.set(init.dptr.subarray(0, 16));
+    prp1 = readU64le(dptr, 0);
+    prp2 = readU64le(dptr, 8);
   } else {
-    writeU64le(dptr, 0, init.prp1 ?? 0n);
-    writeU64le(dptr, 8, init.prp2 ?? 0n);
+    // The given pointers as they are (writeU64le refuses one outside u64); a zero one is
+    // already zero in the fresh array. No BigInt round trip: this runs for every command the
+    // in-process host submits.
+    prp1 = init.prp1 ?? 0n;
+    prp2 = init.prp2 ?? 0n;
+    if (prp1 !== 0n) writeU64le(dptr, 0, prp1);
+    if (prp2 !== 0n) writeU64le(dptr, 8, prp2);
   }
   return {
     opcode: init.opcode,
@@ -141,8 +150,8 @@ export function makeCmd(init: CmdInit): NvmeCmd {
     cdw3: init.cdw3 ?? 0,
     mptr: init.mptr ?? 0n,
     dptr,
-    prp1: readU64le(dptr, 0),
-    prp2: readU64le(dptr, 8),
+    prp1,
+    prp2,
     cdw10: init.cdw10 ?? 0,
     cdw11: init.cdw11 ?? 0,
     cdw12: init.cdw12 ?? 0,
