@@ -13,7 +13,6 @@ import {
   crashImage,
   exploreTrace,
   formatCounterexample,
-  type CrashView,
   type PersistenceModel,
   type ReorderEngine,
 } from '../src/pmem2/explore-stores.js';
@@ -24,60 +23,19 @@ import { Host } from '../src/nvme/pci/local-host.js';
 import { IoOpc } from '../src/nvme/spec/opcodes.js';
 import { trackWrites } from '../src/faults/power-cut.js';
 import { nvmeMachine, tempDir } from './faults-harness.js';
-import { checkRecord, DATA, simMap, u64 } from './support/pmem2-record.js';
+import {
+  checkRecord,
+  DATA,
+  simMap,
+  STORE_PROGRAMS,
+  u64,
+  type StoreProgram,
+} from './support/pmem2-record.js';
 
 /** Anonymous maps are BYTE (eADR) maps: the tests name the model they mean. */
 const CL = { model: 'cacheline' } as const;
 
-/** Same, with an 8-byte record at 8 in the flag's own cache line. */
-function checkSameLine(v: CrashView): string | undefined {
-  if (readU64le(v.pmem, 0) !== 1n) return undefined;
-  return v.pmem.subarray(8, 16).every((b, i) => b === DATA[i])
-    ? undefined
-    : 'flag set, record not durable';
-}
-
-const PROGRAMS: Record<
-  string,
-  { run: (m: Pmem2Map) => void; check: (v: CrashView) => string | undefined }
-> = {
-  correct: {
-    run: (m) => {
-      m.store(64, DATA);
-      m.persist(64, 64);
-      m.store(0, u64(1));
-      m.persist(0, 8);
-    },
-    check: checkRecord,
-  },
-  'missing persist': {
-    run: (m) => {
-      m.store(64, DATA);
-      m.store(0, u64(1));
-      m.persist(0, 8);
-    },
-    check: checkRecord,
-  },
-  'early flag': {
-    run: (m) => {
-      m.store(0, u64(1)); // too early…
-      m.store(0, u64(0)); // …and back before any persist: the line may be evicted between
-      m.store(64, DATA);
-      m.persist(64, 64);
-      m.store(0, u64(1));
-      m.persist(0, 8);
-    },
-    check: checkRecord,
-  },
-  'same line': {
-    run: (m) => {
-      m.store(8, DATA.subarray(0, 8));
-      m.store(0, u64(1));
-      m.persist(0, 16);
-    },
-    check: checkSameLine,
-  },
-};
+const PROGRAMS: Record<string, StoreProgram> = STORE_PROGRAMS;
 
 /** Expected verdicts: true = consistent. */
 const EXPECTED: Record<string, Record<PersistenceModel, boolean>> = {
@@ -114,7 +72,8 @@ describe('store explorer: counterexamples', () => {
     assert.equal(cx.culpritRole, 'reached media too early');
     assert.equal(cx.culprit?.event, 1);
     assert.equal(cx.culprit?.offset, 0);
-    assert.match(cx.culprit?.stack ?? '', /pmem2-store-explorer\.test\.js/);
+    // The stack names the program's own store (the programs live in tests/support).
+    assert.match(cx.culprit?.stack ?? '', /support\/pmem2-record\.js/);
     assert.equal(cx.instant, 1, 'the crash right after the flag was set: its line was evicted');
     assert.match(formatCounterexample(cx), /blame: #1 memcpy \[0, 8\) reached media too early/);
   });

@@ -8,65 +8,12 @@
 // (default 21), wall and process CPU time; the machine is shared, so CPU time is the figure.
 
 import { cpus, loadavg } from 'node:os';
-import type { Pmem2Map } from '../../src/pmem2/map.js';
-import type { CrashView, PersistenceModel, ReorderEngine } from '../../src/pmem2/explore-stores.js';
+import type { PersistenceModel, ReorderEngine } from '../../src/pmem2/explore-stores.js';
 import { exploreStores } from '../../src/pmem2/cross-media.js';
-import { readU64le } from '../../src/util/bytes.js';
-import { checkRecord, DATA, simMap, u64 } from '../support/pmem2-record.js';
+import { simMap, STORE_PROGRAMS } from '../support/pmem2-record.js';
 
-/** The same-line check: an 8-byte record at 8 in the flag's own cache line. */
-function checkSameLine(v: CrashView): string | undefined {
-  if (readU64le(v.pmem, 0) !== 1n) return undefined;
-  return v.pmem.subarray(8, 16).every((b, i) => b === DATA[i])
-    ? undefined
-    : 'flag set, record not durable';
-}
-
-type Check = (v: CrashView) => string | undefined;
-
-/** The programs, store for store as tests/pmem2-store-explorer.test.ts and tests/pmreorder/*.c. */
-const PROGRAMS: readonly { name: string; run: (m: Pmem2Map) => void; check: Check }[] = [
-  {
-    name: 'correct',
-    run: (m) => {
-      m.store(64, DATA);
-      m.persist(64, 64);
-      m.store(0, u64(1));
-      m.persist(0, 8);
-    },
-    check: checkRecord,
-  },
-  {
-    name: 'missing persist',
-    run: (m) => {
-      m.store(64, DATA);
-      m.store(0, u64(1));
-      m.persist(0, 8);
-    },
-    check: checkRecord,
-  },
-  {
-    name: 'early flag',
-    run: (m) => {
-      m.store(0, u64(1));
-      m.store(0, u64(0));
-      m.store(64, DATA);
-      m.persist(64, 64);
-      m.store(0, u64(1));
-      m.persist(0, 8);
-    },
-    check: checkRecord,
-  },
-  {
-    name: 'same line',
-    run: (m) => {
-      m.store(8, DATA.subarray(0, 8));
-      m.store(0, u64(1));
-      m.persist(0, 16);
-    },
-    check: checkSameLine,
-  },
-];
+/** The programs, store for store as tests/pmreorder/*.c. */
+const PROGRAMS = Object.entries(STORE_PROGRAMS).map(([name, p]) => ({ name, ...p }));
 
 const MODELS: readonly PersistenceModel[] = ['word8', 'cacheline'];
 const ENGINES: readonly ReorderEngine[] = ['full', 'accumulative', 'partial', 'no-reorder'];
