@@ -6,12 +6,8 @@ main(int argc, char *argv[])
 {
 	struct pmr p;
 	unsigned char data[64];
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s FILE\n", argv[0]);
-		return 2;
-	}
 	pmr_data(data, sizeof(data));
-	pmr_open(&p, argv[1]);
+	pmr_start(&p, argc, argv);
 	memcpy(p.base + 64, data, 64);
 	p.persist(p.base + 64, 64);
 	pmr_flag(&p, 1);

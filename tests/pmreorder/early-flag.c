@@ -9,12 +9,8 @@ main(int argc, char *argv[])
 {
 	struct pmr p;
 	unsigned char data[64];
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s FILE\n", argv[0]);
-		return 2;
-	}
 	pmr_data(data, sizeof(data));
-	pmr_open(&p, argv[1]);
+	pmr_start(&p, argc, argv);
 	/* the record's epoch, which compare.sh can give its own engine (pmreorder -x) */
 	PMR_MARK("PMR_RECORD.BEGIN");
 	pmr_flag(&p, 1);

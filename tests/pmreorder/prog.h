@@ -81,6 +81,17 @@ pmr_open(struct pmr *p, const char *path)
 	p->persist = pmem2_get_persist_fn(p->map);
 }
 
+/* The programs' command line, FILE: usage on anything else (exit 2), else pmr_open(FILE). */
+static inline void
+pmr_start(struct pmr *p, int argc, char *argv[])
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s FILE\n", argv[0]);
+		exit(2);
+	}
+	pmr_open(p, argv[1]);
+}
+
 /*
  * The 8-byte flag at offset 0: one 8-byte store, never merged or dropped (volatile), and kept in
  * program order with the record's memcpy (the compiler barriers: without them gcc -O2 moved the
